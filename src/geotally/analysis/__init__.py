@@ -1,0 +1,1 @@
+"""Turning detections into counts and answers."""

@@ -1,0 +1,175 @@
+"""The Python API: ``geotally.count`` and the result it returns. The CLI is a thin layer over it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geotally.analysis.counts import count_table
+from geotally.detect.run import detect_scene, scene_grid
+from geotally.errors import GeotallyError
+from geotally.geo.footprints import footprints
+from geotally.imagery.scene import Scene, file_sha256, open_scene
+from geotally.models.backends import load_detector
+from geotally.models.cache import ensure_model
+from geotally.models.classes import VEHICLE_CLASSES, class_map
+from geotally.models.registry import DEFAULT_MODEL, get_spec
+from geotally.store.outputs import check_out_dir, staged_output, write_json, write_vector
+from geotally.zones.assign import OUTSIDE, assign_zones
+from geotally.zones.load import Zones, load_zones
+
+# Chosen by measurement; see README "Threshold defaults" and benchmarks/thresholds.py.
+DEFAULT_CONF = 0.25
+DEFAULT_MODEL_IOU = 0.7
+DEFAULT_SEAM_IOU = 0.3
+DEFAULT_OVERLAP = 160
+DEFAULT_BATCH = 4
+
+DETECTION_COLUMNS = ["class", "model_class", "score", "length_m", "width_m", "heading_deg",
+                     "lon", "lat", "zone", "scene"]
+
+
+@dataclass
+class Params:
+    """Every parameter that shapes a count, recorded in summary.json."""
+
+    model: str | None
+    weights: str | None
+    conf: float
+    model_iou: float
+    seam_iou: float
+    tile_size: int
+    overlap: int
+    batch: int
+    model_gsd: float
+    gsd: float | None
+    bands: list[int] | None
+    zone_field: str
+    threads: int | None
+
+
+@dataclass
+class CountResult:
+    """Detections (GeoDataFrame in the scene CRS), the counts table, and the run's provenance."""
+
+    detections: gpd.GeoDataFrame
+    counts: pd.DataFrame
+    summary: dict
+    scene: Scene
+    zones: Zones | None = field(default=None, repr=False)
+
+    def write(self, out: str | os.PathLike) -> Path:
+        """Write detections.gpkg/.geojson, counts.csv and summary.json atomically into ``out``."""
+        with staged_output(out) as stage:
+            write_vector(self.detections, stage / "detections.gpkg", layer="detections")
+            wgs = self.detections
+            if self.scene.crs is not None:
+                wgs = self.detections.to_crs("EPSG:4326")
+            write_vector(wgs, stage / "detections.geojson")
+            self.counts.to_csv(stage / "counts.csv", index=False)
+            write_json(stage / "summary.json", self.summary)
+        return Path(out)
+
+
+def _resolve_model(model: str | None, weights: str | None, say: Callable[[str], None]):
+    if weights:
+        path = Path(weights)
+        if not path.is_file():
+            raise GeotallyError(f"--weights file not found: {weights}")
+        return None, path, file_sha256(path)
+    spec = get_spec(model or DEFAULT_MODEL)
+    return spec, ensure_model(spec, say=say), spec.sha256
+
+
+def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
+          weights: str | os.PathLike | None = None, zone_field: str = "name", conf: float = DEFAULT_CONF,
+          model_iou: float = DEFAULT_MODEL_IOU, seam_iou: float = DEFAULT_SEAM_IOU,
+          tile_size: int | None = None, overlap: int = DEFAULT_OVERLAP, batch: int = DEFAULT_BATCH,
+          model_gsd: float | None = None, gsd: float | None = None, bands: tuple[int, ...] | None = None,
+          threads: int | None = None, out: str | os.PathLike | None = None,
+          progress: Callable[[int, int, int], None] | None = None,
+          say: Callable[[str], None] = lambda msg: None) -> CountResult:
+    """Count vehicles in one scene, per zone.
+
+    ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
+    With ``out``, results are also written there (atomically).
+    """
+    if not 0 < conf < 1:
+        raise GeotallyError(f"--conf must be between 0 and 1, got {conf}")
+    if out is not None:
+        check_out_dir(out)
+    sc = open_scene(scene, bands=bands, gsd=gsd)
+    zone_set = None
+    if zones is not None:
+        bounds = _scene_bounds(sc)
+        zone_set = load_zones(str(zones), sc.crs, bounds, field=zone_field)
+    spec, weights_path, sha = _resolve_model(model, str(weights) if weights else None, say)
+    m_gsd = model_gsd or (spec.native_gsd if spec else get_spec(DEFAULT_MODEL).native_gsd)
+    t_size = tile_size or (spec.tile_size if spec else 1024)
+    if overlap >= t_size:
+        raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
+    detector = load_detector(weights_path, conf=conf, iou=model_iou, imgsz=t_size, threads=threads)
+    params = Params(model=spec.name if spec else None, weights=str(weights) if weights else None, conf=conf,
+                    model_iou=model_iou, seam_iou=seam_iou, tile_size=t_size, overlap=overlap, batch=batch,
+                    model_gsd=m_gsd, gsd=gsd, bands=list(bands) if bands else None, zone_field=zone_field,
+                    threads=threads)
+    n_tiles = len(scene_grid(sc, m_gsd, t_size, overlap))
+    done = [0, 0]
+
+    def on_batch(tiles: int, found: int) -> None:
+        done[0] += tiles
+        done[1] += found
+        if progress:
+            progress(done[0], n_tiles, done[1])
+
+    started = dt.datetime.now(dt.timezone.utc)
+    dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
+                        nms_iou=seam_iou, on_batch=on_batch)
+    names = class_map(detector.names)
+    fp = footprints(dets.corners, sc.transform, sc.crs)
+    zone = assign_zones(fp.centre_map, zone_set)
+    cls = np.array([names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+    raw = np.array([detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+    gdf = gpd.GeoDataFrame({
+        "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
+        "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
+        "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
+        "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
+    }, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
+    zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
+    counts = count_table(zone, cls, zone_names + [OUTSIDE])
+    from geotally import __version__
+
+    summary = {
+        "geotally_version": __version__,
+        "created_utc": started.isoformat(timespec="seconds"),
+        "model": {"name": spec.name if spec else None, "file": str(weights_path), "sha256": sha,
+                  "native_gsd_m": m_gsd, "detector": detector.describe(),
+                  "classes": {str(k): v for k, v in detector.names.items()}},
+        "parameters": asdict(params),
+        "scenes": [dict(sc.describe(), tiles=n_tiles)],
+        "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_field,
+                  "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
+        "vehicle_classes": list(VEHICLE_CLASSES),
+        "counts": counts.to_dict(orient="records"),
+        "counts_corrected": False,
+        "note": "Counts are raw detector counts, not corrected for missed or false detections.",
+    }
+    result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+def _scene_bounds(sc: Scene) -> tuple[float, float, float, float]:
+    from geotally.geo.transform import pixel_to_map
+
+    corners = pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, 0], [sc.width, sc.height], [0, sc.height]]))
+    return (corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max())

@@ -1,0 +1,108 @@
+"""Running a detector over a whole scene, tile batch by tile batch."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from geotally.detect.boxes import centres, xywhr_to_corners
+from geotally.detect.nms import rotated_nms
+from geotally.imagery.read import open_reader, read_tile
+from geotally.imagery.scene import Scene
+from geotally.imagery.windows import TileGrid, tile_grid
+from geotally.models.backends import Detector, TileBoxes
+
+
+@dataclass
+class Detections:
+    """Oriented detections in scene pixel coordinates."""
+
+    corners: np.ndarray  # (n, 4, 2) float64, scene pixels (col, row)
+    score: np.ndarray  # (n,) float32
+    class_id: np.ndarray  # (n,) int64, the model's own ids
+    tile: np.ndarray  # (n,) int64, the tile each came from
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(np.zeros((0, 4, 2)), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    @classmethod
+    def concat(cls, parts: list["Detections"]) -> "Detections":
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("corners", "score", "class_id", "tile")))
+
+    def take(self, idx: np.ndarray) -> "Detections":
+        return Detections(self.corners[idx], self.score[idx], self.class_id[idx], self.tile[idx])
+
+
+def to_scene(boxes: TileBoxes, grid: TileGrid, tile: int) -> Detections:
+    """Tile-pixel boxes to scene pixels, keeping only those centred in the tile's core."""
+    corners = xywhr_to_corners(boxes.xywhr)
+    col, row = grid.windows[tile, :2]
+    sx, sy = grid.scale[tile]
+    corners = corners / np.array([sx, sy]) + np.array([col, row], dtype=float)
+    c = centres(corners)
+    x0, y0, x1, y1 = grid.cores[tile]
+    inside = (c[:, 0] >= x0) & (c[:, 0] < x1) & (c[:, 1] >= y0) & (c[:, 1] < y1)
+    n = int(inside.sum())
+    return Detections(corners[inside], boxes.score[inside], boxes.cls[inside], np.full(n, tile, dtype=np.int64))
+
+
+def _batches(indices: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(indices), size):
+        yield indices[start:start + size]
+
+
+def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> TileGrid:
+    scale = (scene.gsd[0] / model_gsd, scene.gsd[1] / model_gsd)
+    return tile_grid(scene.width, scene.height, scale, size=tile_size, overlap=overlap)
+
+
+def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,
+                 on_batch: Callable[[int, int], None] | None = None) -> Detections:
+    """Detections from the given tiles, core-filtered but not yet merged across seams.
+
+    The next batch is read on a background thread while the model runs the current one.
+    """
+    parts: list[Detections] = []
+    with open_reader(scene) as src, ThreadPoolExecutor(max_workers=1) as pool:
+        def load(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
+            out = []
+            for t in ids:
+                img, valid = read_tile(src, scene, grid.windows[t], grid.out_shapes[t], grid.out_size)
+                if valid > 0:
+                    out.append((int(t), img))
+            return out
+
+        batches = list(_batches(np.asarray(tiles, dtype=np.int64), batch))
+        pending = pool.submit(load, batches[0]) if batches else None
+        for k, ids in enumerate(batches):
+            loaded = pending.result()
+            pending = pool.submit(load, batches[k + 1]) if k + 1 < len(batches) else None
+            found = 0
+            if loaded:
+                results = detector.predict([img for _, img in loaded])
+                for (t, _), boxes in zip(loaded, results):
+                    part = to_scene(boxes, grid, t)
+                    found += len(part)
+                    parts.append(part)
+            if on_batch:
+                on_batch(len(ids), found)
+    return Detections.concat(parts)
+
+
+def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_size: int = 1024,
+                 overlap: int = 160, batch: int = 4, nms_iou: float = 0.3,
+                 on_batch: Callable[[int, int], None] | None = None) -> Detections:
+    """All detections in a scene, merged across tile seams with class-agnostic rotated NMS."""
+    grid = scene_grid(scene, model_gsd, tile_size, overlap)
+    raw = detect_tiles(scene, detector, grid, np.arange(len(grid)), batch=batch, on_batch=on_batch)
+    keep = rotated_nms(raw.corners, raw.score, nms_iou)
+    return raw.take(np.sort(keep))

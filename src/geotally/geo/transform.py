@@ -1,0 +1,39 @@
+"""Coordinate conversions on arrays of points (..., 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS, Transformer
+
+
+def pixel_to_map(transform: Affine, xy: np.ndarray) -> np.ndarray:
+    """Scene pixel (col, row) to map (x, y) in the scene CRS."""
+    xy = np.asarray(xy, dtype=np.float64)
+    a, b, c, d, e, f = transform.a, transform.b, transform.c, transform.d, transform.e, transform.f
+    x = a * xy[..., 0] + b * xy[..., 1] + c
+    y = d * xy[..., 0] + e * xy[..., 1] + f
+    return np.stack([x, y], axis=-1)
+
+
+def map_to_pixel(transform: Affine, xy: np.ndarray) -> np.ndarray:
+    """Map (x, y) in the scene CRS to scene pixel (col, row)."""
+    return pixel_to_map(~transform, xy)
+
+
+def _transformer(src: CRS, dst: CRS | str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def map_to_wgs84(crs: CRS, xy: np.ndarray) -> np.ndarray:
+    """Map coordinates to (lon, lat) degrees."""
+    xy = np.asarray(xy, dtype=np.float64)
+    lon, lat = _transformer(crs, "EPSG:4326").transform(xy[..., 0], xy[..., 1])
+    return np.stack([np.asarray(lon), np.asarray(lat)], axis=-1)
+
+
+def wgs84_to_map(crs: CRS, lonlat: np.ndarray) -> np.ndarray:
+    """(lon, lat) degrees to map coordinates of ``crs``."""
+    lonlat = np.asarray(lonlat, dtype=np.float64)
+    x, y = _transformer(CRS.from_epsg(4326), crs).transform(lonlat[..., 0], lonlat[..., 1])
+    return np.stack([np.asarray(x), np.asarray(y)], axis=-1)

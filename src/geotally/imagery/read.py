@@ -1,0 +1,65 @@
+"""Reading one tile: only its window, resampled to model scale, as 8-bit RGB."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from geotally.errors import GeotallyError
+from geotally.imagery.scene import Scene
+
+PAD_VALUE = 0
+
+
+@contextmanager
+def open_reader(scene: Scene) -> Iterator[rasterio.DatasetReader]:
+    """Open the scene's file for window reads (one handle per worker)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        src = rasterio.open(scene.path)
+    with src:
+        yield src
+
+
+def to_uint8(data: np.ndarray, stretch: tuple[tuple[float, float], ...] | None) -> np.ndarray:
+    """Bands-first array to 8-bit; deeper data gets the scene's percentile stretch."""
+    if stretch is None:
+        return data.astype(np.uint8, copy=False)
+    lo = np.array([s[0] for s in stretch], dtype=np.float32)[:, None, None]
+    hi = np.array([s[1] for s in stretch], dtype=np.float32)[:, None, None]
+    scaled = (data.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+
+
+def read_tile(src: rasterio.DatasetReader, scene: Scene, window: np.ndarray, out_shape: np.ndarray,
+              size: int) -> tuple[np.ndarray, float]:
+    """RGB tile (size, size, 3) uint8, padded at scene edges, and the fraction of valid pixels.
+
+    Pixels masked by nodata, a mask band or alpha are set to black so the model sees
+    no texture there.
+    """
+    col, row, w, h = (int(v) for v in window)
+    ow, oh = int(out_shape[0]), int(out_shape[1])
+    upsampling = ow >= w and oh >= h
+    resampling = Resampling.bilinear if upsampling else Resampling.average
+    win = Window(col, row, w, h)
+    try:
+        data = src.read(list(scene.bands), window=win, out_shape=(3, oh, ow), resampling=resampling)
+        mask = src.read_masks(scene.bands[0], window=win, out_shape=(oh, ow), resampling=Resampling.nearest)
+    except RasterioIOError as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "read failed"
+        raise GeotallyError(f"{scene.path}: cannot read window at col {col}, row {row} "
+                            f"(truncated or corrupt raster): {msg}") from None
+    valid = mask > 0
+    tile = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
+    rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1)
+    rgb[~valid] = PAD_VALUE
+    tile[:oh, :ow] = rgb
+    return tile, float(valid.mean())

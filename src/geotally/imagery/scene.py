@@ -1,0 +1,166 @@
+"""A scene: one raster file opened through rasterio, with what detection needs to know of it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from pyproj import CRS
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+from geotally.errors import GeotallyError
+from geotally.imagery.gsd import pixel_size_m
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Plain description of a scene; the file is reopened wherever pixels are read."""
+
+    path: str
+    width: int
+    height: int
+    count: int
+    dtype: str
+    crs: CRS | None
+    transform: Affine
+    nodata: float | None
+    bands: tuple[int, int, int]
+    gsd: tuple[float, float]
+    stretch: tuple[tuple[float, float], ...] | None = None
+    georeferenced: bool = True
+    sha256: str = field(default="", compare=False)
+
+    @property
+    def gsd_m(self) -> float:
+        """Mean ground sample distance in metres."""
+        return float(np.sqrt(self.gsd[0] * self.gsd[1]))
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+    def describe(self) -> dict:
+        """Provenance record for summary.json."""
+        return {
+            "path": str(Path(self.path).resolve()),
+            "width": self.width,
+            "height": self.height,
+            "bands_used": list(self.bands),
+            "dtype": self.dtype,
+            "crs": self.crs.to_string() if self.crs else None,
+            "gsd_m": [round(self.gsd[0], 5), round(self.gsd[1], 5)],
+            "georeferenced": self.georeferenced,
+            "sha256": self.sha256,
+            "bytes": os.path.getsize(self.path),
+        }
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """sha256 of a file, streamed so that huge scenes do not load into memory."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _pick_bands(src: rasterio.DatasetReader, bands: tuple[int, ...] | None) -> tuple[int, int, int]:
+    if bands:
+        if len(bands) not in (1, 3):
+            raise GeotallyError(f"--bands takes 1 or 3 band numbers, got {len(bands)}")
+        bad = [b for b in bands if not 1 <= b <= src.count]
+        if bad:
+            raise GeotallyError(f"--bands {bad[0]} is out of range: {src.name} has bands 1..{src.count}")
+        return (bands[0],) * 3 if len(bands) == 1 else tuple(bands)  # type: ignore[return-value]
+    interp = list(src.colorinterp)
+    lookup = {ci: i + 1 for i, ci in reversed(list(enumerate(interp)))}
+    if all(c in lookup for c in (ColorInterp.red, ColorInterp.green, ColorInterp.blue)):
+        return lookup[ColorInterp.red], lookup[ColorInterp.green], lookup[ColorInterp.blue]
+    usable = [i + 1 for i, ci in enumerate(interp) if ci != ColorInterp.alpha]
+    if not usable:
+        raise GeotallyError(f"{src.name} has only alpha bands; pass --bands")
+    if len(usable) < 3:
+        return (usable[0],) * 3
+    return usable[0], usable[1], usable[2]
+
+
+def _percentile_stretch(src: rasterio.DatasetReader, bands: tuple[int, int, int],
+                        lo: float = 2.0, hi: float = 98.0) -> tuple[tuple[float, float], ...] | None:
+    """Per-band percentile limits from a decimated read, used for every tile alike."""
+    if np.dtype(src.dtypes[bands[0] - 1]) == np.uint8:
+        return None
+    scale = max(1, int(np.ceil(max(src.width, src.height) / 1024)))
+    shape = (max(1, src.height // scale), max(1, src.width // scale))
+    limits = []
+    for b in bands:
+        data = src.read(b, out_shape=shape, resampling=Resampling.nearest, masked=True)
+        values = data.compressed()
+        if values.size == 0:
+            limits.append((0.0, 1.0))
+            continue
+        p_lo, p_hi = np.percentile(values, [lo, hi])
+        limits.append((float(p_lo), float(max(p_hi, p_lo + 1e-6))))
+    return tuple(limits)
+
+
+def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
+    """Read the first and last blocks so a truncated file fails now, not hours in."""
+    try:
+        for b in sorted(set(src.indexes[:1] + src.indexes[-1:])):
+            src.read(b, window=((0, 1), (0, 1)))
+            src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
+    except RasterioIOError as exc:
+        raise GeotallyError(f"{name} cannot be read (truncated or corrupt raster): {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
+               gsd: float | None = None, checksum: bool = True) -> Scene:
+    """Open a raster, check it can be read, and describe it.
+
+    ``gsd`` (metres) is required for images with no georeference and overrides
+    the computed GSD otherwise.
+    """
+    name = str(path)
+    if not Path(name).exists():
+        raise GeotallyError(f"scene not found: {name}")
+    if Path(name).is_dir():
+        raise GeotallyError(f"scene is a directory, not a raster file: {name}")
+    if gsd is not None and not gsd > 0:
+        raise GeotallyError(f"--gsd must be a positive number of metres, got {gsd}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(name)
+    except RasterioIOError as exc:
+        raise GeotallyError(f"{name} is not a raster that GDAL can read: {_first_line(exc)}") from None
+    with src:
+        _check_readable(src, name)
+        georeferenced = src.crs is not None and not src.transform.is_identity
+        if georeferenced:
+            crs, transform = CRS.from_user_input(src.crs), src.transform
+            size = (float(gsd), float(gsd)) if gsd else pixel_size_m(transform, crs, src.width, src.height)
+        else:
+            if gsd is None:
+                raise GeotallyError(f"{name} has no georeference (no CRS); pass --gsd METRES to count in pixel space")
+            crs, transform = None, Affine.scale(gsd, -gsd)
+            size = (float(gsd), float(gsd))
+        picked = _pick_bands(src, bands)
+        scene = Scene(
+            path=name, width=src.width, height=src.height, count=src.count,
+            dtype=src.dtypes[picked[0] - 1], crs=crs, transform=transform,
+            nodata=src.nodata, bands=picked, gsd=size,
+            stretch=_percentile_stretch(src, picked), georeferenced=georeferenced,
+            sha256=file_sha256(name) if checksum else "",
+        )
+    return scene

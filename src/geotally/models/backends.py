@@ -1,0 +1,183 @@
+"""Detector backends: Ultralytics checkpoints and ONNX Runtime exports behind one interface.
+
+Every backend takes a batch of RGB uint8 tiles and returns, per tile, oriented
+boxes ``(cx, cy, w, h, angle_rad)`` in tile pixels with scores and class ids.
+Axis-aligned models give zero angles.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from geotally.errors import GeotallyError
+
+
+@dataclass
+class TileBoxes:
+    xywhr: np.ndarray  # (n, 5) float64
+    score: np.ndarray  # (n,) float32
+    cls: np.ndarray  # (n,) int64
+
+    @classmethod
+    def empty(cls) -> "TileBoxes":
+        return cls(np.zeros((0, 5)), np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+
+class Detector(Protocol):
+    names: dict[int, str]
+    kind: str  # "obb" or "detect"
+
+    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]: ...
+
+    def describe(self) -> dict: ...
+
+
+def default_threads() -> int:
+    """All cores for one process; workers get their share from their pool."""
+    return max(1, int(os.environ.get("GEOTALLY_THREADS", os.cpu_count() or 1)))
+
+
+def _ultralytics_env() -> None:
+    """Keep ultralytics offline and its settings out of the user's home config."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    if "YOLO_CONFIG_DIR" not in os.environ:
+        from geotally.models.cache import cache_dir
+        cfg = cache_dir() / "ultralytics"
+        cfg.mkdir(parents=True, exist_ok=True)
+        os.environ["YOLO_CONFIG_DIR"] = str(cfg)
+
+
+class UltralyticsDetector:
+    """A local Ultralytics checkpoint (.pt), oriented or axis-aligned; GPU when one is present."""
+
+    def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None,
+                 device: str | None = None):
+        _ultralytics_env()
+        import torch
+        from ultralytics import YOLO
+
+        try:
+            self.model = YOLO(str(path))
+        except Exception as exc:
+            raise GeotallyError(f"{path} is not a loadable Ultralytics checkpoint: {str(exc).splitlines()[0]}") from None
+        if self.model.task not in ("obb", "detect"):
+            raise GeotallyError(f"{path} is a {self.model.task!r} model; geotally needs a detect or obb model")
+        self.kind = self.model.task
+        self.names = {int(k): str(v) for k, v in self.model.names.items()}
+        self.conf, self.iou, self.imgsz = conf, iou, imgsz
+        self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+        self.threads = threads or default_threads()
+        self._torch = torch
+
+    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
+        # ultralytics resets torch's thread count on CPU; set ours before every batch.
+        if self.device == "cpu":
+            self._torch.set_num_threads(self.threads)
+        bgr = [np.ascontiguousarray(t[..., ::-1]) for t in tiles]
+        results = self.model.predict(bgr, imgsz=self.imgsz, conf=self.conf, iou=self.iou,
+                                     device=self.device, verbose=False, max_det=3000)
+        out = []
+        for r in results:
+            if self.kind == "obb":
+                o = r.obb
+                xywhr = o.xywhr.cpu().numpy().astype(np.float64)
+                score, cls = o.conf.cpu().numpy(), o.cls.cpu().numpy()
+            else:
+                b = r.boxes
+                xywh = b.xywh.cpu().numpy().astype(np.float64)
+                xywhr = np.concatenate([xywh, np.zeros((len(xywh), 1))], axis=1)
+                score, cls = b.conf.cpu().numpy(), b.cls.cpu().numpy()
+            out.append(TileBoxes(xywhr, score.astype(np.float32), cls.astype(np.int64)))
+        return out
+
+    def describe(self) -> dict:
+        return {"backend": "ultralytics", "task": self.kind, "device": self.device, "threads": self.threads}
+
+
+class OnnxDetector:
+    """An ONNX export of an Ultralytics detect or OBB model, run with ONNX Runtime."""
+
+    def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        self.threads = threads or default_threads()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        except Exception as exc:
+            raise GeotallyError(f"{path} is not a loadable ONNX model: {str(exc).splitlines()[0]}") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if "names" not in meta:
+            raise GeotallyError(f"{path} has no 'names' metadata; export it with Ultralytics (model.export(format='onnx'))")
+        self.names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
+        self.kind = meta.get("task", "detect")
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        fixed = inp.shape[2] if isinstance(inp.shape[2], int) else imgsz
+        self.input_size = int(fixed)
+        self.dynamic_batch = not isinstance(inp.shape[0], int)
+        self.conf, self.iou, self.imgsz = conf, iou, imgsz
+
+    def _decode(self, pred: np.ndarray, scale: float) -> TileBoxes:
+        """One image's output (4 + nc [+ 1], N) to boxes after per-class rotated NMS."""
+        import cv2
+
+        nc = len(self.names)
+        pred = pred.T
+        scores_all = pred[:, 4:4 + nc]
+        cls = scores_all.argmax(axis=1)
+        score = scores_all[np.arange(len(pred)), cls]
+        keep = score >= self.conf
+        pred, cls, score = pred[keep], cls[keep], score[keep]
+        angle = pred[:, 4 + nc] if self.kind == "obb" else np.zeros(len(pred))
+        xywhr = np.concatenate([pred[:, :4].astype(np.float64) * scale, angle[:, None]], axis=1)
+        if len(pred) == 0:
+            return TileBoxes.empty()
+        # Offsetting each class far apart makes one NMS call per-class.
+        offset = cls[:, None] * 4.0 * self.input_size * max(scale, 1.0)
+        rects = [((float(x + o), float(y + o)), (float(w), float(h)), float(np.degrees(a)))
+                 for (x, y, w, h, a), o in zip(xywhr, offset[:, 0])]
+        idx = cv2.dnn.NMSBoxesRotated(rects, score.astype(float).tolist(), self.conf, self.iou)
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        return TileBoxes(xywhr[idx], score[idx].astype(np.float32), cls[idx].astype(np.int64))
+
+    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
+        import cv2
+
+        size = self.input_size
+        batch = []
+        for t in tiles:
+            img = t if t.shape[0] == size else cv2.resize(t, (size, size), interpolation=cv2.INTER_LINEAR)
+            batch.append(img)
+        x = np.stack(batch).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        scale = tiles[0].shape[0] / size
+        if self.dynamic_batch:
+            outputs = self.session.run(None, {self.input_name: x})[0]
+        else:
+            outputs = np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0]
+                                      for i in range(len(x))])
+        return [self._decode(o, scale) for o in outputs]
+
+    def describe(self) -> dict:
+        return {"backend": "onnxruntime", "task": self.kind, "threads": self.threads,
+                "input_size": self.input_size}
+
+
+def load_detector(path: Path, *, conf: float, iou: float, imgsz: int, threads: int | None = None) -> Detector:
+    """Pick the backend from the file: ``.onnx`` runs on ONNX Runtime, anything else through Ultralytics."""
+    path = Path(path)
+    if not path.is_file():
+        raise GeotallyError(f"weights not found: {path}")
+    if path.suffix.lower() == ".onnx":
+        return OnnxDetector(path, conf, iou, imgsz, threads)
+    return UltralyticsDetector(path, conf, iou, imgsz, threads)

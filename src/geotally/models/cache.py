@@ -1,0 +1,60 @@
+"""The local model cache: where files live, and sha256 checks before every use."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from platformdirs import user_cache_dir
+
+from geotally.errors import GeotallyError
+from geotally.imagery.scene import file_sha256
+from geotally.models.registry import ModelSpec
+
+CACHE_ENV = "GEOTALLY_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """``$GEOTALLY_CACHE_DIR`` or the user cache directory (XDG on Linux)."""
+    return Path(os.environ.get(CACHE_ENV) or user_cache_dir("geotally"))
+
+
+def model_path(spec: ModelSpec) -> Path:
+    return cache_dir() / "models" / spec.name / spec.filename
+
+
+def ensure_model(spec: ModelSpec, *, force: bool = False,
+                 say: Callable[[str], None] = lambda msg: None) -> Path:
+    """Path to a verified copy of the model, fetching it from the first source that works.
+
+    A cached file is re-hashed on every call; one that no longer matches is refused.
+    """
+    path = model_path(spec)
+    if path.exists() and not force:
+        digest = file_sha256(path)
+        if digest != spec.sha256:
+            raise GeotallyError(f"cached model {path} fails its sha256 check (got {digest[:12]}…, "
+                                f"want {spec.sha256[:12]}…); run 'geotally models pull {spec.name} --force'")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for source in spec.sources:
+        say(f"fetching model {spec.name} from {source.describe()}")
+        fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            source.fetch(tmp)
+            digest = file_sha256(tmp)
+            if digest != spec.sha256:
+                raise OSError(f"sha256 mismatch (got {digest[:12]}…)")
+            os.replace(tmp, path)
+            say(f"model {spec.name} verified and cached at {path}")
+            return path
+        except Exception as exc:  # every failure falls through to the next source
+            failures.append(f"{source.describe()}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise GeotallyError(f"could not fetch model {spec.name}: " + "; ".join(failures))

@@ -1,0 +1,63 @@
+"""Reading a zones file (GeoJSON, GeoPackage, Shapefile…) into the scene's CRS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from geotally.errors import GeotallyError
+
+
+@dataclass(frozen=True)
+class Zones:
+    names: np.ndarray  # (k,) str
+    polygons: np.ndarray  # (k,) shapely (multi)polygons in the scene CRS
+    source: str
+    field: str
+
+
+def _read(path: str) -> gpd.GeoDataFrame:
+    if not Path(path).exists():
+        raise GeotallyError(f"zones file not found: {path}")
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GeotallyError(f"zones file {path} cannot be read as vector data: {first}") from None
+
+
+def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
+               field: str = "name") -> Zones:
+    """Zone polygons reprojected to the scene CRS, checked for overlap with the scene.
+
+    Files without a CRS are taken to be in the scene CRS (or pixel-space local metres
+    for scenes without one).
+    """
+    gdf = _read(path)
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if gdf.empty:
+        raise GeotallyError(f"zones file {path} has no features with a geometry")
+    kinds = set(gdf.geometry.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise GeotallyError(f"zones file {path} must hold polygons; found {', '.join(sorted(kinds))} "
+                            f"(pass a line as --border)")
+    if field not in gdf.columns:
+        cols = ", ".join(c for c in gdf.columns if c != "geometry") or "none"
+        raise GeotallyError(f"zones file {path} has no field {field!r}; use --zone-field with one of: {cols}")
+    if gdf.crs is not None and scene_crs is not None:
+        gdf = gdf.to_crs(scene_crs)
+    elif gdf.crs is not None and scene_crs is None:
+        raise GeotallyError(f"zones file {path} is georeferenced but the scene is not; give zones in pixel-space metres without a CRS")
+    polys = shapely.make_valid(np.asarray(gdf.geometry.values, dtype=object))
+    scene_box = shapely.box(*scene_bounds)
+    if not shapely.intersects(polys, scene_box).any():
+        zb = shapely.total_bounds(polys)
+        raise GeotallyError(f"zones in {path} do not overlap the scene (zones bounds {np.round(zb, 1).tolist()}, "
+                            f"scene bounds {np.round(scene_bounds, 1).tolist()}, both in the scene CRS)")
+    names = gdf[field].astype(str).to_numpy()
+    return Zones(names=names, polygons=polys, source=str(path), field=field)
