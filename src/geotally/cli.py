@@ -34,6 +34,17 @@ def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
         raise GeotallyError(f"--bands takes comma-separated band numbers like 3,2,1, got {text!r}") from None
 
 
+def _parse_conf(text: Optional[str]):
+    if not text:
+        return None
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise GeotallyError(f"--conf takes a number or class=number pairs, got {text!r}") from None
+
+
 def print_counts(counts, title: str) -> None:
     table = Table(title=title)
     table.add_column("zone")
@@ -54,7 +65,7 @@ def count_cmd(
     zone_field: str = typer.Option("name", "--zone-field", help="Attribute that names each zone."),
     model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see 'geotally models list')."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Local Ultralytics checkpoint (.pt) or ONNX export instead of a registered model."),
-    conf: float = typer.Option(0.25, "--conf", help="Minimum detection score."),
+    conf: Optional[str] = typer.Option(None, "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 (default: per class, chosen by measurement)."),
     gsd: Optional[float] = typer.Option(None, "--gsd", help="Scene GSD in metres: required for images without georeference, overrides it otherwise."),
     model_gsd: Optional[float] = typer.Option(None, "--model-gsd", help="GSD the model expects, in metres (default: the model's declared GSD)."),
     bands: Optional[str] = typer.Option(None, "--bands", help="Bands to use as R,G,B, e.g. 3,2,1 (default: by colour interpretation)."),
@@ -79,7 +90,7 @@ def count_cmd(
         progress.update(task, completed=done, total=total, found=found)
 
     try:
-        result = count(scene, zones, model, weights=weights, zone_field=zone_field, conf=conf, gsd=gsd,
+        result = count(scene, zones, model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
                        model_gsd=model_gsd, bands=_parse_bands(bands), tile_size=tile_size, overlap=overlap,
                        batch=batch, threads=threads, out=out_dir, progress=on_progress, say=say)
     finally:

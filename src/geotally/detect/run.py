@@ -42,8 +42,15 @@ class Detections:
         return Detections(self.corners[idx], self.score[idx], self.class_id[idx], self.tile[idx])
 
 
-def to_scene(boxes: TileBoxes, grid: TileGrid, tile: int) -> Detections:
-    """Tile-pixel boxes to scene pixels, keeping only those centred in the tile's core."""
+def to_scene(boxes: TileBoxes, grid: TileGrid, tile: int, min_score: np.ndarray | None = None) -> Detections:
+    """Tile-pixel boxes to scene pixels, keeping only those centred in the tile's core.
+
+    ``min_score[class_id]`` drops detections below a per-class threshold.
+    """
+    if min_score is not None and len(boxes.score):
+        ids = np.clip(boxes.cls, 0, len(min_score) - 1)
+        ok = boxes.score >= min_score[ids]
+        boxes = TileBoxes(boxes.xywhr[ok], boxes.score[ok], boxes.cls[ok])
     corners = xywhr_to_corners(boxes.xywhr)
     col, row = grid.windows[tile, :2]
     sx, sy = grid.scale[tile]
@@ -66,6 +73,7 @@ def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> 
 
 
 def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,
+                 min_score: np.ndarray | None = None,
                  on_batch: Callable[[int, int], None] | None = None) -> Detections:
     """Detections from the given tiles, core-filtered but not yet merged across seams.
 
@@ -90,7 +98,7 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
             if loaded:
                 results = detector.predict([img for _, img in loaded])
                 for (t, _), boxes in zip(loaded, results):
-                    part = to_scene(boxes, grid, t)
+                    part = to_scene(boxes, grid, t, min_score)
                     found += len(part)
                     parts.append(part)
             if on_batch:
@@ -99,10 +107,11 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
 
 
 def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_size: int = 1024,
-                 overlap: int = 160, batch: int = 4, nms_iou: float = 0.3,
+                 overlap: int = 160, batch: int = 4, nms_iou: float = 0.3, min_score: np.ndarray | None = None,
                  on_batch: Callable[[int, int], None] | None = None) -> Detections:
     """All detections in a scene, merged across tile seams with class-agnostic rotated NMS."""
     grid = scene_grid(scene, model_gsd, tile_size, overlap)
-    raw = detect_tiles(scene, detector, grid, np.arange(len(grid)), batch=batch, on_batch=on_batch)
+    raw = detect_tiles(scene, detector, grid, np.arange(len(grid)), batch=batch, min_score=min_score,
+                       on_batch=on_batch)
     keep = rotated_nms(raw.corners, raw.score, nms_iou)
     return raw.take(np.sort(keep))

@@ -24,7 +24,8 @@ def pixel_size_m(transform: Affine, crs: CRS | None, width: int, height: int,
     col, row = width / 2.0, height / 2.0
     cols = np.array([col, col + 1.0, col])
     rows = np.array([row, row, row + 1.0])
-    xs, ys = transform * (cols, rows)
+    xs = transform.a * cols + transform.b * rows + transform.c
+    ys = transform.d * cols + transform.e * rows + transform.f
     if crs.is_geographic:
         lon, lat = np.asarray(xs, float), np.asarray(ys, float)
     else:

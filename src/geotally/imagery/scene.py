@@ -106,7 +106,7 @@ def _percentile_stretch(src: rasterio.DatasetReader, bands: tuple[int, int, int]
             limits.append((0.0, 1.0))
             continue
         p_lo, p_hi = np.percentile(values, [lo, hi])
-        limits.append((float(p_lo), float(max(p_hi, p_lo + 1e-6))))
+        limits.append((float(p_lo), float(max(p_hi, p_lo + 1.0))))
     return tuple(limits)
 
 

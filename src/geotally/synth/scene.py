@@ -1,0 +1,112 @@
+"""Writing a synthetic scene: a georeferenced GeoTIFF plus border, sides and truth as GeoJSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from pyproj import CRS, Transformer
+from shapely.geometry import box, mapping
+
+from geotally.synth.ground import render_ground
+from geotally.synth.layout import Layout, LayoutParams, footprint, make_layout
+from geotally.synth.render import render_vehicles
+
+# Near the Zakho / Ibrahim Khalil crossing, in UTM 38N.
+ZAKHO_LONLAT = (42.565, 37.145)
+UTM38N = CRS.from_epsg(32638)
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    layout: LayoutParams = field(default_factory=LayoutParams)
+    gsd: float = 0.15
+    sun_azimuth: float = 140.0
+    sun_elevation: float = 55.0
+    haze: float = 0.0  # 0..1 blend towards a bright, low-contrast veil
+    jpeg_quality: int | None = None  # compression artefacts when set
+    blur_px: float = 0.45  # optical blur sigma in output pixels
+    noise: float = 0.012
+    date: str | None = None
+
+
+def _origin() -> tuple[float, float]:
+    x, y = Transformer.from_crs("EPSG:4326", UTM38N, always_xy=True).transform(*ZAKHO_LONLAT)
+    return round(x / 10) * 10, round(y / 10) * 10
+
+
+def render(layout: Layout, p: SynthParams) -> tuple[np.ndarray, Affine]:
+    """uint8 (h, w, 3) image and its local-metre transform (origin bottom-left at 0, 0)."""
+    lp = layout.params
+    w, h = int(round(lp.width_m / p.gsd)), int(round(lp.height_m / p.gsd))
+    local = Affine(p.gsd, 0, 0, 0, -p.gsd, h * p.gsd)
+    rng = np.random.default_rng(lp.seed + 1)
+    img = render_ground(layout, (h, w), local, p.gsd, rng)
+    render_vehicles(img, layout.vehicles, h * p.gsd, p.gsd, p.sun_azimuth, p.sun_elevation, rng)
+    if p.blur_px > 0:
+        img = cv2.GaussianBlur(img, (0, 0), p.blur_px)
+    if p.haze > 0:
+        img = img * (1 - p.haze) + np.array([0.80, 0.80, 0.82], np.float32) * p.haze
+    img = img + rng.normal(0, p.noise, img.shape).astype(np.float32)
+    out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    if p.jpeg_quality:
+        ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(p.jpeg_quality)])
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return out, local
+
+
+def _geojson(path: Path, features: list[dict]) -> None:
+    fc = {"type": "FeatureCollection",
+          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32638"}},
+          "features": features}
+    path.write_text(json.dumps(fc, indent=1))
+
+
+def _shift(geom, x0: float, y0: float):
+    return shapely.transform(geom, lambda xy: xy + np.array([x0, y0]))
+
+
+def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dict:
+    """Render and write ``{name}.tif``, ``border.geojson``, ``sides.geojson`` and ``{name}_truth.geojson``.
+
+    Returns the paths and the true counts per side and class.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    layout = make_layout(p.layout)
+    img, _ = render(layout, p)
+    x0, y0 = _origin()
+    h, w = img.shape[:2]
+    transform = Affine(p.gsd, 0, x0, 0, -p.gsd, y0 + h * p.gsd)
+    tif = out / f"{name}.tif"
+    profile = dict(driver="GTiff", width=w, height=h, count=3, dtype="uint8", crs=UTM38N, transform=transform,
+                   tiled=True, blockxsize=512, blockysize=512, compress="deflate", photometric="RGB")
+    with rasterio.open(tif, "w", **profile) as dst:
+        dst.write(np.moveaxis(img, -1, 0))
+        if p.date:
+            dst.update_tags(ACQUISITION_DATE=p.date)
+    scene_box = box(0, 0, w * p.gsd, h * p.gsd)
+    _geojson(out / "border.geojson", [{"type": "Feature", "properties": {"name": "border", "left": layout.params.sides[0], "right": layout.params.sides[1]},
+                                       "geometry": mapping(_shift(layout.border, x0, y0))}])
+    _geojson(out / "sides.geojson", [{"type": "Feature", "properties": {"name": s},
+                                      "geometry": mapping(_shift(poly.intersection(scene_box.buffer(50)), x0, y0))}
+                                     for s, poly in layout.side_polygons.items()])
+    truth = []
+    for i, v in enumerate(layout.vehicles):
+        props = {k: (round(val, 3) if isinstance(val, float) else val) for k, val in v.items() if k not in ("x", "y")}
+        props["id"] = i
+        props["class"] = props.pop("cls")
+        truth.append({"type": "Feature", "properties": props, "geometry": mapping(_shift(footprint(v), x0, y0))})
+    _geojson(out / f"{name}_truth.geojson", truth)
+    counts: dict[str, dict[str, int]] = {}
+    for v in layout.vehicles:
+        counts.setdefault(v["side"], {}).setdefault(v["cls"], 0)
+        counts[v["side"]][v["cls"]] += 1
+    return {"scene": str(tif), "border": str(out / "border.geojson"), "sides": str(out / "sides.geojson"),
+            "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout}

@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.enums import ColorInterp
+
+from geotally.errors import GeotallyError
+from geotally.imagery import open_scene, tile_grid
+from geotally.imagery.read import open_reader, read_tile
+from conftest import write_raster
+
+
+def rgb_pattern(h=300, w=400, dtype=np.uint8, scale=1):
+    r = np.tile(np.arange(w, dtype=np.int64) % 200, (h, 1))
+    g = np.tile((np.arange(h, dtype=np.int64) % 200)[:, None], (1, w))
+    b = np.full((h, w), 50, np.int64)
+    return (np.stack([r, g, b]) * scale).astype(dtype)
+
+
+def first_tile(scene, size=512):
+    grid = tile_grid(scene.width, scene.height, (1.0, 1.0), size=size, overlap=64)
+    with open_reader(scene) as src:
+        return read_tile(src, scene, grid.windows[0], grid.out_shapes[0], size)
+
+
+@pytest.mark.parametrize("driver,suffix,extra", [
+    ("GTiff", ".tif", {}),
+    ("COG", ".tif", {}),
+    ("JP2OpenJPEG", ".jp2", {"QUALITY": "100", "REVERSIBLE": "YES"}),
+])
+def test_formats_read_the_same_pixels(tmp_path, driver, suffix, extra):
+    data = rgb_pattern()
+    path = write_raster(tmp_path / f"s{suffix}", data, driver=driver, **extra)
+    scene = open_scene(path)
+    assert (scene.width, scene.height) == (400, 300)
+    tile, valid = first_tile(scene)
+    assert valid == 1.0
+    np.testing.assert_array_equal(tile[:300, :400], np.moveaxis(data, 0, -1))
+    assert (tile[300:] == 0).all()  # padding beyond the scene
+    assert scene.gsd[0] == pytest.approx(0.5 / 0.9996, rel=3e-3)
+    assert len(scene.sha256) == 64
+
+
+def test_vrt_is_read_through(tmp_path):
+    data = rgb_pattern()
+    tif = write_raster(tmp_path / "s.tif", data)
+    vrt = tmp_path / "s.vrt"
+    with rasterio.open(tif) as src:
+        from rasterio.shutil import copy
+        copy(src, vrt, driver="VRT")
+    tile, _ = first_tile(open_scene(vrt))
+    np.testing.assert_array_equal(tile[:300, :400], np.moveaxis(data, 0, -1))
+
+
+def test_16bit_gets_a_percentile_stretch(tmp_path):
+    data = rgb_pattern(dtype=np.uint16, scale=40) + 1000
+    scene = open_scene(write_raster(tmp_path / "s.tif", data.astype(np.uint16)))
+    assert scene.stretch is not None
+    tile, _ = first_tile(scene)
+    t = tile[:300, :400, 0].astype(int)
+    assert t.min() == 0 and t.max() == 255
+    assert np.corrcoef(t.ravel(), data[0].ravel())[0, 1] > 0.99
+
+
+def test_bands_by_colour_interpretation_and_alpha_skipped(tmp_path):
+    data = rgb_pattern()
+    alpha = np.full((1, 300, 400), 255, np.uint8)
+    nir = np.full((1, 300, 400), 7, np.uint8)
+    stack = np.concatenate([alpha, nir, data[2:3], data[1:2], data[0:1]])  # A, NIR, B, G, R
+    path = tmp_path / "s.tif"
+    write_raster(path, stack)
+    with rasterio.open(path, "r+") as dst:
+        dst.colorinterp = [ColorInterp.alpha, ColorInterp.undefined, ColorInterp.blue, ColorInterp.green, ColorInterp.red]
+    scene = open_scene(path)
+    assert scene.bands == (5, 4, 3)
+    tile, _ = first_tile(scene)
+    np.testing.assert_array_equal(tile[:300, :400], np.moveaxis(data, 0, -1))
+    assert open_scene(path, bands=(2, 2, 2)).bands == (2, 2, 2)
+    with pytest.raises(GeotallyError, match="out of range"):
+        open_scene(path, bands=(9, 2, 1))
+
+
+def test_single_band_is_used_as_grey(tmp_path):
+    scene = open_scene(write_raster(tmp_path / "s.tif", rgb_pattern()[:1]))
+    assert scene.bands == (1, 1, 1)
+
+
+def test_nodata_is_masked_black_and_counted(tmp_path):
+    data = rgb_pattern()
+    data[:, :, :200] = 0
+    scene = open_scene(write_raster(tmp_path / "s.tif", data, nodata=0))
+    tile, valid = first_tile(scene)
+    assert (tile[:300, :200] == 0).all()
+    assert valid == pytest.approx(0.5, abs=0.01)  # of the window read, not the padding
+
+
+def test_geographic_scene_is_resampled_anisotropically(tmp_path):
+    deg = 4.5e-6
+    path = write_raster(tmp_path / "g.tif", rgb_pattern(), crs="EPSG:4326", transform=Affine(deg, 0, 42.55, 0, -deg, 37.15))
+    scene = open_scene(path)
+    gx, gy = scene.gsd
+    assert gx == pytest.approx(deg * 111_320 * np.cos(np.radians(37.15)), rel=5e-3)
+    assert gy > gx * 1.2
+
+
+def test_plain_png_needs_gsd(tmp_path):
+    from PIL import Image
+    png = tmp_path / "p.png"
+    Image.fromarray(np.moveaxis(rgb_pattern(), 0, -1)).save(png)
+    with pytest.raises(GeotallyError, match="--gsd"):
+        open_scene(png)
+    scene = open_scene(png, gsd=0.3)
+    assert scene.crs is None and scene.gsd == (0.3, 0.3) and not scene.georeferenced
+
+
+def test_window_read_only_touches_its_window(tmp_path):
+    data = rgb_pattern(h=2000, w=2000)
+    scene = open_scene(write_raster(tmp_path / "big.tif", data, tiled=True, blockxsize=256, blockysize=256))
+    grid = tile_grid(2000, 2000, (1.0, 1.0), size=512, overlap=64)
+    k = len(grid) - 1
+    with open_reader(scene) as src:
+        tile, _ = read_tile(src, scene, grid.windows[k], grid.out_shapes[k], 512)
+    c, r = grid.windows[k][:2]
+    np.testing.assert_array_equal(tile, np.moveaxis(data[:, r:r + 512, c:c + 512], 0, -1))

@@ -1,0 +1,72 @@
+import hashlib
+from dataclasses import replace
+
+import pytest
+
+from geotally.errors import GeotallyError
+from geotally.models.cache import ensure_model, model_path
+from geotally.models.registry import DEFAULT_MODEL, REGISTRY, ModelSpec
+from geotally.models.sources import UrlSource
+
+GOOD = b"pretend these are model weights" * 100
+
+
+def spec_for(tmp_path, *sources) -> ModelSpec:
+    return ModelSpec(name="test-model", filename="m.pt", sha256=hashlib.sha256(GOOD).hexdigest(), native_gsd=0.25,
+                     tile_size=1024, sources=tuple(sources), licence="test", description="test")
+
+
+def file_source(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data)
+    return UrlSource(p.as_uri())
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOTALLY_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_failing_source_falls_through_to_next(tmp_path):
+    spec = spec_for(tmp_path, UrlSource((tmp_path / "missing.pt").as_uri()), file_source(tmp_path, "good.pt", GOOD))
+    path = ensure_model(spec)
+    assert path.read_bytes() == GOOD
+    assert path == model_path(spec)
+
+
+def test_checksum_mismatch_is_refused_and_next_source_used(tmp_path):
+    spec = spec_for(tmp_path, file_source(tmp_path, "bad.pt", b"tampered"), file_source(tmp_path, "good.pt", GOOD))
+    assert ensure_model(spec).read_bytes() == GOOD
+
+
+def test_all_sources_bad_is_a_one_line_error_and_caches_nothing(tmp_path):
+    spec = spec_for(tmp_path, file_source(tmp_path, "bad.pt", b"tampered"), UrlSource((tmp_path / "no").as_uri()))
+    with pytest.raises(GeotallyError, match="sha256 mismatch") as err:
+        ensure_model(spec)
+    assert "\n" not in str(err.value)
+    assert not model_path(spec).exists()
+    assert not list(model_path(spec).parent.glob(".part-*"))
+
+
+def test_offline_cache_hit_needs_no_source(tmp_path):
+    spec = spec_for(tmp_path, file_source(tmp_path, "good.pt", GOOD))
+    ensure_model(spec)
+    offline = replace(spec, sources=(UrlSource((tmp_path / "gone").as_uri()),))
+    assert ensure_model(offline).read_bytes() == GOOD
+
+
+def test_tampered_cached_file_is_refused(tmp_path):
+    spec = spec_for(tmp_path, file_source(tmp_path, "good.pt", GOOD))
+    path = ensure_model(spec)
+    path.write_bytes(GOOD + b"x")
+    with pytest.raises(GeotallyError, match="fails its sha256"):
+        ensure_model(spec)
+    assert ensure_model(spec, force=True).read_bytes() == GOOD
+
+
+def test_registry_entries_are_complete():
+    assert DEFAULT_MODEL in REGISTRY
+    for spec in REGISTRY.values():
+        assert len(spec.sha256) == 64 and spec.native_gsd > 0 and spec.tile_size > 0
+        assert len(spec.sources) >= 2
+        assert {"large vehicle", "small vehicle"} <= set(spec.class_names.values())
