@@ -131,7 +131,8 @@ def models_pull(name: str = typer.Argument(..., help="Model name from 'geotally 
 def main() -> None:
     """Entry point: user errors exit 2 with one line, internal errors exit 1."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

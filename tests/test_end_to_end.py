@@ -1,0 +1,158 @@
+"""The real default model on generated scenes with exact truth, and on real DOTA imagery."""
+
+import json
+import os
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import geotally
+from geotally import cli
+from geotally.imagery.scene import file_sha256
+from conftest import DOTA, needs_dota
+
+pytestmark = pytest.mark.slow
+
+# Tolerance for large vehicles per side on the generated test scene. On six seeds of this
+# layout the default model's per-side truck counts were within -30%..+13% of truth
+# (README, "Tests"); a side swap or a broken seam merge moves them far outside it.
+LARGE_TOL = 0.30
+
+
+def truth_counts(scene: dict) -> dict:
+    return scene["counts"]
+
+
+def test_counts_per_side_against_truth(border_scene):
+    res = geotally.count(border_scene["scene"], zones=border_scene["sides"])
+    got = res.counts.set_index(["zone", "class"])["count"]
+    for side, classes in truth_counts(border_scene).items():
+        true_large = classes.get("large_vehicle", 0)
+        assert abs(got[(side, "large_vehicle")] - true_large) <= LARGE_TOL * true_large, (side, got.to_dict())
+        # the stock model undercounts small cars at this scale; it must not invent them
+        assert got[(side, "small_vehicle")] <= classes.get("small_vehicle", 0) + 2
+    assert got[("outside", "large_vehicle")] == 0
+    n_large = sum(c.get("large_vehicle", 0) for c in truth_counts(border_scene).values())
+    assert got[("ALL", "large_vehicle")] == got[("TR", "large_vehicle")] + got[("IQ", "large_vehicle")]
+    assert abs(got[("ALL", "large_vehicle")] - n_large) <= LARGE_TOL * n_large
+
+
+def test_detections_match_truth_footprints(border_scene):
+    """Found trucks sit on true trucks, with true sizes and headings."""
+    res = geotally.count(border_scene["scene"], zones=border_scene["sides"])
+    det = res.detections[res.detections["class"] == "large_vehicle"]
+    truth = gpd.read_file(border_scene["truth"]).to_crs(det.crs)
+    truth = truth[truth["class"] == "large_vehicle"]
+    tree = shapely.STRtree(truth.geometry.values)
+    d_idx, t_idx = tree.query(det.geometry.centroid.values, predicate="within")
+    assert len(set(d_idx)) >= 0.9 * len(det)  # nearly every truck detection is on a truck (measured 27/29)
+    lengths = det["length_m"].values[d_idx]
+    assert np.median(np.abs(lengths - truth["length"].values[t_idx])) < 2.5
+    dh = np.abs(det["heading_deg"].values[d_idx] - truth["heading_deg"].values[t_idx] % 180)
+    assert np.median(np.minimum(dh, 180 - dh)) < 5
+
+
+def test_cli_outputs_and_provenance(border_scene, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "results"
+    monkeypatch.setattr(sys, "argv", ["geotally", "count", border_scene["scene"], "--zones", border_scene["sides"],
+                                      "--out", str(out)])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    assert "TR" in cap.out and "large_vehicle" in cap.out  # the printed table
+    gpkg = gpd.read_file(out / "detections.gpkg")
+    gj = gpd.read_file(out / "detections.geojson")
+    assert gpkg.crs.to_epsg() == 32638 and gj.crs.to_epsg() == 4326
+    for col in ("class", "score", "length_m", "width_m", "heading_deg", "lon", "lat", "zone", "scene"):
+        assert col in gpkg.columns and col in gj.columns
+    assert len(gpkg) == len(gj) > 0
+    assert (gpkg.geometry.geom_type == "Polygon").all()
+    np.testing.assert_allclose(gj.geometry.centroid.x, gj["lon"], atol=1e-6)
+    assert gj["lat"].between(37.0, 37.3).all() and gj["lon"].between(42.4, 42.7).all()
+    counts = pd.read_csv(out / "counts.csv")
+    assert list(counts.columns) == ["zone", "class", "count"]
+    vehicles = gpkg[gpkg["class"].isin(["large_vehicle", "small_vehicle"])]
+    expect = vehicles.groupby(["zone", "class"]).size()
+    for (zone, cls), n in expect.items():
+        assert counts.set_index(["zone", "class"]).loc[(zone, cls), "count"] == n
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["sha256"] == file_sha256(summary["model"]["file"])
+    assert summary["scenes"][0]["sha256"] == file_sha256(border_scene["scene"])
+    assert summary["scenes"][0]["crs"] == "EPSG:32638"
+    assert summary["parameters"]["model_gsd"] == 0.25 and summary["geotally_version"] == geotally.__version__
+    assert summary["counts_corrected"] is False
+
+
+def test_seams_do_not_double_count(border_scene):
+    """Small tiles put many trucks across seams; each is still counted once."""
+    big = geotally.count(border_scene["scene"], tile_size=1024)
+    small = geotally.count(border_scene["scene"], tile_size=384, overlap=128)
+    polys = small.detections.geometry.values
+    i, j = shapely.STRtree(polys).query(polys, predicate="intersects")
+    keep = i < j
+    inter = shapely.area(shapely.intersection(polys[i[keep]], polys[j[keep]]))
+    iou = inter / (shapely.area(polys[i[keep]]) + shapely.area(polys[j[keep]]) - inter)
+    assert (iou <= 0.3).all()
+    n_big = int((big.detections["class"] == "large_vehicle").sum())
+    n_small = int((small.detections["class"] == "large_vehicle").sum())
+    assert abs(n_big - n_small) <= max(2, 0.1 * n_big)
+
+
+def test_onnx_export_gives_the_same_counts(border_scene, tmp_path):
+    pytest.importorskip("onnx")
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from geotally.models import DEFAULT_MODEL, ensure_model, get_spec
+    from ultralytics import YOLO
+
+    pt = ensure_model(get_spec(DEFAULT_MODEL))
+    local = tmp_path / "m.pt"
+    local.write_bytes(pt.read_bytes())
+    onnx_path = YOLO(str(local)).export(format="onnx", imgsz=1024, dynamic=True, simplify=False)
+    a = geotally.count(border_scene["scene"], zones=border_scene["sides"]).counts
+    b = geotally.count(border_scene["scene"], zones=border_scene["sides"], weights=onnx_path).counts
+    assert (np.abs(a["count"].values - b["count"].values) <= 1).all(), (a, b)
+
+
+def test_axis_aligned_checkpoint_gives_zero_angle_boxes(border_scene, tmp_path):
+    """A plain detect model (random weights, class bias raised so it fires) runs through the same path."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from ultralytics import YOLO
+
+    m = YOLO("yolov8n.yaml")
+    for branch in m.model.model[-1].cv3:
+        branch[-1].bias.data.fill_(6.0)
+    path = tmp_path / "aa.pt"
+    m.save(str(path))
+    res = geotally.count(border_scene["scene"], weights=path, conf=0.5, tile_size=640)
+    det = res.detections
+    assert len(det) > 0
+    xy = shapely.get_coordinates(det.geometry.values).reshape(len(det), 5, 2)
+    edges = np.diff(xy, axis=1)
+    assert (np.min(np.abs(edges), axis=2) < 1e-6).all()  # every edge is grid-aligned in the scene CRS
+    # headings are from true north: UTM 38N at 42.6 E has about 1.5 degrees of grid convergence
+    h = det["heading_deg"].values % 90
+    assert (np.minimum(h, 90 - h) < 2.0).all()
+    # a model built from yaml has numbered classes: kept under their own names, never counted
+    assert not det["class"].isin(["large_vehicle", "small_vehicle"]).any()
+    assert res.counts["count"].sum() == 0
+
+
+@needs_dota
+def test_real_dota_p0004_trucks(tmp_path):
+    from geotally.analysis.evaluate import score_class
+    from geotally.analysis.truth import read_dota
+
+    truth = read_dota(DOTA / "labelTxt" / "P0004.txt")
+    res = geotally.count(DOTA / "images" / "P0004.png", gsd=truth.gsd)
+    det = res.detections
+    polys = shapely.transform(det.geometry.values, lambda xy: xy * np.array([1 / truth.gsd, -1 / truth.gsd]))
+    sel, tsel = det["class"].values == "large_vehicle", truth.cls == "large_vehicle"
+    s = score_class("large_vehicle", polys[sel], det["score"].values[sel], truth.polygons[tsel],
+                    truth.difficult[tsel], conf=0.0)
+    # measured 0.98 precision / 0.85 recall (README); this image is in the model's training set
+    assert s.precision >= 0.9 and s.recall >= 0.75, s.as_dict()
