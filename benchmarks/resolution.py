@@ -30,7 +30,8 @@ def degrade(img: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(img, (round(img.shape[1] * factor), round(img.shape[0] * factor)), interpolation=cv2.INTER_AREA)
 
 
-def evaluate(images: list[str], gsds: list[float | None], model_gsds: list[str], conf: float, tmp: Path) -> list[dict]:
+def evaluate(images: list[str], gsds: list[float | None], model_gsds: list[str], conf: float | None,
+             tmp: Path) -> list[dict]:
     rows = []
     for name in images:
         truth0 = read_dota(SHARED / "labelTxt" / f"{name}.txt")
@@ -50,9 +51,9 @@ def evaluate(images: list[str], gsds: list[float | None], model_gsds: list[str],
                 for cls in ("large_vehicle", "small_vehicle"):
                     sel, tsel = det["class"].values == cls, truth.cls == cls
                     s_iou = score_class(cls, polys[sel], det["score"].values[sel], truth.polygons[tsel],
-                                        truth.difficult[tsel], conf=conf)
+                                        truth.difficult[tsel])
                     s_pt = score_class(cls, polys[sel], det["score"].values[sel], truth.polygons[tsel],
-                                       truth.difficult[tsel], conf=conf, mode="centre",
+                                       truth.difficult[tsel], mode="centre",
                                        radius=(3.0 if cls == "large_vehicle" else 1.5) / gsd)
                     rows.append(dict(image=name, gsd=gsd, model_gsd=mg, cls=cls, n=s_iou.n_truth,
                                      det=s_iou.n_detected, p=s_iou.precision, r=s_iou.recall, ap=s_iou.ap50,
@@ -69,15 +70,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", default="P0004,P1888")
     ap.add_argument("--gsds", default="native,0.3,0.5")
-    ap.add_argument("--model-gsd", default="scene,0.15,0.2,0.25,0.3")
-    ap.add_argument("--conf", type=float, default=0.25)
+    ap.add_argument("--model-gsd", default="scene,0.15,0.25")
+    ap.add_argument("--conf", type=float, default=None, help="one threshold for all classes (default: geotally's per-class defaults)")
     args = ap.parse_args()
     if not SHARED.exists():
         raise SystemExit(f"{SHARED} not found: this benchmark needs the shared DOTA sample")
     gsds = [None if g == "native" else float(g) for g in args.gsds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         rows = evaluate(args.images.split(","), gsds, args.model_gsd.split(","), args.conf, Path(tmp))
-    print(f"conf {args.conf}; P/R/AP: rotated IoU>=0.5; P,R (pt): centre within 3 m (large) / 1.5 m (small); "
+    print(f"conf {args.conf or 'per-class defaults'}; P/R/AP: rotated IoU>=0.5; P,R (pt): centre within 3 m (large) / 1.5 m (small); "
           "err: detected - labelled (non-difficult)")
     print("| image | GSD m | model GSD | class | labelled | detected | P | R | AP50 | P (pt) | R (pt) | count err |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -16,16 +16,18 @@ from geotally.errors import GeotallyError
 from geotally.imagery.scene import Scene
 
 PAD_VALUE = 0
+# GDAL's block cache defaults to 5% of RAM and fills as a scene is read window by window;
+# windows are read once each, so a small cache bounds memory without costing reads.
+BLOCK_CACHE_MB = 128
 
 
 @contextmanager
 def open_reader(scene: Scene) -> Iterator[rasterio.DatasetReader]:
     """Open the scene's file for window reads (one handle per worker)."""
-    with warnings.catch_warnings():
+    with rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_MB), warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        src = rasterio.open(scene.path)
-    with src:
-        yield src
+        with rasterio.open(scene.path) as src:
+            yield src
 
 
 def to_uint8(data: np.ndarray, stretch: tuple[tuple[float, float], ...] | None) -> np.ndarray:
