@@ -6,9 +6,10 @@ import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
+import cv2
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
@@ -18,7 +19,7 @@ from geotally.imagery.scene import Scene
 PAD_VALUE = 0
 # GDAL's block cache defaults to 5% of RAM and fills as a scene is read window by window;
 # windows are read once each, so a small cache bounds memory without costing reads.
-BLOCK_CACHE_MB = 128
+BLOCK_CACHE_MB = 256
 
 
 @contextmanager
@@ -40,28 +41,40 @@ def to_uint8(data: np.ndarray, stretch: tuple[tuple[float, float], ...] | None) 
     return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
 
 
+def _resize(arr: np.ndarray, width: int, height: int, interpolation: int) -> np.ndarray:
+    """Resize a (h, w) or (h, w, c) array; cv2 is several times faster than GDAL's resampling here."""
+    if arr.shape[1] == width and arr.shape[0] == height:
+        return arr
+    return cv2.resize(arr, (width, height), interpolation=interpolation)
+
+
 def read_tile(src: rasterio.DatasetReader, scene: Scene, window: np.ndarray, out_shape: np.ndarray,
               size: int) -> tuple[np.ndarray, float]:
     """RGB tile (size, size, 3) uint8, padded at scene edges, and the fraction of valid pixels.
 
-    Pixels masked by nodata, a mask band or alpha are set to black so the model sees
-    no texture there.
+    The window is read at native resolution and resampled in memory: area-averaged when
+    shrinking, bilinear when enlarging. Pixels masked by nodata, a mask band or alpha are
+    set to black so the model sees no texture there.
     """
     col, row, w, h = (int(v) for v in window)
     ow, oh = int(out_shape[0]), int(out_shape[1])
-    upsampling = ow >= w and oh >= h
-    resampling = Resampling.bilinear if upsampling else Resampling.average
+    interpolation = cv2.INTER_LINEAR if (ow >= w and oh >= h) else cv2.INTER_AREA
     win = Window(col, row, w, h)
     try:
-        data = src.read(list(scene.bands), window=win, out_shape=(3, oh, ow), resampling=resampling)
-        mask = src.read_masks(scene.bands[0], window=win, out_shape=(oh, ow), resampling=Resampling.nearest)
+        data = src.read(list(scene.bands), window=win)
+        all_valid = all(MaskFlags.all_valid in src.mask_flag_enums[b - 1] for b in scene.bands)
+        mask = None if all_valid else src.read_masks(scene.bands[0], window=win)
     except RasterioIOError as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "read failed"
         raise GeotallyError(f"{scene.path}: cannot read window at col {col}, row {row} "
                             f"(truncated or corrupt raster): {msg}") from None
-    valid = mask > 0
+    rgb = _resize(np.ascontiguousarray(np.moveaxis(to_uint8(data, scene.stretch), 0, -1)), ow, oh, interpolation)
     tile = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
-    rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1)
-    rgb[~valid] = PAD_VALUE
+    if mask is None:
+        valid_fraction = 1.0
+    else:
+        valid = _resize(mask, ow, oh, cv2.INTER_NEAREST) > 0
+        rgb[~valid] = PAD_VALUE
+        valid_fraction = float(valid.mean())
     tile[:oh, :ow] = rgb
-    return tile, float(valid.mean())
+    return tile, valid_fraction
