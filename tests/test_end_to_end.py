@@ -17,10 +17,13 @@ from conftest import DOTA, needs_dota
 
 pytestmark = pytest.mark.slow
 
-# Tolerance for large vehicles per side on the generated test scene. On six seeds of this
-# layout the default model's per-side truck counts were within -30%..+13% of truth
-# (README, "Tests"); a side swap or a broken seam merge moves them far outside it.
-LARGE_TOL = 0.30
+# Tolerance for large vehicles per side on the generated test scene (8 and 20 trucks per side):
+# on six seeds of this layout the default model's per-side truck count errors were -3..+1
+# (README, "Tests"); a side swap (error 12) or double counting at seams falls far outside it.
+
+
+def large_tolerance(truth: int) -> float:
+    return max(3.0, 0.15 * truth)
 
 
 def truth_counts(scene: dict) -> dict:
@@ -32,13 +35,13 @@ def test_counts_per_side_against_truth(border_scene):
     got = res.counts.set_index(["zone", "class"])["count"]
     for side, classes in truth_counts(border_scene).items():
         true_large = classes.get("large_vehicle", 0)
-        assert abs(got[(side, "large_vehicle")] - true_large) <= LARGE_TOL * true_large, (side, got.to_dict())
+        assert abs(got[(side, "large_vehicle")] - true_large) <= large_tolerance(true_large), (side, got.to_dict())
         # the stock model undercounts small cars at this scale; it must not invent them
         assert got[(side, "small_vehicle")] <= classes.get("small_vehicle", 0) + 2
     assert got[("outside", "large_vehicle")] == 0
     n_large = sum(c.get("large_vehicle", 0) for c in truth_counts(border_scene).values())
     assert got[("ALL", "large_vehicle")] == got[("TR", "large_vehicle")] + got[("IQ", "large_vehicle")]
-    assert abs(got[("ALL", "large_vehicle")] - n_large) <= LARGE_TOL * n_large
+    assert abs(got[("ALL", "large_vehicle")] - n_large) <= large_tolerance(n_large)
 
 
 def test_detections_match_truth_footprints(border_scene):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -78,11 +79,104 @@ def count_cmd(
     """Detect vehicles in SCENE and count them per zone and class."""
     from geotally.api import count
 
+    with _progress_bar(quiet) as on_progress:
+        result = count(scene, zones, model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
+                       model_gsd=model_gsd, bands=_parse_bands(bands), tile_size=tile_size, overlap=overlap,
+                       batch=batch, threads=threads, out=out_dir, progress=on_progress, say=_say(quiet))
+    if not quiet:
+        print_counts(result.counts, f"{Path(scene).name}: vehicles per zone (raw, uncorrected)")
+        err.print(f"results written to {out_dir}/")
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Path = typer.Option(Path("demo"), "--out", help="Directory for the scene, truth and results."),
+    gsd: float = typer.Option(0.15, "--gsd", help="Ground sample distance of the generated scene, metres."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same scene."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Generate a border crossing near Zakho with known trucks, count it per side, and compare with the truth."""
+    from geotally.demo import run_demo
+
+    with _progress_bar(quiet) as on_progress:
+        _, table, _ = run_demo(out_dir, gsd=gsd, seed=seed, progress=on_progress, say=_say(quiet))
+    t = Table(title=f"demo at {gsd} m/px: counted vs true vehicles per side")
+    for col in ("side", "class", "count", "truth", "error", "error %"):
+        t.add_column(col, justify="left" if col in ("side", "class") else "right")
+    for row in table.itertuples(index=False):
+        pct = "" if row.error_pct is None or row.error_pct != row.error_pct else f"{row.error_pct:+.1f}"
+        t.add_row(row.side, row._1, str(row.count), str(row.truth), f"{row.error:+d}", pct)
+    out.print(t)
+    err.print(f"scene, border, sides, truth and results written to {out_dir}/")
+
+
+def _pairs(text: Optional[str], what: str) -> dict:
+    if not text:
+        return {}
+    try:
+        return {k.strip(): int(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise GeotallyError(f"{what} takes SIDE=N pairs like TR=18,IQ=32, got {text!r}") from None
+
+
+@app.command("synth")
+def synth_cmd(
+    out_dir: Path = typer.Option(..., "--out", help="Directory for scene(s), border, sides and truth."),
+    width_m: float = typer.Option(400.0, "--width-m", help="Scene width in metres."),
+    height_m: float = typer.Option(1000.0, "--height-m", help="Scene height in metres (the road runs south-north)."),
+    gsd: float = typer.Option(0.15, "--gsd", min=0.15, max=1.0, help="Ground sample distance, metres (0.15-1.0)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the place (road, border, lots) and the vehicles."),
+    queue: str = typer.Option("TR=18,IQ=32", "--queue", help="Trucks queuing per side (north side first)."),
+    depot: str = typer.Option("IQ=12", "--depot", help="Trucks parked in a depot per side."),
+    mix: str = typer.Option("0.4,0.35,0.25", "--mix", help="Shares of tanker, box and flatbed trailers."),
+    cars: int = typer.Option(24, "--cars", help="Cars and vans driving on the road."),
+    parked: int = typer.Option(20, "--parked", help="Cars in the car park."),
+    haze: float = typer.Option(0.0, "--haze", min=0.0, max=1.0, help="Haze, 0 (none) to 1."),
+    jpeg_quality: Optional[int] = typer.Option(None, "--jpeg-quality", min=5, max=100, help="Add JPEG artefacts at this quality."),
+    dates: int = typer.Option(1, "--dates", min=1, help="The same place on N dates with different queues."),
+    start_date: str = typer.Option("2026-06-01", "--start-date", help="First date of a series (weekly steps)."),
+) -> None:
+    """Generate georeferenced border-crossing scenes with exact truth (GeoTIFF + GeoJSON)."""
+    from dataclasses import replace
+
+    from geotally.synth import LayoutParams, SynthParams, series_params, write_scene
+
+    try:
+        shares = tuple(float(x) for x in mix.split(","))
+    except ValueError:
+        raise GeotallyError(f"--mix takes three shares like 0.4,0.35,0.25, got {mix!r}") from None
+    if len(shares) != 3 or min(shares) < 0 or sum(shares) <= 0:
+        raise GeotallyError(f"--mix takes three non-negative shares (tanker, box, flatbed), got {mix!r}")
+    lp = LayoutParams(width_m=width_m, height_m=height_m, queue=_pairs(queue, "--queue"), depot=_pairs(depot, "--depot"),
+                      cars_road=cars, cars_park=parked, mix=shares, seed=seed)
+    base = SynthParams(layout=lp, gsd=gsd, haze=haze, jpeg_quality=jpeg_quality)
+    runs = series_params(base, dates, start_date) if dates > 1 else [base]
+    table = Table(title=f"synthetic scenes in {out_dir}/")
+    for col in ("file", "date", "side", "large_vehicle", "small_vehicle"):
+        table.add_column(col)
+    for p in runs:
+        name = f"scene_{p.date}" if dates > 1 else "scene"
+        try:
+            res = write_scene(out_dir, p, name=name)
+        except ValueError as exc:
+            raise GeotallyError(str(exc)) from None
+        for side, c in res["counts"].items():
+            table.add_row(Path(res["scene"]).name, p.date or "", side, str(c.get("large_vehicle", 0)),
+                          str(c.get("small_vehicle", 0)))
+    out.print(table)
+
+
+def _say(quiet: bool):
+    return (lambda msg: None) if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]"))
+
+
+@contextmanager
+def _progress_bar(quiet: bool):
+    """A rich bar of tiles done and vehicles found, shown from the first batch on."""
     progress = Progress(TextColumn("[bold]detecting"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
                         TextColumn("· {task.fields[found]} vehicles"), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=err, disable=quiet, transient=False)
-    say = (lambda msg: None) if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]"))
-    task = progress.add_task("detect", total=None, found=0, start=False)
+                        console=err, disable=quiet)
+    task = progress.add_task("detect", total=None, found=0)
 
     def on_progress(done: int, total: int, found: int) -> None:
         if not progress.live.is_started:
@@ -90,14 +184,9 @@ def count_cmd(
         progress.update(task, completed=done, total=total, found=found)
 
     try:
-        result = count(scene, zones, model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
-                       model_gsd=model_gsd, bands=_parse_bands(bands), tile_size=tile_size, overlap=overlap,
-                       batch=batch, threads=threads, out=out_dir, progress=on_progress, say=say)
+        yield on_progress
     finally:
         progress.stop()
-    if not quiet:
-        print_counts(result.counts, f"{Path(scene).name}: vehicles per zone (raw, uncorrected)")
-        err.print(f"results written to {out_dir}/")
 
 
 @models_app.command("list")

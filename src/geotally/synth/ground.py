@@ -59,6 +59,8 @@ def render_ground(layout: Layout, shape: tuple[int, int], transform: Affine, gsd
     scrub = np.clip(noise(shape, 25.0 / gsd, rng) - 0.35, 0, 1)[..., None] * 1.6
     img = TERRAIN * (1.0 + 0.10 * low + 0.05 * mid + 0.03 * grain)[..., None]
     img = img * (1 - scrub) + SCRUB * scrub * (1.0 + 0.08 * grain[..., None])
+    stains = np.clip(noise(shape, 6.0 / gsd, rng) - 0.45, 0, 1)[..., None]  # tyre tracks, oil, wet patches
+    img = img * (1.0 - 0.5 * stains)
 
     road = layout.road
     carriageway = road.buffer(2 * LANE_W + 0.6, cap_style="flat")

@@ -20,6 +20,7 @@ from geotally.synth.vehicles import KINDS, TRUCK_KINDS
 LANE_W = 3.6
 PLAZA_HALF = 45.0  # metres of plaza either side of the border along the road
 QUEUE_START = 60.0  # queues begin this far from the border crossing point
+ROAD_GAP = 4.0  # least gap between a driving car and any other vehicle, metres
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class LayoutParams:
     cars_park: int = 20
     mix: tuple[float, float, float] = (0.4, 0.35, 0.25)  # tanker, box, flatbed
     sides: tuple[str, str] = ("TR", "IQ")  # north, south
-    seed: int = 0
+    seed: int = 0  # fixes the place: road, border, lots
+    date_index: int = 0  # varies the vehicles on the same place
+    depot_capacity: dict | None = None  # lot size per side; defaults to the depot counts
 
 
 @dataclass
@@ -126,23 +129,25 @@ def _place_queues(p, rng, road, border) -> list[dict]:
     return vehicles
 
 
-def _depot(p, rng, road, side_poly, side, n, taken) -> tuple[Polygon | None, list[dict]]:
-    if n <= 0:
+def _depot(p, rng_geo, rng, road, side_poly, side, capacity, n, taken) -> tuple[Polygon | None, list[dict]]:
+    if capacity <= 0:
         return None, []
-    rows = int(np.ceil(n / 10))
+    if n > capacity:
+        raise ValueError(f"{n} depot trucks exceed the {side} depot's capacity of {capacity}")
+    rows = int(np.ceil(capacity / 10))
     lot_w, lot_h = 10 * 4.2 + 8, rows * 24.0 + 6
     region = side_poly.intersection(box(0, 0, p.width_m, p.height_m))
     for _ in range(200):
-        x0 = rng.uniform(0.62, 0.95) * p.width_m - lot_w if rng.random() < 0.5 else rng.uniform(0.03, 0.3) * p.width_m
-        y0 = rng.uniform(region.bounds[1] + 10, region.bounds[3] - lot_h - 10)
+        x0 = rng_geo.uniform(0.62, 0.95) * p.width_m - lot_w if rng_geo.random() < 0.5 else rng_geo.uniform(0.03, 0.3) * p.width_m
+        y0 = rng_geo.uniform(region.bounds[1] + 10, region.bounds[3] - lot_h - 10)
         lot = box(x0, y0, x0 + lot_w, y0 + lot_h)
         if region.contains(lot) and lot.distance(road) > 20 and not lot.intersects(taken):
             break
     else:
         raise ValueError(f"no room for a {n}-truck depot on the {side} side; use a larger scene")
     out = []
-    for i in range(n):
-        r, c = divmod(i, 10)
+    for i in sorted(rng.choice(capacity, size=n, replace=False)):
+        r, c = divmod(int(i), 10)
         kind = _truck_kind(p, rng)
         length, width = _dims(kind, rng)
         heading = 0.0 if r % 2 == 0 else 180.0
@@ -190,7 +195,7 @@ def _road_cars(p, rng, road, border, sides, n, existing) -> list[dict]:
         length, width = _dims(kind, rng)
         v = dict(kind=kind, x=pt.x, y=pt.y, heading_deg=_heading(nxt.x - pt.x, nxt.y - pt.y), length=length,
                  width=width, side=None, context="road", queue_id=None)
-        fp = footprint(v).buffer(1.5)
+        fp = footprint(v).buffer(ROAD_GAP)
         if tree_polys is not None and len(tree_polys.query(fp, predicate="intersects")):
             continue
         if any(fp.intersects(q) for q in polys[len(existing):]):
@@ -213,16 +218,19 @@ def footprint(v: dict) -> Polygon:
 
 def make_layout(p: LayoutParams) -> Layout:
     """Place road, border, plaza, depots, car park and vehicles; seeded and checked."""
-    rng = np.random.default_rng(p.seed)
-    road, border = _road_line(p, rng), _border_line(p, rng)
+    rng_geo = np.random.default_rng(p.seed)
+    rng = np.random.default_rng([p.seed, p.date_index])
+    road, border = _road_line(p, rng_geo), _border_line(p, rng_geo)
     sides = _sides(p, border)
     cross = road.intersection(border)
     plaza = shapely.buffer(road, 2 * LANE_W + 8).intersection(cross.buffer(PLAZA_HALF))
     vehicles = _place_queues(p, rng, road, border)
     taken = shapely.buffer(road, 30.0)
     depots = []
-    for side, n in p.depot.items():
-        lot, trucks = _depot(p, rng, road, sides[side], side, int(n), taken)
+    capacity = p.depot_capacity or p.depot
+    for side in capacity:
+        lot, trucks = _depot(p, rng_geo, rng, road, sides[side], side, int(capacity[side]),
+                             int(p.depot.get(side, 0)), taken)
         if lot is not None:
             depots.append(lot)
             taken = taken.union(lot.buffer(10))

@@ -16,9 +16,11 @@ PAINTS = np.array([
     [0.55, 0.57, 0.60], [0.90, 0.75, 0.20], [0.20, 0.45, 0.25], [0.70, 0.70, 0.72], [0.95, 0.55, 0.15],
 ], np.float32)
 TANKS = np.array([[0.82, 0.83, 0.85], [0.70, 0.72, 0.74], [0.92, 0.92, 0.90], [0.86, 0.70, 0.35]], np.float32)
+TRAILERS = np.array([[0.93, 0.93, 0.92], [0.86, 0.87, 0.88], [0.78, 0.79, 0.80], [0.95, 0.95, 0.93]], np.float32)
 CONTAINERS = np.array([[0.62, 0.22, 0.16], [0.20, 0.32, 0.50], [0.55, 0.55, 0.53], [0.72, 0.55, 0.25],
                        [0.25, 0.40, 0.30], [0.80, 0.80, 0.78]], np.float32)
 SS = 3  # supersampling per axis
+SHADOW = 0.65  # fraction of light a cast shadow takes away (sky light fills the rest)
 
 
 class Painter:
@@ -68,7 +70,8 @@ def _trailer(p: Painter, kind: str, back: float, front: float, hw: float, rng) -
             m2 = (np.abs(u - hatch) < 0.35) & (np.abs(v) < 0.35)
             p.rgb[m2] = colour * 0.6
     elif kind == "box":
-        colour = PAINTS[rng.integers(len(PAINTS))]
+        # Most box trailers are white or aluminium; some are painted.
+        colour = TRAILERS[rng.integers(len(TRAILERS))] if rng.random() < 0.75 else PAINTS[rng.integers(len(PAINTS))]
         ribs = 1.0 - 0.08 * (np.mod(u - back, 1.15) < 0.12)
         edge = 1.0 - 0.18 * (np.abs(v) > hw - 0.12)
         p.rect(back, front, hw, colour, ribs * edge)
@@ -95,14 +98,24 @@ def _car(p: Painter, hl: float, hw: float, colour: np.ndarray, van: bool) -> Non
     body = (np.abs(u / hl) ** 4 + np.abs(v / hw) ** 4) <= 1.0
     p.rgb[body] = colour
     p.cov |= body
-    if van:
-        p.rect(hl - 1.3, hl - 0.8, hw - 0.15, [0.08, 0.1, 0.12])
-        p.rect(-hl + 0.3, hl - 1.4, hw - 0.12, np.minimum(colour * 1.05, 1))
+    if van:  # short sloping hood, big windscreen, long flat roof, rear window
+        p.rect(hl - 0.9, hl, hw - 0.1, colour * 0.85)
+        p.rect(hl - 1.6, hl - 0.9, hw - 0.15, [0.08, 0.1, 0.12])
+        p.rect(-hl + 0.5, hl - 1.6, hw - 0.12, np.minimum(colour * 1.06, 1))
+        p.rect(-hl + 0.1, -hl + 0.45, hw - 0.3, [0.08, 0.1, 0.12])
         return
     glass = [0.07, 0.09, 0.11]
     p.rect(hl * 0.18, hl * 0.55, hw - 0.18, glass)  # windscreen
     p.rect(-hl * 0.62, -hl * 0.38, hw - 0.2, glass)  # rear window
     p.rect(-hl * 0.38, hl * 0.18, hw - 0.22, np.minimum(colour * 1.08, 1))  # roof
+
+
+def outline(kind: str, length: float, width: float, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Coverage only, for shadows and side walls: a rounded box for cars, a rectangle for trucks."""
+    hl, hw = length / 2, width / 2
+    if kind in ("car", "van"):
+        return (np.abs(u / hl) ** 4 + np.abs(v / hw) ** 4) <= 1.0
+    return (np.abs(u) <= hl) & (np.abs(v) <= hw)
 
 
 def paint_vehicle(kind: str, length: float, width: float, u: np.ndarray, v: np.ndarray,
@@ -123,47 +136,72 @@ def paint_vehicle(kind: str, length: float, width: float, u: np.ndarray, v: np.n
     return p.rgb, p.cov
 
 
+def _wall_colour(rgb: np.ndarray, roof: np.ndarray) -> np.ndarray:
+    """Side walls are in the vehicle's own shade: its mean roof colour, darkened."""
+    base = rgb[roof].mean(axis=0) if roof.any() else np.array([0.5, 0.5, 0.5], np.float32)
+    return (base * 0.55).astype(np.float32)
+
+
 def render_vehicles(img: np.ndarray, vehicles: list[dict], origin_y: float, gsd: float,
-                    sun_azimuth: float, sun_elevation: float, rng: np.random.Generator) -> None:
+                    sun_azimuth: float, sun_elevation: float, rng: np.random.Generator,
+                    off_nadir: float = 12.0, look_azimuth: float = 250.0) -> None:
     """Paint vehicles and their shadows into ``img`` (h, w, 3) in place.
 
-    Pixel (col, row) centre is at local metres (x, y) = ((col + .5) gsd, origin_y - (row + .5) gsd).
+    Shadows fall on the ground only: all shadows are laid first, then every vehicle over
+    them, so a truck is not darkened by its neighbour's ground shadow. Pixel (col, row)
+    centre is at local metres ((col + .5) gsd, origin_y - (row + .5) gsd).
     """
     h, w = img.shape[:2]
     az = np.radians(sun_azimuth)
     shadow_dir = -np.array([np.sin(az), np.cos(az)])  # shadows fall away from the sun
     cot = 1.0 / np.tan(np.radians(sun_elevation))
-    for veh in vehicles:
-        k = KINDS[veh["kind"]]
-        off = shadow_dir * k.height * cot
-        reach = veh["length"] / 2 + np.hypot(*off) + 1.0
-        c0 = int(max(0, np.floor((veh["x"] - reach) / gsd)))
-        c1 = int(min(w, np.ceil((veh["x"] + reach) / gsd)))
-        r0 = int(max(0, np.floor((origin_y - veh["y"] - reach) / gsd)))
-        r1 = int(min(h, np.ceil((origin_y - veh["y"] + reach) / gsd)))
-        if c1 <= c0 or r1 <= r0:
-            continue
-        sub = (np.arange(SS) + 0.5) / SS
-        cols = (np.arange(c0, c1)[:, None] + sub[None, :]).ravel()
-        rows = (np.arange(r0, r1)[:, None] + sub[None, :]).ravel()
-        X = cols[None, :] * gsd
-        Y = origin_y - rows[:, None] * gsd
-        hd = np.radians(veh["heading_deg"])
-        fx, fy, rx, ry = np.sin(hd), np.cos(hd), np.cos(hd), -np.sin(hd)
-        dx, dy = X - veh["x"], Y - veh["y"]
-        u, v = dx * fx + dy * fy, dx * rx + dy * ry
-        seed = int(rng.integers(1 << 31))
-        rgb, cov = paint_vehicle(veh["kind"], veh["length"], veh["width"], u, v, np.random.default_rng(seed))
-        su, sv = (dx - off[0]) * fx + (dy - off[1]) * fy, (dx - off[0]) * rx + (dy - off[1]) * ry
-        _, shadow = paint_vehicle(veh["kind"], veh["length"], veh["width"], su, sv, np.random.default_rng(seed))
-        shadow &= ~cov
-        ph, pw = r1 - r0, c1 - c0
+    look = np.radians(look_azimuth)
+    lean_dir = -np.array([np.sin(look), np.cos(look)])  # tops lean away from the sensor
+    seeds = [int(rng.integers(1 << 31)) for _ in vehicles]
+    for shadow_pass in (True, False):
+        for veh, seed in zip(vehicles, seeds):
+            k = KINDS[veh["kind"]]
+            off = shadow_dir * k.height * cot
+            lean = lean_dir * k.height * np.tan(np.radians(off_nadir))
+            reach = veh["length"] / 2 + np.hypot(*off) + np.hypot(*lean) + 1.0
+            c0 = int(max(0, np.floor((veh["x"] - reach) / gsd)))
+            c1 = int(min(w, np.ceil((veh["x"] + reach) / gsd)))
+            r0 = int(max(0, np.floor((origin_y - veh["y"] - reach) / gsd)))
+            r1 = int(min(h, np.ceil((origin_y - veh["y"] + reach) / gsd)))
+            if c1 <= c0 or r1 <= r0:
+                continue
+            sub = (np.arange(SS) + 0.5) / SS
+            X = (np.arange(c0, c1)[:, None] + sub[None, :]).ravel()[None, :] * gsd
+            Y = origin_y - (np.arange(r0, r1)[:, None] + sub[None, :]).ravel()[:, None] * gsd
+            hd = np.radians(veh["heading_deg"])
+            fx, fy, rx, ry = np.sin(hd), np.cos(hd), np.cos(hd), -np.sin(hd)
+            dx, dy = X - veh["x"], Y - veh["y"]
 
-        def block(a: np.ndarray) -> np.ndarray:
-            return a.reshape(ph, SS, pw, SS, *a.shape[2:]).mean(axis=(1, 3))
+            def frame(offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                ox, oy = dx - offset[0], dy - offset[1]
+                return ox * fx + oy * fy, ox * rx + oy * ry
 
-        a_cov, a_sh = block(cov.astype(np.float32)), block(shadow.astype(np.float32))
-        colour = block(rgb * cov[..., None]) / np.maximum(a_cov, 1e-6)[..., None]
-        patch = img[r0:r1, c0:c1]
-        patch *= (1.0 - 0.58 * a_sh)[..., None]
-        patch[:] = patch * (1 - a_cov[..., None]) + colour * a_cov[..., None]
+            def shape_at(offset: np.ndarray) -> np.ndarray:
+                return outline(veh["kind"], veh["length"], veh["width"], *frame(offset))
+
+            ph, pw = r1 - r0, c1 - c0
+
+            def block(a: np.ndarray) -> np.ndarray:
+                return a.reshape(ph, SS, pw, SS, *a.shape[2:]).mean(axis=(1, 3))
+
+            patch = img[r0:r1, c0:c1]
+            if shadow_pass:
+                shadow = shape_at(off) | shape_at(off * 0.5) | shape_at(off * 0.0)
+                patch *= (1.0 - SHADOW * block(shadow.astype(np.float32)))[..., None]
+                continue
+            # Off-nadir view: the roof leans away from the satellite and one side wall shows.
+            walls = np.zeros(np.broadcast_shapes(X.shape, Y.shape), bool)
+            for t in np.linspace(0.0, 1.0, 5)[:-1]:
+                walls |= shape_at(lean * t)
+            rgb, roof = paint_vehicle(veh["kind"], veh["length"], veh["width"], *frame(lean),
+                                      np.random.default_rng(seed))
+            rgb[walls & ~roof] = _wall_colour(rgb, roof)
+            cov = roof | walls
+            a_cov = block(cov.astype(np.float32))
+            colour = block(rgb * cov[..., None]) / np.maximum(a_cov, 1e-6)[..., None]
+            patch[:] = patch * (1 - a_cov[..., None]) + colour * a_cov[..., None]

@@ -28,11 +28,13 @@ class SynthParams:
     layout: LayoutParams = field(default_factory=LayoutParams)
     gsd: float = 0.15
     sun_azimuth: float = 140.0
-    sun_elevation: float = 55.0
+    sun_elevation: float = 62.0  # mid-morning in summer at 37 N
     haze: float = 0.0  # 0..1 blend towards a bright, low-contrast veil
     jpeg_quality: int | None = None  # compression artefacts when set
     blur_px: float = 0.45  # optical blur sigma in output pixels
     noise: float = 0.012
+    sharpen: float = 0.3
+    noise_seed: int = 0
     date: str | None = None
 
 
@@ -51,9 +53,12 @@ def render(layout: Layout, p: SynthParams) -> tuple[np.ndarray, Affine]:
     render_vehicles(img, layout.vehicles, h * p.gsd, p.gsd, p.sun_azimuth, p.sun_elevation, rng)
     if p.blur_px > 0:
         img = cv2.GaussianBlur(img, (0, 0), p.blur_px)
+    if p.sharpen > 0:  # vendors sharpen their products; edges get the same halo
+        img = img + p.sharpen * (img - cv2.GaussianBlur(img, (0, 0), 1.5))
     if p.haze > 0:
         img = img * (1 - p.haze) + np.array([0.80, 0.80, 0.82], np.float32) * p.haze
-    img = img + rng.normal(0, p.noise, img.shape).astype(np.float32)
+    noise_rng = np.random.default_rng([lp.seed, lp.date_index, p.noise_seed])
+    img = img + noise_rng.normal(0, p.noise, img.shape).astype(np.float32)
     out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     if p.jpeg_quality:
         ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(p.jpeg_quality)])
@@ -70,6 +75,31 @@ def _geojson(path: Path, features: list[dict]) -> None:
 
 def _shift(geom, x0: float, y0: float):
     return shapely.transform(geom, lambda xy: xy + np.array([x0, y0]))
+
+
+def truth_counts(vehicles: list[dict]) -> dict[str, dict[str, int]]:
+    """True vehicles per side and class."""
+    counts: dict[str, dict[str, int]] = {}
+    for v in vehicles:
+        counts.setdefault(v["side"], {}).setdefault(v["cls"], 0)
+        counts[v["side"]][v["cls"]] += 1
+    return counts
+
+
+def series_params(p: SynthParams, n_dates: int, start: str = "2026-06-01", step_days: int = 7) -> list[SynthParams]:
+    """The same place on ``n_dates`` dates: queues at 50-100% of the asked length, the depot 50-100% full."""
+    import datetime as dt
+
+    lp = p.layout
+    day0 = dt.date.fromisoformat(start)
+    out = []
+    for k in range(n_dates):
+        rng = np.random.default_rng([lp.seed, k, 7])
+        queue = {s: int(round(n * rng.uniform(0.5, 1.0))) for s, n in lp.queue.items()}
+        depot = {s: int(round(n * rng.uniform(0.5, 1.0))) for s, n in lp.depot.items()}
+        layout = replace(lp, queue=queue, depot=depot, date_index=k, depot_capacity=dict(lp.depot))
+        out.append(replace(p, layout=layout, date=(day0 + dt.timedelta(days=step_days * k)).isoformat()))
+    return out
 
 
 def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dict:
@@ -104,9 +134,6 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
         props["class"] = props.pop("cls")
         truth.append({"type": "Feature", "properties": props, "geometry": mapping(_shift(footprint(v), x0, y0))})
     _geojson(out / f"{name}_truth.geojson", truth)
-    counts: dict[str, dict[str, int]] = {}
-    for v in layout.vehicles:
-        counts.setdefault(v["side"], {}).setdefault(v["cls"], 0)
-        counts[v["side"]][v["cls"]] += 1
+    counts = truth_counts(layout.vehicles)
     return {"scene": str(tif), "border": str(out / "border.geojson"), "sides": str(out / "sides.geojson"),
-            "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout}
+            "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout, "date": p.date}

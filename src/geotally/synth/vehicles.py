@@ -23,7 +23,7 @@ KINDS = {
         Kind("flatbed", LARGE, (16.0, 18.75), (2.5, 2.55), 2.6),
         Kind("rigid", LARGE, (10.0, 12.0), (2.45, 2.55), 3.4),
         Kind("car", SMALL, (4.2, 4.9), (1.75, 1.9), 1.5),
-        Kind("van", SMALL, (5.0, 5.6), (1.95, 2.05), 2.1),
+        Kind("van", SMALL, (4.8, 5.3), (1.9, 2.0), 2.0),
     )
 }
 TRUCK_KINDS = ("tanker", "box", "flatbed")
