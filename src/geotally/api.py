@@ -12,7 +12,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geotally.analysis.counts import count_table
+import shapely
+
+from geotally.analysis.calibration import Calibration
+from geotally.analysis.counts import add_intervals, band_labels, check_claims, count_by, count_table
+from geotally.analysis.queues import PARKED, QueueParams, find_queues
+from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram, size_class
+from geotally.geo.metric import local_metric_crs, to_metric
+from geotally.store.queues import queue_table
+from geotally.zones.border import border_summary, load_border
 from geotally.detect.run import detect_scene, scene_grid
 from geotally.errors import GeotallyError
 from geotally.geo.footprints import footprints
@@ -65,16 +73,22 @@ class CountResult:
     summary: dict
     scene: Scene
     zones: Zones | None = field(default=None, repr=False)
+    queues: gpd.GeoDataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def write(self, out: str | os.PathLike) -> Path:
-        """Write detections.gpkg/.geojson, counts.csv and summary.json atomically into ``out``."""
+        """Write detections and queues (.gpkg in the scene CRS, .geojson in WGS84), counts.csv,
+        the extra count tables and summary.json, atomically into ``out``."""
+        layers = {"detections": self.detections}
+        if self.queues is not None:
+            layers["queues"] = self.queues
         with staged_output(out) as stage:
-            write_vector(self.detections, stage / "detections.gpkg", layer="detections")
-            wgs = self.detections
-            if self.scene.crs is not None:
-                wgs = self.detections.to_crs("EPSG:4326")
-            write_vector(wgs, stage / "detections.geojson")
+            for name, gdf in layers.items():
+                write_vector(gdf, stage / f"{name}.gpkg", layer=name)
+                write_vector(gdf.to_crs("EPSG:4326") if self.scene.crs is not None else gdf, stage / f"{name}.geojson")
             self.counts.to_csv(stage / "counts.csv", index=False)
+            for name, table in self.tables.items():
+                table.to_csv(stage / name, index=False)
             write_json(stage / "summary.json", self.summary)
         return Path(out)
 
@@ -96,23 +110,33 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           tile_size: int | None = None, overlap: int = DEFAULT_OVERLAP, batch: int = DEFAULT_BATCH,
           model_gsd: float | None = None, gsd: float | None = None, bands: tuple[int, ...] | None = None,
           threads: int | None = None, out: str | os.PathLike | None = None,
+          border: str | os.PathLike | None = None, sides: tuple[str, str] | None = None,
+          distance_bands: tuple[float, ...] | None = None,
+          size_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+          queue: QueueParams = QueueParams(), calibration: str | os.PathLike | Calibration | None = None,
+          claim: dict[str, float] | None = None, claim_class: str = "large_vehicle",
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
     for the rest; the default is per class, chosen by measurement.
+    ``border`` splits the scene into two sides (see ``geotally.zones.border``); without
+    ``zones`` the sides are the zones. ``calibration`` turns raw counts into estimates
+    with 95% intervals, and ``claim`` ({zone: count}) is tested against them.
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
     """
     thresholds = conf_thresholds(conf)
     if out is not None:
         check_out_dir(out)
+    cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
     sc = open_scene(scene, bands=bands, gsd=gsd)
-    zone_set = None
-    if zones is not None:
-        bounds = _scene_bounds(sc)
-        zone_set = load_zones(str(zones), sc.crs, bounds, field=zone_field)
+    bounds = _scene_bounds(sc)
+    zone_set = load_zones(str(zones), sc.crs, bounds, field=zone_field) if zones is not None else None
+    border_obj = load_border(str(border), sc.crs, bounds, sides) if border is not None else None
+    if zone_set is None and border_obj is not None:
+        zone_set = border_obj.zones
     spec, weights_path, sha = _resolve_model(model, str(weights) if weights else None, say)
     m_gsd = model_gsd or (spec.native_gsd if spec else get_spec(DEFAULT_MODEL).native_gsd)
     t_size = tile_size or (spec.tile_size if spec else 1024)
@@ -140,17 +164,41 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
                         nms_iou=seam_iou, min_score=min_score, on_batch=on_batch)
     fp = footprints(dets.corners, sc.transform, sc.crs)
-    zone = assign_zones(fp.centre_map, zone_set)
     cls = np.array([names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
     raw = np.array([detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    gdf = gpd.GeoDataFrame({
+    zone = assign_zones(fp.centre_map, zone_set)
+    columns = {
         "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
         "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
         "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
         "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
-    }, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
+        "size_class": size_class(fp.length_m, size_thresholds),
+    }
+    metric_crs = local_metric_crs(sc.crs, _centre_lonlat(sc)) if sc.crs is not None else None
+    metric = to_metric(fp.centre_map, sc.crs, metric_crs)
+    if border_obj is not None:
+        columns["side"] = assign_zones(fp.centre_map, border_obj.zones).astype(str)
+        line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
+        columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
+    is_vehicle = np.isin(cls, VEHICLE_CLASSES)
+    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue)
+    queue_id = np.full(len(dets), -1, np.int64)
+    queue_id[is_vehicle] = found.label
+    columns["queue_id"] = queue_id
+    columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
+    gdf = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
+    vehicle_idx = np.flatnonzero(is_vehicle)
+    queues_gdf = queue_table(found, vehicle_idx, fp.centre_map, zone, sc.crs)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts = count_table(zone, cls, zone_names + [OUTSIDE])
+    calibrated = cal is not None
+    if calibrated:
+        counts = add_intervals(counts, cal)
+    extra_tables = {"counts_by_activity.csv": count_by(zone, cls, columns["activity"], "activity",
+                                                       zone_names + [OUTSIDE])}
+    if distance_bands and border_obj is not None:
+        extra_tables["counts_by_band.csv"] = count_by(columns["side"], cls, band_labels(columns["border_dist_m"], distance_bands),
+                                                      "band", list(border_obj.names))
     from geotally import __version__
 
     summary = {
@@ -159,19 +207,37 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "model": {"name": spec.name if spec else None, "file": str(weights_path), "sha256": sha,
                   "native_gsd_m": m_gsd, "detector": detector.describe(),
                   "classes": {str(k): v for k, v in detector.names.items()}},
-        "parameters": asdict(params),
+        "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
+                           distance_bands_m=list(distance_bands) if distance_bands else None),
         "scenes": [dict(sc.describe(), tiles=n_tiles)],
-        "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_field,
+        "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
+        "border": border_summary(border_obj),
         "vehicle_classes": list(VEHICLE_CLASSES),
         "counts": counts.to_dict(orient="records"),
-        "counts_corrected": False,
-        "note": "Counts are raw detector counts, not corrected for missed or false detections.",
+        "counts_corrected": calibrated,
+        "note": ("Estimates and 95% intervals are corrected with the calibration's detection and false-positive rates."
+                 if calibrated else "Counts are raw detector counts, not corrected for missed or false detections."),
+        "calibration": {"file": str(calibration) if not isinstance(calibration, Calibration) else None,
+                        "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method} if cal else None,
+        "size_classes": {k: int(v) for k, v in zip(*np.unique(columns["size_class"][is_vehicle], return_counts=True))},
+        "length_histogram": length_histogram(fp.length_m[is_vehicle]),
+        "queues": {"count": len(found.lines), "vehicles_in_queues": int((queue_id >= 0).sum()),
+                   "vehicles_elsewhere": int(is_vehicle.sum() - (queue_id >= 0).sum())},
+        "claims": check_claims(claim, counts, claim_class) if claim else None,
     }
-    result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set)
+    result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set,
+                         queues=queues_gdf, tables=extra_tables)
     if out is not None:
         result.write(out)
     return result
+
+
+def _centre_lonlat(sc: Scene) -> tuple[float, float]:
+    from geotally.geo.transform import map_to_wgs84, pixel_to_map
+
+    centre = pixel_to_map(sc.transform, np.array([[sc.width / 2, sc.height / 2]]))
+    return tuple(map_to_wgs84(sc.crs, centre)[0])
 
 
 def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:

@@ -46,6 +46,12 @@ def _parse_conf(text: Optional[str]):
         raise GeotallyError(f"--conf takes a number or class=number pairs, got {text!r}") from None
 
 
+def _cell(row) -> str:
+    if "lo95" in row and row["lo95"] is not None and row["lo95"] == row["lo95"]:
+        return f"{row['count']} → {row['estimate']:.0f} [{row['lo95']:.0f}–{row['hi95']:.0f}]"
+    return str(row["count"])
+
+
 def print_counts(counts, title: str) -> None:
     table = Table(title=title)
     table.add_column("zone")
@@ -53,9 +59,39 @@ def print_counts(counts, title: str) -> None:
     for c in classes:
         table.add_column(c, justify="right")
     for zone, rows in counts.groupby("zone", sort=False):
-        by = dict(zip(rows["class"], rows["count"]))
-        table.add_row(str(zone), *(str(by.get(c, 0)) for c in classes), style="bold" if zone == "ALL" else None)
+        by = {r["class"]: _cell(r) for _, r in rows.iterrows()}
+        table.add_row(str(zone), *(by.get(c, "0") for c in classes), style="bold" if zone == "ALL" else None)
     out.print(table)
+
+
+def _names(text: Optional[str]) -> Optional[tuple[str, str]]:
+    if not text:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise GeotallyError(f"--sides takes two names, left then right, like TR,IQ; got {text!r}")
+    return parts[0], parts[1]
+
+
+def _floats(text: Optional[str], what: str, n: Optional[int] = None):
+    if not text:
+        return None
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise GeotallyError(f"{what} takes comma-separated numbers, got {text!r}") from None
+    if (n and len(vals) != n) or list(vals) != sorted(vals):
+        raise GeotallyError(f"{what} takes {n or 'some'} increasing numbers, got {text!r}")
+    return vals
+
+
+def _claim(text: Optional[str]) -> Optional[dict]:
+    if not text:
+        return None
+    try:
+        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise GeotallyError(f"--claim takes ZONE=COUNT pairs like TR=4530,IQ=7245, got {text!r}") from None
 
 
 @app.command("count")
@@ -74,17 +110,42 @@ def count_cmd(
     overlap: int = typer.Option(160, "--overlap", help="Overlap between tiles in model pixels; keep it longer than a truck."),
     batch: int = typer.Option(4, "--batch", help="Tiles per inference batch."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for inference (default: all cores)."),
+    border: Optional[Path] = typer.Option(None, "--border", help="Border line (LineString/MultiLineString, any CRS) splitting the scene into two sides."),
+    sides: Optional[str] = typer.Option(None, "--sides", help="Names of the sides, left then right looking along the line, e.g. TR,IQ (default: the line's left/right properties)."),
+    distance_bands: Optional[str] = typer.Option(None, "--distance-bands", help="Distance-to-border bands in metres, e.g. 0,1000,5000: counts per side per band."),
+    size_thresholds: str = typer.Option("6,10,14", "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
+    queue_gap: float = typer.Option(25.0, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
+    queue_min: int = typer.Option(5, "--queue-min", help="Fewest vehicles that make a queue."),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals."),
+    claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245."),
+    claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
-    """Detect vehicles in SCENE and count them per zone and class."""
+    """Detect vehicles in SCENE and count them per zone (or border side) and class."""
+    from geotally.analysis.queues import QueueParams
     from geotally.api import count
 
     with _progress_bar(quiet) as on_progress:
         result = count(scene, zones, model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
                        model_gsd=model_gsd, bands=_parse_bands(bands), tile_size=tile_size, overlap=overlap,
-                       batch=batch, threads=threads, out=out_dir, progress=on_progress, say=_say(quiet))
+                       batch=batch, threads=threads, out=out_dir, border=border,
+                       sides=_names(sides), distance_bands=_floats(distance_bands, "--distance-bands"),
+                       size_thresholds=_floats(size_thresholds, "--size-thresholds", 3),
+                       queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
+                       claim=_claim(claim), claim_class=claim_class, progress=on_progress, say=_say(quiet))
     if not quiet:
-        print_counts(result.counts, f"{Path(scene).name}: vehicles per zone (raw, uncorrected)")
+        corrected = result.summary["counts_corrected"]
+        print_counts(result.counts, f"{Path(scene).name}: vehicles per zone "
+                     + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
+                        else "(raw, uncorrected: no calibration given)"))
+        q = result.summary["queues"]
+        out.print(f"queues: {q['count']} with {q['vehicles_in_queues']} vehicles; "
+                  f"{q['vehicles_elsewhere']} vehicles parked or elsewhere")
+        if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
+            out.print("[yellow]border line extended to the scene edge along its end bearings[/yellow]")
+        for c in result.summary.get("claims") or []:
+            rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
+            out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}): {c['verdict']}{rng}")
         err.print(f"results written to {out_dir}/")
 
 
@@ -187,6 +248,63 @@ def _progress_bar(quiet: bool):
         yield on_progress
     finally:
         progress.stop()
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    paths: List[Path] = typer.Argument(..., help="DETECTIONS... TRUTH: one or more detections files or results folders, then the truth: GeoJSON/GeoPackage polygons or points, a DOTA labelTxt folder, or a YOLO label folder."),
+    iou: float = typer.Option(0.5, "--iou", help="Rotated IoU for a match."),
+    radius: Optional[float] = typer.Option(None, "--radius", help="Match centres within this many metres instead of IoU (automatic for point truth)."),
+    conf: float = typer.Option(0.0, "--conf", help="Score threshold for precision, recall and count error (AP uses all)."),
+    out_file: Path = typer.Option(Path("evaluation.json"), "--out", "-o", help="JSON report."),
+) -> None:
+    """Score detections against labelled truth: precision, recall, F1, AP50 and count error per class and image."""
+    import json
+
+    from geotally.evaluation import evaluate
+
+    if len(paths) < 2:
+        raise GeotallyError("evaluate takes one or more DETECTIONS and then the TRUTH")
+    for p in paths:
+        if not p.exists():
+            raise GeotallyError(f"not found: {p}")
+    report = evaluate(paths[:-1], paths[-1], iou=iou, radius_m=radius, conf=conf)
+    out_file.write_text(json.dumps(report, indent=2) + "\n")
+    table = Table(title=f"evaluation against {paths[-1].name}")
+    for col in ("class", "truth", "found", "P", "R", "F1", "AP50", "count error"):
+        table.add_column(col, justify="left" if col == "class" else "right", no_wrap=True)
+    fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    for cls, r in report["per_class"].items():
+        rel = f" ({r['count_error_rel']:+.1%})" if r["count_error_rel"] is not None else ""
+        table.add_row(cls, str(r["n_truth"]), str(r["n_detected"]), fmt(r["precision"]), fmt(r["recall"]),
+                      fmt(r["f1"]), fmt(r["ap50_mean_over_images"]), f"{r['count_error']:+d}{rel}")
+    out.print(table)
+    err.print(f"report written to {out_file}")
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    evaluation: Path = typer.Argument(..., help="evaluation.json from 'geotally evaluate' on labelled images like the ones to count."),
+    out_file: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file for 'count --calibration'."),
+) -> None:
+    """Turn an evaluation into a calibration: per class detection and false-positive rates per labelled image."""
+    import json
+
+    from geotally.analysis.calibration import Calibration
+
+    try:
+        report = json.loads(evaluation.read_text())
+    except FileNotFoundError:
+        raise GeotallyError(f"evaluation file not found: {evaluation}") from None
+    except ValueError:
+        raise GeotallyError(f"{evaluation} is not JSON; give the file 'geotally evaluate' wrote") from None
+    cal = Calibration.from_evaluation(report, source=str(evaluation))
+    cal.save(out_file)
+    for cls, c in cal.classes.items():
+        r, f = c.rates()
+        out.print(f"{cls}: {len(c.n_truth)} labelled images, {sum(c.n_truth)} vehicles; "
+                  f"detection rate {r:.3f}, false positives per true vehicle {f:.3f}")
+    err.print(f"calibration written to {out_file}")
 
 
 @models_app.command("list")

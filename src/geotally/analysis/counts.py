@@ -27,3 +27,65 @@ def count_table(zone: np.ndarray, cls: np.ndarray, zone_names: list[str],
         for c in classes:
             rows.append((z, c, int(np.count_nonzero(in_zone & (cls == c)))))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def count_by(zone: np.ndarray, cls: np.ndarray, key: np.ndarray, key_name: str, zone_names: list[str],
+             classes: tuple[str, ...] = VEHICLE_CLASSES) -> pd.DataFrame:
+    """Counts per zone, a second key (activity, distance band…) and class, with zone=ALL totals."""
+    zone = np.asarray(zone, dtype=object).astype(str)
+    cls = np.asarray(cls, dtype=object).astype(str)
+    key = np.asarray(key, dtype=object).astype(str)
+    keys = list(dict.fromkeys(sorted(set(key.tolist()))))
+    zones_order = list(dict.fromkeys(list(zone_names) + sorted(set(zone.tolist()) - set(zone_names))))
+    rows = []
+    for z in zones_order + [ALL]:
+        in_zone = np.ones(len(zone), bool) if z == ALL else zone == z
+        for k in keys:
+            for c in classes:
+                rows.append((z, k, c, int(np.count_nonzero(in_zone & (key == k) & (cls == c)))))
+    return pd.DataFrame(rows, columns=["zone", key_name, "class", "count"])
+
+
+def band_labels(distance_m: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
+    """'0-1000', '1000-5000', '5000+' style labels for distances to the border."""
+    e = np.asarray(sorted(edges), float)
+    labels = [f"{e[i]:g}-{e[i + 1]:g}" for i in range(len(e) - 1)] + [f"{e[-1]:g}+"]
+    idx = np.searchsorted(e, np.asarray(distance_m, float), side="right") - 1
+    out = np.array([labels[i] if i >= 0 else f"<{e[0]:g}" for i in idx], dtype=object)
+    return out
+
+
+def add_intervals(counts: pd.DataFrame, cal) -> pd.DataFrame:
+    """Columns ``estimate``, ``lo95`` and ``hi95`` from a calibration, per zone and class."""
+    from geotally.analysis.calibration import interval
+
+    est, lo, hi = [], [], []
+    for _, row in counts.iterrows():
+        c = cal.classes.get(row["class"])
+        if c is None:
+            est.append(None), lo.append(None), hi.append(None)
+            continue
+        e, a, b = interval(int(row["count"]), c)
+        est.append(e), lo.append(a), hi.append(b)
+    return counts.assign(estimate=est, lo95=lo, hi95=hi)
+
+
+def check_claims(claim: dict[str, float], counts: pd.DataFrame, cls: str = "large_vehicle") -> list[dict]:
+    """Per claimed zone: the claim, the raw count, the interval if any, and a verdict."""
+    from geotally.analysis.calibration import verdict
+
+    table = counts.set_index(["zone", "class"])
+    out = []
+    for zone, claimed in claim.items():
+        if (zone, cls) not in table.index:
+            out.append({"zone": zone, "class": cls, "claimed": claimed, "verdict": "zone not in results"})
+            continue
+        row = table.loc[(zone, cls)]
+        item = {"zone": zone, "class": cls, "claimed": claimed, "raw_count": int(row["count"])}
+        if "lo95" in table.columns and row["lo95"] is not None and row["lo95"] == row["lo95"]:
+            item.update(estimate=row["estimate"], lo95=row["lo95"], hi95=row["hi95"],
+                        verdict=verdict(claimed, row["lo95"], row["hi95"]))
+        else:
+            item["verdict"] = "untested: counts are uncorrected (run with --calibration)"
+        out.append(item)
+    return out

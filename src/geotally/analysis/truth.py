@@ -39,3 +39,42 @@ def read_dota(path: str | Path, scale: float = 1.0) -> Truth:
     cls = np.array([cmap[names.index(r[8])] for r in rows], dtype=object)
     difficult = np.array([len(r) > 9 and r[9] == "1" for r in rows], bool)
     return Truth(corners_to_polygons(corners), cls, difficult, gsd)
+
+
+def read_yolo(path: str | Path, width: int, height: int, names: dict[int, str]) -> Truth:
+    """One YOLO label file, normalised: ``cls cx cy w h`` (axis-aligned) or ``cls x1 y1 … x4 y4`` (OBB)."""
+    rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
+    corners, cls = [], []
+    cmap = class_map(names)
+    scale = np.array([width, height], float)
+    for r in rows:
+        vals = np.array([float(v) for v in r[1:]])
+        if len(vals) == 4:
+            cx, cy, w, h = vals
+            quad = np.array([[cx - w / 2, cy - h / 2], [cx + w / 2, cy - h / 2], [cx + w / 2, cy + h / 2],
+                             [cx - w / 2, cy + h / 2]])
+        elif len(vals) == 8:
+            quad = vals.reshape(4, 2)
+        else:
+            raise ValueError(f"{path}: a YOLO row has 5 or 9 numbers, found {len(r)}")
+        corners.append(quad * scale)
+        cls.append(cmap.get(int(r[0]), str(r[0])))
+    c = np.array(corners, float).reshape(-1, 4, 2)
+    return Truth(corners_to_polygons(c), np.array(cls, dtype=object), np.zeros(len(c), bool), None)
+
+
+def yolo_names(folder: str | Path) -> dict[int, str]:
+    """Class names from classes.names / obj.names / data.yaml beside or above a YOLO label folder."""
+    folder = Path(folder)
+    for base in (folder, folder.parent):
+        for name in ("classes.names", "classes.txt", "obj.names"):
+            if (base / name).exists():
+                lines = [ln.strip() for ln in (base / name).read_text().splitlines() if ln.strip()]
+                return dict(enumerate(lines))
+        if (base / "data.yaml").exists():
+            import yaml
+
+            data = yaml.safe_load((base / "data.yaml").read_text())
+            names = data.get("names", {})
+            return dict(enumerate(names)) if isinstance(names, list) else {int(k): v for k, v in names.items()}
+    return {}

@@ -20,7 +20,7 @@ from geotally.synth.vehicles import KINDS, TRUCK_KINDS
 LANE_W = 3.6
 PLAZA_HALF = 45.0  # metres of plaza either side of the border along the road
 QUEUE_START = 60.0  # queues begin this far from the border crossing point
-ROAD_GAP = 4.0  # least gap between a driving car and any other vehicle, metres
+HEADWAY = 30.0  # least gap between driving cars, metres: about 2 s at 50 km/h, so moving traffic is no queue
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,16 @@ def _road_cars(p, rng, road, border, sides, n, existing) -> list[dict]:
         length, width = _dims(kind, rng)
         v = dict(kind=kind, x=pt.x, y=pt.y, heading_deg=_heading(nxt.x - pt.x, nxt.y - pt.y), length=length,
                  width=width, side=None, context="road", queue_id=None)
-        fp = footprint(v).buffer(ROAD_GAP)
-        if tree_polys is not None and len(tree_polys.query(fp, predicate="intersects")):
+        fp = footprint(v)
+        # keep clear of everything, and of anything ahead or behind in the same lane by the headway
+        rad = np.radians(v["heading_deg"])
+        reach = v["length"] / 2 + HEADWAY
+        ahead = np.array([np.sin(rad), np.cos(rad)]) * reach
+        corridor = LineString([(pt.x - ahead[0], pt.y - ahead[1]), (pt.x + ahead[0], pt.y + ahead[1])]).buffer(0.6)
+        if tree_polys is not None and (len(tree_polys.query(fp.buffer(1.5), predicate="intersects"))
+                                       or len(tree_polys.query(corridor, predicate="intersects"))):
             continue
-        if any(fp.intersects(q) for q in polys[len(existing):]):
+        if any(corridor.intersects(q) or fp.buffer(1.5).intersects(q) for q in polys[len(existing):]):
             continue
         out.append(v)
         polys.append(footprint(v))

@@ -1,0 +1,104 @@
+"""Queues: chains of vehicles standing head to tail along a line with agreeing headings.
+
+Two vehicles are linked when their headings agree within ``max_turn`` degrees, each
+lies ahead of the other along the other's own axis (lateral offset at most
+``max_lateral`` metres from both axes), and the gap between their ends is under
+``max_gap`` metres.
+Linked vehicles form chains (connected components); chains of at least
+``min_vehicles`` are queues. Candidate pairs come from a k-d tree, so the cost grows
+with the number of vehicles, not its square.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from shapely.geometry import LineString
+
+PARKED = "parked_or_other"
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    max_gap: float = 25.0  # metres between the back of one vehicle and the front of the next
+    max_turn: float = 20.0  # degrees between headings
+    max_lateral: float = 2.0  # metres off each vehicle's own axis
+    min_vehicles: int = 5
+
+
+@dataclass
+class Queues:
+    label: np.ndarray  # per vehicle: queue index, or -1
+    lines: list[LineString]  # per queue, in metric coordinates
+    members: list[np.ndarray]  # per queue, vehicle indices in order along the queue
+    length_m: np.ndarray
+    heading_deg: np.ndarray  # axial mean, [0, 180)
+
+
+def _axial_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = np.abs(np.mod(a - b, 180.0))
+    return np.minimum(d, 180.0 - d)
+
+
+def link_pairs(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
+               p: QueueParams = QueueParams()) -> tuple[np.ndarray, np.ndarray]:
+    """Vehicle index pairs that stand head to tail."""
+    if len(xy) < 2:
+        e = np.zeros(0, np.int64)
+        return e, e
+    reach = float(np.max(length_m)) + p.max_gap
+    pairs = cKDTree(xy).query_pairs(reach, output_type="ndarray")
+    if len(pairs) == 0:
+        e = np.zeros(0, np.int64)
+        return e, e
+    i, j = pairs[:, 0], pairs[:, 1]
+    ok = _axial_diff(heading_deg[i], heading_deg[j]) <= p.max_turn
+    d = xy[j] - xy[i]
+    lateral = np.zeros(len(i))
+    for k in (i, j):  # offset from each vehicle's own axis (heading is clockwise from north)
+        h = np.radians(heading_deg[k])
+        lateral = np.maximum(lateral, np.abs(d[:, 0] * np.cos(h) - d[:, 1] * np.sin(h)))
+    h = np.radians(_axial_mean(np.stack([heading_deg[i], heading_deg[j]], axis=1)))
+    along = np.abs(d[:, 0] * np.sin(h) + d[:, 1] * np.cos(h))
+    gap = along - (length_m[i] + length_m[j]) / 2
+    ok &= (lateral <= p.max_lateral) & (gap <= p.max_gap) & (gap >= -2.0)
+    return i[ok], j[ok]
+
+
+def _axial_mean(deg: np.ndarray) -> np.ndarray:
+    """Mean of axial angles (mod 180) along the last axis."""
+    a = np.radians(np.asarray(deg) * 2.0)
+    return np.mod(np.degrees(np.arctan2(np.sin(a).mean(-1), np.cos(a).mean(-1))) / 2.0, 180.0)
+
+
+def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
+                p: QueueParams = QueueParams()) -> Queues:
+    """Queues among vehicles at metric positions ``xy`` (n, 2)."""
+    n = len(xy)
+    xy = np.asarray(xy, float)
+    heading_deg, length_m = np.asarray(heading_deg, float), np.asarray(length_m, float)
+    i, j = link_pairs(xy, heading_deg, length_m, p)
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
+    sizes = np.bincount(comp, minlength=comp.max() + 1 if n else 0)
+    keep = np.flatnonzero(sizes >= p.min_vehicles)
+    label = np.full(n, -1, np.int64)
+    lines, members, lengths, headings = [], [], [], []
+    for q, c in enumerate(keep):
+        idx = np.flatnonzero(comp == c)
+        hd = float(_axial_mean(heading_deg[idx][None, :])[0])
+        axis = np.array([np.sin(np.radians(hd)), np.cos(np.radians(hd))])
+        order = idx[np.argsort(xy[idx] @ axis)]
+        pts = xy[order]
+        ends = np.vstack([pts[0] - axis * length_m[order[0]] / 2, pts, pts[-1] + axis * length_m[order[-1]] / 2])
+        line = LineString(ends)
+        label[order] = q
+        lines.append(line)
+        members.append(order)
+        lengths.append(line.length)
+        headings.append(hd)
+    return Queues(label, lines, members, np.asarray(lengths), np.asarray(headings))

@@ -1,0 +1,118 @@
+"""`geotally evaluate`: score count results against labelled truth, per class, image and zone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geotally.analysis.evaluate import score_class
+from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
+from geotally.errors import GeotallyError
+from geotally.imagery.scene import open_scene
+from geotally.models.classes import VEHICLE_CLASSES, class_map
+
+CLASS_FIELDS = ("class", "label", "category", "type", "name")
+
+
+def _detections(path: Path) -> tuple[gpd.GeoDataFrame, dict]:
+    """A detections file (or a results folder) and its summary.json when there is one."""
+    folder = path if path.is_dir() else path.parent
+    det_path = path / "detections.gpkg" if path.is_dir() else path
+    if not det_path.exists():
+        raise GeotallyError(f"detections not found: {det_path}")
+    summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
+    return gpd.read_file(det_path), summary
+
+
+def _scene_of(summary: dict, det_path: Path):
+    if not summary.get("scenes"):
+        raise GeotallyError(f"{det_path}: pixel labels need the scene; no summary.json beside the detections")
+    s = summary["scenes"][0]
+    gsd = summary.get("parameters", {}).get("gsd")
+    return open_scene(s["path"], gsd=gsd, checksum=False)
+
+
+def _pixel_truth_to_map(truth: Truth, scene) -> np.ndarray:
+    t = scene.transform
+    return shapely.transform(truth.polygons, lambda xy: np.stack(
+        [t.a * xy[:, 0] + t.b * xy[:, 1] + t.c, t.d * xy[:, 0] + t.e * xy[:, 1] + t.f], axis=1))
+
+
+def _vector_truth(path: Path, crs) -> tuple[np.ndarray, np.ndarray, bool]:
+    gdf = gpd.read_file(path)
+    if gdf.crs is not None and crs is not None:
+        gdf = gdf.to_crs(crs)
+    field = next((f for f in CLASS_FIELDS if f in gdf.columns), None)
+    if field is None:
+        raise GeotallyError(f"{path}: no class field; name it one of {', '.join(CLASS_FIELDS)}")
+    raw = gdf[field].astype(str).tolist()
+    names = sorted(set(raw))
+    cmap = class_map(dict(enumerate(names)))
+    cls = np.array([cmap[names.index(v)] for v in raw], dtype=object)
+    points = bool((gdf.geometry.geom_type == "Point").all())
+    return np.asarray(gdf.geometry.values, dtype=object), cls, points
+
+
+def load_truth(truth: Path, stem: str, det_path: Path, summary: dict, crs):
+    """(geometries in the detections' CRS, classes, difficult flags, points?) for one image."""
+    if truth.is_dir():
+        dota = truth / f"{stem}.txt" if (truth / f"{stem}.txt").exists() else truth / "labelTxt" / f"{stem}.txt"
+        scene = _scene_of(summary, det_path)
+        text = dota.read_text() if dota.exists() else ""
+        if dota.exists() and ("imagesource" in text or "gsd:" in text or len(text.split("\n")[0].split()) >= 9):
+            t = read_dota(dota)
+        else:
+            label = next((p for p in (truth / f"{stem}.txt", truth / "labels" / f"{stem}.txt") if p.exists()), None)
+            if label is None:
+                raise GeotallyError(f"no label file for image {stem!r} in {truth}")
+            t = read_yolo(label, scene.width, scene.height, yolo_names(label.parent))
+        return _pixel_truth_to_map(t, scene), t.cls, t.difficult, False
+    geoms, cls, points = _vector_truth(truth, crs)
+    return geoms, cls, np.zeros(len(cls), bool), points
+
+
+def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m: float | None = None,
+             conf: float = 0.0, zones=None) -> dict:
+    """Per class: P, R, F1 (at ``conf``), AP50 and count error, over one or more result sets.
+
+    Point truth, or ``radius_m``, switches matching to centre distance.
+    """
+    per_image, totals = [], {}
+    for det_path in detections:
+        det, summary = _detections(Path(det_path))
+        stem = Path(str(det["scene"].iloc[0])).stem if len(det) else Path(summary.get("scenes", [{}])[0].get("path", "x")).stem
+        geoms, tcls, difficult, points = load_truth(Path(truth), stem, Path(det_path), summary, det.crs)
+        mode = "centre" if points or radius_m else "iou"
+        for cls in VEHICLE_CLASSES:
+            d = det[det["class"] == cls]
+            sel = tcls == cls
+            radius = radius_m or (3.0 if cls == "large_vehicle" else 1.5)
+            s = score_class(cls, np.asarray(d.geometry.values, dtype=object), d["score"].to_numpy(), geoms[sel],
+                            difficult[sel], conf=conf, threshold=iou, mode=mode, radius=radius)
+            per_image.append(dict(s.as_dict(), image=stem, mode=mode))
+            agg = totals.setdefault(cls, {"tp": 0, "fp": 0, "fn": 0, "n_truth": 0, "n_detected": 0, "ap50": []})
+            for k in ("tp", "fp", "fn", "n_truth", "n_detected"):
+                agg[k] += getattr(s, k)
+            agg["ap50"].append(s.ap50)
+    per_class = {}
+    for cls, a in totals.items():
+        p = a["tp"] / (a["tp"] + a["fp"]) if a["tp"] + a["fp"] else None
+        r = a["tp"] / (a["tp"] + a["fn"]) if a["tp"] + a["fn"] else None
+        f1 = 2 * p * r / (p + r) if p and r else 0.0
+        aps = [x for x in a["ap50"] if x == x]
+        per_class[cls] = {"tp": a["tp"], "fp": a["fp"], "fn": a["fn"], "n_truth": a["n_truth"],
+                          "n_detected": a["n_detected"], "precision": _r(p), "recall": _r(r), "f1": _r(f1),
+                          "ap50_mean_over_images": _r(float(np.mean(aps))) if aps else None,
+                          "count_error": a["n_detected"] - a["n_truth"],
+                          "count_error_rel": _r((a["n_detected"] - a["n_truth"]) / a["n_truth"]) if a["n_truth"] else None}
+    return {"per_class": per_class, "per_image": per_image,
+            "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
+                       "detections": [str(d) for d in detections]}}
+
+
+def _r(x):
+    return None if x is None else round(float(x), 4)

@@ -1,0 +1,28 @@
+"""Metric coordinates for distances between vehicles and to lines."""
+
+from __future__ import annotations
+
+import numpy as np
+from pyproj import CRS, Transformer
+
+
+def local_metric_crs(crs: CRS, xy_centre: tuple[float, float]) -> CRS:
+    """The UTM zone around a point of a geographic CRS (projected CRS are returned as they are)."""
+    if not crs.is_geographic:
+        return crs
+    lon, lat = xy_centre
+    zone = int((lon + 180) // 6) + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def to_metric(xy: np.ndarray, crs: CRS | None, target: CRS | None = None) -> np.ndarray:
+    """Scene-CRS coordinates to metres: UTM for geographic CRS, unit-scaled for projected ones."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if crs is None:
+        return xy  # pixel-space scenes are already in local metres
+    if crs.is_geographic:
+        target = target or local_metric_crs(crs, tuple(np.nanmean(xy, axis=0)) if len(xy) else (0.0, 0.0))
+        x, y = Transformer.from_crs(crs, target, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        return np.stack([x, y], axis=1)
+    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return xy * factor

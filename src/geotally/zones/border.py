@@ -1,0 +1,128 @@
+"""A border line splits the scene into two sides.
+
+Sides are named by the line's direction: walking from its first vertex to its last,
+the *left* side is the first name (``--sides "TR,IQ"``: TR is left, IQ right), or the
+line's ``left``/``right`` properties. A line that stops short of the scene edge is
+extended along its end bearings, and the result says so. Several segments are joined
+in file order. A vehicle whose centre lies exactly on the line counts on the left side
+(the left polygon comes first, and the first zone that covers a centre wins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+from shapely.geometry import LineString, Polygon, box
+from shapely.ops import split
+
+from geotally.errors import GeotallyError
+from geotally.zones.load import Zones
+
+
+@dataclass(frozen=True)
+class Border:
+    line: LineString  # as drawn (joined), scene CRS
+    extended: LineString  # reaching past the scene edge
+    was_extended: bool
+    names: tuple[str, str]  # (left, right)
+    zones: Zones  # the two sides as zones, left first
+    source: str
+
+
+def _join(lines: list[LineString]) -> LineString:
+    """One line from several: merged where they touch, otherwise joined end to start in order."""
+    merged = shapely.line_merge(shapely.MultiLineString(lines)) if len(lines) > 1 else lines[0]
+    parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
+    if len(parts) == 1:
+        return parts[0]
+    coords = []
+    for part in lines:  # file order, keeping each segment's own direction
+        coords.extend(part.coords)
+    return LineString(coords)
+
+
+def _extend(line: LineString, reach: float) -> LineString:
+    c = np.asarray(line.coords)
+    head = c[0] + (c[0] - c[1]) / np.linalg.norm(c[0] - c[1]) * reach
+    tail = c[-1] + (c[-1] - c[-2]) / np.linalg.norm(c[-1] - c[-2]) * reach
+    return LineString(np.vstack([head, c, tail]))
+
+
+def side_of(line: LineString, points: np.ndarray) -> np.ndarray:
+    """+1 left, -1 right (0 on the line) of the nearest segment, looking along the line."""
+    c = np.asarray(line.coords)
+    a, b = c[:-1], c[1:]
+    p = np.asarray(points, float)[:, None, :]
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(-1) / (ab * ab).sum(-1), 0, 1)
+    nearest = a + t[..., None] * ab
+    seg = np.argmin(((p - nearest) ** 2).sum(-1), axis=1)
+    abn = ab[seg]
+    rel = points - a[seg]
+    return np.sign(abn[:, 0] * rel[:, 1] - abn[:, 1] * rel[:, 0])
+
+
+def border_sides(lines: list[LineString], scene_bounds: tuple[float, float, float, float],
+                 names: tuple[str, str], source: str = "") -> Border:
+    """Split the scene box into the left and right sides of the (extended) border line."""
+    line = _join(lines)
+    scene = box(*scene_bounds)
+    if not line.intersects(scene.buffer(1e-9)):
+        raise GeotallyError(f"border line {source} does not touch the scene")
+    diag = float(np.hypot(scene_bounds[2] - scene_bounds[0], scene_bounds[3] - scene_bounds[1]))
+    (x0, y0), (x1, y1) = line.coords[0], line.coords[-1]
+    ends_inside = scene.contains(shapely.Point(x0, y0)) or scene.contains(shapely.Point(x1, y1))
+    extended = _extend(line, 2 * diag) if ends_inside else line
+    pieces = [g for g in split(scene, extended).geoms if g.area > 0]
+    if len(pieces) < 2:
+        raise GeotallyError(f"border line {source} does not divide the scene in two, even extended")
+    reps = np.array([g.representative_point().coords[0] for g in pieces])
+    sign = side_of(extended, reps)
+    left = shapely.union_all([g for g, s in zip(pieces, sign) if s > 0])
+    right = shapely.union_all([g for g, s in zip(pieces, sign) if s <= 0])
+    zones = Zones(names=np.array(list(names)), polygons=np.array([left, right], dtype=object),
+                  source=source, field="side")
+    return Border(line, extended, bool(ends_inside), names, zones, source)
+
+
+def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
+                sides: tuple[str, str] | None = None) -> Border:
+    """Read a LineString/MultiLineString file in any CRS and split the scene by it."""
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GeotallyError(f"border file {path} cannot be read as vector data: {first}") from None
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if gdf.empty:
+        raise GeotallyError(f"border file {path} has no line features")
+    kinds = set(gdf.geometry.geom_type)
+    if not kinds <= {"LineString", "MultiLineString"}:
+        raise GeotallyError(f"border file {path} must hold lines; found {', '.join(sorted(kinds))}")
+    if gdf.crs is not None and scene_crs is not None:
+        gdf = gdf.to_crs(scene_crs)
+    lines: list[LineString] = []
+    for g in gdf.geometry:
+        lines.extend(g.geoms if g.geom_type == "MultiLineString" else [g])
+    if sides is None:
+        props = gdf.iloc[0]
+        if "left" in gdf.columns and "right" in gdf.columns and props["left"] and props["right"]:
+            sides = (str(props["left"]), str(props["right"]))
+        else:
+            sides = ("left", "right")
+    return border_sides(lines, scene_bounds, sides, source=str(path))
+
+
+def border_summary(border: Border | None) -> dict | None:
+    """What summary.json says about the border, including whether the line was extended."""
+    if border is None:
+        return None
+    return {"file": border.source, "left_side": border.names[0], "right_side": border.names[1],
+            "extended_to_scene_edge": border.was_extended,
+            "note": ("The border line does not cross the whole scene; it was extended along its end bearings."
+                     if border.was_extended else "The border line crosses the scene."),
+            "rule": "left/right looking along the line from its first vertex; a centre on the line counts left"}

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString
+
+from geotally.errors import GeotallyError
+from geotally.zones import assign_zones
+from geotally.zones.border import border_sides, side_of
+
+BOX = (0.0, 0.0, 100.0, 100.0)
+
+
+def test_line_across_the_scene_splits_left_and_right():
+    b = border_sides([LineString([(-1, 50), (101, 50)])], BOX, ("N", "S"))
+    assert not b.was_extended
+    # walking east, north is on the left
+    assert assign_zones(np.array([[10, 90], [10, 10]]), b.zones).tolist() == ["N", "S"]
+    assert shapely.area(b.zones.polygons).sum() == pytest.approx(100 * 100)
+
+
+def test_direction_decides_which_side_is_left():
+    b = border_sides([LineString([(101, 50), (-1, 50)])], BOX, ("N", "S"))
+    assert assign_zones(np.array([[10, 90]]), b.zones).tolist() == ["S"]
+
+
+def test_short_line_is_extended_along_its_end_bearings():
+    b = border_sides([LineString([(30, 20), (50, 40), (70, 40)])], BOX, ("L", "R"))
+    assert b.was_extended
+    # the last segment runs east at y=40, so beyond x=70 the split follows y=40
+    assert assign_zones(np.array([[95, 45], [95, 35]]), b.zones).tolist() == ["L", "R"]
+    # the first segment runs north-east; extended back it reaches the south-west corner region
+    assert assign_zones(np.array([[5, 10], [20, 0.5]]), b.zones).tolist() == ["L", "R"]
+
+
+def test_multi_part_line_is_joined_in_order():
+    parts = [LineString([(-1, 30), (40, 30)]), LineString([(40, 30), (60, 70)]), LineString([(60, 70), (101, 70)])]
+    b = border_sides(parts, BOX, ("A", "B"))
+    assert assign_zones(np.array([[10, 40], [10, 20], [90, 80], [90, 60]]), b.zones).tolist() == ["A", "B", "A", "B"]
+    gapped = [LineString([(-1, 30), (40, 30)]), LineString([(45, 35), (101, 35)])]
+    g = border_sides(gapped, BOX, ("A", "B"))
+    assert assign_zones(np.array([[90, 40], [90, 32]]), g.zones).tolist() == ["A", "B"]
+
+
+def test_vehicle_exactly_on_the_line_counts_left():
+    b = border_sides([LineString([(-1, 50), (101, 50)])], BOX, ("N", "S"))
+    assert assign_zones(np.array([[25.0, 50.0]]), b.zones).tolist() == ["N"]
+
+
+def test_line_away_from_the_scene_is_an_error():
+    with pytest.raises(GeotallyError, match="does not touch"):
+        border_sides([LineString([(200, 0), (300, 100)])], BOX, ("A", "B"))
+
+
+def test_side_of_points():
+    line = LineString([(0, 0), (10, 0)])
+    assert side_of(line, np.array([[5, 1], [5, -1], [5, 0]])).tolist() == [1, -1, 0]
