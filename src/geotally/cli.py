@@ -256,6 +256,7 @@ def evaluate_cmd(
     iou: float = typer.Option(0.5, "--iou", help="Rotated IoU for a match."),
     radius: Optional[float] = typer.Option(None, "--radius", help="Match centres within this many metres instead of IoU (automatic for point truth)."),
     conf: float = typer.Option(0.0, "--conf", help="Score threshold for precision, recall and count error (AP uses all)."),
+    zones: Optional[Path] = typer.Option(None, "--zones", help="Zone polygons: adds count errors per zone."),
     out_file: Path = typer.Option(Path("evaluation.json"), "--out", "-o", help="JSON report."),
 ) -> None:
     """Score detections against labelled truth: precision, recall, F1, AP50 and count error per class and image."""
@@ -268,7 +269,7 @@ def evaluate_cmd(
     for p in paths:
         if not p.exists():
             raise GeotallyError(f"not found: {p}")
-    report = evaluate(paths[:-1], paths[-1], iou=iou, radius_m=radius, conf=conf)
+    report = evaluate(paths[:-1], paths[-1], iou=iou, radius_m=radius, conf=conf, zones=zones)
     out_file.write_text(json.dumps(report, indent=2) + "\n")
     table = Table(title=f"evaluation against {paths[-1].name}")
     for col in ("class", "truth", "found", "P", "R", "F1", "AP50", "count error"):
@@ -279,6 +280,10 @@ def evaluate_cmd(
         table.add_row(cls, str(r["n_truth"]), str(r["n_detected"]), fmt(r["precision"]), fmt(r["recall"]),
                       fmt(r["f1"]), fmt(r["ap50_mean_over_images"]), f"{r['count_error']:+d}{rel}")
     out.print(table)
+    for z in report["per_zone"]:
+        rel = f" ({z['count_error_rel']:+.1%})" if z["count_error_rel"] is not None else ""
+        out.print(f"  {z['image']} {z['zone']} {z['class']}: {z['n_detected']} found, {z['n_truth']} true, "
+                  f"error {z['count_error']:+d}{rel}")
     err.print(f"report written to {out_file}")
 
 

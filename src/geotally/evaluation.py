@@ -75,18 +75,44 @@ def load_truth(truth: Path, stem: str, det_path: Path, summary: dict, crs):
     return geoms, cls, np.zeros(len(cls), bool), points
 
 
+def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, difficult: np.ndarray,
+                 zones_path: Path, conf: float, stem: str) -> list[dict]:
+    """Detected against true counts per zone and class, both assigned by centre."""
+    from geotally.zones.assign import assign_zones
+    from geotally.zones.load import load_zones
+
+    bounds = tuple(np.concatenate([np.min(shapely.bounds(geoms)[:, :2], axis=0), np.max(shapely.bounds(geoms)[:, 2:], axis=0)])) \
+        if len(geoms) else tuple(det.total_bounds)
+    z = load_zones(str(zones_path), det.crs, bounds)
+    d = det[det["score"] >= conf]
+    dz = assign_zones(shapely.get_coordinates(shapely.centroid(np.asarray(d.geometry.values, dtype=object))), z)
+    tz = assign_zones(shapely.get_coordinates(shapely.centroid(geoms)), z) if len(geoms) else np.array([], object)
+    rows = []
+    for zone in list(dict.fromkeys(z.names.tolist())) + ["outside"]:
+        for cls in VEHICLE_CLASSES:
+            n_true = int(((tz == zone) & (tcls == cls) & ~difficult).sum())
+            n_det = int(((dz == zone) & (d["class"].to_numpy() == cls)).sum())
+            rows.append({"image": stem, "zone": zone, "class": cls, "n_truth": n_true, "n_detected": n_det,
+                         "count_error": n_det - n_true,
+                         "count_error_rel": _r((n_det - n_true) / n_true) if n_true else None})
+    return rows
+
+
 def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m: float | None = None,
-             conf: float = 0.0, zones=None) -> dict:
-    """Per class: P, R, F1 (at ``conf``), AP50 and count error, over one or more result sets.
+             conf: float = 0.0, zones: Path | None = None) -> dict:
+    """Per class: P, R, F1 (at ``conf``), AP50 and count error, over one or more result sets;
+    per image, and per zone when ``zones`` is given.
 
     Point truth, or ``radius_m``, switches matching to centre distance.
     """
-    per_image, totals = [], {}
+    per_image, per_zone, totals = [], [], {}
     for det_path in detections:
         det, summary = _detections(Path(det_path))
         stem = Path(str(det["scene"].iloc[0])).stem if len(det) else Path(summary.get("scenes", [{}])[0].get("path", "x")).stem
         geoms, tcls, difficult, points = load_truth(Path(truth), stem, Path(det_path), summary, det.crs)
         mode = "centre" if points or radius_m else "iou"
+        if zones is not None:
+            per_zone += _zone_errors(det, geoms, tcls, difficult, Path(zones), conf, stem)
         for cls in VEHICLE_CLASSES:
             d = det[det["class"] == cls]
             sel = tcls == cls
@@ -109,7 +135,7 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
                           "ap50_mean_over_images": _r(float(np.mean(aps))) if aps else None,
                           "count_error": a["n_detected"] - a["n_truth"],
                           "count_error_rel": _r((a["n_detected"] - a["n_truth"]) / a["n_truth"]) if a["n_truth"] else None}
-    return {"per_class": per_class, "per_image": per_image,
+    return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone,
             "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
                        "detections": [str(d) for d in detections]}}
 

@@ -1,0 +1,109 @@
+"""Border analysis through the CLI on a generated crossing: sides, bands, queues, evaluation,
+calibration, intervals and claims."""
+
+import json
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geotally import cli
+
+pytestmark = pytest.mark.slow
+
+
+def run(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["geotally", *map(str, args)])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    cap = capsys.readouterr()
+    assert exc.value.code == 0, cap.err
+    return cap.out
+
+
+@pytest.fixture(scope="module")
+def analysed(border_scene, tmp_path_factory):
+    out = tmp_path_factory.mktemp("analysed") / "res"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sys, "argv", ["geotally", "count", border_scene["scene"], "--border", border_scene["border"],
+                             "--sides", "TR,IQ", "--distance-bands", "0,100,250", "--out", str(out), "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    mp.undo()
+    assert exc.value.code == 0
+    return out
+
+
+def test_sides_from_the_border_line_match_truth(analysed, border_scene):
+    counts = pd.read_csv(analysed / "counts.csv").set_index(["zone", "class"])["count"]
+    truth = border_scene["counts"]
+    for side in ("TR", "IQ"):
+        assert abs(counts[(side, "large_vehicle")] - truth[side]["large_vehicle"]) <= max(3, 0.15 * truth[side]["large_vehicle"])
+    summary = json.loads((analysed / "summary.json").read_text())
+    assert summary["border"]["left_side"] == "TR" and summary["border"]["extended_to_scene_edge"] is False
+    assert summary["counts_corrected"] is False
+    bands = pd.read_csv(analysed / "counts_by_band.csv")
+    assert set(bands["band"]) <= {"0-100", "100-250", "250+"}
+    per_side = bands[bands["zone"] != "ALL"].groupby(["zone", "class"])["count"].sum()
+    for (side, cls), n in per_side.items():
+        assert n == counts[(side, cls)]
+
+
+def test_queues_found_through_the_detector(analysed, border_scene):
+    det = gpd.read_file(analysed / "detections.gpkg")
+    truth = gpd.read_file(border_scene["truth"]).to_crs(det.crs)
+    di, ti = shapely.STRtree(truth.geometry.values).query(det.geometry.centroid.values, predicate="within")
+    det_q = det["activity"].values[di] == "queue"
+    true_q = truth["context"].values[ti] == "queue"
+    precision = (det_q & true_q).sum() / det_q.sum()
+    recall = (det_q & true_q).sum() / true_q.sum()
+    # Queue finding itself reaches >= 0.9 on exact truth (test_analysis.py). Through the detector a
+    # missed truck opens a ~27 m hole, over the 25 m gap, and can split a short queue below 5
+    # vehicles: measured P 1.00 / R 0.81 on this small scene, P 1.00 / R 0.93 on the demo scene.
+    assert precision >= 0.9 and recall >= 0.75, (precision, recall)
+    queues = gpd.read_file(analysed / "queues.gpkg")
+    assert {"vehicles", "length_km", "vehicles_per_km", "heading_deg", "zone"} <= set(queues.columns)
+    assert (queues["vehicles"] >= 5).all() and set(queues["zone"]) <= {"TR", "IQ"}
+    assert gpd.read_file(analysed / "queues.geojson").crs.to_epsg() == 4326
+    act = pd.read_csv(analysed / "counts_by_activity.csv")
+    assert set(act["activity"]) <= {"queue", "parked_or_other"}
+
+
+def test_evaluate_calibrate_and_claim(analysed, border_scene, tmp_path, monkeypatch, capsys):
+    report = tmp_path / "eval.json"
+    out = run(monkeypatch, capsys, "evaluate", analysed, border_scene["truth"], "--zones", border_scene["sides"],
+              "--radius", "3", "-o", report)
+    assert "large_vehicle" in out
+    data = json.loads(report.read_text())
+    assert data["per_class"]["large_vehicle"]["recall"] >= 0.8
+    zones = {(z["zone"], z["class"]): z for z in data["per_zone"]}
+    assert zones[("TR", "large_vehicle")]["n_truth"] == border_scene["counts"]["TR"]["large_vehicle"]
+    cal = tmp_path / "cal.json"
+    run(monkeypatch, capsys, "calibrate", report, "-o", cal)
+    res = tmp_path / "calibrated"
+    true_iq = border_scene["counts"]["IQ"]["large_vehicle"]
+    out = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", border_scene["border"], "--sides", "TR,IQ",
+              "--calibration", cal, "--claim", f"TR=4530,IQ={true_iq}", "--out", res)
+    counts = pd.read_csv(res / "counts.csv")
+    assert {"estimate", "lo95", "hi95"} <= set(counts.columns)
+    iq = counts[(counts["zone"] == "IQ") & (counts["class"] == "large_vehicle")].iloc[0]
+    assert iq["lo95"] <= true_iq <= iq["hi95"]
+    claims = {c["zone"]: c["verdict"] for c in json.loads((res / "summary.json").read_text())["claims"]}
+    assert claims == {"TR": "too high", "IQ": "consistent"}
+    assert "too high" in out
+
+
+def test_short_border_line_is_extended_and_said(border_scene, tmp_path, monkeypatch, capsys):
+    line = gpd.read_file(border_scene["border"])
+    (x0, y0), (x1, y1) = line.geometry.iloc[0].coords
+    short = gpd.GeoDataFrame({"name": ["b"]}, geometry=[shapely.LineString(
+        [(x0 + 0.4 * (x1 - x0), y0 + 0.4 * (y1 - y0)), (x0 + 0.6 * (x1 - x0), y0 + 0.6 * (y1 - y0))])], crs=line.crs)
+    path = tmp_path / "short.geojson"
+    short.to_file(path)
+    out_dir = tmp_path / "res"
+    out = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", path, "--sides", "TR,IQ", "--out", out_dir)
+    assert "extended" in out
+    assert json.loads((out_dir / "summary.json").read_text())["border"]["extended_to_scene_edge"] is True
