@@ -75,10 +75,13 @@ class CountResult:
     zones: Zones | None = field(default=None, repr=False)
     queues: gpd.GeoDataFrame | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    border_line: object | None = field(default=None, repr=False)
 
-    def write(self, out: str | os.PathLike) -> Path:
-        """Write detections and queues (.gpkg in the scene CRS, .geojson in WGS84), counts.csv,
-        the extra count tables and summary.json, atomically into ``out``."""
+    def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
+              basemap: str | None = None) -> Path:
+        """Write detections and queues (.gpkg in the scene CRS, .geojson in WGS84, .parquet as
+        GeoParquet), counts.csv, the extra count tables, summary.json and report.html, atomically
+        into ``out``. ``export=("kml",)`` adds detections.kml for Google Earth."""
         layers = {"detections": self.detections}
         if self.queues is not None:
             layers["queues"] = self.queues
@@ -86,10 +89,19 @@ class CountResult:
             for name, gdf in layers.items():
                 write_vector(gdf, stage / f"{name}.gpkg", layer=name)
                 write_vector(gdf.to_crs("EPSG:4326") if self.scene.crs is not None else gdf, stage / f"{name}.geojson")
+            self.detections.to_parquet(stage / "detections.parquet")
+            if "kml" in export:
+                if self.scene.crs is None:
+                    raise GeotallyError("--export kml needs a georeferenced scene")
+                write_vector(self.detections.to_crs("EPSG:4326"), stage / "detections.kml")
             self.counts.to_csv(stage / "counts.csv", index=False)
             for name, table in self.tables.items():
                 table.to_csv(stage / name, index=False)
             write_json(stage / "summary.json", self.summary)
+            if report:
+                from geotally.report.html import write_report
+
+                write_report(self, stage / "report.html", basemap=basemap)
         return Path(out)
 
 
@@ -115,6 +127,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           size_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
           queue: QueueParams = QueueParams(), calibration: str | os.PathLike | Calibration | None = None,
           claim: dict[str, float] | None = None, claim_class: str = "large_vehicle",
+          export: tuple[str, ...] = (), basemap: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None) -> CountResult:
     """Count vehicles in one scene, per zone.
@@ -227,9 +240,10 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "claims": check_claims(claim, counts, claim_class) if claim else None,
     }
     result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set,
-                         queues=queues_gdf, tables=extra_tables)
+                         queues=queues_gdf, tables=extra_tables,
+                         border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if out is not None:
-        result.write(out)
+        result.write(out, export=export, basemap=basemap)
     return result
 
 

@@ -85,6 +85,14 @@ def _floats(text: Optional[str], what: str, n: Optional[int] = None):
     return vals
 
 
+def _exports(values: List[str]) -> tuple[str, ...]:
+    known = {"kml"}
+    bad = [v for v in values if v.lower() not in known]
+    if bad:
+        raise GeotallyError(f"--export takes kml, got {bad[0]!r}")
+    return tuple(v.lower() for v in values)
+
+
 def _claim(text: Optional[str]) -> Optional[dict]:
     if not text:
         return None
@@ -119,6 +127,8 @@ def count_cmd(
     calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals."),
     claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245."),
     claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
+    export: List[str] = typer.Option([], "--export", help="Extra export beside the report: kml (GeoParquet is always written)."),
+    basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no network request."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
     """Detect vehicles in SCENE and count them per zone (or border side) and class."""
@@ -132,7 +142,8 @@ def count_cmd(
                        sides=_names(sides), distance_bands=_floats(distance_bands, "--distance-bands"),
                        size_thresholds=_floats(size_thresholds, "--size-thresholds", 3),
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
-                       claim=_claim(claim), claim_class=claim_class, progress=on_progress, say=_say(quiet))
+                       claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
+                       progress=on_progress, say=_say(quiet))
     if not quiet:
         corrected = result.summary["counts_corrected"]
         print_counts(result.counts, f"{Path(scene).name}: vehicles per zone "

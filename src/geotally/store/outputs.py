@@ -47,7 +47,7 @@ def write_json(path: Path, data: dict) -> None:
 
 def write_vector(gdf: gpd.GeoDataFrame, path: Path, layer: str | None = None) -> None:
     """GeoPackage or GeoJSON by suffix; an empty frame still gets a file with the schema."""
-    driver = "GPKG" if path.suffix == ".gpkg" else "GeoJSON"
+    driver = {".gpkg": "GPKG", ".kml": "KML"}.get(path.suffix, "GeoJSON")
     kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
     with warnings.catch_warnings():
         # Scenes without georeference are written in local metres, knowingly without a CRS.

@@ -1,0 +1,148 @@
+"""Writing report.html: one file, no network requests, openable anywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from html import escape
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geotally.report.charts import bar_chart, key_values, table
+from geotally.report.payload import basemap_affine, payload, quicklook
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+header{padding:12px 20px;background:#1d2b36;color:#fff}header h1{margin:0;font-size:20px}
+main{padding:12px 20px}section{margin:18px 0}
+#mapwrap{position:relative}#map{width:100%;height:70vh;background:#222;cursor:grab;display:block}
+#controls{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0;align-items:center}
+#tip{position:absolute;display:none;background:#000c;color:#fff;padding:4px 8px;border-radius:4px;font-size:12px;pointer-events:none}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#eef}.kv th{width:220px}figure{display:inline-block;margin:8px 16px 8px 0}
+figcaption{font-weight:600;font-size:13px;margin-bottom:4px}.note{color:#8a4b00;font-weight:600}
+.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:middle}
+"""
+
+
+def _tiles(aff: list[float], result, url: str, zoom: int | None = None) -> tuple[list[dict], int]:
+    """Web-mercator tiles covering the scene, at a zoom giving about 1-2 tiles per 256 quicklook px."""
+    from geotally.geo.transform import map_to_wgs84, pixel_to_map
+
+    sc = result.scene
+    c = map_to_wgs84(sc.crs, pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, sc.height]], float)))
+    w, e = sorted(c[:, 0])
+    s, n = sorted(c[:, 1])
+    if zoom is None:
+        zoom = int(np.clip(round(math.log2(360 / max(e - w, 1e-9) * 4)), 1, 19))
+
+    def xy(lon, lat):
+        k = 2 ** zoom
+        return int((lon + 180) / 360 * k), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * k)
+
+    def lonlat(x, y):
+        k = 2 ** zoom
+        return x / k * 360 - 180, math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / k))))
+
+    x0, y0 = xy(w, n)
+    x1, y1 = xy(e, s)
+    out = []
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            lw, ln = lonlat(x, y)
+            le, ls = lonlat(x + 1, y + 1)
+            out.append({"z": zoom, "x": x, "y": y, "key": f"{zoom}/{x}/{y}", "w": lw, "n": ln, "e": le, "s": ls})
+    return out[:64], zoom
+
+
+def _provenance(summary: dict) -> list[tuple[str, object]]:
+    scene = summary["scenes"][0]
+    rows = [("geotally version", summary["geotally_version"]), ("run (UTC)", summary["created_utc"]),
+            ("report written (UTC)", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
+            ("model", summary["model"]["name"] or summary["model"]["file"]),
+            ("model sha256", summary["model"]["sha256"]), ("scene", scene["path"]),
+            ("scene sha256", scene["sha256"]), ("scene size", f"{scene['width']} x {scene['height']} px"),
+            ("scene CRS", scene["crs"]), ("scene GSD (m)", ", ".join(map(str, scene["gsd_m"])))]
+    if summary.get("zones"):
+        rows += [("zones", summary["zones"]["file"]), ("zones sha256", summary["zones"]["sha256"])]
+    if summary.get("border"):
+        rows += [("border", summary["border"]["file"]), ("border note", summary["border"]["note"])]
+    if summary.get("calibration"):
+        rows += [("calibration", summary["calibration"]["file"]), ("calibration source sha256",
+                                                                   summary["calibration"]["source_sha256"])]
+    for k, v in summary["parameters"].items():
+        rows.append((f"parameter: {k}", json.dumps(v) if isinstance(v, (dict, list)) else v))
+    return rows
+
+
+def render(result, basemap: str | None = None) -> str:
+    """The report as one HTML string."""
+    data = payload(result)
+    data["quicklook"], _, _ = quicklook(result.scene)
+    data["basemap"] = None
+    if basemap and result.scene.crs is not None:
+        aff = basemap_affine(result.scene)
+        data["lonlat_to_px"] = aff
+        data["basemap_tiles"], data["basemap_zoom"] = _tiles(aff, result, basemap)
+        data["basemap"] = basemap
+    summary = result.summary
+    counts = result.counts
+    corrected = summary.get("counts_corrected")
+    hist = summary.get("length_histogram") or {"bin_edges_m": [0, 1], "counts": [0]}
+    zone_totals = counts[(counts["zone"] != "ALL")].groupby("zone", sort=False)["count"].sum()
+    queues = result.queues.drop(columns="geometry") if result.queues is not None else pd.DataFrame()
+    legend = "".join(f'<span style="background:{c}"></span>{escape(k)}' for k, c in zip(data["classes"], data["colours"]))
+    claims = summary.get("claims") or []
+    claim_html = table(pd.DataFrame(claims), "claims-table", "Claims tested") if claims else ""
+    note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
+            "Counts are raw detector counts, uncorrected for missed or false detections.")
+    js = files("geotally.report").joinpath("map.js").read_text()
+    payload_json = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    title = f"geotally report: {Path(summary['scenes'][0]['path']).name}"
+    layer_boxes = "".join(
+        f'<label><input type="checkbox" data-layer="{k}" id="layer-{k}"> {label}</label>'
+        for k, label in (("quicklook", "image"), ("zones", "zones"), ("border", "border"),
+                         ("detections", "vehicles"), ("queues", "queues"), ("heat", "density heatmap"))
+        + ((("basemap", "basemap"),) if data["basemap"] else ()))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: {escape(_origin(basemap)) if data['basemap'] else ''}; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<style>{STYLE}</style></head><body>
+<header><h1>{escape(title)}</h1><div>{len(result.detections)} detections · {escape(note)}</div></header>
+<main>
+<section id="map-section"><div id="controls">{layer_boxes}<button id="reset">fit</button>
+<span class="legend">{legend}<span style="background:#00e5ff"></span>queues<span style="background:#ff00ff"></span>border<span style="background:#ffff00"></span>zones</span></div>
+<div id="mapwrap"><canvas id="map"></canvas><div id="tip"></div></div><div id="selected"></div></section>
+<section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{table(counts, "counts-table")}
+{claim_html}</section>
+<section><h2>Charts</h2>
+{bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}
+{bar_chart([str(z) for z in zone_totals.index], zone_totals.tolist(), "Vehicles per zone", colour="#e45756", chart_id="zone-chart")}
+<p>The density heatmap is a map layer (tick "density heatmap").</p></section>
+<section><h2>Queues</h2>{table(queues, "queues-table") if len(queues) else "<p>No queues.</p>"}</section>
+<section><h2>Provenance</h2>{key_values(_provenance(summary), "provenance-table")}</section>
+</main>
+<script type="application/json" id="geotally-data">{payload_json}</script>
+<script>{js}</script>
+</body></html>
+"""
+
+
+def _origin(url: str | None) -> str:
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def write_report(result, path: str | Path, basemap: str | None = None) -> Path:
+    """Write report.html for a count result."""
+    path = Path(path)
+    path.write_text(render(result, basemap=basemap), encoding="utf-8")
+    return path

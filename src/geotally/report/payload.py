@@ -1,0 +1,105 @@
+"""What the report's map needs, in scene pixel coordinates and compact arrays."""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+import rasterio
+import shapely
+from rasterio.enums import Resampling
+
+from geotally.geo.transform import map_to_pixel
+from geotally.imagery.read import open_reader, to_uint8
+from geotally.imagery.scene import Scene
+
+CLASS_COLOURS = {"large_vehicle": "#ff7f0e", "small_vehicle": "#1f77b4"}
+OTHER_COLOUR = "#bbbbbb"
+QUICKLOOK_MAX = 2048
+
+
+def quicklook(scene: Scene, max_side: int = QUICKLOOK_MAX) -> tuple[str, int, int]:
+    """A downsampled JPEG of the scene as a data URI, and its size."""
+    f = min(1.0, max_side / max(scene.width, scene.height))
+    w, h = max(1, round(scene.width * f)), max(1, round(scene.height * f))
+    with open_reader(scene) as src:
+        data = src.read(list(scene.bands), out_shape=(3, h, w), resampling=Resampling.average)
+        mask = src.read_masks(scene.bands[0], out_shape=(h, w), resampling=Resampling.nearest)
+    rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
+    rgb[mask == 0] = 0
+    ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode(), w, h
+
+
+def _to_px(scene: Scene, geoms: np.ndarray) -> list[list[list[float]]]:
+    """Each geometry's outer ring or line as pixel coordinates, rounded to 0.1 px."""
+    out = []
+    for g in geoms:
+        parts = getattr(g, "geoms", [g])
+        for part in parts:
+            ring = part.exterior if hasattr(part, "exterior") else part
+            xy = map_to_pixel(scene.transform, np.asarray(ring.coords)[:, :2])
+            out.append(np.round(xy, 1).tolist())
+    return out
+
+
+def payload(result, heat_cells: int = 64) -> dict:
+    """Map data: footprints (8 numbers each), per-vehicle attributes, zones, border, queues, heatmap."""
+    sc = result.scene
+    det = result.detections
+    coords = shapely.get_coordinates(np.asarray(det.geometry.values, dtype=object)).reshape(len(det), 5, 2)[:, :4] \
+        if len(det) else np.zeros((0, 4, 2))
+    px = map_to_pixel(sc.transform, coords)
+    classes = list(dict.fromkeys(det["class"].tolist())) if len(det) else []
+    zones = list(dict.fromkeys(det["zone"].tolist())) if len(det) else []
+    centres = px.mean(axis=1) if len(det) else np.zeros((0, 2))
+    cell = max(sc.width, sc.height) / heat_cells
+    gw, gh = int(np.ceil(sc.width / cell)), int(np.ceil(sc.height / cell))
+    heat, _, _ = np.histogram2d(centres[:, 1], centres[:, 0], bins=[gh, gw], range=[[0, gh * cell], [0, gw * cell]])
+    data = {
+        "width": sc.width, "height": sc.height,
+        "xy": np.round(px.reshape(-1), 1).tolist(),
+        "cls": [classes.index(c) for c in det["class"]] if len(det) else [],
+        "classes": classes,
+        "colours": [CLASS_COLOURS.get(c, OTHER_COLOUR) for c in classes],
+        "score": det["score"].round(2).tolist() if len(det) else [],
+        "length": det["length_m"].round(1).tolist() if len(det) else [],
+        "zone": [zones.index(z) for z in det["zone"]] if len(det) else [],
+        "zones_of_vehicles": zones,
+        "queue": det["queue_id"].astype(int).tolist() if len(det) and "queue_id" in det else [],
+        "zone_polygons": [], "zone_names": [], "border": [], "queues": [],
+        "heat": {"cell": cell, "w": gw, "h": gh, "counts": heat.astype(int).reshape(-1).tolist()},
+    }
+    if result.zones is not None:
+        for name, poly in zip(result.zones.names, result.zones.polygons):
+            for ring in _to_px(sc, np.array([poly.intersection(_scene_box(sc))], dtype=object)):
+                data["zone_polygons"].append(ring)
+                data["zone_names"].append(str(name))
+    border = result.summary.get("border")
+    if border and getattr(result, "border_line", None) is not None:
+        data["border"] = _to_px(sc, np.array([result.border_line], dtype=object))
+    if result.queues is not None and len(result.queues):
+        data["queues"] = _to_px(sc, np.asarray(result.queues.geometry.values, dtype=object))
+    return data
+
+
+def _scene_box(sc: Scene):
+    from geotally.geo.transform import pixel_to_map
+
+    c = pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, 0], [sc.width, sc.height], [0, sc.height]]))
+    return shapely.Polygon(c)
+
+
+def basemap_affine(scene: Scene) -> list[float] | None:
+    """Least-squares affine from (lon, lat) to scene pixels, for placing web map tiles."""
+    if scene.crs is None:
+        return None
+    from geotally.geo.transform import map_to_wgs84, pixel_to_map
+
+    px = np.array([[0, 0], [scene.width, 0], [scene.width, scene.height], [0, scene.height],
+                   [scene.width / 2, scene.height / 2]], float)
+    ll = map_to_wgs84(scene.crs, pixel_to_map(scene.transform, px))
+    a = np.column_stack([ll, np.ones(len(ll))])
+    coef, *_ = np.linalg.lstsq(a, px, rcond=None)
+    return coef.T.reshape(-1).tolist()  # [a, b, c, d, e, f]: col = a lon + b lat + c; row = d lon + e lat + f
