@@ -34,7 +34,8 @@ def run_demo(out: str | Path, *, gsd: float = 0.15, seed: int = 0, progress: Cal
     out.mkdir(exist_ok=True)
     say(f"generating a border crossing at {gsd} m/px (seed {seed})")
     scene = write_scene(out, SynthParams(layout=LayoutParams(seed=seed), gsd=gsd))
-    result = count(scene["scene"], zones=scene["sides"], out=out, progress=progress, say=say)
+    result = count(scene["scene"], zones=scene["sides"], border=scene["border"], sides=("TR", "IQ"), out=out,
+                   progress=progress, say=say)
     table = compare(result, scene["counts"])
     table.to_csv(out / "demo_comparison.csv", index=False)
     return result, table, scene
