@@ -66,3 +66,27 @@ def test_score_class_counts_and_rates():
     assert s.count_error == 0
     # AP uses every detection: TP, TP, FP, TP -> 1/3*1 + 1/3*1 + 1/3*(3/4)
     assert s.ap50 == pytest.approx(1 / 3 + 1 / 3 + 0.25)
+
+
+def test_yolo_labels_axis_aligned_and_obb(tmp_path):
+    from geotally.analysis.truth import read_yolo, yolo_names
+
+    (tmp_path / "classes.names").write_text("car\ntruck\nbus\n")
+    label = tmp_path / "img.txt"
+    label.write_text("1 0.5 0.5 0.2 0.1\n0 0.1 0.1 0.2 0.1 0.2 0.2 0.1 0.2\n")
+    names = yolo_names(tmp_path)
+    assert names == {0: "car", 1: "truck", 2: "bus"}
+    t = read_yolo(label, 1000, 500, names)
+    assert t.cls.tolist() == ["large_vehicle", "small_vehicle"]
+    assert shapely.bounds(t.polygons[0]).tolist() == [400.0, 225.0, 600.0, 275.0]
+    assert abs(t.polygons[1].area - 0.01 * 1000 * 500) < 1e-6
+
+
+def test_dota_labels_with_difficult_flags(tmp_path):
+    from geotally.analysis.truth import read_dota
+
+    p = tmp_path / "P1.txt"
+    p.write_text("imagesource:GoogleEarth\ngsd:0.2\n0 0 10 0 10 4 0 4 large-vehicle 0\n20 0 24 0 24 2 20 2 small-vehicle 1\n")
+    t = read_dota(p, scale=0.5)
+    assert t.gsd == 0.2 and t.cls.tolist() == ["large_vehicle", "small_vehicle"]
+    assert t.difficult.tolist() == [False, True] and abs(t.polygons[0].area - 10.0) < 1e-9
