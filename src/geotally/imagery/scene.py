@@ -117,7 +117,9 @@ def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
             src.read(b, window=((0, 1), (0, 1)))
             src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
     except RasterioIOError as exc:
-        raise GeotallyError(f"{name} cannot be read (truncated or corrupt raster): {_first_line(exc)}") from None
+        raise GeotallyError(f"{name} cannot be read: the raster is truncated or corrupt "
+                            f"(GDAL: {_first_line(exc).replace(' See previous exception for details.', '')}); "
+                            "re-download or re-export it") from None
 
 
 def _first_line(exc: BaseException) -> str:
