@@ -127,7 +127,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           size_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
           queue: QueueParams = QueueParams(), calibration: str | os.PathLike | Calibration | None = None,
           claim: dict[str, float] | None = None, claim_class: str = "large_vehicle",
-          export: tuple[str, ...] = (), basemap: str | None = None,
+          export: tuple[str, ...] = (), basemap: str | None = None, fresh: bool = False,
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None) -> CountResult:
     """Count vehicles in one scene, per zone.
@@ -174,8 +174,18 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
             progress(done[0], n_tiles, done[1])
 
     started = dt.datetime.now(dt.timezone.utc)
-    dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
-                        nms_iou=seam_iou, min_score=min_score, on_batch=on_batch)
+    store = _checkpoint(out, sc, sha, params, fresh)
+    try:
+        finished = store.load() if store else None
+        resumed_tiles = len(store.done()) if store else 0
+        if resumed_tiles:
+            say(f"resuming: {resumed_tiles} of {n_tiles} tiles already done in {out}")
+        dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
+                            nms_iou=seam_iou, min_score=min_score, on_batch=on_batch, finished=finished,
+                            skip=store.done() if store else frozenset(), on_tile=store.put if store else None)
+    finally:
+        if store:
+            store.close()
     fp = footprints(dets.corners, sc.transform, sc.crs)
     cls = np.array([names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
     raw = np.array([detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
@@ -222,7 +232,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                   "classes": {str(k): v for k, v in detector.names.items()}},
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
                            distance_bands_m=list(distance_bands) if distance_bands else None),
-        "scenes": [dict(sc.describe(), tiles=n_tiles)],
+        "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed_tiles)],
         "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
         "border": border_summary(border_obj),
@@ -252,6 +262,19 @@ def _centre_lonlat(sc: Scene) -> tuple[float, float]:
 
     centre = pixel_to_map(sc.transform, np.array([[sc.width / 2, sc.height / 2]]))
     return tuple(map_to_wgs84(sc.crs, centre)[0])
+
+
+def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):
+    """The run's tile checkpoint in ``out`` (none without ``out``)."""
+    if out is None:
+        return None
+    from geotally.store.checkpoint import CHECKPOINT, TileStore, manifest
+
+    path = Path(out) / CHECKPOINT
+    if fresh and path.exists():
+        path.unlink()
+    detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch")}
+    return TileStore(path, manifest(sc.sha256, model_sha, detection))
 
 
 def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:

@@ -129,9 +129,12 @@ def count_cmd(
     claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
     export: List[str] = typer.Option([], "--export", help="Extra export beside the report: kml (GeoParquet is always written)."),
     basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no network request."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
-    """Detect vehicles in SCENE and count them per zone (or border side) and class."""
+    """Detect vehicles in SCENE and count them per zone (or border side) and class.
+
+    Finished tiles are checkpointed in --out: running the same command again resumes."""
     from geotally.analysis.queues import QueueParams
     from geotally.api import count
 
@@ -143,7 +146,7 @@ def count_cmd(
                        size_thresholds=_floats(size_thresholds, "--size-thresholds", 3),
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
-                       progress=on_progress, say=_say(quiet))
+                       fresh=fresh, progress=on_progress, say=_say(quiet))
     if not quiet:
         corrected = result.summary["counts_corrected"]
         print_counts(result.counts, f"{Path(scene).name}: vehicles per zone "

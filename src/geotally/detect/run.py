@@ -74,10 +74,12 @@ def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> 
 
 def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,
                  min_score: np.ndarray | None = None,
-                 on_batch: Callable[[int, int], None] | None = None) -> Detections:
+                 on_batch: Callable[[int, int], None] | None = None,
+                 on_tile: Callable[[int, Detections], None] | None = None) -> Detections:
     """Detections from the given tiles, core-filtered but not yet merged across seams.
 
     The next batch is read on a background thread while the model runs the current one.
+    ``on_tile(tile, detections)`` sees every finished tile, empty ones included (for checkpoints).
     """
     parts: list[Detections] = []
     with open_reader(scene) as src, ThreadPoolExecutor(max_workers=1) as pool:
@@ -95,12 +97,16 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
             loaded = pending.result()
             pending = pool.submit(load, batches[k + 1]) if k + 1 < len(batches) else None
             found = 0
+            by_tile = {int(t): Detections.empty() for t in ids}
             if loaded:
                 results = detector.predict([img for _, img in loaded])
                 for (t, _), boxes in zip(loaded, results):
-                    part = to_scene(boxes, grid, t, min_score)
-                    found += len(part)
-                    parts.append(part)
+                    by_tile[t] = to_scene(boxes, grid, t, min_score)
+            for t, part in by_tile.items():
+                found += len(part)
+                parts.append(part)
+                if on_tile:
+                    on_tile(t, part)
             if on_batch:
                 on_batch(len(ids), found)
     return Detections.concat(parts)
@@ -108,10 +114,21 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
 
 def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_size: int = 1024,
                  overlap: int = 160, batch: int = 4, nms_iou: float = 0.3, min_score: np.ndarray | None = None,
-                 on_batch: Callable[[int, int], None] | None = None) -> Detections:
-    """All detections in a scene, merged across tile seams with class-agnostic rotated NMS."""
+                 on_batch: Callable[[int, int], None] | None = None,
+                 finished: Detections | None = None, skip: set[int] = frozenset(),
+                 on_tile: Callable[[int, Detections], None] | None = None) -> Detections:
+    """All detections in a scene, merged across tile seams with class-agnostic rotated NMS.
+
+    Tiles in ``skip`` are not run; their detections come in ``finished`` (a resumed run).
+    """
     grid = scene_grid(scene, model_gsd, tile_size, overlap)
-    raw = detect_tiles(scene, detector, grid, np.arange(len(grid)), batch=batch, min_score=min_score,
-                       on_batch=on_batch)
+    todo = np.array([t for t in range(len(grid)) if t not in skip], dtype=np.int64)
+    if on_batch and skip:
+        on_batch(len(skip), len(finished) if finished is not None else 0)
+    new = detect_tiles(scene, detector, grid, todo, batch=batch, min_score=min_score, on_batch=on_batch,
+                       on_tile=on_tile)
+    raw = Detections.concat([finished, new]) if finished is not None else new
+    order = np.lexsort((raw.tile, -raw.score))  # the same order however the tiles were run
+    raw = raw.take(order)
     keep = rotated_nms(raw.corners, raw.score, nms_iou)
     return raw.take(np.sort(keep))

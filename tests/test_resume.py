@@ -1,0 +1,83 @@
+"""Resumable runs: SIGKILL at a random tile, then resume, gives exactly the uninterrupted detections."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from geotally.store.checkpoint import CHECKPOINT
+
+pytestmark = pytest.mark.slow
+ARGS = ["--tile-size", "256", "--overlap", "64", "--batch", "1", "-q"]
+
+
+def count(scene, out, *extra):
+    return subprocess.run([sys.executable, "-m", "geotally.cli", "count", str(scene), "--out", str(out), *ARGS, *extra],
+                          capture_output=True, text=True)
+
+
+def finished_tiles(path):
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM tiles").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def same_detections(a, b):
+    da, db = gpd.read_file(a / "detections.gpkg"), gpd.read_file(b / "detections.gpkg")
+    assert len(da) == len(db) > 0
+    key = ["score", "length_m", "heading_deg", "class"]
+    da, db = da.sort_values(key).reset_index(drop=True), db.sort_values(key).reset_index(drop=True)
+    assert (da[key].values == db[key].values).all()
+    assert da.geometry.geom_equals_exact(db.geometry, tolerance=1e-6).all()
+
+
+def test_sigkill_then_resume_gives_identical_detections(border_scene, tmp_path):
+    whole = tmp_path / "whole"
+    done = count(border_scene["scene"], whole)
+    assert done.returncode == 0, done.stderr
+    n_tiles = finished_tiles(whole / CHECKPOINT)
+    assert n_tiles > 10
+    killed = tmp_path / "killed"
+    stop_after = int(np.random.default_rng().integers(2, n_tiles - 2))
+    proc = subprocess.Popen([sys.executable, "-m", "geotally.cli", "count", border_scene["scene"], "--out", str(killed),
+                             *ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while finished_tiles(killed / CHECKPOINT) < stop_after and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = finished_tiles(killed / CHECKPOINT)
+    assert 0 < partial < n_tiles, (partial, n_tiles)
+    assert not (killed / "detections.gpkg").exists()
+    resumed = count(border_scene["scene"], killed)
+    assert resumed.returncode == 0, resumed.stderr
+    same_detections(whole, killed)
+
+
+def test_resume_refuses_changed_parameters_and_fresh_starts_over(border_scene, tmp_path):
+    out = tmp_path / "run"
+    assert count(border_scene["scene"], out).returncode == 0
+    changed = count(border_scene["scene"], out, "--conf", "0.3")
+    assert changed.returncode == 2
+    assert "detection parameters changed" in changed.stderr and len(changed.stderr.strip().splitlines()) == 1
+    assert count(border_scene["scene"], out, "--conf", "0.3", "--fresh").returncode == 0
+
+
+def test_resume_refuses_a_changed_scene(border_scene, tmp_path):
+    out = tmp_path / "run"
+    scene = tmp_path / "scene.tif"
+    scene.write_bytes(open(border_scene["scene"], "rb").read())
+    assert count(scene, out).returncode == 0
+    import rasterio
+    with rasterio.open(scene, "r+") as dst:
+        dst.update_tags(NOTE="edited")
+    again = count(scene, out)
+    assert again.returncode == 2 and "scene checksum changed" in again.stderr
