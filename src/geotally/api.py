@@ -128,6 +128,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           queue: QueueParams = QueueParams(), calibration: str | os.PathLike | Calibration | None = None,
           claim: dict[str, float] | None = None, claim_class: str = "large_vehicle",
           export: tuple[str, ...] = (), basemap: str | None = None, fresh: bool = False,
+          workers: int = 1, dask: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None) -> CountResult:
     """Count vehicles in one scene, per zone.
@@ -182,7 +183,9 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
             say(f"resuming: {resumed_tiles} of {n_tiles} tiles already done in {out}")
         dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
                             nms_iou=seam_iou, min_score=min_score, on_batch=on_batch, finished=finished,
-                            skip=store.done() if store else frozenset(), on_tile=store.put if store else None)
+                            skip=store.done() if store else frozenset(), on_tile=store.put if store else None,
+                            runner=_runner(workers, dask, sc, weights_path, thresholds, model_iou, t_size,
+                                           min_score, batch))
     finally:
         if store:
             store.close()
@@ -262,6 +265,26 @@ def _centre_lonlat(sc: Scene) -> tuple[float, float]:
 
     centre = pixel_to_map(sc.transform, np.array([[sc.width / 2, sc.height / 2]]))
     return tuple(map_to_wgs84(sc.crs, centre)[0])
+
+
+def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thresholds: dict, model_iou: float,
+            t_size: int, min_score: np.ndarray, batch: int):
+    """Where tiles run: here (None), on a local process pool, or on a Dask cluster."""
+    if workers < 1:
+        raise GeotallyError(f"--workers must be at least 1, got {workers}")
+    if workers == 1 and not dask:
+        return None
+    from dataclasses import replace
+
+    from geotally.detect.parallel import Job, run_dask, run_pool
+
+    n = workers if not dask else 1
+    threads = max(1, (os.cpu_count() or 1) // n)
+    job = Job(scene=sc, weights=str(weights_path), conf=min(thresholds.values()), iou=model_iou, imgsz=t_size,
+              threads=threads, grid=None, min_score=tuple(float(x) for x in min_score), batch=batch)
+    if dask:
+        return lambda grid, tiles, cb: run_dask(replace(job, grid=grid, threads=1), tiles, dask, cb)
+    return lambda grid, tiles, cb: run_pool(replace(job, grid=grid), tiles, workers, cb)
 
 
 def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):

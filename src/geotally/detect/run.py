@@ -116,17 +116,32 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
                  overlap: int = 160, batch: int = 4, nms_iou: float = 0.3, min_score: np.ndarray | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
                  finished: Detections | None = None, skip: set[int] = frozenset(),
-                 on_tile: Callable[[int, Detections], None] | None = None) -> Detections:
+                 on_tile: Callable[[int, Detections], None] | None = None,
+                 runner: Callable | None = None) -> Detections:
     """All detections in a scene, merged across tile seams with class-agnostic rotated NMS.
 
     Tiles in ``skip`` are not run; their detections come in ``finished`` (a resumed run).
+    ``runner(grid, tiles, on_tile)`` runs tiles elsewhere (process pool, Dask) instead of here.
     """
     grid = scene_grid(scene, model_gsd, tile_size, overlap)
     todo = np.array([t for t in range(len(grid)) if t not in skip], dtype=np.int64)
     if on_batch and skip:
         on_batch(len(skip), len(finished) if finished is not None else 0)
-    new = detect_tiles(scene, detector, grid, todo, batch=batch, min_score=min_score, on_batch=on_batch,
-                       on_tile=on_tile)
+    if runner is None:
+        new = detect_tiles(scene, detector, grid, todo, batch=batch, min_score=min_score, on_batch=on_batch,
+                           on_tile=on_tile)
+    else:
+        parts: list[Detections] = []
+
+        def collect(t: int, d: Detections) -> None:
+            parts.append(d)
+            if on_tile:
+                on_tile(t, d)
+            if on_batch:
+                on_batch(1, len(d))
+
+        runner(grid, todo, collect)
+        new = Detections.concat(parts)
     raw = Detections.concat([finished, new]) if finished is not None else new
     order = np.lexsort((raw.tile, -raw.score))  # the same order however the tiles were run
     raw = raw.take(order)

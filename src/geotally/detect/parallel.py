@@ -1,0 +1,108 @@
+"""Running tiles elsewhere: a local process pool or a Dask cluster.
+
+Each worker process loads the model once and keeps it, opens the scene itself and reads
+only its own windows; what travels is a small task description out and the tiles'
+detections back. Results are merged in the caller exactly as in a single-process run.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Callable, Iterator
+
+import numpy as np
+
+from geotally.detect.run import Detections, detect_tiles
+from geotally.imagery.scene import Scene
+from geotally.imagery.windows import TileGrid
+
+_CACHE: dict = {}
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to run tiles of one scene, as plain data."""
+
+    scene: Scene
+    weights: str
+    conf: float
+    iou: float
+    imgsz: int
+    threads: int
+    grid: TileGrid | None
+    min_score: tuple[float, ...]
+    batch: int
+
+
+def _detector(job: Job):
+    from geotally.models.backends import load_detector
+
+    key = (job.weights, job.conf, job.iou, job.imgsz, job.threads)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = load_detector(job.weights, conf=job.conf, iou=job.iou, imgsz=job.imgsz, threads=job.threads)
+    return _CACHE[key]
+
+
+def run_tiles(job: Job, tiles: list[int]) -> list[tuple[int, Detections]]:
+    """Run some tiles in this process; per tile, its core-filtered detections."""
+    out: list[tuple[int, Detections]] = []
+    detect_tiles(job.scene, _detector(job), job.grid, np.asarray(tiles, np.int64), batch=job.batch,
+                 min_score=np.asarray(job.min_score), on_tile=lambda t, d: out.append((t, d)))
+    return out
+
+
+def chunks(tiles: np.ndarray, size: int) -> Iterator[list[int]]:
+    for s in range(0, len(tiles), size):
+        yield [int(t) for t in tiles[s:s + size]]
+
+
+def _limit_threads() -> None:
+    # Each worker gets its share of the cores; set before torch/onnxruntime start their pools.
+    n = os.environ.get("GEOTALLY_THREADS", "1")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = n
+
+
+def run_pool(job: Job, tiles: np.ndarray, workers: int, on_tile: Callable[[int, Detections], None],
+             chunk: int = 4) -> None:
+    """Tiles on ``workers`` local processes (spawned, so torch is never forked)."""
+    os.environ["GEOTALLY_THREADS"] = str(job.threads)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                             initializer=_limit_threads) as pool:
+        futures = [pool.submit(run_tiles, job, c) for c in chunks(tiles, chunk)]
+        for f in as_completed(futures):
+            for t, d in f.result():
+                on_tile(t, d)
+
+
+def dask_client(address: str):
+    """``local:N`` starts a LocalCluster of N single-threaded workers; anything else is a scheduler address."""
+    from distributed import Client, LocalCluster
+
+    if address.startswith("local"):
+        n = int(address.split(":", 1)[1]) if ":" in address else (os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    return Client(address), None
+
+
+def run_dask(job: Job, tiles: np.ndarray, address: str, on_tile: Callable[[int, Detections], None],
+             chunk: int = 4) -> None:
+    """Tiles as Dask tasks; workers read their own windows (the scene path must be visible to them)."""
+    from distributed import as_completed as dask_completed
+
+    client, cluster = dask_client(address)
+    try:
+        job_f = client.scatter(job, broadcast=True)
+        futures = [client.submit(run_tiles, job_f, c, pure=False) for c in chunks(tiles, chunk)]
+        for f in dask_completed(futures):
+            for t, d in f.result():
+                on_tile(t, d)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
