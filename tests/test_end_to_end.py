@@ -85,6 +85,7 @@ def test_cli_outputs_and_provenance(border_scene, tmp_path, monkeypatch, capsys)
         assert counts.set_index(["zone", "class"]).loc[(zone, cls), "count"] == n
     summary = json.loads((out / "summary.json").read_text())
     assert summary["model"]["sha256"] == file_sha256(summary["model"]["file"])
+    assert summary["model"]["run_file_sha256"] == file_sha256(summary["model"]["run_file"])
     assert summary["scenes"][0]["sha256"] == file_sha256(border_scene["scene"])
     assert summary["scenes"][0]["crs"] == "EPSG:32638"
     assert summary["parameters"]["model_gsd"] == 0.25 and summary["geotally_version"] == geotally.__version__
@@ -106,19 +107,29 @@ def test_seams_do_not_double_count(border_scene):
     assert abs(n_big - n_small) <= max(2, 0.1 * n_big)
 
 
-def test_onnx_export_gives_the_same_counts(border_scene, tmp_path):
-    pytest.importorskip("onnx")
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    from geotally.models import DEFAULT_MODEL, ensure_model, get_spec
-    from ultralytics import YOLO
+def test_onnx_and_ultralytics_backends_give_the_same_counts(border_scene, tmp_path):
+    """The default CPU path runs the cached ONNX export; the checkpoint through Ultralytics must agree."""
+    a = geotally.count(border_scene["scene"], zones=border_scene["sides"], backend="ultralytics")
+    b = geotally.count(border_scene["scene"], zones=border_scene["sides"], backend="onnx")
+    assert a.summary["model"]["detector"]["backend"] == "ultralytics"
+    assert b.summary["model"]["detector"]["backend"] == "onnxruntime"
+    assert b.summary["model"]["run_file_sha256"] != b.summary["model"]["sha256"]
+    assert (np.abs(a.counts["count"].values - b.counts["count"].values) <= 1).all(), (a.counts, b.counts)
 
-    pt = ensure_model(get_spec(DEFAULT_MODEL))
-    local = tmp_path / "m.pt"
-    local.write_bytes(pt.read_bytes())
-    onnx_path = YOLO(str(local)).export(format="onnx", imgsz=1024, dynamic=True, simplify=False)
-    a = geotally.count(border_scene["scene"], zones=border_scene["sides"]).counts
-    b = geotally.count(border_scene["scene"], zones=border_scene["sides"], weights=onnx_path).counts
-    assert (np.abs(a["count"].values - b["count"].values) <= 1).all(), (a, b)
+
+def test_onnx_export_is_cached_and_rechecked(tmp_path, monkeypatch):
+    from geotally.models import DEFAULT_MODEL, ensure_model, get_spec
+    from geotally.models.export import onnx_export
+
+    pt = tmp_path / "m.pt"
+    pt.write_bytes(ensure_model(get_spec(DEFAULT_MODEL)).read_bytes())
+    path, digest = onnx_export(pt, 640)
+    assert path.exists() and file_sha256(path) == digest
+    mtime = path.stat().st_mtime_ns
+    assert onnx_export(pt, 640) == (path, digest) and path.stat().st_mtime_ns == mtime  # reused, not re-made
+    path.write_bytes(b"tampered")
+    again, digest2 = onnx_export(pt, 640)
+    assert digest2 == file_sha256(again) and again.read_bytes() != b"tampered"
 
 
 def test_axis_aligned_checkpoint_gives_zero_angle_boxes(border_scene, tmp_path):

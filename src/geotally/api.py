@@ -62,6 +62,7 @@ class Params:
     bands: list[int] | None
     zone_field: str
     threads: int | None
+    backend: str = "auto"
 
 
 @dataclass
@@ -128,7 +129,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           queue: QueueParams = QueueParams(), calibration: str | os.PathLike | Calibration | None = None,
           claim: dict[str, float] | None = None, claim_class: str = "large_vehicle",
           export: tuple[str, ...] = (), basemap: str | None = None, fresh: bool = False,
-          workers: int = 1, dask: str | None = None,
+          workers: int = 1, dask: str | None = None, backend: str = "auto",
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None) -> CountResult:
     """Count vehicles in one scene, per zone.
@@ -156,6 +157,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     t_size = tile_size or (spec.tile_size if spec else 1024)
     if overlap >= t_size:
         raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
+    checkpoint = weights_path
+    weights_path, backend_used = _backend(backend, weights_path, spec, t_size, say)
     detector = load_detector(weights_path, conf=min(thresholds.values()), iou=model_iou, imgsz=t_size,
                              threads=threads)
     names = class_map(detector.names)
@@ -164,7 +167,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     params = Params(model=spec.name if spec else None, weights=str(weights) if weights else None, conf=thresholds,
                     model_iou=model_iou, seam_iou=seam_iou, tile_size=t_size, overlap=overlap, batch=batch,
                     model_gsd=m_gsd, gsd=gsd, bands=list(bands) if bands else None, zone_field=zone_field,
-                    threads=threads)
+                    threads=threads, backend=backend_used)
     n_tiles = len(scene_grid(sc, m_gsd, t_size, overlap))
     done = [0, 0]
 
@@ -230,7 +233,9 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     summary = {
         "geotally_version": __version__,
         "created_utc": started.isoformat(timespec="seconds"),
-        "model": {"name": spec.name if spec else None, "file": str(weights_path), "sha256": sha,
+        "model": {"name": spec.name if spec else None, "file": str(checkpoint), "sha256": sha,
+                  "run_file": str(weights_path),
+                  "run_file_sha256": file_sha256(weights_path) if weights_path != checkpoint else sha,
                   "native_gsd_m": m_gsd, "detector": detector.describe(),
                   "classes": {str(k): v for k, v in detector.names.items()}},
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
@@ -265,6 +270,29 @@ def _centre_lonlat(sc: Scene) -> tuple[float, float]:
 
     centre = pixel_to_map(sc.transform, np.array([[sc.width / 2, sc.height / 2]]))
     return tuple(map_to_wgs84(sc.crs, centre)[0])
+
+
+def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[Path, str]:
+    """The file to run: the checkpoint (Ultralytics; GPUs) or its cached ONNX export (CPU default).
+
+    ``auto`` picks ONNX Runtime on a machine without CUDA, where it measured faster
+    (benchmarks/backends.py), and Ultralytics with a GPU.
+    """
+    if backend not in ("auto", "onnx", "ultralytics"):
+        raise GeotallyError(f"--backend must be auto, onnx or ultralytics, got {backend!r}")
+    if weights_path.suffix.lower() == ".onnx" or backend == "ultralytics":
+        return weights_path, "onnx" if weights_path.suffix.lower() == ".onnx" else "ultralytics"
+    if backend == "auto":
+        if spec is None:
+            return weights_path, "ultralytics"  # a user's own checkpoint runs as given
+        import torch
+
+        if torch.cuda.is_available():
+            return weights_path, "ultralytics"
+    from geotally.models.export import onnx_export
+
+    path, _ = onnx_export(weights_path, t_size, say)
+    return path, "onnx"
 
 
 def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thresholds: dict, model_iou: float,

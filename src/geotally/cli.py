@@ -129,6 +129,7 @@ def count_cmd(
     claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
     export: List[str] = typer.Option([], "--export", help="Extra export beside the report: kml (GeoParquet is always written)."),
     basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no network request."),
+    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime on CPU, Ultralytics on a GPU), onnx or ultralytics."),
     workers: int = typer.Option(1, "--workers", help="Local worker processes, each loading the model once (threads are split between them)."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run tiles on Dask: tcp://host:8786 for a cluster, local:N for a LocalCluster of N workers."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
@@ -148,7 +149,7 @@ def count_cmd(
                        size_thresholds=_floats(size_thresholds, "--size-thresholds", 3),
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
-                       fresh=fresh, workers=workers, dask=dask, progress=on_progress, say=_say(quiet))
+                       fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet))
     if not quiet:
         corrected = result.summary["counts_corrected"]
         print_counts(result.counts, f"{Path(scene).name}: vehicles per zone "
