@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from geotally.store.checkpoint import CHECKPOINT
+from geotally.store.checkpoint import checkpoint_path
 
 pytestmark = pytest.mark.slow
 ARGS = ["--tile-size", "256", "--overlap", "64", "--batch", "1", "-q"]
@@ -43,18 +43,18 @@ def test_sigkill_then_resume_gives_identical_detections(border_scene, tmp_path):
     whole = tmp_path / "whole"
     done = count(border_scene["scene"], whole)
     assert done.returncode == 0, done.stderr
-    n_tiles = finished_tiles(whole / CHECKPOINT)
+    n_tiles = finished_tiles(checkpoint_path(whole, border_scene['scene']))
     assert n_tiles > 10
     killed = tmp_path / "killed"
     stop_after = int(np.random.default_rng().integers(2, n_tiles - 2))
     proc = subprocess.Popen([sys.executable, "-m", "geotally.cli", "count", border_scene["scene"], "--out", str(killed),
                              *ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while finished_tiles(killed / CHECKPOINT) < stop_after and proc.poll() is None and time.time() < deadline:
+    while finished_tiles(checkpoint_path(killed, border_scene['scene'])) < stop_after and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = finished_tiles(killed / CHECKPOINT)
+    partial = finished_tiles(checkpoint_path(killed, border_scene['scene']))
     assert 0 < partial < n_tiles, (partial, n_tiles)
     assert not (killed / "detections.gpkg").exists()
     resumed = count(border_scene["scene"], killed)

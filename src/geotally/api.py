@@ -129,7 +129,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           queue: QueueParams = QueueParams(), calibration: str | os.PathLike | Calibration | None = None,
           claim: dict[str, float] | None = None, claim_class: str = "large_vehicle",
           export: tuple[str, ...] = (), basemap: str | None = None, fresh: bool = False,
-          workers: int = 1, dask: str | None = None, backend: str = "auto",
+          workers: int = 1, dask: str | None = None, backend: str = "auto", checkpoint_dir: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None) -> CountResult:
     """Count vehicles in one scene, per zone.
@@ -178,7 +178,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
             progress(done[0], n_tiles, done[1])
 
     started = dt.datetime.now(dt.timezone.utc)
-    store = _checkpoint(out, sc, sha, params, fresh)
+    store = _checkpoint(out if out is not None else checkpoint_dir, sc, sha, params, fresh)
     try:
         finished = store.load() if store else None
         resumed_tiles = len(store.done()) if store else 0
@@ -319,9 +319,9 @@ def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):
     """The run's tile checkpoint in ``out`` (none without ``out``)."""
     if out is None:
         return None
-    from geotally.store.checkpoint import CHECKPOINT, TileStore, manifest
+    from geotally.store.checkpoint import TileStore, checkpoint_path, manifest
 
-    path = Path(out) / CHECKPOINT
+    path = checkpoint_path(out, sc.path)
     if fresh and path.exists():
         path.unlink()
     detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch")}

@@ -104,7 +104,7 @@ def _claim(text: Optional[str]) -> Optional[dict]:
 
 @app.command("count")
 def count_cmd(
-    scene: Path = typer.Argument(..., help="Raster to count in: GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd."),
+    scenes: List[str] = typer.Argument(..., help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, or a STAC ItemCollection JSON; one set of outputs."),
     zones: Optional[Path] = typer.Option(None, "--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile), any CRS."),
     out_dir: Path = typer.Option(Path("results"), "--out", help="Directory for the results (created; files in it are replaced)."),
     zone_field: str = typer.Option("name", "--zone-field", help="Attribute that names each zone."),
@@ -139,10 +139,10 @@ def count_cmd(
 
     Finished tiles are checkpointed in --out: running the same command again resumes."""
     from geotally.analysis.queues import QueueParams
-    from geotally.api import count
+    from geotally.scenes import count_scenes
 
     with _progress_bar(quiet) as on_progress:
-        result = count(scene, zones, model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
+        result = count_scenes(scenes, zones=zones, model=model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
                        model_gsd=model_gsd, bands=_parse_bands(bands), tile_size=tile_size, overlap=overlap,
                        batch=batch, threads=threads, out=out_dir, border=border,
                        sides=_names(sides), distance_bands=_floats(distance_bands, "--distance-bands"),
@@ -152,7 +152,8 @@ def count_cmd(
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet))
     if not quiet:
         corrected = result.summary["counts_corrected"]
-        print_counts(result.counts, f"{Path(scene).name}: vehicles per zone "
+        names = ", ".join(Path(s["path"]).name for s in result.summary["scenes"])
+        print_counts(result.counts, f"{names}: vehicles per zone "
                      + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
                         else "(raw, uncorrected: no calibration given)"))
         q = result.summary["queues"]

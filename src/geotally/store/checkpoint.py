@@ -14,7 +14,12 @@ import numpy as np
 from geotally.detect.run import Detections
 from geotally.errors import GeotallyError
 
-CHECKPOINT = ".geotally-checkpoint.sqlite"
+CHECKPOINT = ".geotally-checkpoint"
+
+
+def checkpoint_path(out: str | Path, scene_path: str) -> Path:
+    """One checkpoint per scene (by file name) in the results folder."""
+    return Path(out) / f"{CHECKPOINT}-{Path(scene_path).name}.sqlite"
 
 
 class TileStore:

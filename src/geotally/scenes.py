@@ -1,0 +1,189 @@
+"""Several scenes in one run: inputs expanded, each scene counted, results merged.
+
+Inputs may be raster files, directories (their rasters), glob patterns, or a STAC
+ItemCollection JSON whose items have local assets. Where two scenes of the same date
+overlap, a vehicle is kept only from the scene in which it lies farthest from the
+scene's edge, so it is counted once (scenes of different dates are different
+observations and are all kept).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+
+from geotally.analysis.counts import add_intervals, check_claims, count_by, count_table
+from geotally.api import CountResult, count
+from geotally.errors import GeotallyError
+from geotally.geo.transform import pixel_to_map
+from geotally.store.outputs import check_out_dir
+from geotally.zones.assign import OUTSIDE
+
+RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".png", ".jpg", ".jpeg"}
+DATA_KEYS = ("visual", "image", "data", "analytic")
+
+
+@dataclass(frozen=True)
+class SceneInput:
+    path: str
+    date: str | None
+
+
+def _stac(path: Path) -> list[SceneInput]:
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError:
+        raise GeotallyError(f"{path} is not JSON; give a STAC ItemCollection or raster files") from None
+    items = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc] if doc.get("type") == "Feature" else None
+    if not items:
+        raise GeotallyError(f"{path} is not a STAC Item or ItemCollection with items")
+    out = []
+    for item in items:
+        assets = item.get("assets", {})
+        href = next((a["href"] for k, a in assets.items() if "data" in a.get("roles", []) or k in DATA_KEYS), None)
+        href = href or next((a["href"] for a in assets.values() if Path(a.get("href", "")).suffix.lower() in RASTER_SUFFIXES), None)
+        if href is None:
+            raise GeotallyError(f"STAC item {item.get('id')} in {path} has no raster asset")
+        if "://" in href and not href.startswith("file://"):
+            raise GeotallyError(f"STAC item {item.get('id')}: asset {href} is not local; download it first")
+        local = Path(href.removeprefix("file://"))
+        local = local if local.is_absolute() else (path.parent / local)
+        dt = (item.get("properties") or {}).get("datetime")
+        out.append(SceneInput(str(local), dt[:10] if dt else None))
+    return out
+
+
+def _raster_date(path: str) -> str | None:
+    try:
+        with rasterio.open(path) as src:
+            tags = src.tags()
+    except Exception:
+        return None
+    value = tags.get("ACQUISITION_DATE") or tags.get("TIFFTAG_DATETIME")
+    return value[:10].replace(":", "-") if value else None
+
+
+def expand(inputs: list[str | os.PathLike]) -> list[SceneInput]:
+    """Scene files with their dates, in a stable order."""
+    found: list[SceneInput] = []
+    for item in inputs:
+        text = str(item)
+        p = Path(text)
+        if p.suffix.lower() == ".json" and p.exists():
+            found += _stac(p)
+        elif p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() in RASTER_SUFFIXES)
+            if not files:
+                raise GeotallyError(f"directory {p} holds no rasters ({', '.join(sorted(RASTER_SUFFIXES))})")
+            found += [SceneInput(str(f), _raster_date(str(f))) for f in files]
+        elif any(ch in text for ch in "*?[") and not p.exists():
+            files = sorted(glob.glob(text))
+            if not files:
+                raise GeotallyError(f"no files match {text}")
+            found += [SceneInput(f, _raster_date(f)) for f in files]
+        else:
+            found.append(SceneInput(text, _raster_date(text) if p.exists() else None))
+    seen, unique = set(), []
+    for s in found:
+        key = str(Path(s.path).resolve())
+        if key not in seen:
+            seen.add(key)
+            unique.append(s)
+    return unique
+
+
+def _footprint(result: CountResult, crs) -> shapely.Polygon:
+    sc = result.scene
+    corners = pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, 0], [sc.width, sc.height], [0, sc.height]], float))
+    poly = gpd.GeoSeries([shapely.Polygon(corners)], crs=sc.crs)
+    return poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0]
+
+
+def owned(results: list[CountResult], dates: list[str | None], crs) -> list[np.ndarray]:
+    """Per scene, which of its detections it keeps under the farthest-from-edge rule."""
+    feet = [_footprint(r, crs) for r in results]
+    keep = []
+    for i, r in enumerate(results):
+        det = r.detections.to_crs(crs) if crs is not None and r.scene.crs is not None else r.detections
+        pts = shapely.centroid(np.asarray(det.geometry.values, dtype=object))
+        own = shapely.distance(pts, feet[i].boundary)
+        k = np.ones(len(det), bool)
+        for j, other in enumerate(feet):
+            if j == i or dates[j] != dates[i]:
+                continue
+            inside = shapely.covers(other, pts)
+            theirs = shapely.distance(pts, other.boundary)
+            # ties go to the scene listed first, so exactly one scene keeps each vehicle
+            k &= ~(inside & ((theirs > own) | ((theirs == own) & (j < i))))
+        keep.append(k)
+    return keep
+
+
+def merge(results: list[CountResult], dates: list[str | None], calibration=None, claim=None,
+          claim_class: str = "large_vehicle") -> CountResult:
+    """One result from several scenes: overlaps counted once, counts and tables recomputed."""
+    first = results[0]
+    crs = first.detections.crs
+    keep = owned(results, dates, crs)
+    parts, queues, offset = [], [], 0
+    for r, k, date in zip(results, keep, dates):
+        det = (r.detections.to_crs(crs) if crs is not None and r.scene.crs is not None else r.detections)[k].copy()
+        det["date"] = date
+        q = det["queue_id"].to_numpy()
+        det["queue_id"] = np.where(q >= 0, q + offset, -1)
+        if r.queues is not None and len(r.queues):
+            qq = r.queues.to_crs(crs) if crs is not None else r.queues
+            qq = qq.assign(queue_id=qq["queue_id"] + offset, scene=Path(r.scene.path).name)
+            queues.append(qq)
+            offset += len(r.queues)
+        parts.append(det)
+    detections = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
+    zone_names = [z for z in dict.fromkeys(first.counts["zone"]) if z not in ("ALL", OUTSIDE)] + [OUTSIDE]
+    counts = count_table(detections["zone"].to_numpy(), detections["class"].to_numpy(), zone_names)
+    if calibration is not None:
+        counts = add_intervals(counts, calibration)
+    tables = {"counts_by_activity.csv": count_by(detections["zone"].to_numpy(), detections["class"].to_numpy(),
+                                                 detections["activity"].to_numpy(), "activity", zone_names)}
+    summary = dict(first.summary)
+    summary["scenes"] = [dict(r.summary["scenes"][0], date=d, kept=int(k.sum()), dropped_in_overlaps=int((~k).sum()))
+                         for r, k, d in zip(results, keep, dates)]
+    summary["counts"] = counts.to_dict(orient="records")
+    summary["overlap_rule"] = ("where scenes of the same date overlap, a vehicle is kept only from the scene in which "
+                               "its centre lies farthest from the scene edge")
+    summary["claims"] = check_claims(claim, counts, claim_class) if claim else None
+    summary["queues"] = {"count": offset, "vehicles_in_queues": int((detections["queue_id"] >= 0).sum()),
+                         "vehicles_elsewhere": int((detections["queue_id"] < 0).sum())}
+    q = gpd.GeoDataFrame(pd.concat(queues, ignore_index=True), crs=crs) if queues else first.queues
+    return CountResult(detections=detections, counts=counts, summary=summary, scene=first.scene, zones=first.zones,
+                       queues=q, tables=tables, border_line=first.border_line)
+
+
+def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None, export=(), basemap=None,
+                 calibration=None, claim=None, claim_class: str = "large_vehicle", **kw) -> CountResult:
+    """Count one or many scenes into one set of outputs (see the module docstring for the overlap rule)."""
+    scenes = expand(inputs)
+    if not scenes:
+        raise GeotallyError("no scene given")
+    if out is not None:
+        check_out_dir(out)
+    if len(scenes) == 1:
+        return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=calibration, claim=claim,
+                     claim_class=claim_class, **kw)
+    from geotally.analysis.calibration import Calibration
+
+    cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
+    results = [count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal, **kw)
+               for s in scenes]
+    merged = merge(results, [s.date for s in scenes], cal, claim, claim_class)
+    if out is not None:
+        merged.write(out, export=export, basemap=basemap)
+    return merged

@@ -1,0 +1,81 @@
+"""Several scenes in one run: overlaps counted once, directories, globs and STAC input."""
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.windows import Window
+
+from geotally.scenes import count_scenes, expand
+
+pytestmark = pytest.mark.slow
+
+
+def cut(src_path, dst_path, row0, row1, date=None):
+    with rasterio.open(src_path) as src:
+        win = Window(0, row0, src.width, row1 - row0)
+        profile = dict(src.profile, height=row1 - row0, transform=src.window_transform(win))
+        data = src.read(window=win)
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        dst.write(data)
+        if date:
+            dst.update_tags(ACQUISITION_DATE=date)
+    return str(dst_path)
+
+
+@pytest.fixture(scope="module")
+def halves(border_scene, tmp_path_factory):
+    d = tmp_path_factory.mktemp("halves")
+    with rasterio.open(border_scene["scene"]) as src:
+        h = src.height
+    north = cut(border_scene["scene"], d / "a_north.tif", 0, int(h * 0.78), "2026-06-01")
+    south = cut(border_scene["scene"], d / "b_south.tif", int(h * 0.55), h, "2026-06-01")  # overlap holds a queue
+    return d, north, south
+
+
+def no_duplicates(det):
+    polys = det.geometry.values
+    i, j = shapely.STRtree(polys).query(polys, predicate="intersects")
+    keep = i < j
+    inter = shapely.area(shapely.intersection(polys[i[keep]], polys[j[keep]]))
+    iou = inter / (shapely.area(polys[i[keep]]) + shapely.area(polys[j[keep]]) - inter)
+    return (iou <= 0.3).all()
+
+
+def test_overlap_of_two_scenes_of_one_date_is_counted_once(border_scene, halves, tmp_path):
+    d, north, south = halves
+    whole = count_scenes([border_scene["scene"]], zones=border_scene["sides"])
+    both = count_scenes([north, south], zones=border_scene["sides"], out=tmp_path / "res")
+    n_whole = int((whole.detections["class"] == "large_vehicle").sum())
+    n_both = int((both.detections["class"] == "large_vehicle").sum())
+    assert abs(n_both - n_whole) <= 2, (n_both, n_whole)
+    assert no_duplicates(both.detections)
+    dropped = sum(s["dropped_in_overlaps"] for s in both.summary["scenes"])
+    assert dropped > 0  # the overlap holds queued trucks seen in both scenes
+    assert set(gpd.read_file(tmp_path / "res" / "detections.gpkg")["scene"]) == {"a_north.tif", "b_south.tif"}
+
+
+def test_different_dates_are_all_kept(halves, tmp_path, border_scene):
+    d, north, south = halves
+    later = cut(south, tmp_path / "c_later.tif", 0, rasterio.open(south).height, "2026-06-08")
+    res = count_scenes([north, later], zones=border_scene["sides"])
+    assert all(s["dropped_in_overlaps"] == 0 for s in res.summary["scenes"])
+
+
+def test_directory_glob_and_stac_inputs(halves, tmp_path, border_scene):
+    d, north, south = halves
+    assert [s.path for s in expand([d])] == [north, south]
+    assert [s.path for s in expand([str(d / "*.tif")])] == [north, south]
+    stac = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": n, "properties": {"datetime": "2026-06-01T10:30:00Z"}, "geometry": None,
+         "assets": {"visual": {"href": f"{n}", "roles": ["data"]}}} for n in ("a_north.tif", "b_south.tif")]}
+    (d / "items.json").write_text(json.dumps(stac))
+    items = expand([d / "items.json"])
+    assert [s.path for s in items] == [str(d / "a_north.tif"), str(d / "b_south.tif")]
+    assert {s.date for s in items} == {"2026-06-01"}
+    via_stac = count_scenes([d / "items.json"], zones=border_scene["sides"])
+    via_files = count_scenes([north, south], zones=border_scene["sides"])
+    np.testing.assert_array_equal(via_stac.counts["count"].values, via_files.counts["count"].values)
