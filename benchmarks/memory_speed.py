@@ -82,7 +82,7 @@ def main() -> None:
     for size in sizes:
         scene = work / f"scene_{size}.tif"
         out = work / f"out_{size}"
-        secs, rss = run_child([sys.executable, "-m", "geotally.cli", "count", str(scene), "--out", str(out), "-q"])
+        secs, rss = run_child([sys.executable, "-m", "geotally.cli", "count", str(scene), "--out", str(out), "-q", "--fresh"])
         total = [line for line in (out / "counts.csv").read_text().splitlines() if line.startswith("ALL,")]
         rows.append(("geotally count", size, secs, rss, "; ".join(total)))
     for size in sorted(int(s) for s in args.sizes.split(",")):
