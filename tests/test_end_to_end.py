@@ -185,3 +185,25 @@ def test_evaluate_command_on_dota_label_folder(tmp_path, monkeypatch, capsys):
     report = json.loads((tmp_path / "eval.json").read_text())
     large = report["per_class"]["large_vehicle"]
     assert large["n_truth"] == 50 and large["recall"] >= 0.9 and large["precision"] >= 0.9, large  # measured 1.00 / 0.98
+
+
+def test_16bit_four_band_copy_counts_like_the_8bit_scene(border_scene, tmp_path):
+    """A 16-bit B,G,R,NIR copy (linear rescale) goes through band choice and the stretch unharmed."""
+    import rasterio
+    from rasterio.enums import ColorInterp
+
+    with rasterio.open(border_scene["scene"]) as src:
+        a = src.read().astype(np.uint16) * 40 + 300
+        profile = dict(src.profile, count=4, dtype="uint16")
+    profile.pop("photometric", None)
+    path = tmp_path / "deep.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.stack([a[2], a[1], a[0], a[0]]))
+        dst.colorinterp = [ColorInterp.blue, ColorInterp.green, ColorInterp.red, ColorInterp.undefined]
+    eight = geotally.count(border_scene["scene"], zones=border_scene["sides"]).counts
+    deep = geotally.count(path, zones=border_scene["sides"])
+    assert deep.scene.bands == (3, 2, 1)
+    # the stretch is not an exact inverse of the rescale: measured equal trucks and +2 cars
+    diff = np.abs(deep.counts["count"].values - eight["count"].values)
+    trucks = (eight["class"] == "large_vehicle").values
+    assert (diff[trucks] <= 1).all() and (diff[~trucks] <= 3).all(), (deep.counts, eight)
