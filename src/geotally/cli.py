@@ -135,7 +135,7 @@ def count_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
-    """Detect vehicles in SCENE and count them per zone (or border side) and class.
+    """Detect vehicles in the SCENES and count them per zone (or border side) and class.
 
     Finished tiles are checkpointed in --out: running the same command again resumes."""
     from geotally.analysis.queues import QueueParams
