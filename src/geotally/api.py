@@ -343,7 +343,7 @@ def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:
 
 
 def _scene_bounds(sc: Scene) -> tuple[float, float, float, float]:
-    from geotally.geo.transform import pixel_to_map
+    from geotally.geo.transform import scene_corners
 
-    corners = pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, 0], [sc.width, sc.height], [0, sc.height]]))
+    corners = scene_corners(sc.transform, sc.width, sc.height)
     return (corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max())

@@ -24,7 +24,7 @@ import shapely
 from geotally.analysis.counts import add_intervals, check_claims, count_by, count_table
 from geotally.api import CountResult, count
 from geotally.errors import GeotallyError
-from geotally.geo.transform import pixel_to_map
+from geotally.geo.transform import scene_corners
 from geotally.store.outputs import check_out_dir
 from geotally.zones.assign import OUTSIDE
 
@@ -103,7 +103,7 @@ def expand(inputs: list[str | os.PathLike]) -> list[SceneInput]:
 
 def _footprint(result: CountResult, crs) -> shapely.Polygon:
     sc = result.scene
-    corners = pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, 0], [sc.width, sc.height], [0, sc.height]], float))
+    corners = scene_corners(sc.transform, sc.width, sc.height)
     poly = gpd.GeoSeries([shapely.Polygon(corners)], crs=sc.crs)
     return poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0]
 

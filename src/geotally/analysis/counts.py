@@ -18,24 +18,20 @@ def count_table(zone: np.ndarray, cls: np.ndarray, zone_names: list[str],
     Only vehicle classes are counted; other detections (ships, planes…) stay in the
     detections file but not in this table.
     """
-    zones_order = list(dict.fromkeys(list(zone_names) + sorted(set(map(str, zone)) - set(zone_names))))
-    zone = np.asarray(zone, dtype=object).astype(str)
-    cls = np.asarray(cls, dtype=object).astype(str)
-    rows = []
-    for z in zones_order + [ALL]:
-        in_zone = np.ones(len(zone), bool) if z == ALL else zone == z
-        for c in classes:
-            rows.append((z, c, int(np.count_nonzero(in_zone & (cls == c)))))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    one_key = np.full(len(zone), "", dtype=object)
+    table = count_by(zone, cls, one_key, "_", zone_names, classes, keys=[""])
+    return table.drop(columns="_").reset_index(drop=True)[COLUMNS]
 
 
 def count_by(zone: np.ndarray, cls: np.ndarray, key: np.ndarray, key_name: str, zone_names: list[str],
-             classes: tuple[str, ...] = VEHICLE_CLASSES) -> pd.DataFrame:
-    """Counts per zone, a second key (activity, distance band…) and class, with zone=ALL totals."""
+             classes: tuple[str, ...] = VEHICLE_CLASSES, keys: list[str] | None = None) -> pd.DataFrame:
+    """Counts per zone, a second key (activity, distance band…) and class, with zone=ALL totals.
+
+    ``keys`` fixes the key values listed (zeros included); by default those present."""
     zone = np.asarray(zone, dtype=object).astype(str)
     cls = np.asarray(cls, dtype=object).astype(str)
     key = np.asarray(key, dtype=object).astype(str)
-    keys = list(dict.fromkeys(sorted(set(key.tolist()))))
+    keys = keys if keys is not None else sorted(set(key.tolist()))
     zones_order = list(dict.fromkeys(list(zone_names) + sorted(set(zone.tolist()) - set(zone_names))))
     rows = []
     for z in zones_order + [ALL]:

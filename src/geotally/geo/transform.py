@@ -37,3 +37,8 @@ def wgs84_to_map(crs: CRS, lonlat: np.ndarray) -> np.ndarray:
     lonlat = np.asarray(lonlat, dtype=np.float64)
     x, y = _transformer(CRS.from_epsg(4326), crs).transform(lonlat[..., 0], lonlat[..., 1])
     return np.stack([np.asarray(x), np.asarray(y)], axis=-1)
+
+
+def scene_corners(transform: Affine, width: int, height: int) -> np.ndarray:
+    """The scene's four corners in map coordinates (top-left, top-right, bottom-right, bottom-left)."""
+    return pixel_to_map(transform, np.array([[0, 0], [width, 0], [width, height], [0, height]], float))

@@ -85,10 +85,9 @@ def payload(result, heat_cells: int = 64) -> dict:
 
 
 def _scene_box(sc: Scene):
-    from geotally.geo.transform import pixel_to_map
+    from geotally.geo.transform import scene_corners
 
-    c = pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, 0], [sc.width, sc.height], [0, sc.height]]))
-    return shapely.Polygon(c)
+    return shapely.Polygon(scene_corners(sc.transform, sc.width, sc.height))
 
 
 def basemap_affine(scene: Scene) -> list[float] | None:
