@@ -35,13 +35,21 @@ def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
         raise GeotallyError(f"--bands takes comma-separated band numbers like 3,2,1, got {text!r}") from None
 
 
+def _key_values(text: str, cast, what: str, shape: str) -> dict:
+    """'A=1,B=2' to {'A': 1, 'B': 2}; anything else is a one-line error naming the option."""
+    try:
+        return {k.strip(): cast(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise GeotallyError(f"{what} takes {shape}, got {text!r}") from None
+
+
 def _parse_conf(text: Optional[str]):
     if not text:
         return None
+    if "=" in text:
+        return _key_values(text, float, "--conf", "a number or class=number pairs")
     try:
-        if "=" not in text:
-            return float(text)
-        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+        return float(text)
     except ValueError:
         raise GeotallyError(f"--conf takes a number or class=number pairs, got {text!r}") from None
 
@@ -94,12 +102,7 @@ def _exports(values: List[str]) -> tuple[str, ...]:
 
 
 def _claim(text: Optional[str]) -> Optional[dict]:
-    if not text:
-        return None
-    try:
-        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
-    except ValueError:
-        raise GeotallyError(f"--claim takes ZONE=COUNT pairs like TR=4530,IQ=7245, got {text!r}") from None
+    return _key_values(text, float, "--claim", "ZONE=COUNT pairs like TR=4530,IQ=7245") if text else None
 
 
 @app.command("count")
@@ -190,12 +193,7 @@ def demo_cmd(
 
 
 def _pairs(text: Optional[str], what: str) -> dict:
-    if not text:
-        return {}
-    try:
-        return {k.strip(): int(v) for k, v in (part.split("=", 1) for part in text.split(","))}
-    except ValueError:
-        raise GeotallyError(f"{what} takes SIDE=N pairs like TR=18,IQ=32, got {text!r}") from None
+    return _key_values(text, int, what, "SIDE=N pairs like TR=18,IQ=32") if text else {}
 
 
 @app.command("synth")
@@ -216,7 +214,6 @@ def synth_cmd(
     start_date: str = typer.Option("2026-06-01", "--start-date", help="First date of a series (weekly steps)."),
 ) -> None:
     """Generate georeferenced border-crossing scenes with exact truth (GeoTIFF + GeoJSON)."""
-    from dataclasses import replace
 
     from geotally.synth import LayoutParams, SynthParams, series_params, write_scene
 

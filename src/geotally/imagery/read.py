@@ -13,7 +13,7 @@ from rasterio.enums import MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 from geotally.imagery.scene import Scene
 
 PAD_VALUE = 0
@@ -65,7 +65,7 @@ def read_tile(src: rasterio.DatasetReader, scene: Scene, window: np.ndarray, out
         all_valid = all(MaskFlags.all_valid in src.mask_flag_enums[b - 1] for b in scene.bands)
         mask = None if all_valid else src.read_masks(scene.bands[0], window=win)
     except RasterioIOError as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "read failed"
+        msg = first_line(exc, "read failed")
         raise GeotallyError(f"{scene.path}: cannot read window at col {col}, row {row} "
                             f"(truncated or corrupt raster): {msg}") from None
     rgb = _resize(np.ascontiguousarray(np.moveaxis(to_uint8(data, scene.stretch), 0, -1)), ow, oh, interpolation)

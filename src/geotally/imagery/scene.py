@@ -15,7 +15,7 @@ from pyproj import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 from geotally.imagery.gsd import pixel_size_m
 
 
@@ -123,12 +123,8 @@ def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
             src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
     except RasterioIOError as exc:
         raise GeotallyError(f"{name} cannot be read: the raster is truncated or corrupt "
-                            f"(GDAL: {_first_line(exc).replace(' See previous exception for details.', '')}); "
+                            f"(GDAL: {first_line(exc).replace(' See previous exception for details.', '')}); "
                             "re-download or re-export it") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
@@ -150,7 +146,7 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(name)
     except RasterioIOError as exc:
-        raise GeotallyError(f"{name} is not a raster that GDAL can read: {_first_line(exc)}") from None
+        raise GeotallyError(f"{name} is not a raster that GDAL can read: {first_line(exc)}") from None
     with src:
         _check_readable(src, name)
         georeferenced = src.crs is not None and not src.transform.is_identity

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 
 
 @dataclass
@@ -66,7 +66,7 @@ class UltralyticsDetector:
         try:
             self.model = YOLO(str(path))
         except Exception as exc:
-            raise GeotallyError(f"{path} is not a loadable Ultralytics checkpoint: {str(exc).splitlines()[0]}") from None
+            raise GeotallyError(f"{path} is not a loadable Ultralytics checkpoint: {first_line(exc)}") from None
         if self.model.task not in ("obb", "detect"):
             raise GeotallyError(f"{path} is a {self.model.task!r} model; geotally needs a detect or obb model")
         self.kind = self.model.task
@@ -115,7 +115,7 @@ class OnnxDetector:
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as exc:
-            raise GeotallyError(f"{path} is not a loadable ONNX model: {str(exc).splitlines()[0]}") from None
+            raise GeotallyError(f"{path} is not a loadable ONNX model: {first_line(exc)}") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if "names" not in meta:
             raise GeotallyError(f"{path} has no 'names' metadata; export it with Ultralytics (model.export(format='onnx'))")

@@ -9,7 +9,7 @@ from typing import Callable
 
 from platformdirs import user_cache_dir
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 from geotally.imagery.scene import file_sha256
 from geotally.models.registry import ModelSpec
 
@@ -54,7 +54,7 @@ def ensure_model(spec: ModelSpec, *, force: bool = False,
             say(f"model {spec.name} verified and cached at {path}")
             return path
         except Exception as exc:  # every failure falls through to the next source
-            failures.append(f"{source.describe()}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+            failures.append(f"{source.describe()}: {first_line(exc)}")
         finally:
             tmp.unlink(missing_ok=True)
     raise GeotallyError(f"could not fetch model {spec.name}: " + "; ".join(failures))

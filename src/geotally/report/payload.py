@@ -6,7 +6,6 @@ import base64
 
 import cv2
 import numpy as np
-import rasterio
 import shapely
 from rasterio.enums import Resampling
 

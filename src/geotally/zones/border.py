@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, box
 from shapely.ops import split
 
 from geotally.errors import GeotallyError
-from geotally.zones.load import Zones
+from geotally.zones.load import Zones, read_vector
 
 
 @dataclass(frozen=True)
@@ -92,12 +91,7 @@ def border_sides(lines: list[LineString], scene_bounds: tuple[float, float, floa
 def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
                 sides: tuple[str, str] | None = None) -> Border:
     """Read a LineString/MultiLineString file in any CRS and split the scene by it."""
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GeotallyError(f"border file {path} cannot be read as vector data: {first}") from None
-    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    gdf = read_vector(path, "border file")
     if gdf.empty:
         raise GeotallyError(f"border file {path} has no line features")
     kinds = set(gdf.geometry.geom_type)

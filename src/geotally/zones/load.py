@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 
 
 @dataclass(frozen=True)
@@ -21,14 +21,15 @@ class Zones:
     field: str
 
 
-def _read(path: str) -> gpd.GeoDataFrame:
+def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
+    """A vector file's features that have a geometry; ``what`` ("zones file", "border file") names it in errors."""
     if not Path(path).exists():
-        raise GeotallyError(f"zones file not found: {path}")
+        raise GeotallyError(f"{what} not found: {path}")
     try:
-        return gpd.read_file(path)
+        gdf = gpd.read_file(path)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GeotallyError(f"zones file {path} cannot be read as vector data: {first}") from None
+        raise GeotallyError(f"{what} {path} cannot be read as vector data: {first_line(exc)}") from None
+    return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
 
 
 def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
@@ -38,8 +39,7 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     Files without a CRS are taken to be in the scene CRS (or pixel-space local metres
     for scenes without one).
     """
-    gdf = _read(path)
-    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    gdf = read_vector(path, "zones file")
     if gdf.empty:
         raise GeotallyError(f"zones file {path} has no features with a geometry")
     kinds = set(gdf.geometry.geom_type)
