@@ -22,6 +22,8 @@ def test_process_pool_matches_single_process(border_scene, single):
     pooled = geotally.count(border_scene["scene"], tile_size=512, overlap=128, workers=2)
     assert len(single.detections) > 0
     np.testing.assert_array_equal(key(pooled), key(single))
+    # the report's picture: pieced from tiles in one process; workers keep their pixels, so it is read again
+    assert single.preview is not None and pooled.preview is None
 
 
 def test_dask_local_cluster_matches_single_process(border_scene, single):

@@ -70,3 +70,18 @@ def test_registry_entries_are_complete():
         assert len(spec.sha256) == 64 and spec.native_gsd > 0 and spec.tile_size > 0
         assert len(spec.sources) >= 2
         assert {"large vehicle", "small vehicle"} <= set(spec.class_names.values())
+
+
+def test_gpu_probe_agrees_with_torch_and_skips_torch_without_a_driver():
+    """auto backend choice: the driver probe must agree with torch, and not import torch when there is no driver."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from geotally.models.gpu import cuda_available, _driver_devices; "
+            "a = cuda_available(); print(a, _driver_devices(), 'torch' in sys.modules); "
+            "import torch; print(torch.cuda.is_available())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    probe, devices, torch_loaded = out[0].split()
+    assert probe == out[1].strip()  # same answer as torch itself
+    if devices == "0":
+        assert torch_loaded == "False"

@@ -24,6 +24,7 @@ from geotally.zones.border import border_summary, load_border
 from geotally.detect.run import detect_scene, scene_grid
 from geotally.errors import GeotallyError
 from geotally.geo.footprints import footprints
+from geotally.imagery.preview import Preview
 from geotally.imagery.scene import Scene, file_sha256, open_scene
 from geotally.models.backends import load_detector
 from geotally.models.cache import ensure_model
@@ -77,6 +78,7 @@ class CountResult:
     queues: gpd.GeoDataFrame | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     border_line: object | None = field(default=None, repr=False)
+    preview: np.ndarray | None = field(default=None, repr=False)  # (h, w, 3) uint8 picture of the scene, if pieced together
 
     def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
               basemap: str | None = None) -> Path:
@@ -168,7 +170,10 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                     model_iou=model_iou, seam_iou=seam_iou, tile_size=t_size, overlap=overlap, batch=batch,
                     model_gsd=m_gsd, gsd=gsd, bands=list(bands) if bands else None, zone_field=zone_field,
                     threads=threads, backend=backend_used)
-    n_tiles = len(scene_grid(sc, m_gsd, t_size, overlap))
+    grid = scene_grid(sc, m_gsd, t_size, overlap)
+    n_tiles = len(grid)
+    preview = Preview(sc.width, sc.height)
+    preview = preview if preview.usable_with(grid) else None
     done = [0, 0]
 
     def on_batch(tiles: int, found: int) -> None:
@@ -187,6 +192,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
                             nms_iou=seam_iou, min_score=min_score, on_batch=on_batch, finished=finished,
                             skip=store.done() if store else frozenset(), on_tile=store.put if store else None,
+                            on_pixels=preview.add if preview else None,
                             runner=_runner(workers, dask, sc, weights_path, thresholds, model_iou, t_size,
                                            min_score, batch))
     finally:
@@ -259,6 +265,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     }
     result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set,
                          queues=queues_gdf, tables=extra_tables,
+                         preview=preview.image if preview is not None and preview.complete else None,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if out is not None:
         result.write(out, export=export, basemap=basemap)
@@ -285,9 +292,9 @@ def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[
     if backend == "auto":
         if spec is None:
             return weights_path, "ultralytics"  # a user's own checkpoint runs as given
-        import torch
+        from geotally.models.gpu import cuda_available
 
-        if torch.cuda.is_available():
+        if cuda_available():
             return weights_path, "ultralytics"
     from geotally.models.export import onnx_export
 

@@ -164,7 +164,7 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
                          "vehicles_elsewhere": int((detections["queue_id"] < 0).sum())}
     q = gpd.GeoDataFrame(pd.concat(queues, ignore_index=True), crs=crs) if queues else first.queues
     return CountResult(detections=detections, counts=counts, summary=summary, scene=first.scene, zones=first.zones,
-                       queues=q, tables=tables, border_line=first.border_line)
+                       queues=q, tables=tables, border_line=first.border_line, preview=first.preview)
 
 
 def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None, export=(), basemap=None,

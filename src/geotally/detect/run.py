@@ -75,11 +75,13 @@ def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> 
 def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,
                  min_score: np.ndarray | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
-                 on_tile: Callable[[int, Detections], None] | None = None) -> Detections:
+                 on_tile: Callable[[int, Detections], None] | None = None,
+                 on_pixels: Callable[[TileGrid, int, np.ndarray], None] | None = None) -> Detections:
     """Detections from the given tiles, core-filtered but not yet merged across seams.
 
     The next batch is read on a background thread while the model runs the current one.
-    ``on_tile(tile, detections)`` sees every finished tile, empty ones included (for checkpoints).
+    ``on_tile(tile, detections)`` sees every finished tile, empty ones included (for checkpoints);
+    ``on_pixels(grid, tile, image)`` sees every tile's model-scale pixels as read (for a preview).
     """
     parts: list[Detections] = []
     with open_reader(scene) as src, ThreadPoolExecutor(max_workers=1) as pool:
@@ -87,6 +89,8 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
             out = []
             for t in ids:
                 img, valid = read_tile(src, scene, grid.windows[t], grid.out_shapes[t], grid.out_size)
+                if on_pixels:
+                    on_pixels(grid, int(t), img)
                 if valid > 0:
                     out.append((int(t), img))
             return out
@@ -117,11 +121,13 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
                  on_batch: Callable[[int, int], None] | None = None,
                  finished: Detections | None = None, skip: set[int] = frozenset(),
                  on_tile: Callable[[int, Detections], None] | None = None,
+                 on_pixels: Callable[[TileGrid, int, np.ndarray], None] | None = None,
                  runner: Callable | None = None) -> Detections:
     """All detections in a scene, merged across tile seams with class-agnostic rotated NMS.
 
     Tiles in ``skip`` are not run; their detections come in ``finished`` (a resumed run).
-    ``runner(grid, tiles, on_tile)`` runs tiles elsewhere (process pool, Dask) instead of here.
+    ``runner(grid, tiles, on_tile)`` runs tiles elsewhere (process pool, Dask) instead of here;
+    ``on_pixels`` then sees nothing, since the pixels stay where they were read.
     """
     grid = scene_grid(scene, model_gsd, tile_size, overlap)
     todo = np.array([t for t in range(len(grid)) if t not in skip], dtype=np.int64)
@@ -129,7 +135,7 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
         on_batch(len(skip), len(finished) if finished is not None else 0)
     if runner is None:
         new = detect_tiles(scene, detector, grid, todo, batch=batch, min_score=min_score, on_batch=on_batch,
-                           on_tile=on_tile)
+                           on_tile=on_tile, on_pixels=on_pixels)
     else:
         parts: list[Detections] = []
 

@@ -82,7 +82,7 @@ def _provenance(summary: dict) -> list[tuple[str, object]]:
 def render(result, basemap: str | None = None) -> str:
     """The report as one HTML string."""
     data = payload(result)
-    data["quicklook"], _, _ = quicklook(result.scene)
+    data["quicklook"], _, _ = quicklook(result.scene, result.preview)
     data["basemap"] = None
     if basemap and result.scene.crs is not None:
         aff = basemap_affine(result.scene)

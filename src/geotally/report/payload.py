@@ -10,23 +10,31 @@ import shapely
 from rasterio.enums import Resampling
 
 from geotally.geo.transform import map_to_pixel
+from geotally.imagery.preview import PREVIEW_MAX
 from geotally.imagery.read import open_reader, to_uint8
 from geotally.imagery.scene import Scene
 
 CLASS_COLOURS = {"large_vehicle": "#ff7f0e", "small_vehicle": "#1f77b4"}
 OTHER_COLOUR = "#bbbbbb"
-QUICKLOOK_MAX = 2048
 
 
-def quicklook(scene: Scene, max_side: int = QUICKLOOK_MAX) -> tuple[str, int, int]:
-    """A downsampled JPEG of the scene as a data URI, and its size."""
-    f = min(1.0, max_side / max(scene.width, scene.height))
-    w, h = max(1, round(scene.width * f)), max(1, round(scene.height * f))
-    with open_reader(scene) as src:
-        data = src.read(list(scene.bands), out_shape=(3, h, w), resampling=Resampling.average)
-        mask = src.read_masks(scene.bands[0], out_shape=(h, w), resampling=Resampling.nearest)
-    rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
-    rgb[mask == 0] = 0
+def quicklook(scene: Scene, preview: np.ndarray | None = None, max_side: int = PREVIEW_MAX) -> tuple[str, int, int]:
+    """A downsampled JPEG of the scene as a data URI, and its size.
+
+    ``preview`` is the picture pieced together during detection; without one the scene is
+    read again, averaged down (slow for very large scenes without overviews).
+    """
+    if preview is not None:
+        rgb = preview
+        h, w = rgb.shape[:2]
+    else:
+        f = min(1.0, max_side / max(scene.width, scene.height))
+        w, h = max(1, round(scene.width * f)), max(1, round(scene.height * f))
+        with open_reader(scene) as src:
+            data = src.read(list(scene.bands), out_shape=(3, h, w), resampling=Resampling.average)
+            mask = src.read_masks(scene.bands[0], out_shape=(h, w), resampling=Resampling.nearest)
+        rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
+        rgb[mask == 0] = 0
     ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode(), w, h
 

@@ -13,7 +13,7 @@ from geotally.synth.layout import LANE_W, Layout
 
 TERRAIN = np.array([0.58, 0.52, 0.42], np.float32)  # dry, semi-arid soil
 SCRUB = np.array([0.40, 0.42, 0.30], np.float32)
-ASPHALT = np.array([0.33, 0.33, 0.34], np.float32)
+ASPHALT = np.array([0.39, 0.40, 0.38], np.float32)  # median of the highway in DOTA P0004 (Google Earth)
 CONCRETE = np.array([0.62, 0.61, 0.58], np.float32)
 GRAVEL = np.array([0.52, 0.49, 0.44], np.float32)
 PAINT = np.array([0.88, 0.88, 0.85], np.float32)
@@ -55,12 +55,16 @@ def render_ground(layout: Layout, shape: tuple[int, int], transform: Affine, gsd
     h, w = shape
     low = noise(shape, 120.0 / gsd, rng)
     mid = noise(shape, 15.0 / gsd, rng)
-    grain = rng.standard_normal(shape).astype(np.float32)
-    scrub = np.clip(noise(shape, 25.0 / gsd, rng) - 0.35, 0, 1)[..., None] * 1.6
-    img = TERRAIN * (1.0 + 0.10 * low + 0.05 * mid + 0.03 * grain)[..., None]
-    img = img * (1 - scrub) + SCRUB * scrub * (1.0 + 0.08 * grain[..., None])
-    stains = np.clip(noise(shape, 6.0 / gsd, rng) - 0.45, 0, 1)[..., None]  # tyre tracks, oil, wet patches
-    img = img * (1.0 - 0.5 * stains)
+    grain = rng.standard_normal(shape, dtype=np.float32)
+    scrub = np.clip(noise(shape, 25.0 / gsd, rng) - 0.35, 0, 1) * 1.6
+    stains = np.clip(noise(shape, 6.0 / gsd, rng) - 0.45, 0, 1)  # tyre tracks, oil, wet patches
+    # Soil and scrub blended by the scrub field, then darkened by stains: weights per pixel, colours per channel.
+    dark = 1.0 - 0.5 * stains
+    soil = (1.0 + 0.10 * low + 0.05 * mid + 0.03 * grain) * (1.0 - scrub) * dark
+    bush = scrub * (1.0 + 0.08 * grain) * dark
+    img = np.empty((h, w, 3), np.float32)
+    for c in range(3):
+        img[..., c] = TERRAIN[c] * soil + SCRUB[c] * bush
 
     road = layout.road
     carriageway = road.buffer(2 * LANE_W + 0.6, cap_style="flat")
@@ -88,4 +92,4 @@ def render_ground(layout: Layout, shape: tuple[int, int], transform: Affine, gsd
     booths = [shapely.box(cross.x + dx - 1.5, cross.y - 2.5, cross.x + dx + 1.5, cross.y + 2.5)
               for dx in (-2 * LANE_W - 5, 2 * LANE_W + 5)]
     _paint(img, _mask(booths, shape, transform), np.array([0.85, 0.84, 0.8], np.float32), grain, 0.02)
-    return np.clip(img, 0, 1).astype(np.float32)
+    return np.clip(img, 0, 1, out=img)

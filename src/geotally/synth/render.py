@@ -163,18 +163,21 @@ def render_vehicles(img: np.ndarray, vehicles: list[dict], origin_y: float, gsd:
             k = KINDS[veh["kind"]]
             off = shadow_dir * k.height * cot
             lean = lean_dir * k.height * np.tan(np.radians(off_nadir))
-            reach = veh["length"] / 2 + np.hypot(*off) + np.hypot(*lean) + 1.0
-            c0 = int(max(0, np.floor((veh["x"] - reach) / gsd)))
-            c1 = int(min(w, np.ceil((veh["x"] + reach) / gsd)))
-            r0 = int(max(0, np.floor((origin_y - veh["y"] - reach) / gsd)))
-            r1 = int(min(h, np.ceil((origin_y - veh["y"] + reach) / gsd)))
+            hd = np.radians(veh["heading_deg"])
+            fx, fy, rx, ry = np.sin(hd), np.cos(hd), np.cos(hd), -np.sin(hd)
+            # Patch: the box around the footprint, its shadow and its leaning roof (mirrors stick out 0.25 m).
+            hl, hw = veh["length"] / 2 + 0.3, veh["width"] / 2 + 0.3
+            corners = np.array([(veh["x"] + a * hl * fx + b * hw * rx, veh["y"] + a * hl * fy + b * hw * ry)
+                                for a in (-1, 1) for b in (-1, 1)])
+            reach = np.concatenate([corners, corners + (off if shadow_pass else lean)])
+            (xmin, ymin), (xmax, ymax) = reach.min(axis=0), reach.max(axis=0)
+            c0, c1 = int(max(0, np.floor(xmin / gsd))), int(min(w, np.ceil(xmax / gsd)))
+            r0, r1 = int(max(0, np.floor((origin_y - ymax) / gsd))), int(min(h, np.ceil((origin_y - ymin) / gsd)))
             if c1 <= c0 or r1 <= r0:
                 continue
             sub = (np.arange(SS) + 0.5) / SS
             X = (np.arange(c0, c1)[:, None] + sub[None, :]).ravel()[None, :] * gsd
             Y = origin_y - (np.arange(r0, r1)[:, None] + sub[None, :]).ravel()[:, None] * gsd
-            hd = np.radians(veh["heading_deg"])
-            fx, fy, rx, ry = np.sin(hd), np.cos(hd), np.cos(hd), -np.sin(hd)
             dx, dy = X - veh["x"], Y - veh["y"]
 
             def frame(offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

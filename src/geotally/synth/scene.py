@@ -58,7 +58,7 @@ def render(layout: Layout, p: SynthParams) -> tuple[np.ndarray, Affine]:
     if p.haze > 0:
         img = img * (1 - p.haze) + np.array([0.80, 0.80, 0.82], np.float32) * p.haze
     noise_rng = np.random.default_rng([lp.seed, lp.date_index, p.noise_seed])
-    img = img + noise_rng.normal(0, p.noise, img.shape).astype(np.float32)
+    img += p.noise * noise_rng.standard_normal(img.shape, dtype=np.float32)
     out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     if p.jpeg_quality:
         ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(p.jpeg_quality)])
@@ -116,7 +116,8 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
     transform = Affine(p.gsd, 0, x0, 0, -p.gsd, y0 + h * p.gsd)
     tif = out / f"{name}.tif"
     profile = dict(driver="GTiff", width=w, height=h, count=3, dtype="uint8", crs=UTM38N, transform=transform,
-                   tiled=True, blockxsize=512, blockysize=512, compress="deflate", photometric="RGB")
+                   tiled=True, blockxsize=512, blockysize=512, compress="deflate", zlevel=1, predictor=2,
+                   photometric="RGB")
     with rasterio.open(tif, "w", **profile) as dst:
         dst.write(np.moveaxis(img, -1, 0))
         if p.date:

@@ -1,0 +1,74 @@
+"""The report's picture of the scene, pieced together from the tiles detection reads."""
+
+import cv2
+import numpy as np
+import pytest
+
+from geotally.detect.run import detect_tiles, scene_grid
+from geotally.imagery import open_scene
+from geotally.imagery.preview import Preview
+from geotally.models.backends import TileBoxes
+from geotally.report.payload import quicklook
+from conftest import write_raster
+
+
+class NoBoxes:
+    """A detector that finds nothing: these tests are about the pixels read, not the model."""
+
+    names = {0: "large-vehicle"}
+    kind = "obb"
+
+    def predict(self, tiles):
+        return [TileBoxes.empty() for _ in tiles]
+
+    def describe(self):
+        return {}
+
+
+def _scene(tmp_path, w=3000, h=2200, nodata_block=False):
+    rng = np.random.default_rng(3)
+    smooth = cv2.resize(rng.uniform(0, 255, (22, 30)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    data = np.stack([smooth, smooth[::-1], 255 - smooth]).clip(1, 255).astype(np.uint8)
+    data[:, 1000:1010, :] = 255  # a sharp line crossing tile seams
+    if nodata_block:
+        data[:, :400, :500] = 0
+    return write_raster(tmp_path / "s.tif", data, nodata=0 if nodata_block else None)
+
+
+def _decode(uri):
+    import base64
+
+    buf = np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8)
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(int)
+
+
+@pytest.mark.parametrize("nodata_block", [False, True])
+def test_preview_from_tiles_matches_a_full_read(tmp_path, nodata_block):
+    sc = open_scene(_scene(tmp_path, nodata_block=nodata_block))
+    grid = scene_grid(sc, model_gsd=0.8, tile_size=640, overlap=64)  # 0.5 m scene shrunk to 0.8 m tiles
+    assert len(grid) > 4
+    preview = Preview(sc.width, sc.height, max_side=1000)
+    assert preview.usable_with(grid)
+    detect_tiles(sc, NoBoxes(), grid, np.arange(len(grid)), on_pixels=preview.add)
+    assert preview.complete
+    pieced = _decode(quicklook(sc, preview.image)[0])
+    read = _decode(quicklook(sc, None, max_side=1000)[0])
+    assert pieced.shape == read.shape == (preview.height, preview.width, 3)
+    diff = np.abs(pieced - read)
+    assert np.median(diff) <= 2 and np.percentile(diff, 99) <= 25
+    # the bright line sits in the same rows in both
+    assert abs(int(np.argmax(pieced[:, 100:900].mean(axis=(1, 2)))) - int(np.argmax(read[:, 100:900].mean(axis=(1, 2))))) <= 1
+
+
+def test_preview_is_incomplete_when_tiles_are_skipped(tmp_path):
+    sc = open_scene(_scene(tmp_path))
+    grid = scene_grid(sc, model_gsd=0.8, tile_size=640, overlap=64)
+    preview = Preview(sc.width, sc.height, max_side=1000)
+    detect_tiles(sc, NoBoxes(), grid, np.arange(len(grid))[1:], on_pixels=preview.add)  # a resumed run
+    assert not preview.complete
+
+
+def test_preview_not_used_when_tiles_are_blurrier_than_it(tmp_path):
+    sc = open_scene(_scene(tmp_path, w=800, h=600))
+    grid = scene_grid(sc, model_gsd=2.0, tile_size=256, overlap=32)  # tiles at a quarter of the scene's pixels
+    assert not Preview(sc.width, sc.height).usable_with(grid)
