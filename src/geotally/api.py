@@ -160,7 +160,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     if overlap >= t_size:
         raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
     checkpoint = weights_path
-    weights_path, backend_used = _backend(backend, weights_path, spec, t_size, say)
+    weights_path, backend_used, run_sha = _backend(backend, weights_path, spec, t_size, say)
     detector = load_detector(weights_path, conf=min(thresholds.values()), iou=model_iou, imgsz=t_size,
                              threads=threads)
     names = class_map(detector.names)
@@ -241,7 +241,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "created_utc": started.isoformat(timespec="seconds"),
         "model": {"name": spec.name if spec else None, "file": str(checkpoint), "sha256": sha,
                   "run_file": str(weights_path),
-                  "run_file_sha256": file_sha256(weights_path) if weights_path != checkpoint else sha,
+                  "run_file_sha256": run_sha or sha,
                   "native_gsd_m": m_gsd, "detector": detector.describe(),
                   "classes": {str(k): v for k, v in detector.names.items()}},
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
@@ -279,8 +279,9 @@ def _centre_lonlat(sc: Scene) -> tuple[float, float]:
     return tuple(map_to_wgs84(sc.crs, centre)[0])
 
 
-def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[Path, str]:
-    """The file to run: the checkpoint (Ultralytics; GPUs) or its cached ONNX export (CPU default).
+def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[Path, str, str | None]:
+    """The file to run: the checkpoint (Ultralytics; GPUs) or its cached ONNX export (CPU default),
+    the backend, and the run file's sha256 when it is an export (None: it is the checkpoint itself).
 
     ``auto`` picks ONNX Runtime on a machine without CUDA, where it measured faster
     (benchmarks/backends.py), and Ultralytics with a GPU.
@@ -288,18 +289,18 @@ def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[
     if backend not in ("auto", "onnx", "ultralytics"):
         raise GeotallyError(f"--backend must be auto, onnx or ultralytics, got {backend!r}")
     if weights_path.suffix.lower() == ".onnx" or backend == "ultralytics":
-        return weights_path, "onnx" if weights_path.suffix.lower() == ".onnx" else "ultralytics"
+        return weights_path, "onnx" if weights_path.suffix.lower() == ".onnx" else "ultralytics", None
     if backend == "auto":
         if spec is None:
-            return weights_path, "ultralytics"  # a user's own checkpoint runs as given
+            return weights_path, "ultralytics", None  # a user's own checkpoint runs as given
         from geotally.models.gpu import cuda_available
 
         if cuda_available():
-            return weights_path, "ultralytics"
+            return weights_path, "ultralytics", None
     from geotally.models.export import onnx_export
 
-    path, _ = onnx_export(weights_path, t_size, say)
-    return path, "onnx"
+    path, digest = onnx_export(weights_path, t_size, say)
+    return path, "onnx", digest
 
 
 def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thresholds: dict, model_iou: float,
