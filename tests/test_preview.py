@@ -6,7 +6,7 @@ import pytest
 
 from geotally.detect.run import detect_tiles, scene_grid
 from geotally.imagery import open_scene
-from geotally.imagery.preview import Preview
+from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.models.backends import TileBoxes
 from geotally.report.payload import quicklook
 from conftest import write_raster
@@ -47,28 +47,43 @@ def test_preview_from_tiles_matches_a_full_read(tmp_path, nodata_block):
     sc = open_scene(_scene(tmp_path, nodata_block=nodata_block))
     grid = scene_grid(sc, model_gsd=0.8, tile_size=640, overlap=64)  # 0.5 m scene shrunk to 0.8 m tiles
     assert len(grid) > 4
-    preview = Preview(sc.width, sc.height, max_side=1000)
-    assert preview.usable_with(grid)
+    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height, max_side=1000))
+    assert preview.frame.usable_with(grid)
     detect_tiles(sc, NoBoxes(), grid, np.arange(len(grid)), on_pixels=preview.add)
     assert preview.complete
     pieced = _decode(quicklook(sc, preview.image)[0])
     read = _decode(quicklook(sc, None, max_side=1000)[0])
-    assert pieced.shape == read.shape == (preview.height, preview.width, 3)
+    assert pieced.shape == read.shape == (preview.frame.height, preview.frame.width, 3)
     diff = np.abs(pieced - read)
     assert np.median(diff) <= 2 and np.percentile(diff, 99) <= 25
     # the bright line sits in the same rows in both
     assert abs(int(np.argmax(pieced[:, 100:900].mean(axis=(1, 2)))) - int(np.argmax(read[:, 100:900].mean(axis=(1, 2))))) <= 1
 
 
-def test_preview_is_incomplete_when_tiles_are_skipped(tmp_path):
-    sc = open_scene(_scene(tmp_path))
+def test_tiles_not_run_are_read_to_fill_the_preview(tmp_path):
+    sc = open_scene(_scene(tmp_path, nodata_block=True))
     grid = scene_grid(sc, model_gsd=0.8, tile_size=640, overlap=64)
-    preview = Preview(sc.width, sc.height, max_side=1000)
-    detect_tiles(sc, NoBoxes(), grid, np.arange(len(grid))[1:], on_pixels=preview.add)  # a resumed run
-    assert not preview.complete
+    whole = Preview(PreviewFrame.for_scene(sc.width, sc.height, max_side=1000))
+    detect_tiles(sc, NoBoxes(), grid, np.arange(len(grid)), on_pixels=whole.add)
+    resumed = Preview(whole.frame)
+    detect_tiles(sc, NoBoxes(), grid, np.arange(len(grid))[2:], on_pixels=resumed.add)  # tiles 0, 1 done earlier
+    assert not resumed.complete
+    x0, y0, x1, y1 = whole.frame.box(grid, 0)
+    assert not resumed.filled[y0:y1, x0:x1].any()
+    resumed.fill(sc, grid)
+    assert resumed.complete
+    diff = np.abs(resumed.image.astype(int) - whole.image.astype(int))
+    assert np.median(diff[y0:y1, x0:x1]) <= 2 and (diff[y1:, :] == 0).all()  # read tiles match; the rest untouched
+    assert (resumed.image[:5, :5] == 0).all()  # nodata stays black
 
 
 def test_preview_not_used_when_tiles_are_blurrier_than_it(tmp_path):
     sc = open_scene(_scene(tmp_path, w=800, h=600))
     grid = scene_grid(sc, model_gsd=2.0, tile_size=256, overlap=32)  # tiles at a quarter of the scene's pixels
-    assert not Preview(sc.width, sc.height).usable_with(grid)
+    frame = PreviewFrame.for_scene(sc.width, sc.height)
+    assert not frame.usable_with(grid)
+    preview = Preview(frame)
+    preview.fill(sc, grid)  # what count does then: every core read, averaged down
+    assert preview.complete
+    read = _decode(quicklook(sc, None)[0])
+    assert np.median(np.abs(_decode(quicklook(sc, preview.image)[0]) - read)) <= 2

@@ -24,7 +24,7 @@ from geotally.zones.border import border_summary, load_border
 from geotally.detect.run import detect_scene, scene_grid
 from geotally.errors import GeotallyError
 from geotally.geo.footprints import footprints
-from geotally.imagery.preview import Preview
+from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene, file_sha256, open_scene
 from geotally.models.backends import load_detector
 from geotally.models.cache import ensure_model
@@ -172,8 +172,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                     threads=threads, backend=backend_used)
     grid = scene_grid(sc, m_gsd, t_size, overlap)
     n_tiles = len(grid)
-    preview = Preview(sc.width, sc.height)
-    preview = preview if preview.usable_with(grid) else None
+    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
+    pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
     done = [0, 0]
 
     def on_batch(tiles: int, found: int) -> None:
@@ -192,9 +192,10 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
                             nms_iou=seam_iou, min_score=min_score, on_batch=on_batch, finished=finished,
                             skip=store.done() if store else frozenset(), on_tile=store.put if store else None,
-                            on_pixels=preview.add if preview else None,
+                            on_pixels=preview.add if pieced else None,
                             runner=_runner(workers, dask, sc, weights_path, thresholds, model_iou, t_size,
-                                           min_score, batch))
+                                           min_score, batch, preview if pieced else None))
+        preview.fill(sc, grid)
     finally:
         if store:
             store.close()
@@ -265,7 +266,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     }
     result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set,
                          queues=queues_gdf, tables=extra_tables,
-                         preview=preview.image if preview is not None and preview.complete else None,
+                         preview=preview.image,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if out is not None:
         result.write(out, export=export, basemap=basemap)
@@ -304,8 +305,11 @@ def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[
 
 
 def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thresholds: dict, model_iou: float,
-            t_size: int, min_score: np.ndarray, batch: int):
-    """Where tiles run: here (None), on a local process pool, or on a Dask cluster."""
+            t_size: int, min_score: np.ndarray, batch: int, preview: Preview | None):
+    """Where tiles run: here (None), on a local process pool, or on a Dask cluster.
+
+    With ``preview``, workers send back their tiles' pieces of the report's picture.
+    """
     if workers < 1:
         raise GeotallyError(f"--workers must be at least 1, got {workers}")
     if workers == 1 and not dask:
@@ -317,10 +321,12 @@ def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thres
     n = workers if not dask else 1
     threads = max(1, (os.cpu_count() or 1) // n)
     job = Job(scene=sc, weights=str(weights_path), conf=min(thresholds.values()), iou=model_iou, imgsz=t_size,
-              threads=threads, grid=None, min_score=tuple(float(x) for x in min_score), batch=batch)
+              threads=threads, grid=None, min_score=tuple(float(x) for x in min_score), batch=batch,
+              preview=preview.frame if preview else None)
+    paste = preview.paste if preview else None
     if dask:
-        return lambda grid, tiles, cb: run_dask(replace(job, grid=grid, threads=1), tiles, dask, cb)
-    return lambda grid, tiles, cb: run_pool(replace(job, grid=grid), tiles, workers, cb)
+        return lambda grid, tiles, cb: run_dask(replace(job, grid=grid, threads=1), tiles, dask, cb, on_piece=paste)
+    return lambda grid, tiles, cb: run_pool(replace(job, grid=grid), tiles, workers, cb, on_piece=paste)
 
 
 def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from geotally.detect.run import Detections, detect_tiles
+from geotally.imagery.preview import Piece, PreviewFrame
 from geotally.imagery.scene import Scene
 from geotally.imagery.windows import TileGrid
 
@@ -35,6 +36,7 @@ class Job:
     grid: TileGrid | None
     min_score: tuple[float, ...]
     batch: int
+    preview: PreviewFrame | None = None  # when set, tiles also send back their piece of the report's picture
 
 
 def _detector(job: Job):
@@ -47,12 +49,22 @@ def _detector(job: Job):
     return _CACHE[key]
 
 
-def run_tiles(job: Job, tiles: list[int]) -> list[tuple[int, Detections]]:
-    """Run some tiles in this process; per tile, its core-filtered detections."""
+def run_tiles(job: Job, tiles: list[int]) -> list[tuple[int, Detections, Piece | None]]:
+    """Run some tiles in this process; per tile, its core-filtered detections and preview piece."""
     out: list[tuple[int, Detections]] = []
+    pieces: dict[int, Piece | None] = {}
+    frame = job.preview
     detect_tiles(job.scene, _detector(job), job.grid, np.asarray(tiles, np.int64), batch=job.batch,
-                 min_score=np.asarray(job.min_score), on_tile=lambda t, d: out.append((t, d)))
-    return out
+                 min_score=np.asarray(job.min_score), on_tile=lambda t, d: out.append((t, d)),
+                 on_pixels=(lambda g, t, img: pieces.__setitem__(t, frame.piece(g, t, img))) if frame else None)
+    return [(t, d, pieces.get(t)) for t, d in out]
+
+
+def _deliver(results, on_tile, on_piece) -> None:
+    for t, d, piece in results:
+        on_tile(t, d)
+        if on_piece:
+            on_piece(piece)
 
 
 def chunks(tiles: np.ndarray, size: int) -> Iterator[list[int]]:
@@ -68,15 +80,14 @@ def _limit_threads() -> None:
 
 
 def run_pool(job: Job, tiles: np.ndarray, workers: int, on_tile: Callable[[int, Detections], None],
-             chunk: int = 4) -> None:
+             chunk: int = 4, on_piece: Callable[[Piece | None], None] | None = None) -> None:
     """Tiles on ``workers`` local processes (spawned, so torch is never forked)."""
     os.environ["GEOTALLY_THREADS"] = str(job.threads)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                              initializer=_limit_threads) as pool:
         futures = [pool.submit(run_tiles, job, c) for c in chunks(tiles, chunk)]
         for f in as_completed(futures):
-            for t, d in f.result():
-                on_tile(t, d)
+            _deliver(f.result(), on_tile, on_piece)
 
 
 def dask_client(address: str):
@@ -91,7 +102,7 @@ def dask_client(address: str):
 
 
 def run_dask(job: Job, tiles: np.ndarray, address: str, on_tile: Callable[[int, Detections], None],
-             chunk: int = 4) -> None:
+             chunk: int = 4, on_piece: Callable[[Piece | None], None] | None = None) -> None:
     """Tiles as Dask tasks; workers read their own windows (the scene path must be visible to them)."""
     from distributed import as_completed as dask_completed
 
@@ -100,8 +111,7 @@ def run_dask(job: Job, tiles: np.ndarray, address: str, on_tile: Callable[[int, 
         job_f = client.scatter(job, broadcast=True)
         futures = [client.submit(run_tiles, job_f, c, pure=False) for c in chunks(tiles, chunk)]
         for f in dask_completed(futures):
-            for t, d in f.result():
-                on_tile(t, d)
+            _deliver(f.result(), on_tile, on_piece)
     finally:
         client.close()
         if cluster is not None:
