@@ -96,8 +96,9 @@ def test_date_series_keeps_the_place_and_changes_the_queues():
 
 @pytest.mark.slow
 def test_demo_counts_per_side_within_the_realism_bar(tmp_path, monkeypatch, capsys):
-    """At 0.15 m the bar is >= 90% of trucks found with <= 5% false positives, so per-side truck
-    counts should land within about 15% of truth (measured on the default scene: TR 18/18, IQ 41/44)."""
+    """At 0.15 m the bar is >= 90% of trucks found with <= 5% false positives: a count between -10%
+    and +5% of truth, plus the sampling spread of one scene's 18 and 44 trucks, so within 15% per
+    side (measured on the default scene: TR 18/18, IQ 39/44, ALL 57/62)."""
     import sys
     from geotally import cli
 
