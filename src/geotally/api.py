@@ -21,7 +21,7 @@ from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram, size_c
 from geotally.geo.metric import local_metric_crs, to_metric
 from geotally.store.queues import queue_table
 from geotally.zones.border import border_summary, load_border
-from geotally.detect.run import detect_scene, scene_grid
+from geotally.detect.run import Detections, detect_scene, scene_grid
 from geotally.errors import GeotallyError
 from geotally.geo.footprints import footprints
 from geotally.imagery.preview import Preview, PreviewFrame
@@ -118,6 +118,141 @@ def _resolve_model(model: str | None, weights: str | None, say: Callable[[str], 
     return spec, ensure_model(spec, say=say), spec.sha256
 
 
+@dataclass
+class _Model:
+    """The model as this run uses it: registry entry, files and checksums, detector, thresholds, scale."""
+
+    spec: object | None
+    checkpoint: Path
+    sha: str
+    run_file: Path
+    run_sha: str | None
+    backend: str
+    detector: object
+    names: dict[int, str]  # model class id -> geotally class name
+    min_score: np.ndarray  # per model class id
+    gsd: float
+    tile_size: int
+
+    def summary(self) -> dict:
+        return {"name": self.spec.name if self.spec else None, "file": str(self.checkpoint), "sha256": self.sha,
+                "run_file": str(self.run_file), "run_file_sha256": self.run_sha or self.sha,
+                "native_gsd_m": self.gsd, "detector": self.detector.describe(),
+                "classes": {str(k): v for k, v in self.detector.names.items()}}
+
+
+def _prepare_model(model: str | None, weights, backend: str, thresholds: dict, model_iou: float,
+                   tile_size: int | None, model_gsd: float | None, overlap: int, threads: int | None,
+                   say: Callable[[str], None]) -> _Model:
+    spec, checkpoint, sha = _resolve_model(model, str(weights) if weights else None, say)
+    m_gsd = model_gsd or (spec.native_gsd if spec else get_spec(DEFAULT_MODEL).native_gsd)
+    t_size = tile_size or (spec.tile_size if spec else 1024)
+    if overlap >= t_size:
+        raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
+    run_file, backend_used, run_sha = _backend(backend, checkpoint, spec, t_size, say)
+    detector = load_detector(run_file, conf=min(thresholds.values()), iou=model_iou, imgsz=t_size, threads=threads)
+    names = class_map(detector.names)
+    min_score = np.array([thresholds.get(names.get(i, ""), thresholds["*"]) for i in range(max(names) + 1)]
+                         if names else [thresholds["*"]])
+    return _Model(spec, checkpoint, sha, run_file, run_sha, backend_used, detector, names, min_score, m_gsd, t_size)
+
+
+def _detect(sc: Scene, m: _Model, params: Params, thresholds: dict, store_dir, fresh: bool, workers: int,
+            dask: str | None, progress, say) -> tuple[Detections, np.ndarray, int, int]:
+    """Detections merged over the scene, the report's picture, tiles in all, tiles resumed."""
+    grid = scene_grid(sc, m.gsd, m.tile_size, params.overlap)
+    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
+    pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
+    done = [0, 0]
+
+    def on_batch(tiles: int, found: int) -> None:
+        done[0] += tiles
+        done[1] += found
+        if progress:
+            progress(done[0], len(grid), done[1])
+
+    store = _checkpoint(store_dir, sc, m.sha, params, fresh)
+    try:
+        finished = store.load() if store else None
+        resumed = len(store.done()) if store else 0
+        if resumed:
+            say(f"resuming: {resumed} of {len(grid)} tiles already done in {store_dir}")
+        dets = detect_scene(sc, m.detector, model_gsd=m.gsd, tile_size=m.tile_size, overlap=params.overlap,
+                            batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,
+                            finished=finished, skip=store.done() if store else frozenset(),
+                            on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
+                            runner=_runner(workers, dask, sc, m.run_file, thresholds, params.model_iou, m.tile_size,
+                                           m.min_score, params.batch, preview if pieced else None))
+        preview.fill(sc, grid)
+    finally:
+        if store:
+            store.close()
+    return dets, preview.image, len(grid), resumed
+
+
+@dataclass
+class _Vehicles:
+    """Every detection measured and placed: the table, and what the counts and summary need."""
+
+    table: gpd.GeoDataFrame
+    queues: gpd.GeoDataFrame
+    zone: np.ndarray  # per detection
+    cls: np.ndarray
+    lengths_m: np.ndarray  # vehicles only
+    is_vehicle: np.ndarray
+    n_queues: int
+    in_queue: int
+
+
+def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, border_obj,
+              size_thresholds, queue: QueueParams) -> _Vehicles:
+    """Footprints in metres, zone, side and distance to the border, size class, queue membership."""
+    fp = footprints(dets.corners, sc.transform, sc.crs)
+    cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+    raw = np.array([m.detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+    zone = assign_zones(fp.centre_map, zone_set)
+    columns = {
+        "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
+        "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
+        "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
+        "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
+        "size_class": size_class(fp.length_m, size_thresholds),
+    }
+    metric_crs = local_metric_crs(sc.crs, _centre_lonlat(sc)) if sc.crs is not None else None
+    metric = to_metric(fp.centre_map, sc.crs, metric_crs)
+    if border_obj is not None:
+        columns["side"] = assign_zones(fp.centre_map, border_obj.zones).astype(str)
+        line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
+        columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
+    is_vehicle = np.isin(cls, VEHICLE_CLASSES)
+    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue)
+    queue_id = np.full(len(dets), -1, np.int64)
+    queue_id[is_vehicle] = found.label
+    columns["queue_id"] = queue_id
+    columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
+    table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
+    queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs)
+    return _Vehicles(table, queues, zone, cls, fp.length_m[is_vehicle], is_vehicle, len(found.lines),
+                     int((queue_id >= 0).sum()))
+
+
+def _count_tables(v: _Vehicles, zone_set: Zones | None, border_obj, distance_bands, cal: Calibration | None
+                  ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
+    """counts.csv (with intervals when calibrated), the per-activity and per-band tables, the zone names."""
+    t, zone, cls = v.table, v.zone, v.cls
+    zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
+    counts = count_table(zone, cls, zone_names + [OUTSIDE])
+    if cal is not None:
+        counts = add_intervals(counts, cal)
+    tables = {"counts_by_activity.csv": count_by(zone, cls, t["activity"].to_numpy(), "activity",
+                                                 zone_names + [OUTSIDE])}
+    if distance_bands and border_obj is not None:
+        tables["counts_by_band.csv"] = count_by(t["side"].to_numpy(), cls,
+                                                band_labels(t["border_dist_m"].to_numpy(), distance_bands),
+                                                "band", list(border_obj.names))
+    return counts, tables, zone_names
+
+
 def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
           weights: str | os.PathLike | None = None, zone_field: str = "name",
           conf: float | dict[str, float] | None = None,
@@ -144,6 +279,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
     """
+    # Inputs first, so a bad file fails before any model work.
     thresholds = conf_thresholds(conf)
     if out is not None:
         check_out_dir(out)
@@ -154,119 +290,45 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     border_obj = load_border(str(border), sc.crs, bounds, sides) if border is not None else None
     if zone_set is None and border_obj is not None:
         zone_set = border_obj.zones
-    spec, weights_path, sha = _resolve_model(model, str(weights) if weights else None, say)
-    m_gsd = model_gsd or (spec.native_gsd if spec else get_spec(DEFAULT_MODEL).native_gsd)
-    t_size = tile_size or (spec.tile_size if spec else 1024)
-    if overlap >= t_size:
-        raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
-    checkpoint = weights_path
-    weights_path, backend_used, run_sha = _backend(backend, weights_path, spec, t_size, say)
-    detector = load_detector(weights_path, conf=min(thresholds.values()), iou=model_iou, imgsz=t_size,
-                             threads=threads)
-    names = class_map(detector.names)
-    min_score = np.array([thresholds.get(names.get(i, ""), thresholds["*"]) for i in range(max(names) + 1)]
-                         if names else [thresholds["*"]])
-    params = Params(model=spec.name if spec else None, weights=str(weights) if weights else None, conf=thresholds,
-                    model_iou=model_iou, seam_iou=seam_iou, tile_size=t_size, overlap=overlap, batch=batch,
-                    model_gsd=m_gsd, gsd=gsd, bands=list(bands) if bands else None, zone_field=zone_field,
-                    threads=threads, backend=backend_used)
-    grid = scene_grid(sc, m_gsd, t_size, overlap)
-    n_tiles = len(grid)
-    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
-    pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
-    done = [0, 0]
-
-    def on_batch(tiles: int, found: int) -> None:
-        done[0] += tiles
-        done[1] += found
-        if progress:
-            progress(done[0], n_tiles, done[1])
-
+    m = _prepare_model(model, weights, backend, thresholds, model_iou, tile_size, model_gsd, overlap, threads, say)
+    params = Params(model=m.spec.name if m.spec else None, weights=str(weights) if weights else None,
+                    conf=thresholds, model_iou=model_iou, seam_iou=seam_iou, tile_size=m.tile_size, overlap=overlap,
+                    batch=batch, model_gsd=m.gsd, gsd=gsd, bands=list(bands) if bands else None,
+                    zone_field=zone_field, threads=threads, backend=m.backend)
     started = dt.datetime.now(dt.timezone.utc)
-    store = _checkpoint(out if out is not None else checkpoint_dir, sc, sha, params, fresh)
-    try:
-        finished = store.load() if store else None
-        resumed_tiles = len(store.done()) if store else 0
-        if resumed_tiles:
-            say(f"resuming: {resumed_tiles} of {n_tiles} tiles already done in {out}")
-        dets = detect_scene(sc, detector, model_gsd=m_gsd, tile_size=t_size, overlap=overlap, batch=batch,
-                            nms_iou=seam_iou, min_score=min_score, on_batch=on_batch, finished=finished,
-                            skip=store.done() if store else frozenset(), on_tile=store.put if store else None,
-                            on_pixels=preview.add if pieced else None,
-                            runner=_runner(workers, dask, sc, weights_path, thresholds, model_iou, t_size,
-                                           min_score, batch, preview if pieced else None))
-        preview.fill(sc, grid)
-    finally:
-        if store:
-            store.close()
-    fp = footprints(dets.corners, sc.transform, sc.crs)
-    cls = np.array([names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    raw = np.array([detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    zone = assign_zones(fp.centre_map, zone_set)
-    columns = {
-        "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
-        "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
-        "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
-        "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
-        "size_class": size_class(fp.length_m, size_thresholds),
-    }
-    metric_crs = local_metric_crs(sc.crs, _centre_lonlat(sc)) if sc.crs is not None else None
-    metric = to_metric(fp.centre_map, sc.crs, metric_crs)
-    if border_obj is not None:
-        columns["side"] = assign_zones(fp.centre_map, border_obj.zones).astype(str)
-        line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
-        columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
-    is_vehicle = np.isin(cls, VEHICLE_CLASSES)
-    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue)
-    queue_id = np.full(len(dets), -1, np.int64)
-    queue_id[is_vehicle] = found.label
-    columns["queue_id"] = queue_id
-    columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
-    gdf = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
-    vehicle_idx = np.flatnonzero(is_vehicle)
-    queues_gdf = queue_table(found, vehicle_idx, fp.centre_map, zone, sc.crs)
-    zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
-    counts = count_table(zone, cls, zone_names + [OUTSIDE])
-    calibrated = cal is not None
-    if calibrated:
-        counts = add_intervals(counts, cal)
-    extra_tables = {"counts_by_activity.csv": count_by(zone, cls, columns["activity"], "activity",
-                                                       zone_names + [OUTSIDE])}
-    if distance_bands and border_obj is not None:
-        extra_tables["counts_by_band.csv"] = count_by(columns["side"], cls, band_labels(columns["border_dist_m"], distance_bands),
-                                                      "band", list(border_obj.names))
+    dets, picture, n_tiles, resumed = _detect(sc, m, params, thresholds, out if out is not None else checkpoint_dir,
+                                              fresh, workers, dask, progress, say)
+    v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue)
+    counts, tables, zone_names = _count_tables(v, zone_set, border_obj, distance_bands, cal)
     from geotally import __version__
 
     summary = {
         "geotally_version": __version__,
         "created_utc": started.isoformat(timespec="seconds"),
-        "model": {"name": spec.name if spec else None, "file": str(checkpoint), "sha256": sha,
-                  "run_file": str(weights_path),
-                  "run_file_sha256": run_sha or sha,
-                  "native_gsd_m": m_gsd, "detector": detector.describe(),
-                  "classes": {str(k): v for k, v in detector.names.items()}},
+        "model": m.summary(),
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
                            distance_bands_m=list(distance_bands) if distance_bands else None),
-        "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed_tiles)],
+        "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed)],
         "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
         "border": border_summary(border_obj),
         "vehicle_classes": list(VEHICLE_CLASSES),
         "counts": counts.to_dict(orient="records"),
-        "counts_corrected": calibrated,
+        "counts_corrected": cal is not None,
         "note": ("Estimates and 95% intervals are corrected with the calibration's detection and false-positive rates."
-                 if calibrated else "Counts are raw detector counts, not corrected for missed or false detections."),
+                 if cal is not None else
+                 "Counts are raw detector counts, not corrected for missed or false detections."),
         "calibration": {"file": str(calibration) if not isinstance(calibration, Calibration) else None,
                         "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method} if cal else None,
-        "size_classes": {k: int(v) for k, v in zip(*np.unique(columns["size_class"][is_vehicle], return_counts=True))},
-        "length_histogram": length_histogram(fp.length_m[is_vehicle]),
-        "queues": {"count": len(found.lines), "vehicles_in_queues": int((queue_id >= 0).sum()),
-                   "vehicles_elsewhere": int(is_vehicle.sum() - (queue_id >= 0).sum())},
+        "size_classes": {k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
+                                                              return_counts=True))},
+        "length_histogram": length_histogram(v.lengths_m),
+        "queues": {"count": v.n_queues, "vehicles_in_queues": v.in_queue,
+                   "vehicles_elsewhere": int(v.is_vehicle.sum()) - v.in_queue},
         "claims": check_claims(claim, counts, claim_class) if claim else None,
     }
-    result = CountResult(detections=gdf, counts=counts, summary=summary, scene=sc, zones=zone_set,
-                         queues=queues_gdf, tables=extra_tables,
-                         preview=preview.image,
+    result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
+                         queues=v.queues, tables=tables, preview=picture,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if out is not None:
         result.write(out, export=export, basemap=basemap)
