@@ -45,8 +45,12 @@ def test_counts_per_side_against_truth(border_scene):
 
 
 def test_detections_match_truth_footprints(border_scene):
-    """Found trucks sit on true trucks, with true sizes and headings."""
-    res = geotally.count(border_scene["scene"], zones=border_scene["sides"])
+    """Found trucks sit on true trucks, with true sizes and headings; progress runs from 0 to every tile."""
+    calls = []
+    res = geotally.count(border_scene["scene"], zones=border_scene["sides"], progress=lambda *a: calls.append(a))
+    n_tiles = res.summary["scenes"][0]["tiles"]
+    assert calls[0] == (0, n_tiles, 0) and calls[-1][:2] == (n_tiles, n_tiles)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[-1][2] >= len(res.detections)
     det = res.detections[res.detections["class"] == "large_vehicle"]
     truth = gpd.read_file(border_scene["truth"]).to_crs(det.crs)
     truth = truth[truth["class"] == "large_vehicle"]

@@ -172,6 +172,8 @@ def _detect(sc: Scene, m: _Model, params: Params, thresholds: dict, store_dir, f
             progress(done[0], len(grid), done[1])
 
     store = _checkpoint(store_dir, sc, m.sha, params, fresh)
+    if progress:
+        progress(0, len(grid), 0)  # the bar appears, and its clock starts, as detection starts
     try:
         finished = store.load() if store else None
         resumed = len(store.done()) if store else 0

@@ -252,12 +252,13 @@ def _progress_bar(quiet: bool):
     progress = Progress(TextColumn("[bold]detecting"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
                         TextColumn("· {task.fields[found]} vehicles"), TimeElapsedColumn(), TimeRemainingColumn(),
                         console=err, disable=quiet)
-    task = progress.add_task("detect", total=None, found=0)
+    tasks: list = []  # made at the first batch, so the elapsed time is detection's own
 
     def on_progress(done: int, total: int, found: int) -> None:
-        if not progress.live.is_started:
+        if not tasks:
+            tasks.append(progress.add_task("detect", total=total, found=0))
             progress.start()
-        progress.update(task, completed=done, total=total, found=found)
+        progress.update(tasks[0], completed=done, total=total, found=found)
 
     try:
         yield on_progress
