@@ -8,7 +8,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import rasterio.features
 import shapely
+import shapely.affinity
 
 from geotally.synth import LayoutParams, SynthParams, make_layout, series_params, write_scene
 from geotally.synth.layout import footprint
@@ -117,3 +119,39 @@ def test_demo_counts_per_side_within_the_realism_bar(tmp_path, monkeypatch, caps
                  "detections.geojson", "counts.csv", "summary.json"):
         assert (out / name).exists(), name
     assert "TR" in captured.out and "truth" in captured.out
+
+
+def _synth_cli(out, *extra):
+    import sys
+    from unittest import mock
+
+    from geotally import cli
+
+    argv = ["geotally", "synth", "--out", str(out), "--width-m", "120", "--height-m", "400", "--queue", "TR=4,IQ=4",
+            "--depot", "", "--cars", "0", "--parked", "0", *extra]
+    with mock.patch.object(sys, "argv", argv), pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 0
+
+
+def test_shadows_fall_away_from_the_sun(tmp_path):
+    """`synth --sun-azimuth`: with the sun in the east the ground west of each truck darkens, and the other way round."""
+    strips = {}
+    for az in (90, 270):
+        _synth_cli(tmp_path / str(az), "--sun-azimuth", str(az), "--sun-elevation", "40")
+        truth = gpd.read_file(tmp_path / str(az) / "scene_truth.geojson")
+        with rasterio.open(tmp_path / str(az) / "scene.tif") as src:
+            img = src.read().mean(axis=0)
+        means = {}
+        for side, sign in (("west", -1), ("east", 1)):
+            vals = []
+            for geom in truth.geometry:  # trucks heading about north or south: a strip beside each
+                strip = shapely.affinity.translate(geom, xoff=sign * 2.5).difference(geom.buffer(1.0))
+                mask = rasterio.features.geometry_mask([strip], img.shape, src.transform, invert=True)
+                vals.append(img[mask].mean())
+            means[side] = np.array(vals)
+        strips[az] = means
+    assert len(strips[90]["west"]) == 8
+    # the same ground in both scenes: only the shadow differs
+    assert (strips[90]["west"] < strips[270]["west"] - 15).all()
+    assert (strips[270]["east"] < strips[90]["east"] - 15).all()

@@ -210,6 +210,8 @@ def synth_cmd(
     parked: int = typer.Option(20, "--parked", help="Cars in the car park."),
     haze: float = typer.Option(0.0, "--haze", min=0.0, max=1.0, help="Haze, 0 (none) to 1."),
     jpeg_quality: Optional[int] = typer.Option(None, "--jpeg-quality", min=5, max=100, help="Add JPEG artefacts at this quality."),
+    sun_azimuth: float = typer.Option(140.0, "--sun-azimuth", min=0.0, max=360.0, help="Sun azimuth, degrees clockwise from north; shadows fall the other way."),
+    sun_elevation: float = typer.Option(62.0, "--sun-elevation", min=10.0, max=90.0, help="Sun elevation, degrees (62: mid-morning in summer at 37 N); lower casts longer shadows."),
     dates: int = typer.Option(1, "--dates", min=1, help="The same place on N dates with different queues."),
     start_date: str = typer.Option("2026-06-01", "--start-date", help="First date of a series (weekly steps)."),
 ) -> None:
@@ -225,7 +227,8 @@ def synth_cmd(
         raise GeotallyError(f"--mix takes three non-negative shares (tanker, box, flatbed), got {mix!r}")
     lp = LayoutParams(width_m=width_m, height_m=height_m, queue=_pairs(queue, "--queue"), depot=_pairs(depot, "--depot"),
                       cars_road=cars, cars_park=parked, mix=shares, seed=seed)
-    base = SynthParams(layout=lp, gsd=gsd, haze=haze, jpeg_quality=jpeg_quality)
+    base = SynthParams(layout=lp, gsd=gsd, haze=haze, jpeg_quality=jpeg_quality, sun_azimuth=sun_azimuth,
+                       sun_elevation=sun_elevation)
     runs = series_params(base, dates, start_date) if dates > 1 else [base]
     table = Table(title=f"synthetic scenes in {out_dir}/")
     for col in ("file", "date", "side", "large_vehicle", "small_vehicle"):
