@@ -140,3 +140,18 @@ def test_zones_in_another_crs_work(monkeypatch, capsys, tmp_path, scene):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["zones"]["names"] == ["W"]
     assert {r["zone"] for r in summary["counts"]} == {"W", "outside", "ALL"}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["synth", "--gsd", "0.1"], "'--gsd'"),
+    (["synth", "--out", "{out}", "--sun-elevation", "95"], "'--sun-elevation'"),
+    (["count", "{scene}", "--tile-size", "abc"], "'--tile-size'"),
+    (["count", "{scene}", "--no-such-option"], "--no-such-option"),
+    (["count"], "scenes"),
+])
+def test_bad_options_are_one_line_user_errors(monkeypatch, capsys, tmp_path, scene, args, fragment):
+    """Typer/click usage errors (ranges, types, unknown or missing options) exit 2 with one line, not 'internal error'."""
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, *(a.format(out=out, scene=scene) for a in args))
+    assert_user_error(code, err, fragment, out)
+    assert "--help" in err

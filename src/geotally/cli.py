@@ -359,17 +359,29 @@ def models_pull(name: str = typer.Argument(..., help="Model name from 'geotally 
     out.print(f"{name}: {path}")
 
 
+def _same_named(base: type, name: str) -> tuple[type, ...]:
+    """click's class of that name, and typer's own copy when typer vendors click (typer >= 0.20)."""
+    return tuple({base, *(c for c in typer.BadParameter.__mro__ + (typer.Exit, typer.Abort) if c.__name__ == name)})
+
+
+EXIT = _same_named(click.exceptions.Exit, "Exit")
+ABORT = _same_named(click.exceptions.Abort, "Abort")
+CLICK_ERROR = _same_named(click.ClickException, "ClickException")
+
+
 def main() -> None:
     """Entry point: user errors exit 2 with one line, internal errors exit 1."""
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Exit as exc:
+    except EXIT as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except CLICK_ERROR as exc:  # bad options: one line, and where to look
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        print(f"geotally: error: {exc.format_message()}{where}", file=sys.stderr)
+        sys.exit(2)
+    except (*ABORT, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)
     except GeotallyError as exc:
