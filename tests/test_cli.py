@@ -155,3 +155,18 @@ def test_bad_options_are_one_line_user_errors(monkeypatch, capsys, tmp_path, sce
     code, _, err = run(monkeypatch, capsys, *(a.format(out=out, scene=scene) for a in args))
     assert_user_error(code, err, fragment, out)
     assert "--help" in err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["count", "{scene}", "--out", "{out}", "--dask", "local:x"], "local:N"),
+    (["count", "{scene}", "--out", "{out}", "--dask", "nonsense"], "Dask scheduler"),
+    (["count", "{scene}", "--out", "{out}", "--workers", "0"], "--workers"),
+    (["count", "{scene}", "--out", "{out}", "--weights", "{text}"], "not a loadable"),
+    (["evaluate", "{text}", "{text}", "-o", "{out}"], "detections file"),
+])
+def test_bad_run_settings_and_files_leave_nothing_behind(monkeypatch, capsys, tmp_path, scene, args, fragment):
+    """Failures after the checkpoint is opened but before any tile is done remove it and the folder it made."""
+    out, text = tmp_path / "out", tmp_path / "weights.json"
+    text.write_text("not a model, not vector data")
+    code, _, err = run(monkeypatch, capsys, *(a.format(out=out, scene=scene, text=text) for a in args))
+    assert_user_error(code, err, fragment, out)

@@ -174,6 +174,7 @@ def _detect(sc: Scene, m: _Model, params: Params, thresholds: dict, store_dir, f
     store = _checkpoint(store_dir, sc, m.sha, params, fresh)
     if progress:
         progress(0, len(grid), 0)  # the bar appears, and its clock starts, as detection starts
+    failed = True
     try:
         finished = store.load() if store else None
         resumed = len(store.done()) if store else 0
@@ -186,9 +187,10 @@ def _detect(sc: Scene, m: _Model, params: Params, thresholds: dict, store_dir, f
                             runner=_runner(workers, dask, sc, m.run_file, thresholds, params.model_iou, m.tile_size,
                                            m.min_score, params.batch, preview if pieced else None))
         preview.fill(sc, grid)
+        failed = False
     finally:
         if store:
-            store.close()
+            store.close(discard_if_empty=failed)
     return dets, preview.image, len(grid), resumed
 
 
@@ -283,6 +285,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     """
     # Inputs first, so a bad file fails before any model work.
     thresholds = conf_thresholds(conf)
+    if workers < 1:
+        raise GeotallyError(f"--workers must be at least 1, got {workers}")
     if out is not None:
         check_out_dir(out)
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
@@ -374,8 +378,6 @@ def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thres
 
     With ``preview``, workers send back their tiles' pieces of the report's picture.
     """
-    if workers < 1:
-        raise GeotallyError(f"--workers must be at least 1, got {workers}")
     if workers == 1 and not dask:
         return None
     from dataclasses import replace

@@ -265,6 +265,9 @@ def _progress_bar(quiet: bool):
 
     try:
         yield on_progress
+    except BaseException:
+        progress.live.transient = True  # a failed run shows its one error line, not a half bar
+        raise
     finally:
         progress.stop()
 

@@ -14,6 +14,7 @@ from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.errors import GeotallyError
 from geotally.imagery.scene import open_scene
 from geotally.models.classes import VEHICLE_CLASSES, class_map
+from geotally.zones.load import read_vector
 
 CLASS_FIELDS = ("class", "label", "category", "type", "name")
 
@@ -25,7 +26,7 @@ def _detections(path: Path) -> tuple[gpd.GeoDataFrame, dict]:
     if not det_path.exists():
         raise GeotallyError(f"detections not found: {det_path}")
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
-    return gpd.read_file(det_path), summary
+    return read_vector(str(det_path), "detections file"), summary
 
 
 def _scene_of(summary: dict, det_path: Path):
@@ -43,7 +44,7 @@ def _pixel_truth_to_map(truth: Truth, scene) -> np.ndarray:
 
 
 def _vector_truth(path: Path, crs) -> tuple[np.ndarray, np.ndarray, bool]:
-    gdf = gpd.read_file(path)
+    gdf = read_vector(str(path), "truth file")
     if gdf.crs is not None and crs is not None:
         gdf = gdf.to_crs(crs)
     field = next((f for f in CLASS_FIELDS if f in gdf.columns), None)

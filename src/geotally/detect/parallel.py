@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from geotally.detect.run import Detections, detect_tiles
+from geotally.errors import GeotallyError, first_line
 from geotally.imagery.preview import Piece, PreviewFrame
 from geotally.imagery.scene import Scene
 from geotally.imagery.windows import TileGrid
@@ -95,10 +96,16 @@ def dask_client(address: str):
     from distributed import Client, LocalCluster
 
     if address.startswith("local"):
-        n = int(address.split(":", 1)[1]) if ":" in address else (os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        n = address.split(":", 1)[1] if ":" in address else str(os.cpu_count() or 1)
+        if not n.isdigit() or int(n) < 1:
+            raise GeotallyError(f"--dask local:N needs a number of workers N >= 1, got {address!r}")
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster), cluster
-    return Client(address), None
+    try:
+        return Client(address), None
+    except (OSError, ValueError, TypeError) as exc:
+        raise GeotallyError(f"cannot reach the Dask scheduler at {address!r} (give tcp://HOST:PORT of a running "
+                            f"scheduler, or local:N): {first_line(exc)}") from None
 
 
 def run_dask(job: Job, tiles: np.ndarray, address: str, on_tile: Callable[[int, Detections], None],

@@ -63,14 +63,16 @@ class UltralyticsDetector:
         import torch
         from ultralytics import YOLO
 
-        try:
+        try:  # Ultralytics loads lazily: a file it cannot read fails at .names
             self.model = YOLO(str(path))
+            names = self.model.names
         except Exception as exc:
-            raise GeotallyError(f"{path} is not a loadable Ultralytics checkpoint: {first_line(exc)}") from None
+            raise GeotallyError(f"{path} is not a loadable Ultralytics checkpoint (.pt) or ONNX export: "
+                                f"{first_line(exc)}") from None
         if self.model.task not in ("obb", "detect"):
             raise GeotallyError(f"{path} is a {self.model.task!r} model; geotally needs a detect or obb model")
         self.kind = self.model.task
-        self.names = {int(k): str(v) for k, v in self.model.names.items()}
+        self.names = {int(k): str(v) for k, v in names.items()}
         self.conf, self.iou, self.imgsz = conf, iou, imgsz
         self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
         self.threads = threads or default_threads()

@@ -27,6 +27,7 @@ class TileStore:
 
     def __init__(self, path: str | Path, manifest: dict[str, str]):
         self.path = Path(path)
+        self._made_dir = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -66,8 +67,16 @@ class TileStore:
                                     np.frombuffer(k, "<i8").copy(), np.full(n, tile, np.int64)))
         return Detections.concat(parts)
 
-    def close(self) -> None:
+    def close(self, discard_if_empty: bool = False) -> None:
+        """Close; with ``discard_if_empty``, a checkpoint of no finished tile is removed, and the results
+        folder too when this store made it, so a run that failed before any tile leaves nothing behind."""
+        empty = discard_if_empty and not self.db.execute("SELECT 1 FROM tiles LIMIT 1").fetchone()
         self.db.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            if self._made_dir and not any(self.path.parent.iterdir()):
+                self.path.parent.rmdir()
 
 
 def manifest(scene_sha256: str, model_sha256: str, params: dict) -> dict[str, str]:
