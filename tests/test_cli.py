@@ -148,6 +148,7 @@ def test_zones_in_another_crs_work(monkeypatch, capsys, tmp_path, scene):
     (["count", "{scene}", "--tile-size", "abc"], "'--tile-size'"),
     (["count", "{scene}", "--no-such-option"], "--no-such-option"),
     (["count"], "scenes"),
+    (["demo", "--out", "{out}", "--gsd", "2"], "'--gsd'"),
 ])
 def test_bad_options_are_one_line_user_errors(monkeypatch, capsys, tmp_path, scene, args, fragment):
     """Typer/click usage errors (ranges, types, unknown or missing options) exit 2 with one line, not 'internal error'."""

@@ -173,7 +173,7 @@ def count_cmd(
 @app.command("demo")
 def demo_cmd(
     out_dir: Path = typer.Option(Path("demo"), "--out", help="Directory for the scene, truth and results."),
-    gsd: float = typer.Option(0.15, "--gsd", help="Ground sample distance of the generated scene, metres."),
+    gsd: float = typer.Option(0.15, "--gsd", min=0.15, max=1.0, help="Ground sample distance of the generated scene, metres (0.15-1.0)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same scene."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
