@@ -25,6 +25,16 @@ PREVIEW_MAX = 2048  # longest side, pixels
 Piece = tuple[int, int, np.ndarray]  # row and column of the top-left corner in the preview, pixels
 
 
+def read_shrunk(src, scene: Scene, window: Window, width: int, height: int) -> np.ndarray:
+    """One window of the scene read averaged down to (height, width, 3) uint8, masked pixels black."""
+    data = src.read(list(scene.bands), window=window, out_shape=(len(scene.bands), height, width),
+                    resampling=Resampling.average)
+    mask = src.read_masks(scene.bands[0], window=window, out_shape=(height, width), resampling=Resampling.nearest)
+    rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
+    rgb[mask == 0] = 0
+    return rgb
+
+
 @dataclass(frozen=True)
 class PreviewFrame:
     """Where each tile's core lands in a preview at ``factor`` of the scene's pixel size; plain data."""
@@ -93,13 +103,7 @@ class Preview:
             for t in missing:
                 px0, py0, px1, py1 = self.frame.box(grid, t)
                 x0, y0, x1, y1 = grid.cores[t]
-                win = Window(x0, y0, x1 - x0, y1 - y0)
-                data = src.read(list(scene.bands), window=win, out_shape=(len(scene.bands), py1 - py0, px1 - px0),
-                                resampling=Resampling.average)
-                mask = src.read_masks(scene.bands[0], window=win, out_shape=(py1 - py0, px1 - px0),
-                                      resampling=Resampling.nearest)
-                part = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
-                part[mask == 0] = 0
+                part = read_shrunk(src, scene, Window(x0, y0, x1 - x0, y1 - y0), px1 - px0, py1 - py0)
                 self.paste((py0, px0, part))
 
     def _covered(self, grid: TileGrid, tile: int) -> bool:

@@ -7,11 +7,11 @@ import base64
 import cv2
 import numpy as np
 import shapely
-from rasterio.enums import Resampling
+from rasterio.windows import Window
 
 from geotally.geo.transform import map_to_pixel
-from geotally.imagery.preview import PREVIEW_MAX
-from geotally.imagery.read import open_reader, to_uint8
+from geotally.imagery.preview import PREVIEW_MAX, PreviewFrame, read_shrunk
+from geotally.imagery.read import open_reader
 from geotally.imagery.scene import Scene
 
 CLASS_COLOURS = {"large_vehicle": "#ff7f0e", "small_vehicle": "#1f77b4"}
@@ -28,13 +28,10 @@ def quicklook(scene: Scene, preview: np.ndarray | None = None, max_side: int = P
         rgb = preview
         h, w = rgb.shape[:2]
     else:
-        f = min(1.0, max_side / max(scene.width, scene.height))
-        w, h = max(1, round(scene.width * f)), max(1, round(scene.height * f))
+        frame = PreviewFrame.for_scene(scene.width, scene.height, max_side)
+        w, h = frame.width, frame.height
         with open_reader(scene) as src:
-            data = src.read(list(scene.bands), out_shape=(3, h, w), resampling=Resampling.average)
-            mask = src.read_masks(scene.bands[0], out_shape=(h, w), resampling=Resampling.nearest)
-        rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
-        rgb[mask == 0] = 0
+            rgb = read_shrunk(src, scene, Window(0, 0, scene.width, scene.height), w, h)
     ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode(), w, h
 
