@@ -79,3 +79,22 @@ def test_directory_glob_and_stac_inputs(halves, tmp_path, border_scene):
     via_stac = count_scenes([d / "items.json"], zones=border_scene["sides"])
     via_files = count_scenes([north, south], zones=border_scene["sides"])
     np.testing.assert_array_equal(via_stac.counts["count"].values, via_files.counts["count"].values)
+
+
+def test_several_scenes_write_the_tables_one_scene_writes(halves, tmp_path, border_scene):
+    """Merged runs go through the same count tables: distance bands are not dropped, queue totals count vehicles only."""
+    import pandas as pd
+
+    d, north, south = halves
+    later = cut(north, tmp_path / "c_later.tif", 0, rasterio.open(north).height, "2026-06-08")  # holds the border too
+    kw = dict(border=border_scene["border"], sides=("TR", "IQ"), distance_bands=(0, 50, 150))
+    parts = [count_scenes([p], **kw) for p in (north, later)]
+    res = count_scenes([north, later], out=tmp_path / "res", **kw)
+    bands = pd.read_csv(tmp_path / "res" / "counts_by_band.csv")
+    expected = sum(p.tables["counts_by_band.csv"].set_index(["zone", "band", "class"])["count"] for p in parts)
+    assert (bands.set_index(["zone", "band", "class"])["count"] == expected).all()  # different dates: all kept
+    assert bands["count"].sum() > 0
+    q = res.summary["queues"]
+    vehicles = int(res.detections["class"].isin(["large_vehicle", "small_vehicle"]).sum())
+    assert q["vehicles_in_queues"] + q["vehicles_elsewhere"] == vehicles
+    assert q["count"] == sum(p.summary["queues"]["count"] for p in parts)

@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 
 from geotally.analysis.calibration import Calibration
-from geotally.analysis.counts import add_intervals, band_labels, check_claims, count_by, count_table
-from geotally.analysis.queues import PARKED, QueueParams, find_queues
+from geotally.analysis.counts import check_claims, count_tables
+from geotally.analysis.queues import PARKED, QueueParams, find_queues, queue_totals
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram, size_class
 from geotally.geo.metric import local_metric_crs, to_metric
 from geotally.store.queues import queue_table
@@ -200,12 +200,9 @@ class _Vehicles:
 
     table: gpd.GeoDataFrame
     queues: gpd.GeoDataFrame
-    zone: np.ndarray  # per detection
-    cls: np.ndarray
     lengths_m: np.ndarray  # vehicles only
     is_vehicle: np.ndarray
     n_queues: int
-    in_queue: int
 
 
 def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, border_obj,
@@ -236,25 +233,7 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
     columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
     table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
     queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs)
-    return _Vehicles(table, queues, zone, cls, fp.length_m[is_vehicle], is_vehicle, len(found.lines),
-                     int((queue_id >= 0).sum()))
-
-
-def _count_tables(v: _Vehicles, zone_set: Zones | None, border_obj, distance_bands, cal: Calibration | None
-                  ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
-    """counts.csv (with intervals when calibrated), the per-activity and per-band tables, the zone names."""
-    t, zone, cls = v.table, v.zone, v.cls
-    zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
-    counts = count_table(zone, cls, zone_names + [OUTSIDE])
-    if cal is not None:
-        counts = add_intervals(counts, cal)
-    tables = {"counts_by_activity.csv": count_by(zone, cls, t["activity"].to_numpy(), "activity",
-                                                 zone_names + [OUTSIDE])}
-    if distance_bands and border_obj is not None:
-        tables["counts_by_band.csv"] = count_by(t["side"].to_numpy(), cls,
-                                                band_labels(t["border_dist_m"].to_numpy(), distance_bands),
-                                                "band", list(border_obj.names))
-    return counts, tables, zone_names
+    return _Vehicles(table, queues, fp.length_m[is_vehicle], is_vehicle, len(found.lines))
 
 
 def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
@@ -305,7 +284,9 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     dets, picture, n_tiles, resumed = _detect(sc, m, params, thresholds, out if out is not None else checkpoint_dir,
                                               fresh, workers, dask, progress, say)
     v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue)
-    counts, tables, zone_names = _count_tables(v, zone_set, border_obj, distance_bands, cal)
+    zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
+    counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
+                                  list(border_obj.names) if border_obj is not None else None)
     from geotally import __version__
 
     summary = {
@@ -329,8 +310,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "size_classes": {k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
                                                               return_counts=True))},
         "length_histogram": length_histogram(v.lengths_m),
-        "queues": {"count": v.n_queues, "vehicles_in_queues": v.in_queue,
-                   "vehicles_elsewhere": int(v.is_vehicle.sum()) - v.in_queue},
+        "queues": queue_totals(v.n_queues, v.table["queue_id"].to_numpy(), v.is_vehicle),
         "claims": check_claims(claim, counts, claim_class) if claim else None,
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,

@@ -21,10 +21,12 @@ import pandas as pd
 import rasterio
 import shapely
 
-from geotally.analysis.counts import add_intervals, check_claims, count_by, count_table
+from geotally.analysis.counts import check_claims, count_tables
+from geotally.analysis.queues import queue_totals
 from geotally.api import CountResult, count
 from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
+from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.outputs import check_out_dir
 from geotally.zones.assign import OUTSIDE
 
@@ -148,11 +150,10 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
         parts.append(det)
     detections = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
     zone_names = [z for z in dict.fromkeys(first.counts["zone"]) if z not in ("ALL", OUTSIDE)] + [OUTSIDE]
-    counts = count_table(detections["zone"].to_numpy(), detections["class"].to_numpy(), zone_names)
-    if calibration is not None:
-        counts = add_intervals(counts, calibration)
-    tables = {"counts_by_activity.csv": count_by(detections["zone"].to_numpy(), detections["class"].to_numpy(),
-                                                 detections["activity"].to_numpy(), "activity", zone_names)}
+    border = first.summary.get("border")
+    counts, tables = count_tables(detections, zone_names, calibration,
+                                  first.summary["parameters"].get("distance_bands_m"),
+                                  [border["left_side"], border["right_side"]] if border else None)
     summary = dict(first.summary)
     summary["scenes"] = [dict(r.summary["scenes"][0], date=d, kept=int(k.sum()), dropped_in_overlaps=int((~k).sum()))
                          for r, k, d in zip(results, keep, dates)]
@@ -160,8 +161,8 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
     summary["overlap_rule"] = ("where scenes of the same date overlap, a vehicle is kept only from the scene in which "
                                "its centre lies farthest from the scene edge")
     summary["claims"] = check_claims(claim, counts, claim_class) if claim else None
-    summary["queues"] = {"count": offset, "vehicles_in_queues": int((detections["queue_id"] >= 0).sum()),
-                         "vehicles_elsewhere": int((detections["queue_id"] < 0).sum())}
+    summary["queues"] = queue_totals(offset, detections["queue_id"].to_numpy(),
+                                     np.isin(detections["class"].to_numpy(), VEHICLE_CLASSES))
     q = gpd.GeoDataFrame(pd.concat(queues, ignore_index=True), crs=crs) if queues else first.queues
     return CountResult(detections=detections, counts=counts, summary=summary, scene=first.scene, zones=first.zones,
                        queues=q, tables=tables, border_line=first.border_line, preview=first.preview)

@@ -66,6 +66,26 @@ def add_intervals(counts: pd.DataFrame, cal) -> pd.DataFrame:
     return counts.assign(estimate=est, lo95=lo, hi95=hi)
 
 
+def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
+                 distance_bands: tuple[float, ...] | None = None, side_names: list[str] | None = None
+                 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """counts.csv (with intervals when calibrated) and the extra tables by file name: per activity, and
+    per border side and distance band when bands were asked for and the detections have sides.
+
+    One scene's detections or several merged ones: both go through here, so they get the same files.
+    """
+    zone, cls = detections["zone"].to_numpy(), detections["class"].to_numpy()
+    counts = count_table(zone, cls, zone_names)
+    if cal is not None:
+        counts = add_intervals(counts, cal)
+    tables = {"counts_by_activity.csv": count_by(zone, cls, detections["activity"].to_numpy(), "activity", zone_names)}
+    if distance_bands and side_names and "side" in detections:
+        tables["counts_by_band.csv"] = count_by(detections["side"].to_numpy(), cls,
+                                                band_labels(detections["border_dist_m"].to_numpy(), distance_bands),
+                                                "band", list(side_names))
+    return counts, tables
+
+
 def check_claims(claim: dict[str, float], counts: pd.DataFrame, cls: str = "large_vehicle") -> list[dict]:
     """Per claimed zone: the claim, the raw count, the interval if any, and a verdict."""
     from geotally.analysis.calibration import verdict

@@ -22,6 +22,13 @@ from shapely.geometry import LineString
 PARKED = "parked_or_other"
 
 
+def queue_totals(n_queues: int, queue_id: np.ndarray, is_vehicle: np.ndarray) -> dict:
+    """What summary.json says about queues: how many, and vehicles in them or elsewhere (vehicles only)."""
+    in_queue = int(np.count_nonzero(np.asarray(queue_id) >= 0))
+    return {"count": int(n_queues), "vehicles_in_queues": in_queue,
+            "vehicles_elsewhere": int(np.count_nonzero(is_vehicle)) - in_queue}
+
+
 @dataclass(frozen=True)
 class QueueParams:
     max_gap: float = 25.0  # metres between the back of one vehicle and the front of the next
