@@ -379,11 +379,11 @@ def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):
     """The run's tile checkpoint in ``out`` (none without ``out``)."""
     if out is None:
         return None
-    from geotally.store.checkpoint import TileStore, checkpoint_path, manifest
+    from geotally.store.checkpoint import TileStore, checkpoint_path, manifest, remove
 
     path = checkpoint_path(out, sc.path)
-    if fresh and path.exists():
-        path.unlink()
+    if fresh:
+        remove(path)
     detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch")}
     return TileStore(path, manifest(sc.sha256, model_sha, detection))
 

@@ -22,6 +22,12 @@ def checkpoint_path(out: str | Path, scene_path: str) -> Path:
     return Path(out) / f"{CHECKPOINT}-{Path(scene_path).name}.sqlite"
 
 
+def remove(path: str | Path) -> None:
+    """Delete a checkpoint with its SQLite write-ahead log and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 class TileStore:
     """An SQLite file of finished tiles beside the results."""
 
@@ -73,8 +79,7 @@ class TileStore:
         empty = discard_if_empty and not self.db.execute("SELECT 1 FROM tiles LIMIT 1").fetchone()
         self.db.close()
         if empty:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            remove(self.path)
             if self._made_dir and not any(self.path.parent.iterdir()):
                 self.path.parent.rmdir()
 
