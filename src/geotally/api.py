@@ -130,6 +130,7 @@ class _Model:
     backend: str
     detector: object
     names: dict[int, str]  # model class id -> geotally class name
+    conf: float  # the model's own score floor: the lowest per-class threshold
     min_score: np.ndarray  # per model class id
     gsd: float
     tile_size: int
@@ -150,14 +151,16 @@ def _prepare_model(model: str | None, weights, backend: str, thresholds: dict, m
     if overlap >= t_size:
         raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
     run_file, backend_used, run_sha = _backend(backend, checkpoint, spec, t_size, say)
-    detector = load_detector(run_file, conf=min(thresholds.values()), iou=model_iou, imgsz=t_size, threads=threads)
+    conf = min(thresholds.values())
+    detector = load_detector(run_file, conf=conf, iou=model_iou, imgsz=t_size, threads=threads)
     names = class_map(detector.names)
     min_score = np.array([thresholds.get(names.get(i, ""), thresholds["*"]) for i in range(max(names) + 1)]
                          if names else [thresholds["*"]])
-    return _Model(spec, checkpoint, sha, run_file, run_sha, backend_used, detector, names, min_score, m_gsd, t_size)
+    return _Model(spec, checkpoint, sha, run_file, run_sha, backend_used, detector, names, conf, min_score, m_gsd,
+                  t_size)
 
 
-def _detect(sc: Scene, m: _Model, params: Params, thresholds: dict, store_dir, fresh: bool, workers: int,
+def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, workers: int,
             dask: str | None, progress, say) -> tuple[Detections, np.ndarray, int, int]:
     """Detections merged over the scene, the report's picture, tiles in all, tiles resumed."""
     grid = scene_grid(sc, m.gsd, m.tile_size, params.overlap)
@@ -184,8 +187,7 @@ def _detect(sc: Scene, m: _Model, params: Params, thresholds: dict, store_dir, f
                             batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,
                             finished=finished, skip=store.done() if store else frozenset(),
                             on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
-                            runner=_runner(workers, dask, sc, m.run_file, thresholds, params.model_iou, m.tile_size,
-                                           m.min_score, params.batch, preview if pieced else None))
+                            runner=_runner(workers, dask, sc, m, params, preview if pieced else None))
         preview.fill(sc, grid)
         failed = False
     finally:
@@ -281,7 +283,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                     batch=batch, model_gsd=m.gsd, gsd=gsd, bands=list(bands) if bands else None,
                     zone_field=zone_field, threads=threads, backend=m.backend)
     started = dt.datetime.now(dt.timezone.utc)
-    dets, picture, n_tiles, resumed = _detect(sc, m, params, thresholds, out if out is not None else checkpoint_dir,
+    dets, picture, n_tiles, resumed = _detect(sc, m, params, out if out is not None else checkpoint_dir,
                                               fresh, workers, dask, progress, say)
     v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
@@ -352,8 +354,7 @@ def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[
     return path, "onnx", digest
 
 
-def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thresholds: dict, model_iou: float,
-            t_size: int, min_score: np.ndarray, batch: int, preview: Preview | None):
+def _runner(workers: int, dask: str | None, sc: Scene, m: _Model, params: Params, preview: Preview | None):
     """Where tiles run: here (None), on a local process pool, or on a Dask cluster.
 
     With ``preview``, workers send back their tiles' pieces of the report's picture.
@@ -366,8 +367,8 @@ def _runner(workers: int, dask: str | None, sc: Scene, weights_path: Path, thres
 
     n = workers if not dask else 1
     threads = max(1, (os.cpu_count() or 1) // n)
-    job = Job(scene=sc, weights=str(weights_path), conf=min(thresholds.values()), iou=model_iou, imgsz=t_size,
-              threads=threads, grid=None, min_score=tuple(float(x) for x in min_score), batch=batch,
+    job = Job(scene=sc, weights=str(m.run_file), conf=m.conf, iou=params.model_iou, imgsz=m.tile_size,
+              threads=threads, grid=None, min_score=tuple(float(x) for x in m.min_score), batch=params.batch,
               preview=preview.frame if preview else None)
     paste = preview.paste if preview else None
     if dask:
