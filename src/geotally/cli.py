@@ -251,11 +251,11 @@ def _say(quiet: bool):
 
 @contextmanager
 def _progress_bar(quiet: bool):
-    """A rich bar of tiles done and vehicles found, shown from the first batch on."""
+    """A rich bar of tiles done and vehicles found, shown from the first progress call (detection's start) on."""
     progress = Progress(TextColumn("[bold]detecting"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
                         TextColumn("· {task.fields[found]} vehicles"), TimeElapsedColumn(), TimeRemainingColumn(),
                         console=err, disable=quiet)
-    tasks: list = []  # made at the first batch, so the elapsed time is detection's own
+    tasks: list = []  # made at the first call, so the elapsed time is detection's own, not rendering's
 
     def on_progress(done: int, total: int, found: int) -> None:
         if not tasks:
