@@ -134,3 +134,22 @@ def test_20000_detections_stay_small_and_quick(browser, border_scene, tmp_path):
     print(f"\n20,000 detections: report {size_mb:.2f} MB, load {load_s:.2f} s, redraw {redraw_ms:.1f} ms")
     assert size_mb < 10
     assert load_s < 60  # generous: only catches a hang
+
+
+@pytest.mark.parametrize("rotation_deg", [0.0, 30.0])
+def test_basemap_tiles_cover_every_scene_corner(tmp_path, rotation_deg):
+    """The web-mercator tiles asked for must cover the whole scene, also under a rotated geotransform."""
+    from affine import Affine
+
+    from geotally.geo.transform import map_to_wgs84, scene_corners
+    from geotally.imagery import open_scene
+    from geotally.report.html import _tiles
+    from conftest import write_raster
+
+    transform = Affine.translation(500000, 4110000) * Affine.rotation(rotation_deg) * Affine.scale(0.5, -0.5)
+    path = write_raster(tmp_path / "s.tif", np.zeros((3, 2000, 3000), np.uint8), transform=transform)
+    sc = open_scene(path)
+    tiles, zoom = _tiles(sc)
+    lonlat = map_to_wgs84(sc.crs, scene_corners(sc.transform, sc.width, sc.height))
+    for lon, lat in lonlat:
+        assert any(t["w"] <= lon <= t["e"] and t["s"] <= lat <= t["n"] for t in tiles), (lon, lat, zoom)

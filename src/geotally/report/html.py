@@ -29,14 +29,12 @@ figcaption{font-weight:600;font-size:13px;margin-bottom:4px}.note{color:#8a4b00;
 """
 
 
-def _tiles(aff: list[float], result, url: str, zoom: int | None = None) -> tuple[list[dict], int]:
-    """Web-mercator tiles covering the scene, at a zoom giving about 1-2 tiles per 256 quicklook px."""
-    from geotally.geo.transform import map_to_wgs84, pixel_to_map
+def _tiles(sc, zoom: int | None = None) -> tuple[list[dict], int]:
+    """Web-mercator tiles covering the scene's four corners, at a zoom giving about 1-2 tiles per 256 quicklook px."""
+    from geotally.geo.transform import map_to_wgs84, scene_corners
 
-    sc = result.scene
-    c = map_to_wgs84(sc.crs, pixel_to_map(sc.transform, np.array([[0, 0], [sc.width, sc.height]], float)))
-    w, e = sorted(c[:, 0])
-    s, n = sorted(c[:, 1])
+    c = map_to_wgs84(sc.crs, scene_corners(sc.transform, sc.width, sc.height))
+    (w, s), (e, n) = c.min(axis=0), c.max(axis=0)
     if zoom is None:
         zoom = int(np.clip(round(math.log2(360 / max(e - w, 1e-9) * 4)), 1, 19))
 
@@ -85,9 +83,8 @@ def render(result, basemap: str | None = None) -> str:
     data["quicklook"], _, _ = quicklook(result.scene, result.preview)
     data["basemap"] = None
     if basemap and result.scene.crs is not None:
-        aff = basemap_affine(result.scene)
-        data["lonlat_to_px"] = aff
-        data["basemap_tiles"], data["basemap_zoom"] = _tiles(aff, result, basemap)
+        data["lonlat_to_px"] = basemap_affine(result.scene)
+        data["basemap_tiles"], data["basemap_zoom"] = _tiles(result.scene)
         data["basemap"] = basemap
     summary = result.summary
     counts = result.counts
