@@ -12,9 +12,11 @@ import shapely
 from geotally.analysis.evaluate import score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.errors import GeotallyError
+from geotally.geo.transform import pixel_to_map
 from geotally.imagery.scene import open_scene
 from geotally.models.classes import VEHICLE_CLASSES, class_map
-from geotally.zones.load import read_vector
+from geotally.zones.assign import OUTSIDE, assign_zones
+from geotally.zones.load import load_zones, read_vector
 
 CLASS_FIELDS = ("class", "label", "category", "type", "name")
 
@@ -38,9 +40,7 @@ def _scene_of(summary: dict, det_path: Path):
 
 
 def _pixel_truth_to_map(truth: Truth, scene) -> np.ndarray:
-    t = scene.transform
-    return shapely.transform(truth.polygons, lambda xy: np.stack(
-        [t.a * xy[:, 0] + t.b * xy[:, 1] + t.c, t.d * xy[:, 0] + t.e * xy[:, 1] + t.f], axis=1))
+    return shapely.transform(truth.polygons, lambda xy: pixel_to_map(scene.transform, xy))
 
 
 def _vector_truth(path: Path, crs) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -79,9 +79,6 @@ def load_truth(truth: Path, stem: str, det_path: Path, summary: dict, crs):
 def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, difficult: np.ndarray,
                  zones_path: Path, conf: float, stem: str) -> list[dict]:
     """Detected against true counts per zone and class, both assigned by centre."""
-    from geotally.zones.assign import assign_zones
-    from geotally.zones.load import load_zones
-
     bounds = tuple(np.concatenate([np.min(shapely.bounds(geoms)[:, :2], axis=0), np.max(shapely.bounds(geoms)[:, 2:], axis=0)])) \
         if len(geoms) else tuple(det.total_bounds)
     z = load_zones(str(zones_path), det.crs, bounds)
@@ -89,7 +86,7 @@ def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, dif
     dz = assign_zones(shapely.get_coordinates(shapely.centroid(np.asarray(d.geometry.values, dtype=object))), z)
     tz = assign_zones(shapely.get_coordinates(shapely.centroid(geoms)), z) if len(geoms) else np.array([], object)
     rows = []
-    for zone in list(dict.fromkeys(z.names.tolist())) + ["outside"]:
+    for zone in list(dict.fromkeys(z.names.tolist())) + [OUTSIDE]:
         for cls in VEHICLE_CLASSES:
             n_true = int(((tz == zone) & (tcls == cls) & ~difficult).sum())
             n_det = int(((dz == zone) & (d["class"].to_numpy() == cls)).sum())
