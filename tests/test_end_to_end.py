@@ -211,3 +211,23 @@ def test_16bit_four_band_copy_counts_like_the_8bit_scene(border_scene, tmp_path)
     diff = np.abs(deep.counts["count"].values - eight["count"].values)
     trucks = (eight["class"] == "large_vehicle").values
     assert (diff[trucks] <= 1).all() and (diff[~trucks] <= 3).all(), (deep.counts, eight)
+
+
+@needs_dota
+def test_ultralytics_backend_finishes_every_tile_of_a_batch():
+    """Ultralytics' NMS gives up after a time limit and leaves the rest of a batch empty; on a dense
+    harbour tile (DOTA P0706: hundreds of ships) that used to drop whole tiles. Each tile must come back whole."""
+    from geotally.detect.run import scene_grid
+    from geotally.imagery import open_scene
+    from geotally.imagery.read import open_reader, read_tile
+    from geotally.models import DEFAULT_MODEL, ensure_model, get_spec
+    from geotally.models.backends import load_detector
+
+    sc = open_scene(DOTA / "images" / "P0706.png", gsd=0.256)
+    grid = scene_grid(sc, 0.25, 1024, 160)
+    with open_reader(sc) as src:
+        tile = read_tile(src, sc, grid.windows[0], grid.out_shapes[0], grid.out_size)[0]
+    det = load_detector(ensure_model(get_spec(DEFAULT_MODEL)), conf=0.1, iou=0.7, imgsz=1024)
+    first, second = det.predict([tile, tile])
+    assert len(first.score) > 300  # dense: the case that runs into the time limit on a CPU
+    assert len(second.score) == len(first.score)

@@ -82,9 +82,12 @@ class UltralyticsDetector:
         # ultralytics resets torch's thread count on CPU; set ours before every batch.
         if self.device == "cpu":
             self._torch.set_num_threads(self.threads)
-        bgr = [np.ascontiguousarray(t[..., ::-1]) for t in tiles]
-        results = self.model.predict(bgr, imgsz=self.imgsz, conf=self.conf, iou=self.iou,
-                                     device=self.device, verbose=False, max_det=3000)
+        # One tile per call: Ultralytics' NMS stops after a time limit (2 s + 0.05 s per image) and
+        # leaves every later image of the batch empty, which on a dense CPU tile (a harbour) dropped
+        # whole tiles without a word. Within one call the image being processed is always finished.
+        results = [self.model.predict(np.ascontiguousarray(t[..., ::-1]), imgsz=self.imgsz, conf=self.conf,
+                                      iou=self.iou, device=self.device, verbose=False, max_det=3000)[0]
+                   for t in tiles]
         out = []
         for r in results:
             if self.kind == "obb":
