@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geotally.analysis.evaluate import score_class
+from geotally.analysis.evaluate import ClassScore, round4, score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.errors import GeotallyError
 from geotally.geo.transform import pixel_to_map
@@ -92,7 +92,7 @@ def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, dif
             n_det = int(((dz == zone) & (d["class"].to_numpy() == cls)).sum())
             rows.append({"image": stem, "zone": zone, "class": cls, "n_truth": n_true, "n_detected": n_det,
                          "count_error": n_det - n_true,
-                         "count_error_rel": _r((n_det - n_true) / n_true) if n_true else None})
+                         "count_error_rel": round4((n_det - n_true) / n_true) if n_true else None})
     return rows
 
 
@@ -124,19 +124,12 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
             agg["ap50"].append(s.ap50)
     per_class = {}
     for cls, a in totals.items():
-        p = a["tp"] / (a["tp"] + a["fp"]) if a["tp"] + a["fp"] else None
-        r = a["tp"] / (a["tp"] + a["fn"]) if a["tp"] + a["fn"] else None
-        f1 = 2 * p * r / (p + r) if p and r else 0.0
         aps = [x for x in a["ap50"] if x == x]
-        per_class[cls] = {"tp": a["tp"], "fp": a["fp"], "fn": a["fn"], "n_truth": a["n_truth"],
-                          "n_detected": a["n_detected"], "precision": _r(p), "recall": _r(r), "f1": _r(f1),
-                          "ap50_mean_over_images": _r(float(np.mean(aps))) if aps else None,
-                          "count_error": a["n_detected"] - a["n_truth"],
-                          "count_error_rel": _r((a["n_detected"] - a["n_truth"]) / a["n_truth"]) if a["n_truth"] else None}
+        pooled = ClassScore(cls, a["tp"], a["fp"], a["fn"], a["n_truth"], a["n_detected"],
+                            float(np.mean(aps)) if aps else float("nan")).as_dict()
+        del pooled["class"]
+        pooled["ap50_mean_over_images"] = pooled.pop("ap50")
+        per_class[cls] = pooled
     return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone,
             "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
                        "detections": [str(d) for d in detections]}}
-
-
-def _r(x):
-    return None if x is None else round(float(x), 4)

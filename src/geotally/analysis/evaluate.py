@@ -44,12 +44,13 @@ class ClassScore:
     def as_dict(self) -> dict:
         rel = self.count_error / self.n_truth if self.n_truth else None
         return {"class": self.cls, "tp": self.tp, "fp": self.fp, "fn": self.fn, "n_truth": self.n_truth,
-                "n_detected": self.n_detected, "precision": _r(self.precision), "recall": _r(self.recall),
-                "f1": _r(self.f1), "ap50": _r(self.ap50), "count_error": self.count_error,
-                "count_error_rel": _r(rel) if rel is not None else None}
+                "n_detected": self.n_detected, "precision": round4(self.precision), "recall": round4(self.recall),
+                "f1": round4(self.f1), "ap50": round4(self.ap50), "count_error": self.count_error,
+                "count_error_rel": round4(rel) if rel is not None else None}
 
 
-def _r(x: float) -> float | None:
+def round4(x: float | None) -> float | None:
+    """Rounded to 4 decimals for reports; None for missing or NaN."""
     return None if x is None or np.isnan(x) else round(float(x), 4)
 
 
