@@ -201,10 +201,12 @@ def _road_cars(p, rng, road, border, sides, n, existing) -> list[dict]:
         reach = v["length"] / 2 + HEADWAY
         ahead = np.array([np.sin(rad), np.cos(rad)]) * reach
         corridor = LineString([(pt.x - ahead[0], pt.y - ahead[1]), (pt.x + ahead[0], pt.y + ahead[1])]).buffer(0.6)
-        if tree_polys is not None and (len(tree_polys.query(fp.buffer(1.5), predicate="intersects"))
+        clearance = fp.buffer(1.5)
+        if tree_polys is not None and (len(tree_polys.query(clearance, predicate="intersects"))
                                        or len(tree_polys.query(corridor, predicate="intersects"))):
             continue
-        if any(corridor.intersects(q) or fp.buffer(1.5).intersects(q) for q in polys[len(existing):]):
+        placed = polys[len(existing):]  # cars placed so far (not in the tree)
+        if placed and (shapely.intersects(corridor, placed).any() or shapely.intersects(clearance, placed).any()):
             continue
         out.append(v)
         polys.append(footprint(v))
