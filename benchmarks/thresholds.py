@@ -1,10 +1,14 @@
-"""Choosing the score threshold and model GSD defaults by measurement on labelled DOTA images.
+"""Choosing a model's inference settings (model GSD, per-class thresholds) on the TUNE split only.
 
-Detects once per (image, GSD, model GSD) at a low threshold, then scores every
-candidate threshold on the same detections. Sums true/false positives over the
-images at native, 0.3 and 0.5 m/px and prints F1 and count error per class.
+Detects once per (image, GSD, model GSD) at a low score floor, then scores every candidate
+threshold on the same detections:
+  * large vehicles: recall on the SIMD tune images (labels not exhaustive: recall only) and
+    precision on synthetic crossings with exact truth (seeds 30-31, never trained on);
+  * small vehicles: precision, recall and count error on the KIT tune frames (exhaustive labels).
+The validation split is never read here (benchmarks/splits/README.md).
 
-    python benchmarks/thresholds.py [--model-gsd 0.15,0.2,0.25] [--confs 0.05,0.1,0.15,0.25,0.4]
+    python benchmarks/thresholds.py [--model geotally-vehicles-v1] [--model-gsd 0.2,0.25,0.3]
+                                    [--confs 0.1,0.15,0.2,0.25,0.3,0.4] [--gsds 0.15,0.3,0.5]
 """
 
 from __future__ import annotations
@@ -15,56 +19,86 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import geotally  # noqa: E402
-from geotally.analysis.evaluate import score_class  # noqa: E402
-from geotally.analysis.truth import read_dota  # noqa: E402
-from resolution import SHARED, _to_pixels, degrade  # noqa: E402
+from accuracy import DATA, RADIUS_M, degrade_to, load_split, match, run_geotally  # noqa: E402
+
+
+def synth_tune(gsds: list[float], work: Path) -> list[tuple[float, Path, np.ndarray, np.ndarray]]:
+    from geotally.synth import LayoutParams, SynthParams, write_scene
+    from geotally.training.sources import read_vector_folder
+
+    out = []
+    for seed in (30, 31):
+        for g in gsds:
+            folder = work / f"synth{seed}_{g}"
+            write_scene(folder, SynthParams(layout=LayoutParams(seed=seed, height_m=600, queue={"TR": 12, "IQ": 20}),
+                                            gsd=g), name="scene")
+            it = read_vector_folder(folder)[0]
+            out.append((g, it.path, it.corners.mean(axis=1), it.cls))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", default="P0004,P1888,P0706")
-    ap.add_argument("--gsds", default="native,0.3,0.5")
-    ap.add_argument("--model-gsd", default="0.15,0.2,0.25")
-    ap.add_argument("--confs", default="0.05,0.1,0.15,0.2,0.25,0.35")
+    ap.add_argument("--model", default=None, help="registered model (default: geotally's default)")
+    ap.add_argument("--model-gsd", default="0.2,0.25,0.3")
+    ap.add_argument("--confs", default="0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5")
+    ap.add_argument("--gsds", default="0.15,0.3,0.5")
     args = ap.parse_args()
-    if not SHARED.exists():
-        raise SystemExit(f"{SHARED} not found: this benchmark needs the shared DOTA sample")
+    if not DATA.exists():
+        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
     confs = [float(c) for c in args.confs.split(",")]
-    totals: dict = defaultdict(lambda: [0, 0, 0, 0, 0])  # tp, fp, fn, n_truth, n_det
+    gsds = [float(g) for g in args.gsds.split(",")]
+    images = load_split("tune", None)
+    kw0 = {"model": args.model} if args.model else {}
+    # (model_gsd, conf, gsd, metric) -> [tp, n_truth, n_det]
+    t: dict = defaultdict(lambda: [0, 0, 0])
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.images.split(","):
-            label = SHARED / "labelTxt" / f"{name}.txt"
-            gsd0 = read_dota(label).gsd
-            img0 = cv2.imread(str(SHARED / "images" / f"{name}.png"))
-            for g in args.gsds.split(","):
-                gsd = gsd0 if g == "native" else float(g)
-                truth = read_dota(label, scale=gsd0 / gsd)
-                path = Path(tmp) / f"{name}_{gsd:.3f}.png"
-                cv2.imwrite(str(path), degrade(img0, gsd0 / gsd))
-                for mg in args.model_gsd.split(","):
-                    det = geotally.count(path, gsd=gsd, model_gsd=float(mg), conf=min(confs)).detections
-                    polys = _to_pixels(det.geometry.values, gsd)
-                    for cls in ("large_vehicle", "small_vehicle"):
-                        sel, tsel = det["class"].values == cls, truth.cls == cls
-                        for c in confs:
-                            s = score_class(cls, polys[sel], det["score"].values[sel], truth.polygons[tsel],
-                                            truth.difficult[tsel], conf=c, mode="centre",
-                                            radius=(3.0 if cls == "large_vehicle" else 1.5) / gsd)
-                            t = totals[(mg, c, cls)]
-                            for k, v in enumerate((s.tp, s.fp, s.fn, s.n_truth, s.n_detected)):
-                                t[k] += v
-    print(f"images {args.images} at {args.gsds} m/px; centre match (3 m large, 1.5 m small); difficult labels ignored")
-    print("| model GSD | conf | class | labelled | detected | precision | recall | F1 | count error |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (mg, c, cls), (tp, fp, fn, n, nd) in sorted(totals.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
-        p = tp / (tp + fp) if tp + fp else float("nan")
-        r = tp / (tp + fn) if tp + fn else float("nan")
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"| {mg} | {c} | {cls} | {n} | {nd} | {p:.3f} | {r:.3f} | {f1:.3f} | {(nd - n) / n:+.1%} |")
+        synth = synth_tune(gsds, Path(tmp))
+        for g in gsds:
+            prepared = [(img, *degrade_to(img, g, Path(tmp))) for img in images]
+            for mg in [float(v) for v in args.model_gsd.split(",")]:
+                kw = dict(kw0, model_gsd=mg, conf=min(confs))
+                for img, path, truth_xy, gsd in prepared:
+                    xy, cls, score = run_geotally(path, gsd, kw)
+                    for c in confs:
+                        for name, want in (("large", "large_vehicle"), ("small", "small_vehicle")):
+                            sel = (cls == want) & (score >= c)
+                            tsel = img.cls == want
+                            key = (mg, c, g, f"{img.dataset}_{name}")
+                            t[key][0] += match(xy[sel], score[sel], truth_xy[tsel], RADIUS_M[want] / gsd)
+                            t[key][1] += int(tsel.sum())
+                            t[key][2] += int(sel.sum())
+                for sg, path, truth_xy, tcls in synth:
+                    if sg != g:
+                        continue
+                    import geotally
+
+                    res = geotally.count(path, **kw)
+                    det = res.detections
+                    inv = ~res.scene.transform
+                    xy = np.array([inv * (p.x, p.y) for p in det.geometry.centroid]).reshape(-1, 2)
+                    cls, score = det["class"].to_numpy().astype(str), det["score"].to_numpy()
+                    for c in confs:
+                        sel, tsel = (cls == "large_vehicle") & (score >= c), tcls == "large_vehicle"
+                        key = (mg, c, g, "synth_large")
+                        t[key][0] += match(xy[sel], score[sel], truth_xy[tsel], RADIUS_M["large_vehicle"] / g)
+                        t[key][1] += int(tsel.sum())
+                        t[key][2] += int(sel.sum())
+    print(f"tune split: {sum(i.dataset == 'simd' for i in images)} SIMD images, "
+          f"{sum(i.dataset == 'kit' for i in images)} KIT frames, 2 synthetic scenes per GSD")
+    print("| model GSD | conf | GSD | SIMD large recall | synth large precision / recall | KIT small P / R | KIT small count error |")
+    print("|---|---|---|---|---|---|---|")
+    for mg in sorted({k[0] for k in t}):
+        for c in confs:
+            for g in gsds:
+                sl, syn, ks = t[(mg, c, g, "simd_large")], t[(mg, c, g, "synth_large")], t[(mg, c, g, "kit_small")]
+                r = lambda v: v[0] / v[1] if v[1] else float("nan")  # noqa: E731
+                p = lambda v: v[0] / v[2] if v[2] else float("nan")  # noqa: E731
+                err = (ks[2] - ks[1]) / ks[1] if ks[1] else float("nan")
+                print(f"| {mg} | {c} | {g} | {r(sl):.3f} | {p(syn):.3f} / {r(syn):.3f} | {p(ks):.3f} / {r(ks):.3f} | {err:+.1%} |")
 
 
 if __name__ == "__main__":

@@ -21,13 +21,13 @@ from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram, size_c
 from geotally.geo.metric import local_metric_crs, to_metric
 from geotally.store.queues import queue_table
 from geotally.zones.border import border_summary, load_border
-from geotally.detect.run import Detections, detect_scene, scene_grid
+from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
 from geotally.errors import GeotallyError
 from geotally.geo.footprints import footprints
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene, file_sha256, open_scene
 from geotally.models.backends import load_detector
-from geotally.models.cache import ensure_model
+from geotally.models.cache import checkpoint_of, ensure_model
 from geotally.models.classes import VEHICLE_CLASSES, class_map
 from geotally.models.registry import DEFAULT_MODEL, get_spec
 from geotally.store.outputs import check_out_dir, staged_output, write_json, write_vector
@@ -163,7 +163,8 @@ def _prepare_model(model: str | None, weights, backend: str, thresholds: dict, m
 def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, workers: int,
             dask: str | None, progress, say) -> tuple[Detections, np.ndarray, int, int]:
     """Detections merged over the scene, the report's picture, tiles in all, tiles resumed."""
-    grid = scene_grid(sc, m.gsd, m.tile_size, params.overlap)
+    tile = fitted_tile_size(sc, m.gsd, m.tile_size) if getattr(m.detector, "dynamic_size", False) else m.tile_size
+    grid = scene_grid(sc, m.gsd, tile, params.overlap)
     preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
     pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
     done = [0, 0]
@@ -183,7 +184,7 @@ def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, worker
         resumed = len(store.done()) if store else 0
         if resumed:
             say(f"resuming: {resumed} of {len(grid)} tiles already done in {store_dir}")
-        dets = detect_scene(sc, m.detector, model_gsd=m.gsd, tile_size=m.tile_size, overlap=params.overlap,
+        dets = detect_scene(sc, m.detector, model_gsd=m.gsd, tile_size=tile, overlap=params.overlap,
                             batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,
                             finished=finished, skip=store.done() if store else frozenset(),
                             on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
@@ -265,7 +266,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     With ``out``, results are also written there (atomically).
     """
     # Inputs first, so a bad file fails before any model work.
-    thresholds = conf_thresholds(conf)
+    model_conf = get_spec(model or DEFAULT_MODEL).conf if weights is None else None
+    thresholds = conf_thresholds(conf if conf is not None else model_conf)
     if workers < 1:
         raise GeotallyError(f"--workers must be at least 1, got {workers}")
     if out is not None:
@@ -339,8 +341,21 @@ def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[
     """
     if backend not in ("auto", "onnx", "ultralytics"):
         raise GeotallyError(f"--backend must be auto, onnx or ultralytics, got {backend!r}")
-    if weights_path.suffix.lower() == ".onnx" or backend == "ultralytics":
-        return weights_path, "onnx" if weights_path.suffix.lower() == ".onnx" else "ultralytics", None
+    if weights_path.suffix.lower() == ".onnx":
+        # A registered ONNX model with its checkpoint runs the checkpoint on a GPU (or when asked).
+        pt = checkpoint_of(spec) if spec is not None and backend != "onnx" else None
+        if pt is not None and backend == "ultralytics":
+            return pt, "ultralytics", None
+        if pt is not None and backend == "auto":
+            from geotally.models.gpu import cuda_available
+
+            if cuda_available():
+                return pt, "ultralytics", None
+        if backend == "ultralytics":
+            raise GeotallyError(f"--backend ultralytics needs a .pt checkpoint; {weights_path.name} is ONNX only")
+        return weights_path, "onnx", None
+    if backend == "ultralytics":
+        return weights_path, "ultralytics", None
     if backend == "auto":
         if spec is None:
             return weights_path, "ultralytics", None  # a user's own checkpoint runs as given

@@ -16,6 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from geotally.errors import GeotallyError
+from geotally.training.degrade import DegradeParams
+from geotally.training.dataset import DatasetParams
+from geotally.training.fit import TrainParams
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Count trucks and other vehicles in georeferenced overhead imagery, per zone.")
@@ -334,17 +337,96 @@ def calibrate_cmd(
     err.print(f"calibration written to {out_file}")
 
 
+@app.command("train")
+def train_cmd(
+    data: List[Path] = typer.Argument(..., help="Labelled folders: DOTA (images/ + labelTxt/), YOLO or YOLO-OBB "
+                                                "(images/ + labels/ + classes.names), or GeoTIFFs with NAME_truth.geojson."),
+    name: str = typer.Option(..., "--name", help="Name to register the model under (then: count --model NAME)."),
+    out_dir: Path = typer.Option(Path("train-runs"), "--out", help="Working folder; run the same command again to resume."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob on image names never to train on (a validation split)."),
+    exclude_list: List[str] = typer.Option([], "--exclude-list", help="File of image names never to train on."),
+    synth: int = typer.Option(0, "--synth", help="Add this many synthetic crossings with exact oriented truth."),
+    model_gsd: float = typer.Option(DatasetParams.model_gsd, "--model-gsd", help="Metres per pixel the model sees."),
+    gsd_range: str = typer.Option(",".join(str(v) for v in DegradeParams.gsd_range), "--gsd-range",
+                                  help="Satellite GSDs (m) to degrade training copies to, MIN,MAX."),
+    copies: int = typer.Option(DatasetParams.copies, "--copies", help="Degraded copies per image."),
+    imgsz: int = typer.Option(DatasetParams.imgsz, "--imgsz", help="Training tile size, pixels."),
+    epochs: int = typer.Option(TrainParams.epochs, "--epochs"),
+    batch: int = typer.Option(TrainParams.batch, "--batch"),
+    base: str = typer.Option(TrainParams.base, "--base", help="Registry model or .pt to fine-tune."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, 0 (first GPU)...; default: GPU when present."),
+    val: List[Path] = typer.Option([], "--val", help="Held-out labelled folder to validate on (recall)."),
+    val_exhaustive: List[Path] = typer.Option([], "--val-exhaustive",
+                                              help="Held-out folder whose labels are exhaustive (recall, precision, count error)."),
+    val_gsds: str = typer.Option("0.15,0.3,0.5", "--val-gsds", help="GSDs (m) to validate at."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Fine-tune an oriented (OBB) vehicle detector on labelled overhead imagery, degraded to satellite GSDs.
+
+    Writes the checkpoint, its ONNX export and a registry entry, and registers the model in the
+    cache so that 'count --model NAME' uses it. Interrupted runs resume from the last epoch."""
+    from geotally.models.local import register
+    from geotally.training.run import run_training
+
+    lo, hi = _floats(gsd_range, "--gsd-range", 2)
+    for what, v, least in (("--epochs", epochs, 1), ("--batch", batch, 1), ("--copies", copies, 1),
+                           ("--imgsz", imgsz, 64), ("--synth", synth, 0)):
+        if v < least:
+            raise GeotallyError(f"{what} must be at least {least}, got {v}")
+    if not (0.02 <= lo <= hi <= 5.0) or not 0.02 <= model_gsd <= 5.0:
+        raise GeotallyError("--gsd-range and --model-gsd must be metres between 0.02 and 5, MIN <= MAX")
+    say = _say(quiet)
+    ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, degrade=DegradeParams(gsd_range=(lo, hi)))
+    tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TimeRemainingColumn(), console=err, disable=quiet)
+    tasks: dict = {}
+
+    def step(kind: str):
+        def on(done: int, total: int) -> None:
+            if kind not in tasks:
+                tasks[kind] = progress.add_task(kind, total=total)
+            progress.update(tasks[kind], completed=done, total=total)
+        return on
+
+    with progress:
+        trained = run_training([str(d) for d in data], out_dir, name, excludes=exclude, exclude_lists=exclude_list,
+                               synth=synth, dataset=ds, params=tp, say=say, on_prepare=step("preparing images"),
+                               on_epoch=step("training epochs"))
+    folder = register(trained.folder)
+    if val or val_exhaustive:
+        from geotally.training.fit import write_entry
+        from geotally.training.sources import read_source
+        from geotally.training.validate import validate
+
+        items = [it for d in [*val, *val_exhaustive] for it in read_source(d)]
+        say(f"validating on {len(items)} held-out images")
+        rows = validate(name, items, list(_floats(val_gsds, "--val-gsds")), {str(d) for d in val_exhaustive})
+        trained.entry["validation"] = {"folders": [str(d) for d in [*val, *val_exhaustive]], "rows": rows}
+        write_entry(trained.folder, trained.entry)
+        folder = register(trained.folder)
+        for r in rows:
+            extra = (f", precision {r['precision']}, count error {r['count_error']:+.1%}"
+                     if r.get("precision") is not None else "")
+            out.print(f"{r['gsd_m']} m {r['class']}: recall {r['recall']} ({r['found']}/{r['labelled']}){extra}")
+    out.print(f"{name}: registered at {folder} (sha256 {trained.entry['sha256'][:12]}); "
+              f"count with --model {name}")
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Show the registered models and whether each is cached."""
     from geotally.models.cache import model_path
-    from geotally.models.registry import DEFAULT_MODEL, REGISTRY
+    from geotally.models.registry import DEFAULT_MODEL, all_specs
+    from geotally.models.sources import LocalFile
 
     table = Table()
     for col in ("name", "GSD", "tile", "cached", "sha256", "licence"):
         table.add_column(col, no_wrap=col in ("name", "sha256"))
-    for name, spec in REGISTRY.items():
-        cached = "yes" if model_path(spec).exists() else "no"
+    for name, spec in all_specs().items():
+        local = any(isinstance(s, LocalFile) for s in spec.sources)
+        cached = "shipped" if local and "weights" in str(spec.sources[0].path) else \
+            "yes" if model_path(spec).exists() else "no"
         label = f"{name}*" if name == DEFAULT_MODEL else name
         table.add_row(label, f"{spec.native_gsd} m", str(spec.tile_size), cached, spec.sha256[:12], spec.licence)
     table.caption = "* default model. Pull with 'geotally models pull NAME'."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -67,9 +68,21 @@ def _batches(indices: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield indices[start:start + size]
 
 
+def fitted_tile_size(scene: Scene, model_gsd: float, tile_size: int, stride: int = 32) -> int:
+    """The tile side for a scene: ``tile_size``, or less when the whole scene fits in a smaller tile.
+
+    A 500 x 370 px scene at model scale padded to a 1024 px tile spends four fifths of the
+    model's time on padding; the smallest multiple of the model's stride that holds it is enough.
+    """
+    extent = max(scene.width * scene.gsd[0], scene.height * scene.gsd[1]) / model_gsd
+    if extent >= tile_size:
+        return tile_size
+    return int(min(tile_size, max(2 * stride, math.ceil(extent / stride) * stride)))
+
+
 def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> TileGrid:
     scale = (scene.gsd[0] / model_gsd, scene.gsd[1] / model_gsd)
-    return tile_grid(scene.width, scene.height, scale, size=tile_size, overlap=overlap)
+    return tile_grid(scene.width, scene.height, scale, size=tile_size, overlap=min(overlap, tile_size // 2))
 
 
 def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,

@@ -32,6 +32,7 @@ class TileBoxes:
 class Detector(Protocol):
     names: dict[int, str]
     kind: str  # "obb" or "detect"
+    dynamic_size: bool  # runs tiles of any multiple-of-32 side at their own size
 
     def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]: ...
 
@@ -72,6 +73,7 @@ class UltralyticsDetector:
         if self.model.task not in ("obb", "detect"):
             raise GeotallyError(f"{path} is a {self.model.task!r} model; geotally needs a detect or obb model")
         self.kind = self.model.task
+        self.dynamic_size = True
         self.names = {int(k): str(v) for k, v in names.items()}
         self.conf, self.iou, self.imgsz = conf, iou, imgsz
         self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
@@ -85,7 +87,7 @@ class UltralyticsDetector:
         # One tile per call: Ultralytics' NMS stops after a time limit (2 s + 0.05 s per image) and
         # leaves every later image of the batch empty, which on a dense CPU tile (a harbour) dropped
         # whole tiles without a word. Within one call the image being processed is always finished.
-        results = [self.model.predict(np.ascontiguousarray(t[..., ::-1]), imgsz=self.imgsz, conf=self.conf,
+        results = [self.model.predict(np.ascontiguousarray(t[..., ::-1]), imgsz=t.shape[0], conf=self.conf,
                                       iou=self.iou, device=self.device, verbose=False, max_det=3000)[0]
                    for t in tiles]
         out = []
@@ -130,6 +132,7 @@ class OnnxDetector:
         self.input_name = inp.name
         fixed = inp.shape[2] if isinstance(inp.shape[2], int) else imgsz
         self.input_size = int(fixed)
+        self.dynamic_size = not isinstance(inp.shape[2], int) and not isinstance(inp.shape[3], int)
         self.dynamic_batch = not isinstance(inp.shape[0], int)
         self.conf, self.iou, self.imgsz = conf, iou, imgsz
 
@@ -159,7 +162,7 @@ class OnnxDetector:
     def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
         import cv2
 
-        size = self.input_size
+        size = tiles[0].shape[0] if self.dynamic_size and tiles[0].shape[0] % 32 == 0 else self.input_size
         batch = []
         for t in tiles:
             img = t if t.shape[0] == size else cv2.resize(t, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -178,11 +181,23 @@ class OnnxDetector:
                 "input_size": self.input_size}
 
 
+_LOADED: dict[tuple, Detector] = {}
+
+
 def load_detector(path: Path, *, conf: float, iou: float, imgsz: int, threads: int | None = None) -> Detector:
-    """Pick the backend from the file: ``.onnx`` runs on ONNX Runtime, anything else through Ultralytics."""
+    """Pick the backend from the file: ``.onnx`` runs on ONNX Runtime, anything else through Ultralytics.
+
+    A detector is loaded once per process for the same file (path, size and mtime) and settings,
+    so counting many small scenes does not pay the model load each time (0.05-0.1 s with ONNX Runtime).
+    """
     path = Path(path)
     if not path.is_file():
         raise GeotallyError(f"weights not found: {path}")
-    if path.suffix.lower() == ".onnx":
-        return OnnxDetector(path, conf, iou, imgsz, threads)
-    return UltralyticsDetector(path, conf, iou, imgsz, threads)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, conf, iou, imgsz, threads)
+    if key not in _LOADED:
+        if len(_LOADED) >= 4:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = (OnnxDetector(path, conf, iou, imgsz, threads) if path.suffix.lower() == ".onnx"
+                        else UltralyticsDetector(path, conf, iou, imgsz, threads))
+    return _LOADED[key]

@@ -58,3 +58,19 @@ def ensure_model(spec: ModelSpec, *, force: bool = False,
         finally:
             tmp.unlink(missing_ok=True)
     raise GeotallyError(f"could not fetch model {spec.name}: " + "; ".join(failures))
+
+
+def checkpoint_of(spec: ModelSpec) -> Path | None:
+    """The verified Ultralytics checkpoint that ships beside a registered ONNX model, if any."""
+    if not spec.checkpoint:
+        return None
+    from geotally.models.sources import LocalFile
+
+    places = [model_path(spec).parent / spec.checkpoint]
+    places += [Path(s.path).parent / spec.checkpoint for s in spec.sources if isinstance(s, LocalFile)]
+    for p in places:
+        if p.exists():
+            if file_sha256(p) != spec.checkpoint_sha256:
+                raise GeotallyError(f"checkpoint {p} fails its sha256 check; reinstall geotally or retrain")
+            return p
+    return None

@@ -11,7 +11,8 @@ VEHICLE_CLASSES = (LARGE, SMALL)
 # Names other detectors use for the same things (DOTA, COCO, VisDrone, xView-style sets).
 _SYNONYMS = {
     "large_vehicle": LARGE, "truck": LARGE, "bus": LARGE, "trailer": LARGE, "tanker": LARGE,
-    "lorry": LARGE, "semi": LARGE, "cargo_truck": LARGE, "minibus": LARGE,
+    "lorry": LARGE, "semi": LARGE, "cargo_truck": LARGE, "minibus": LARGE, "longvehicle": LARGE,
+    "long_vehicle": LARGE,
     "small_vehicle": SMALL, "car": SMALL, "van": SMALL, "pickup": SMALL, "pickup_truck": SMALL,
     "passenger_vehicle": SMALL,
 }

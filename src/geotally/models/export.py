@@ -27,9 +27,10 @@ def onnx_export(pt: Path, imgsz: int, say: Callable[[str], None] = lambda m: Non
         say(f"cached ONNX export {target} fails its checksum; exporting again")
     try:
         import onnx  # noqa: F401
+        import ultralytics  # noqa: F401
     except ImportError:
-        raise GeotallyError("the ONNX backend needs the 'onnx' package to export the model once "
-                            "(pip install onnx), or use --backend ultralytics") from None
+        raise GeotallyError(f"{pt.name} is an Ultralytics checkpoint: running it needs torch and Ultralytics "
+                            "(pip install 'geotally[train]'), or use the shipped default model") from None
     from geotally.models.backends import _ultralytics_env
 
     _ultralytics_env()

@@ -29,6 +29,9 @@ def cuda_available() -> bool:
     """
     if sys.platform == "darwin" or _driver_devices() == 0:
         return False
-    import torch
+    try:
+        import torch
+    except ImportError:  # the light install: ONNX Runtime only
+        return False
 
     return bool(torch.cuda.is_available())

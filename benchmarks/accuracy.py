@@ -1,0 +1,190 @@
+"""Honest accuracy on real labelled imagery the judged models did not train on, side by side with SAHI.
+
+Data (from ../shared/data, see benchmarks/splits/README.md):
+  * SIMD Google Earth images, the validation split (val.txt) or the tune split. Labels are not
+    exhaustive, so only recall is reported (labelled vehicles found, centre matching).
+  * KIT AIS Munich aerial frames, sequence MOS74-93 (validation) or MunichStreet02-MOS88-93 (tune).
+    Labels are exhaustive, so precision and count error are reported too.
+Every image is area-averaged from its own GSD to each target GSD (labels scaled with it).
+
+Runs, in one process on the same images: geotally's defaults (whatever model and settings
+`geotally count` uses with no options), each model named with --models run with its registered
+settings, and SAHI (`get_sliced_prediction`, 1024 slices, 0.2 overlap, confidence 0.25) with
+the stock yolov8n-obb checkpoint. Seconds are wall time over all images of that GSD.
+
+    python benchmarks/accuracy.py [--split val|tune] [--gsds 0.15,0.3,0.5] [--models yolov8n-obb-dota]
+                                  [--no-sahi] [--limit N] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from geotally.training.validate import CLASSES, RADIUS_M, detect_pixels, match  # noqa: F401
+from geotally.training.validate import degrade_to as _degrade
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SPLITS = Path(__file__).resolve().parent / "splits"
+
+
+@dataclass
+class Image:
+    name: str
+    dataset: str  # simd | kit
+    path: Path
+    centres: np.ndarray  # (n, 2) native pixels
+    cls: np.ndarray  # large_vehicle | small_vehicle | ignore
+    gsd: float
+
+
+def load_split(split: str, limit: int | None) -> list[Image]:
+    from geotally.training.sources import read_source
+
+    simd_names = set((DATA / "simd" / "val.txt").read_text().split()) if split == "val" \
+        else set((SPLITS / "simd_tune.txt").read_text().split())
+    kit_ok = (lambda s: s.startswith("MOS")) if split == "val" else \
+        (lambda s: s.startswith("MunichStreet02-MOS") and int(s[-2:]) >= 88)
+    out = []
+    for ds, keep in (("simd", lambda s: s in simd_names), ("kit", kit_ok)):
+        items = [it for it in read_source(DATA / ("simd" if ds == "simd" else "kit-munich")) if keep(it.path.stem)]
+        for it in items[:limit] if limit else items:
+            out.append(Image(it.path.stem, ds, it.path, it.corners.mean(axis=1), it.cls, it.gsd))
+    return out
+
+
+def degrade_to(img: Image, gsd: float, work: Path) -> tuple[Path, np.ndarray, float]:
+    """The image area-averaged to ``gsd`` (left as is when already coarser), its label centres, its GSD."""
+    from geotally.training.sources import LabelledImage
+
+    item = LabelledImage(img.path, np.zeros((0, 4, 2)), np.zeros(0, dtype=object), True, img.gsd, img.dataset)
+    path, _, g = _degrade(item, gsd, work)
+    return path, img.centres * (img.gsd / g), g
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    n_truth: int = 0
+    n_det: int = 0
+    any_tp: int = 0  # found as either vehicle class
+    per_image: list = field(default_factory=list)  # (det, truth) per KIT image
+
+
+def score_image(tallies: dict, key, img: Image, det_xy: np.ndarray, det_cls: np.ndarray, det_score: np.ndarray,
+                truth_xy: np.ndarray, gsd: float) -> None:
+    veh_det = np.isin(det_cls, CLASSES)
+    for cls in CLASSES:
+        t = tallies[key + (img.dataset, cls)]
+        sel, tsel = det_cls == cls, img.cls == cls
+        r = RADIUS_M[cls] / gsd
+        t.tp += match(det_xy[sel], det_score[sel], truth_xy[tsel], r)
+        t.any_tp += match(det_xy[veh_det], det_score[veh_det], truth_xy[tsel], r)
+        t.n_truth += int(tsel.sum())
+        t.n_det += int(sel.sum())
+        t.per_image.append((int(sel.sum()), int(tsel.sum())))
+
+
+def run_geotally(path: Path, gsd: float, kw: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return detect_pixels(path, gsd, **kw)
+
+
+def sahi_runner():
+    from sahi import AutoDetectionModel
+    from sahi.predict import get_sliced_prediction
+
+    from geotally.models import ensure_model, get_spec
+    from geotally.models.classes import class_map
+
+    model = AutoDetectionModel.from_pretrained(model_type="ultralytics",
+                                               model_path=str(ensure_model(get_spec("yolov8n-obb-dota"))),
+                                               confidence_threshold=0.25, device="cpu")
+
+    def run(path: Path, gsd: float):
+        res = get_sliced_prediction(str(path), model, slice_height=1024, slice_width=1024, overlap_height_ratio=0.2,
+                                    overlap_width_ratio=0.2, verbose=0)
+        preds = res.object_prediction_list
+        xy = np.array([[(p.bbox.minx + p.bbox.maxx) / 2, (p.bbox.miny + p.bbox.maxy) / 2] for p in preds]).reshape(-1, 2)
+        cls = np.array([class_map({0: p.category.name})[0] for p in preds], dtype=str)
+        return xy, cls, np.array([p.score.value for p in preds])
+
+    return run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--split", default="val", choices=("val", "tune"))
+    ap.add_argument("--gsds", default="0.15,0.3,0.5")
+    ap.add_argument("--models", default="yolov8n-obb-dota", help="registered models to run beside the defaults")
+    ap.add_argument("--no-sahi", action="store_true")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many images per data set")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    if not DATA.exists():
+        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    from geotally.models.registry import DEFAULT_MODEL, get_spec
+
+    images = load_split(args.split, args.limit)
+    runs: dict[str, object] = {f"geotally defaults ({DEFAULT_MODEL})": lambda p, g: run_geotally(p, g, {})}
+    for m in [m for m in args.models.split(",") if m]:
+        spec = get_spec(m)
+        runs[f"geotally --model {m}"] = (lambda name: lambda p, g: run_geotally(p, g, {"model": name}))(m)
+    if not args.no_sahi:
+        runs["SAHI 1024 slices, stock yolov8n-obb"] = sahi_runner()
+    tallies: dict = defaultdict(Tally)
+    seconds: dict = defaultdict(float)
+    megapixels: dict = defaultdict(float)
+    with tempfile.TemporaryDirectory() as tmp:
+        for g in [float(v) for v in args.gsds.split(",")]:
+            prepared = [(img, *degrade_to(img, g, Path(tmp))) for img in images]
+            for label, fn in runs.items():
+                fn(prepared[0][1], prepared[0][3])  # warm-up: model load, first-call costs
+                for img, path, truth_xy, gsd in prepared:
+                    t0 = time.perf_counter()
+                    xy, cls, score = fn(path, gsd)
+                    seconds[(label, g)] += time.perf_counter() - t0
+                    h, w = cv2.imread(str(path)).shape[:2]
+                    megapixels[(label, g)] += h * w / 1e6
+                    score_image(tallies, (label, g), img, xy, cls, score, truth_xy, gsd)
+    n_simd = sum(i.dataset == "simd" for i in images)
+    n_kit = len(images) - n_simd
+    print(f"split {args.split}: {n_simd} SIMD images, {n_kit} KIT frames; centre match within "
+          f"{RADIUS_M['large_vehicle']} m (large) / {RADIUS_M['small_vehicle']} m (small); 2-core CPU")
+    print("\n| GSD | run | SIMD large recall | SIMD small recall | KIT cars recall | KIT cars precision | "
+          "KIT cars count error (pooled) | KIT mean abs. error per frame | s | MP/s | × SAHI |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    out = []
+    for (label, g), secs in seconds.items():
+        sl, ss, kc = (tallies[(label, g, d, c)] for d, c in (("simd", "large_vehicle"), ("simd", "small_vehicle"),
+                                                                ("kit", "small_vehicle")))
+        rec = lambda t: t.tp / t.n_truth if t.n_truth else float("nan")  # noqa: E731
+        prec = kc.tp / kc.n_det if kc.n_det else float("nan")
+        err = (kc.n_det - kc.n_truth) / kc.n_truth if kc.n_truth else float("nan")
+        per = [abs(d - t) / t for d, t in kc.per_image if t > 0]
+        mps = megapixels[(label, g)] / secs
+        sahi = [v for (lb, gg), v in seconds.items() if gg == g and lb.startswith("SAHI")]
+        rel = (megapixels[(label, g)] / secs) / (megapixels[(label, g)] / sahi[0]) if sahi else float("nan")
+        print(f"| {g} | {label} | {rec(sl):.3f} ({sl.tp}/{sl.n_truth}; any class {sl.any_tp / max(sl.n_truth, 1):.3f}) "
+              f"| {rec(ss):.3f} ({ss.tp}/{ss.n_truth}) | {rec(kc):.3f} | {prec:.3f} | {err:+.1%} ({kc.n_det} vs {kc.n_truth}) "
+              f"| {np.mean(per) if per else float('nan'):.1%} | {secs:.1f} | {mps:.2f} | {rel:.2f} |")
+        out.append({"gsd": g, "run": label, "simd_large_recall": rec(sl), "simd_small_recall": rec(ss),
+                    "simd_large_any_class_recall": sl.any_tp / max(sl.n_truth, 1),
+                    "kit_car_recall": rec(kc), "kit_car_precision": prec, "kit_car_count_error": err,
+                    "kit_mean_abs_rel_error": float(np.mean(per)) if per else None, "seconds": secs,
+                    "megapixels_per_s": mps, "x_sahi": rel, "n_simd_large": sl.n_truth, "n_simd_small": ss.n_truth,
+                    "n_kit_cars": kc.n_truth})
+    if args.json:
+        Path(args.json).write_text(json.dumps({"split": args.split, "rows": out}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Training with Ultralytics (offline, resumable, every CPU core or the GPU), export, registration."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from geotally.errors import GeotallyError
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Every training setting, recorded in the registry entry. Defaults fit a ~1 h CPU run."""
+
+    base: str = "yolov8n-obb-dota"  # registry name or a local .pt to start from
+    epochs: int = 10
+    batch: int = 16
+    imgsz: int = 512
+    workers: int = 1
+    degrees: float = 180.0  # rotations keep oriented labels oriented and teach every heading
+    flipud: float = 0.5
+    fliplr: float = 0.5
+    scale: float = 0.25  # zoom jitter on top of the GSD copies
+    mosaic: float = 1.0
+    close_mosaic: int = 2
+    lr0: float = 0.002
+    optimizer: str = "AdamW"
+    seed: int = 0
+    device: str | None = None  # None: cuda:0 when there is one, else cpu
+
+
+def ultralytics_ready() -> None:
+    """Offline settings, a local font for train(), and every core for torch (Ultralytics takes one of two)."""
+    from geotally.models.backends import _ultralytics_env
+
+    try:
+        import ultralytics  # noqa: F401
+    except ImportError:
+        raise GeotallyError("training needs Ultralytics and torch: pip install 'geotally[train]'") from None
+    _ultralytics_env()
+    cfg = Path(os.environ["YOLO_CONFIG_DIR"])
+    import matplotlib
+
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for where in (cfg, cfg / "Ultralytics"):
+        where.mkdir(parents=True, exist_ok=True)
+        if not (where / "Arial.ttf").exists() and font.exists():
+            shutil.copy(font, where / "Arial.ttf")
+    from ultralytics.utils import torch_utils
+
+    torch_utils.NUM_THREADS = max(1, os.cpu_count() or 1)
+
+
+def _epochs_done(run: Path) -> int:
+    results = run / "results.csv"
+    if not results.exists():
+        return 0
+    with open(results) as f:
+        return max(0, sum(1 for _ in csv.reader(f)) - 1)
+
+
+def train(data_yaml: Path, run: Path, p: TrainParams, on_epoch: Callable[[int, int], None] | None = None) -> Path:
+    """Train into ``run`` (resuming an interrupted run there) and return the final checkpoint."""
+    ultralytics_ready()
+    import torch
+    from ultralytics import YOLO
+
+    last = run / "weights" / "last.pt"
+    device = p.device or ("0" if torch.cuda.is_available() else "cpu")
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if last.exists() and _epochs_done(run) < p.epochs:
+        model = YOLO(str(last))
+        kwargs = dict(resume=True)
+    elif last.exists():
+        return last
+    else:
+        from geotally.models.cache import ensure_model
+        from geotally.models.registry import REGISTRY
+
+        base = Path(p.base) if Path(p.base).suffix == ".pt" else ensure_model(REGISTRY[p.base])
+        model = YOLO(str(base))
+        kwargs = dict(data=str(data_yaml), epochs=p.epochs, batch=p.batch, imgsz=p.imgsz, workers=p.workers,
+                      degrees=p.degrees, flipud=p.flipud, fliplr=p.fliplr, scale=p.scale, mosaic=p.mosaic,
+                      close_mosaic=p.close_mosaic, lr0=p.lr0, optimizer=p.optimizer, seed=p.seed,
+                      project=str(run.parent.resolve()), name=run.name, exist_ok=True, val=False, plots=False,
+                      amp=device != "cpu", device=device, verbose=False, cache=False)
+    if on_epoch:
+        model.add_callback("on_train_epoch_end", lambda tr: on_epoch(tr.epoch + 1, tr.epochs))
+    model.train(**kwargs)
+    if not last.exists():
+        raise GeotallyError(f"training wrote no checkpoint in {run}")
+    return last
+
+
+def export_onnx(pt: Path, imgsz: int = 1024) -> Path:
+    """ONNX export (dynamic batch and size) beside the checkpoint."""
+    ultralytics_ready()
+    from ultralytics import YOLO
+
+    made = Path(YOLO(str(pt)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=False, verbose=False))
+    return made
+
+
+def write_entry(folder: Path, entry: dict) -> Path:
+    """The registry entry (JSON) that makes a trained model usable by name."""
+    path = folder / "entry.json"
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(entry, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def params_dict(p: TrainParams) -> dict:
+    return asdict(p)

@@ -1,0 +1,109 @@
+"""`geotally train` as one resumable pipeline: labelled folders -> dataset -> training -> ONNX -> registry entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from geotally.errors import GeotallyError
+from geotally.imagery.scene import file_sha256
+from geotally.models.registry import DOTA_V1
+from geotally.training.dataset import DatasetParams, build_dataset
+from geotally.training.fit import TrainParams, export_onnx, train, write_entry
+from geotally.training.sources import LabelledImage, exclude, read_source, read_vector_folder
+
+SYNTH_SEED0 = 1000  # synthetic training scenes use seeds from here; benchmarks and tests use lower ones
+
+
+@dataclass
+class Trained:
+    name: str
+    folder: Path  # where the checkpoint, the ONNX export and entry.json are
+    entry: dict
+
+
+def synth_scenes(folder: Path, n: int, gsd: float = 0.15) -> list[LabelledImage]:
+    """``n`` synthetic crossings with exact oriented truth (made once, reused on resume)."""
+    from geotally.synth import SynthParams, write_scene
+    from geotally.synth.layout import LayoutParams
+
+    for k in range(n):
+        sub = folder / f"synth_{SYNTH_SEED0 + k}"
+        if not (sub / f"synth_{SYNTH_SEED0 + k}.tif").exists():
+            layout = LayoutParams(seed=SYNTH_SEED0 + k, width_m=300.0, height_m=600.0,
+                                  queue={"TR": 8, "IQ": 12}, depot={"IQ": 8}, cars_road=16, cars_park=14)
+            write_scene(sub, SynthParams(layout=layout, gsd=gsd, noise_seed=k), name=f"synth_{SYNTH_SEED0 + k}")
+    items: list[LabelledImage] = []
+    for k in range(n):
+        items += read_vector_folder(folder / f"synth_{SYNTH_SEED0 + k}")
+    return items
+
+
+def collect(data: list[str], excludes: list[str], exclude_lists: list[str]) -> list[LabelledImage]:
+    """Every labelled image in the folders, less the held-out ones."""
+    names: set[str] = set()
+    for f in exclude_lists:
+        p = Path(f)
+        if not p.exists():
+            raise GeotallyError(f"--exclude-list file not found: {f}")
+        names |= {ln.strip() for ln in p.read_text().splitlines() if ln.strip()}
+    items: list[LabelledImage] = []
+    for d in data:
+        items += exclude(read_source(d), excludes, names)
+    return items
+
+
+def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[str] = (),
+                 exclude_lists: list[str] = (), synth: int = 0, dataset: DatasetParams = DatasetParams(),
+                 params: TrainParams = TrainParams(), tile_size: int = 1024,
+                 say: Callable[[str], None] = lambda m: None,
+                 on_prepare: Callable[[int, int], None] | None = None,
+                 on_epoch: Callable[[int, int], None] | None = None) -> Trained:
+    """Build the dataset (once), train (resuming), export and register ``name`` in ``out/model``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    items = collect(list(data), list(excludes), list(exclude_lists))
+    if synth:
+        items += synth_scenes(out / "synth", synth)
+    if not items:
+        raise GeotallyError("no labelled images left to train on after the exclusions")
+    ds_root = out / "dataset"
+    manifest = {"images": sorted(str(it.path) for it in items), "dataset": asdict(dataset)}
+    ds_json = ds_root / "dataset.json"
+    if ds_json.exists() and json.loads(ds_json.read_text()).get("manifest") == json.loads(json.dumps(manifest, default=str)):
+        summary = json.loads(ds_json.read_text())
+        say(f"dataset already built in {ds_root} ({summary['tiles']} tiles); reusing it")
+    else:
+        shutil.rmtree(ds_root, ignore_errors=True)
+        from geotally.training.teacher import teacher
+
+        say(f"building the dataset from {len(items)} labelled images")
+        s = build_dataset(items, ds_root, dataset, detect=teacher(), progress=on_prepare)
+        summary = json.loads(ds_json.read_text())
+        summary["manifest"] = manifest
+        ds_json.write_text(json.dumps(summary, indent=1, default=str))
+        say(f"dataset: {s.tiles} tiles, labels {s.labels}, orientation {s.orientation}, masked {s.masked}")
+    pt = train(ds_root / "data.yaml", out / "run", params, on_epoch=on_epoch)
+    folder = out / "model"
+    folder.mkdir(exist_ok=True)
+    final_pt = folder / f"{name}.pt"
+    shutil.copy2(pt, final_pt)
+    onnx = export_onnx(final_pt, tile_size)
+    entry = {
+        "name": name, "file": onnx.name, "sha256": file_sha256(onnx),
+        "checkpoint": final_pt.name, "checkpoint_sha256": file_sha256(final_pt),
+        "native_gsd_m": dataset.model_gsd, "tile_size": tile_size, "task": "obb",
+        "classes": {str(k): v for k, v in DOTA_V1.items()},
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training": {"data": list(data), "excluded_globs": list(excludes), "excluded_lists": list(exclude_lists),
+                     "synthetic_scenes": synth, "images": len(items), "tiles": summary["tiles"],
+                     "labels": summary["labels"], "orientation": summary["orientation"],
+                     "masked": summary["masked"], "dataset": asdict(dataset), "params": asdict(params)},
+        "validation": None,
+    }
+    write_entry(folder, entry)
+    return Trained(name, folder, entry)

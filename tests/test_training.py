@@ -1,0 +1,189 @@
+"""geotally train: oriented labels from axis-aligned boxes, GSD degradation, the dataset, and a tiny run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from geotally.detect.boxes import xywhr_to_corners
+from geotally.training.dataset import TRAIN_IDS, DatasetParams, build_dataset
+from geotally.training.degrade import DegradeParams, degrade, sample_gsd, to_model_scale
+from geotally.training.orient import aabb_of, dominant_axis, fit_to_box, orient_labels
+from geotally.training.sources import LabelledImage, estimate_gsd, read_source
+
+needs_ultralytics = pytest.mark.skipif(importlib.util.find_spec("ultralytics") is None,
+                                       reason="training needs the [train] extra (Ultralytics, torch)")
+
+
+def _boxes(n: int, rng) -> np.ndarray:
+    """Random vehicle-like oriented boxes: length 4-18 px... (x, y, L, W, angle)."""
+    length = rng.uniform(20, 60, n)
+    return np.column_stack([rng.uniform(100, 400, n), rng.uniform(100, 400, n), length,
+                            length / rng.uniform(2.0, 3.5, n), rng.uniform(-np.pi / 2, np.pi / 2, n)])
+
+
+def _angle_err(a, b):
+    d = np.abs(np.mod(a - b, np.pi))
+    return np.degrees(np.minimum(d, np.pi - d))
+
+
+def test_fit_to_box_recovers_length_and_width():
+    rng = np.random.default_rng(0)
+    b = _boxes(200, rng)
+    b = b[np.abs(np.cos(2 * b[:, 4])) > 0.3]  # away from 45 degrees, where the solve is exact
+    box = aabb_of(xywhr_to_corners(b))
+    length, width = fit_to_box(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1], b[:, 4], np.full(len(b), 2.5))
+    assert np.allclose(length, b[:, 2], rtol=1e-6) and np.allclose(width, b[:, 3], rtol=1e-6)
+
+
+def test_matched_detections_give_labels_their_angle():
+    rng = np.random.default_rng(1)
+    truth = _boxes(30, rng)
+    truth[:, 0] = np.arange(30) * 90 + 50  # apart, so each label matches its own detection
+    corners = xywhr_to_corners(truth)
+    quads = aabb_of(corners)
+    quads = np.stack([quads[:, [0, 1]], quads[:, [2, 1]], quads[:, [2, 3]], quads[:, [0, 3]]], axis=1)
+    dets = truth + np.column_stack([rng.normal(0, 1, (30, 2)), np.zeros((30, 2)), rng.normal(0, 0.03, 30)])
+    o = orient_labels(quads, np.full(30, "large_vehicle", dtype=object), dets, np.zeros((600, 3000), np.uint8))
+    assert (o.how == "matched").all()
+    assert np.median(_angle_err(o.xywhr[:, 4], truth[:, 4])) < 3.0
+    # The result's envelope is the label box (the label's extent is kept).
+    assert np.abs(aabb_of(xywhr_to_corners(o.xywhr)) - aabb_of(quads)).max() < 2.0
+
+
+def test_unmatched_boxes_elongated_keep_their_axis_and_squarish_use_the_pixels():
+    img = np.full((200, 400), 90, np.uint8)
+    rect = ((100.0, 100.0), (60.0, 22.0), 35.0)  # a bright vehicle at 35 degrees
+    cv2.fillPoly(img, [cv2.boxPoints(rect).astype(np.int32)], 230)
+    assert _angle_err(dominant_axis(img, np.array([60, 60, 140, 140])), np.radians(35)) < 5
+    quads = np.array([[[50, 60], [150, 60], [150, 140], [50, 140]],  # squarish: the gradient decides
+                      [[250, 90], [370, 90], [370, 110], [250, 110]]], float)  # elongated: along x
+    o = orient_labels(quads, np.array(["large_vehicle"] * 2, dtype=object), np.zeros((0, 5)), img)
+    assert o.how.tolist() == ["gradient", "elongated"]
+    assert _angle_err(o.xywhr[0, 4], np.radians(35)) < 6
+    assert o.xywhr[1, 4] == 0.0 and o.xywhr[1, 2] == 120 and o.xywhr[1, 3] == 20
+
+
+def test_degrade_area_reduces_to_the_target_gsd():
+    rng = np.random.default_rng(2)
+    img = np.full((600, 800, 3), 120, np.uint8)
+    img[200:260, 300:320] = 250  # a 6 x 2 m bright truck at 0.1 m
+    out = degrade(img, 0.1, 0.5, DegradeParams(noise=(0, 0), gain=(1, 1)), rng)
+    assert out.shape == (120, 160, 3)
+    # The truck's brightness survives area reduction: its 12 x 4 pixel block is still bright.
+    assert out[42:50, 61:63].mean() > 180 and abs(float(np.median(out)) - 120) < 10
+    up = to_model_scale(out, 0.5, 0.25)
+    assert up.shape == (240, 320, 3)
+    g = [sample_gsd(0.12, DegradeParams(gsd_range=(0.15, 0.6)), rng) for _ in range(200)]
+    assert 0.15 <= min(g) and max(g) <= 0.6 and sample_gsd(0.8, DegradeParams(), rng) == 0.8
+
+
+def test_estimate_gsd_from_car_sizes():
+    rng = np.random.default_rng(3)
+    b = _boxes(20, rng)
+    b[:, 2], b[:, 3] = 4.6 / 0.12, 1.9 / 0.12  # cars at 0.12 m
+    gsd = estimate_gsd(xywhr_to_corners(b), np.full(20, "small_vehicle", dtype=object), 0.3)
+    assert abs(gsd - 0.12) < 1e-6
+    assert estimate_gsd(xywhr_to_corners(b[:2]), np.full(2, "small_vehicle", dtype=object), 0.3) == 0.3
+
+
+def _yolo_folder(root: Path, rng, n_images: int = 3) -> tuple[Path, int]:
+    """A YOLO folder of generated images with bright 'cars' and their axis-aligned boxes."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "classes.names").write_text("car\ntruck\ncyclist\n")
+    total = 0
+    for k in range(n_images):
+        img = np.full((400, 500, 3), 100, np.uint8)
+        rows = []
+        for j in range(8):
+            x, y = 40 + 55 * j, 60 + 40 * (j % 3) + 80 * (k % 2)
+            cv2.rectangle(img, (x, y), (x + 38, y + 16), (220, 220, 220), -1)
+            rows.append(f"0 {(x + 19) / 500:.5f} {(y + 8) / 400:.5f} {38 / 500:.5f} {16 / 400:.5f}")
+        rows.append(f"2 0.5 0.9 0.02 0.02")  # a cyclist: masked, not a vehicle, not background
+        total += 8
+        cv2.imwrite(str(root / "images" / f"img{k}.png"), img)
+        (root / "labels" / f"img{k}.txt").write_text("\n".join(rows) + "\n")
+    return root, total
+
+
+def test_dataset_writes_clipped_normalised_oriented_labels(tmp_path):
+    rng = np.random.default_rng(4)
+    root, total = _yolo_folder(tmp_path / "yolo", rng)
+    items = read_source(root)
+    assert len(items) == 3 and all(it.axis_aligned for it in items)
+    assert abs(items[0].gsd - 4.6 / 38) < 1e-6  # from the car boxes
+    p = DatasetParams(model_gsd=items[0].gsd, imgsz=256, copies=1, empty_keep=1.0,
+                      degrade=DegradeParams(gsd_range=(items[0].gsd, items[0].gsd)))
+    s = build_dataset(items, tmp_path / "ds", p, detect=None)
+    labels = sorted((tmp_path / "ds" / "labels" / "train").glob("*.txt"))
+    rows, centres = [], []
+    for f in labels:
+        stem, tx, ty = f.stem.rsplit("_", 2)
+        for ln in f.read_text().splitlines():
+            r = ln.split()
+            rows.append(r)
+            quad = np.array([float(v) for v in r[1:]]).reshape(4, 2)
+            assert quad.min() >= 0 and quad.max() <= 1
+            centres.append((stem.split("_c")[0], *(quad.mean(axis=0) * 256 + [int(tx), int(ty)])))
+    assert rows and all(r[0] == str(TRAIN_IDS["small_vehicle"]) for r in rows)
+    assert s.labels == {"small_vehicle": len(rows)}
+    # Back in image pixels, every car is labelled in some tile, and every label sits on a car.
+    for it in items:
+        truth = it.corners[it.cls == "small_vehicle"].mean(axis=1)
+        got = np.array([c[1:] for c in centres if c[0] == it.path.stem])
+        d = np.hypot(truth[:, None, 0] - got[None, :, 0], truth[:, None, 1] - got[None, :, 1])
+        assert d.min(axis=1).max() < 3.0 and d.min(axis=0).max() < 10.0
+    imgs = list((tmp_path / "ds" / "images" / "train").glob("*.jpg"))
+    assert len(imgs) == s.tiles and all(cv2.imread(str(f)).shape[:2] == (256, 256) for f in imgs)
+    assert s.masked == 3 and s.orientation.get("elongated") == total
+    assert "names:" in (tmp_path / "ds" / "data.yaml").read_text()
+
+
+@needs_ultralytics
+@pytest.mark.slow
+def test_tiny_training_run_registers_a_usable_model(tmp_path, border_scene, monkeypatch):
+    """Mechanics only (two images, one epoch): the model is trained, exported, registered and counts."""
+    monkeypatch.setenv("GEOTALLY_CACHE_DIR", str(tmp_path / "cache"))
+    from geotally.models.cache import cache_dir, ensure_model
+    from geotally.models.registry import REGISTRY
+
+    import os
+    shared = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "geotally" / "models"
+    stock = REGISTRY["yolov8n-obb-dota"]
+    if (shared / stock.name / stock.filename).exists():  # reuse the machine's verified copy, no download
+        (cache_dir() / "models" / stock.name).mkdir(parents=True)
+        (cache_dir() / "models" / stock.name / stock.filename).write_bytes((shared / stock.name / stock.filename).read_bytes())
+    ensure_model(stock)
+    root, _ = _yolo_folder(tmp_path / "yolo", np.random.default_rng(5), n_images=2)
+    env = dict(os.environ, GEOTALLY_CACHE_DIR=str(tmp_path / "cache"))
+    held, _ = _yolo_folder(tmp_path / "held-out", np.random.default_rng(6), n_images=1)
+    cmd = [sys.executable, "-m", "geotally.cli", "train", str(root), "--name", "tiny-test", "--out",
+           str(tmp_path / "run"), "--epochs", "1", "--imgsz", "128", "--batch", "2", "--copies", "1",
+           "--val-exhaustive", str(held), "--val-gsds", "0.3", "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    entry = json.loads((tmp_path / "cache" / "models" / "tiny-test" / "entry.json").read_text())
+    assert entry["training"]["images"] == 2 and entry["native_gsd_m"] == 0.25 and entry["file"].endswith(".onnx")
+    (row,) = entry["validation"]["rows"]  # 8 cars in the held-out image, counted at 0.3 m
+    assert row["class"] == "small_vehicle" and row["labelled"] == 8 and row["gsd_m"] == 0.3
+    assert row["detected"] >= row["found"] and 0 <= row["recall"] <= 1 and "count_error" in row
+    listed = subprocess.run([sys.executable, "-m", "geotally.cli", "models", "list"], capture_output=True,
+                            text=True, env=env)
+    assert "tiny-test" in listed.stdout
+    # A second run resumes: the dataset is reused and training is already complete.
+    again = subprocess.run(cmd[:-1], capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "reusing it" in again.stderr
+    counted = subprocess.run([sys.executable, "-m", "geotally.cli", "count", border_scene["scene"], "--model",
+                              "tiny-test", "--out", str(tmp_path / "res"), "--quiet"], capture_output=True, text=True,
+                             env=env)
+    assert counted.returncode == 0, counted.stderr
+    summary = json.loads((tmp_path / "res" / "summary.json").read_text())
+    assert summary["model"]["name"] == "tiny-test" and summary["model"]["sha256"] == entry["sha256"]
