@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from geotally.detect.boxes import xywhr_to_corners
-from geotally.training.dataset import TRAIN_IDS, DatasetParams, build_dataset
-from geotally.training.degrade import DegradeParams, degrade, sample_gsd, to_model_scale
+from geotally.training.config import DatasetParams, DegradeParams
+from geotally.training.dataset import TRAIN_IDS, build_dataset
+from geotally.training.degrade import degrade, sample_gsd, to_model_scale
 from geotally.training.orient import aabb_of, dominant_axis, fit_to_box, orient_labels
 from geotally.training.sources import LabelledImage, estimate_gsd, read_source
 

@@ -16,9 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from geotally.errors import GeotallyError
-from geotally.training.degrade import DegradeParams
-from geotally.training.dataset import DatasetParams
-from geotally.training.fit import TrainParams
+from geotally.training.config import DatasetParams, DegradeParams, TrainParams
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Count trucks and other vehicles in georeferenced overhead imagery, per zone.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 import shapely
 
-from geotally.training.degrade import DegradeParams, degrade, sample_gsd, to_model_scale
+from geotally.training.config import DatasetParams
+from geotally.training.degrade import degrade, sample_gsd, to_model_scale
 from geotally.training.orient import aabb_of, orient_labels
 from geotally.training.sources import LabelledImage
 
@@ -33,18 +34,6 @@ def _train_ids() -> dict[str, int]:
 TRAIN_IDS = _train_ids()  # large_vehicle 9, small_vehicle 10, plane 0, ship 1, harbor 7, ...
 VEHICLES = ("large_vehicle", "small_vehicle")
 MIN_VISIBLE = 0.45  # share of a label inside a tile for it to count as labelled there
-
-
-@dataclass(frozen=True)
-class DatasetParams:
-    model_gsd: float = 0.25
-    imgsz: int = 512
-    copies: int = 3
-    overlap: int = 64
-    empty_keep: float = 0.25  # share of tiles with no label that are kept, as negatives
-    mask_score: float = 0.4  # unlabelled detections above this are masked, not learnt as background
-    seed: int = 0
-    degrade: DegradeParams = field(default_factory=DegradeParams)
 
 
 @dataclass

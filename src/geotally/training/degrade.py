@@ -7,21 +7,10 @@ JPEG compression. Labels are scaled by the same factors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
-
-@dataclass(frozen=True)
-class DegradeParams:
-    """Ranges sampled per copy; every default is declared here once."""
-
-    gsd_range: tuple[float, float] = (0.15, 0.6)  # target metres per pixel
-    blur_px: tuple[float, float] = (0.3, 0.7)  # optical blur sigma, in target pixels
-    noise: tuple[float, float] = (0.0, 3.0)  # Gaussian noise sigma, grey levels
-    jpeg: tuple[int, int] = (60, 95)  # JPEG quality
-    gain: tuple[float, float] = (0.85, 1.15)
+from geotally.training.config import DegradeParams
 
 
 def sample_gsd(native: float, p: DegradeParams, rng: np.random.Generator) -> float:

@@ -6,32 +6,12 @@ import csv
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
 from geotally.errors import GeotallyError
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    """Every training setting, recorded in the registry entry. Defaults fit a ~1 h CPU run."""
-
-    base: str = "yolov8n-obb-dota"  # registry name or a local .pt to start from
-    epochs: int = 10
-    batch: int = 16
-    imgsz: int = 512
-    workers: int = 1
-    degrees: float = 180.0  # rotations keep oriented labels oriented and teach every heading
-    flipud: float = 0.5
-    fliplr: float = 0.5
-    scale: float = 0.25  # zoom jitter on top of the GSD copies
-    mosaic: float = 1.0
-    close_mosaic: int = 2
-    lr0: float = 0.002
-    optimizer: str = "AdamW"
-    seed: int = 0
-    device: str | None = None  # None: cuda:0 when there is one, else cpu
+from geotally.training.config import TrainParams
 
 
 def ultralytics_ready() -> None:

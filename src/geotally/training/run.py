@@ -12,8 +12,9 @@ from typing import Callable
 from geotally.errors import GeotallyError
 from geotally.imagery.scene import file_sha256
 from geotally.models.registry import DOTA_V1
-from geotally.training.dataset import DatasetParams, build_dataset
-from geotally.training.fit import TrainParams, export_onnx, train, write_entry
+from geotally.training.config import DatasetParams, TrainParams
+from geotally.training.dataset import build_dataset
+from geotally.training.fit import export_onnx, train, write_entry
 from geotally.training.sources import LabelledImage, exclude, read_source, read_vector_folder
 
 SYNTH_SEED0 = 1000  # synthetic training scenes use seeds from here; benchmarks and tests use lower ones

@@ -1,0 +1,52 @@
+"""Every training default, declared once: degradation, dataset and training parameters (read by the CLI).
+
+Kept free of heavy imports so that the CLI can read the defaults without loading OpenCV or torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DegradeParams:
+    """Ranges sampled per copy; every default is declared here once."""
+
+    gsd_range: tuple[float, float] = (0.15, 0.6)  # target metres per pixel
+    blur_px: tuple[float, float] = (0.3, 0.7)  # optical blur sigma, in target pixels
+    noise: tuple[float, float] = (0.0, 3.0)  # Gaussian noise sigma, grey levels
+    jpeg: tuple[int, int] = (60, 95)  # JPEG quality
+    gain: tuple[float, float] = (0.85, 1.15)
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    model_gsd: float = 0.25
+    imgsz: int = 512
+    copies: int = 3
+    overlap: int = 64
+    empty_keep: float = 0.25  # share of tiles with no label that are kept, as negatives
+    mask_score: float = 0.4  # unlabelled detections above this are masked, not learnt as background
+    seed: int = 0
+    degrade: DegradeParams = field(default_factory=DegradeParams)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Every training setting, recorded in the registry entry. Defaults fit a ~1 h CPU run."""
+
+    base: str = "yolov8n-obb-dota"  # registry name or a local .pt to start from
+    epochs: int = 10
+    batch: int = 16
+    imgsz: int = 512
+    workers: int = 1
+    degrees: float = 180.0  # rotations keep oriented labels oriented and teach every heading
+    flipud: float = 0.5
+    fliplr: float = 0.5
+    scale: float = 0.25  # zoom jitter on top of the GSD copies
+    mosaic: float = 1.0
+    close_mosaic: int = 2
+    lr0: float = 0.002
+    optimizer: str = "AdamW"
+    seed: int = 0
+    device: str | None = None  # None: cuda:0 when there is one, else cpu
