@@ -122,7 +122,7 @@ def main() -> None:
             box = aabb_of(tc[veh])
             quads = np.stack([box[:, [0, 1]], box[:, [2, 1]], box[:, [2, 3]], box[:, [0, 3]]], axis=1)
             gray = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY)
-            o = orient_labels(quads, tcls[veh], det_fn(path, g), gray)
+            o = orient_labels(quads, tcls[veh], det_fn(path, g)[:, :5], gray)
             from geotally.detect.boxes import xywhr_to_corners
 
             dh = angle_diff(long_axis(xywhr_to_corners(o.xywhr))[0], long_axis(tc[veh])[0])

@@ -5,7 +5,8 @@ threshold on the same detections:
   * large vehicles: recall on the SIMD tune images (labels not exhaustive: recall only) and
     precision on synthetic crossings with exact truth (seeds 30-31, never trained on);
   * small vehicles: precision, recall and count error on the KIT tune frames (exhaustive labels).
-The validation split is never read here (benchmarks/splits/README.md).
+Settings are chosen with the default ``--split tune``; ``--split val`` re-measures the same table on
+the validation split only to report how the chosen settings hold up (benchmarks/splits/README.md).
 
     python benchmarks/thresholds.py [--model geotally-vehicles-v1] [--model-gsd 0.2,0.25,0.3]
                                     [--confs 0.1,0.15,0.2,0.25,0.3,0.4] [--gsds 0.15,0.3,0.5]
@@ -46,12 +47,14 @@ def main() -> None:
     ap.add_argument("--model-gsd", default="0.2,0.25,0.3")
     ap.add_argument("--confs", default="0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5")
     ap.add_argument("--gsds", default="0.15,0.3,0.5")
+    ap.add_argument("--split", default="tune", choices=("tune", "val"),
+                    help="tune: where settings are chosen; val: only to report how the chosen ones hold up")
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
     confs = [float(c) for c in args.confs.split(",")]
     gsds = [float(g) for g in args.gsds.split(",")]
-    images = load_split("tune", None)
+    images = load_split(args.split, None)
     kw0 = {"model": args.model} if args.model else {}
     # (model_gsd, conf, gsd, metric) -> [tp, n_truth, n_det]
     t: dict = defaultdict(lambda: [0, 0, 0])
@@ -87,18 +90,20 @@ def main() -> None:
                         t[key][0] += match(xy[sel], score[sel], truth_xy[tsel], RADIUS_M["large_vehicle"] / g)
                         t[key][1] += int(tsel.sum())
                         t[key][2] += int(sel.sum())
-    print(f"tune split: {sum(i.dataset == 'simd' for i in images)} SIMD images, "
+    print(f"{args.split} split: {sum(i.dataset == 'simd' for i in images)} SIMD images, "
           f"{sum(i.dataset == 'kit' for i in images)} KIT frames, 2 synthetic scenes per GSD")
-    print("| model GSD | conf | GSD | SIMD large recall | synth large precision / recall | KIT small P / R | KIT small count error |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model GSD | conf | GSD | SIMD large recall | synth large precision / recall | SIMD small recall | "
+          "KIT small P / R | KIT small count error |")
+    print("|---|---|---|---|---|---|---|---|")
     for mg in sorted({k[0] for k in t}):
         for c in confs:
             for g in gsds:
                 sl, syn, ks = t[(mg, c, g, "simd_large")], t[(mg, c, g, "synth_large")], t[(mg, c, g, "kit_small")]
+                ss = t[(mg, c, g, "simd_small")]
                 r = lambda v: v[0] / v[1] if v[1] else float("nan")  # noqa: E731
                 p = lambda v: v[0] / v[2] if v[2] else float("nan")  # noqa: E731
                 err = (ks[2] - ks[1]) / ks[1] if ks[1] else float("nan")
-                print(f"| {mg} | {c} | {g} | {r(sl):.3f} | {p(syn):.3f} / {r(syn):.3f} | {p(ks):.3f} / {r(ks):.3f} | {err:+.1%} |")
+                print(f"| {mg} | {c} | {g} | {r(sl):.3f} | {p(syn):.3f} / {r(syn):.3f} | {r(ss):.3f} | {p(ks):.3f} / {r(ks):.3f} | {err:+.1%} |")
 
 
 if __name__ == "__main__":

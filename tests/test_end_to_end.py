@@ -112,12 +112,18 @@ def test_seams_do_not_double_count(border_scene):
 
 
 def test_onnx_and_ultralytics_backends_give_the_same_counts(border_scene, tmp_path):
-    """The default CPU path runs the cached ONNX export; the checkpoint through Ultralytics must agree."""
+    """The default CPU path runs the shipped ONNX file; its checkpoint through Ultralytics must agree,
+    and the summary must say which file ran (the checkpoint's own sha256 when it is the .pt)."""
+    from geotally.models.registry import DEFAULT_MODEL, REGISTRY
+
+    spec = REGISTRY[DEFAULT_MODEL]
     a = geotally.count(border_scene["scene"], zones=border_scene["sides"], backend="ultralytics")
     b = geotally.count(border_scene["scene"], zones=border_scene["sides"], backend="onnx")
     assert a.summary["model"]["detector"]["backend"] == "ultralytics"
     assert b.summary["model"]["detector"]["backend"] == "onnxruntime"
-    assert b.summary["model"]["run_file_sha256"] != b.summary["model"]["sha256"]
+    assert b.summary["model"]["run_file_sha256"] == b.summary["model"]["sha256"] == spec.sha256
+    assert a.summary["model"]["run_file"].endswith(".pt")
+    assert a.summary["model"]["run_file_sha256"] == spec.checkpoint_sha256
     assert (np.abs(a.counts["count"].values - b.counts["count"].values) <= 1).all(), (a.counts, b.counts)
 
 
@@ -126,7 +132,7 @@ def test_onnx_export_is_cached_and_rechecked(tmp_path, monkeypatch):
     from geotally.models.export import onnx_export
 
     pt = tmp_path / "m.pt"
-    pt.write_bytes(ensure_model(get_spec(DEFAULT_MODEL)).read_bytes())
+    pt.write_bytes(ensure_model(get_spec("yolov8n-obb-dota")).read_bytes())
     path, digest = onnx_export(pt, 640)
     assert path.exists() and file_sha256(path) == digest
     mtime = path.stat().st_mtime_ns

@@ -345,12 +345,12 @@ def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[
         # A registered ONNX model with its checkpoint runs the checkpoint on a GPU (or when asked).
         pt = checkpoint_of(spec) if spec is not None and backend != "onnx" else None
         if pt is not None and backend == "ultralytics":
-            return pt, "ultralytics", None
+            return pt, "ultralytics", spec.checkpoint_sha256
         if pt is not None and backend == "auto":
             from geotally.models.gpu import cuda_available
 
             if cuda_available():
-                return pt, "ultralytics", None
+                return pt, "ultralytics", spec.checkpoint_sha256
         if backend == "ultralytics":
             raise GeotallyError(f"--backend ultralytics needs a .pt checkpoint; {weights_path.name} is ONNX only")
         return weights_path, "onnx", None

@@ -8,6 +8,7 @@ tiles (so Ultralytics never rescales them), with labels clipped to each tile.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -171,8 +172,17 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
             progress(k + 1, len(items))
     from geotally.models.registry import DOTA_V1
 
+    # Ultralytics validates at the end of training whatever val= says; a few linked training tiles
+    # keep that step to seconds (it measured 3 minutes on all 1,574). Validation is --val's job.
+    for sub in ("images", "labels"):
+        (root / sub / "val").mkdir(exist_ok=True)
+    for img in sorted(img_dir.glob("*.jpg"))[:8]:
+        for src, dst in ((img, root / "images" / "val" / img.name),
+                         (lab_dir / f"{img.stem}.txt", root / "labels" / "val" / f"{img.stem}.txt")):
+            if not dst.exists():
+                os.link(src, dst)
     names = "\n".join(f"  {i}: {n}" for i, n in DOTA_V1.items())
-    (root / "data.yaml").write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/train\nnames:\n{names}\n")
+    (root / "data.yaml").write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
     id_names = {str(v): k for k, v in TRAIN_IDS.items()}
     summary = DatasetSummary(root, len(items), n_tiles, {id_names[k]: v for k, v in sorted(counts.items())},
                              dict(how), masked, sorted({it.source for it in items}))

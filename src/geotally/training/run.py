@@ -58,6 +58,17 @@ def collect(data: list[str], excludes: list[str], exclude_lists: list[str]) -> l
     return items
 
 
+def _finished(folder: Path, name: str, pt_sha: str) -> dict | None:
+    """The entry of a finished run whose checkpoint and export are still the ones it recorded."""
+    entry_file = folder / "entry.json"
+    if not entry_file.exists():
+        return None
+    entry = json.loads(entry_file.read_text())
+    ok = (entry.get("name") == name and entry.get("checkpoint_sha256") == pt_sha
+          and (folder / entry["file"]).exists() and file_sha256(folder / entry["file"]) == entry["sha256"])
+    return entry if ok else None
+
+
 def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[str] = (),
                  exclude_lists: list[str] = (), synth: int = 0, dataset: DatasetParams = DatasetParams(),
                  params: TrainParams = TrainParams(), tile_size: int = 1024,
@@ -91,6 +102,10 @@ def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[
     pt = train(ds_root / "data.yaml", out / "run", params, on_epoch=on_epoch)
     folder = out / "model"
     folder.mkdir(exist_ok=True)
+    done = _finished(folder, name, file_sha256(pt))
+    if done is not None:  # trained and exported before: the same files, not a new export
+        say(f"training already finished in {out}; model files unchanged")
+        return Trained(name, folder, done)
     final_pt = folder / f"{name}.pt"
     shutil.copy2(pt, final_pt)
     onnx = export_onnx(final_pt, tile_size)

@@ -1,0 +1,85 @@
+"""Contact sheet of a seeded random sample of detections, for judging precision by eye where labels
+are not exhaustive (SIMD). Each crop shows one detection (red box) at the GSD it was found at,
+enlarged 3x, with a tag: L = a label of the same class is within the match radius, - = none
+(either a false positive or a vehicle the labels leave out; the eye decides).
+
+    python scripts/eye_check.py --gsd 0.3 --cls large_vehicle --n 48 --out bench-out/eye_large_0.3.png
+    python scripts/eye_check.py --split tune --conf 0.1 ...   # choosing a threshold: the tune split only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from accuracy import RADIUS_M, degrade_to, load_split  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gsd", type=float, default=0.3)
+    ap.add_argument("--cls", default="large_vehicle")
+    ap.add_argument("--n", type=int, default=48)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="bench-out/eye.png")
+    ap.add_argument("--split", default="val", choices=("val", "tune"))
+    ap.add_argument("--conf", type=float, default=None, help="score threshold for the class (default: the model's)")
+    args = ap.parse_args()
+    import geotally
+    import shapely
+
+    images = [im for im in load_split(args.split, None) if im.dataset == "simd"]
+    found = []  # (image, crop centre, corners px, labelled?)
+    with tempfile.TemporaryDirectory() as tmp:
+        for im in images:
+            path, truth_xy, gsd = degrade_to(im, args.gsd, Path(tmp))
+            kw = {"model": args.model} if args.model else {}
+            if args.conf is not None:
+                kw["conf"] = {args.cls: args.conf}
+            res = geotally.count(path, gsd=gsd, **kw)
+            det = res.detections[res.detections["class"] == args.cls]
+            if not len(det):
+                continue
+            inv = ~res.scene.transform
+            geo = shapely.get_coordinates(det.geometry.values).reshape(len(det), -1, 2)[:, :4]
+            px = np.stack(inv * (geo[..., 0], geo[..., 1]), axis=-1)
+            t = truth_xy[im.cls == args.cls]
+            img = cv2.imread(str(path))
+            for quad, score in zip(px, det["score"].to_numpy()):
+                c = quad.mean(axis=0)
+                lab = bool(len(t)) and np.hypot(*(t - c).T).min() <= RADIUS_M[args.cls] / gsd
+                found.append((img, c, quad, lab, score))
+    rng = np.random.default_rng(args.seed)
+    pick = rng.choice(len(found), min(args.n, len(found)), replace=False)
+    half = int(round(14.0 / args.gsd))  # 28 m square around each detection
+    cells = []
+    for k in pick:
+        img, c, quad, lab, score = found[k]
+        pad = cv2.copyMakeBorder(img, half, half, half, half, cv2.BORDER_CONSTANT)
+        x, y = int(round(c[0])), int(round(c[1]))
+        crop = pad[y:y + 2 * half, x:x + 2 * half].copy()
+        crop = cv2.resize(crop, (192, 192), interpolation=cv2.INTER_NEAREST)
+        s = 192 / (2 * half)
+        q = ((quad - c + half) * s).astype(np.int32)
+        cv2.polylines(crop, [q], True, (0, 0, 255), 1)
+        cv2.putText(crop, f"{len(cells)}{'L' if lab else '-'} {score:.2f}", (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 255, 255), 1)
+        cells.append(crop)
+    while len(cells) % 8:
+        cells.append(np.zeros_like(cells[0]))
+    sheet = np.vstack([np.hstack(cells[i:i + 8]) for i in range(0, len(cells), 8)])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(args.out, sheet)
+    print(f"{len(found)} {args.cls} detections at {args.gsd} m on {len(images)} SIMD {args.split} images; "
+          f"{sum(f[3] for f in found)} next to a label; sheet of {len(pick)} in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
