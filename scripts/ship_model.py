@@ -6,7 +6,8 @@ figures from benchmarks/accuracy.py (JSON). Only files made by the project's own
 script belong there.
 
     python scripts/ship_model.py train-runs/geotally-vehicles-v1/model \
-        --conf large_vehicle=0.25,small_vehicle=0.3 --validation bench-out/accuracy-val.json
+        --conf large_vehicle=0.25,small_vehicle=0.25 --validation bench-out/accuracy-val.json \
+        --orientation bench-out/orientation.md      # what made the shipped geotally-vehicles-v1
 """
 
 from __future__ import annotations

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Reproduces the shipped default model (geotally-vehicles-v1) from ../shared/data.
 # Validation images (SIMD val.txt, KIT sequence MOS74-93) and the tune split are excluded.
-# About 40 minutes on 2 CPU cores; run again with the same --out to resume.
+# About 1 hour on 2 CPU cores (3.7 min preparing, 55 min for 8 epochs); run again with the same
+# --out to resume. Then, to ship it (settings chosen on the tune split, figures from validation):
+#   python benchmarks/thresholds.py --model geotally-vehicles-v1            # tune split
+#   python scripts/eye_check.py --split tune --conf 0.1 --gsd 0.3           # by-eye precision, tune
+#   python benchmarks/accuracy.py --split val --json bench-out/accuracy-val.json
+#   python benchmarks/orientation.py > bench-out/orientation.md
+#   python scripts/ship_model.py train-runs/geotally-vehicles-v1/model \
+#       --conf large_vehicle=0.25,small_vehicle=0.25 --validation bench-out/accuracy-val.json \
+#       --orientation bench-out/orientation.md
 set -euo pipefail
 DATA="${DATA:-../shared/data}"
 cd "$(dirname "$0")/.."
