@@ -35,3 +35,24 @@ def test_count_with_the_default_model_imports_neither_torch_nor_ultralytics(tmp_
     truth = sum(c.get("large_vehicle", 0) for c in border_scene["counts"].values())
     assert abs(int(trucks) - truth) <= 0.2 * truth  # and it finds the trucks, from an empty cache, offline
     assert (Path(tmp_path) / "empty-cache" / "models" / DEFAULT_MODEL).exists()
+
+
+def test_train_without_the_train_extra_is_one_line_and_writes_nothing(tmp_path):
+    """Simulate the light install by hiding ultralytics; `geotally train` must say what to install, first."""
+    code = (
+        "import sys, builtins\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name.split('.')[0] in ('ultralytics', 'torch'):\n"
+        "        raise ImportError(name)\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "from geotally.cli import main\n"
+        f"sys.argv = ['geotally', 'train', {str(tmp_path)!r}, '--name', 'x', '--out', {str(tmp_path / 'run')!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'geotally[train]'" in lines[0]
+    assert not (tmp_path / "run").exists()

@@ -76,9 +76,12 @@ def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[
                  on_prepare: Callable[[int, int], None] | None = None,
                  on_epoch: Callable[[int, int], None] | None = None) -> Trained:
     """Build the dataset (once), train (resuming), export and register ``name`` in ``out/model``."""
+    from geotally.training.fit import ultralytics_ready
+
+    ultralytics_ready()  # before any work: the light install has no torch
+    items = collect(list(data), list(excludes), list(exclude_lists))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    items = collect(list(data), list(excludes), list(exclude_lists))
     if synth:
         items += synth_scenes(out / "synth", synth)
     if not items:
