@@ -415,16 +415,15 @@ def train_cmd(
 def models_list() -> None:
     """Show the registered models and whether each is cached."""
     from geotally.models.cache import model_path
-    from geotally.models.registry import DEFAULT_MODEL, all_specs
+    from geotally.models.registry import DEFAULT_MODEL, SHIPPED, all_specs
     from geotally.models.sources import LocalFile
 
     table = Table()
     for col in ("name", "GSD", "tile", "cached", "sha256", "licence"):
         table.add_column(col, no_wrap=col in ("name", "sha256"))
     for name, spec in all_specs().items():
-        local = any(isinstance(s, LocalFile) for s in spec.sources)
-        cached = "shipped" if local and "weights" in str(spec.sources[0].path) else \
-            "yes" if model_path(spec).exists() else "no"
+        shipped = any(isinstance(s, LocalFile) and Path(s.path).parent == SHIPPED for s in spec.sources)
+        cached = "shipped" if shipped else "yes" if model_path(spec).exists() else "no"
         label = f"{name}*" if name == DEFAULT_MODEL else name
         table.add_row(label, f"{spec.native_gsd} m", str(spec.tile_size), cached, spec.sha256[:12], spec.licence)
     table.caption = "* default model. Pull with 'geotally models pull NAME'."

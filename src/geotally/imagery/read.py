@@ -68,6 +68,12 @@ def read_tile(src: rasterio.DatasetReader, scene: Scene, window: np.ndarray, out
         msg = first_line(exc, "read failed")
         raise GeotallyError(f"{scene.path}: cannot read window at col {col}, row {row} "
                             f"(truncated or corrupt raster): {msg}") from None
+    if np.issubdtype(data.dtype, np.floating):  # NaN and inf are no data, tagged or not
+        finite = np.isfinite(data).all(axis=0)
+        if not finite.all():
+            base = np.full(finite.shape, 255, np.uint8) if mask is None else mask
+            mask = np.where(finite, base, 0).astype(np.uint8)
+            data = np.where(finite[None], data, 0)
     rgb = _resize(np.ascontiguousarray(np.moveaxis(to_uint8(data, scene.stretch), 0, -1)), ow, oh, interpolation)
     tile = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
     if mask is None:

@@ -107,6 +107,7 @@ def _percentile_stretch(src: rasterio.DatasetReader, bands: tuple[int, int, int]
     for b in bands:
         data = src.read(b, out_shape=shape, resampling=Resampling.nearest, masked=True)
         values = data.compressed()
+        values = values[np.isfinite(values)]  # NaN and inf are no data, tagged or not
         if values.size == 0:
             limits.append((0.0, 1.0))
             continue
