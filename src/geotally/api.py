@@ -23,6 +23,7 @@ from geotally.store.queues import queue_table
 from geotally.zones.border import border_summary, load_border
 from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
 from geotally.errors import GeotallyError
+from geotally.limits import check_count_options, check_tile_count
 from geotally.geo.footprints import footprints
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene, file_sha256, open_scene
@@ -164,6 +165,7 @@ def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, worker
             dask: str | None, progress, say) -> tuple[Detections, np.ndarray, int, int]:
     """Detections merged over the scene, the report's picture, tiles in all, tiles resumed."""
     tile = fitted_tile_size(sc, m.gsd, m.tile_size) if getattr(m.detector, "dynamic_size", False) else m.tile_size
+    check_tile_count(_tile_estimate(sc, m.gsd, tile, params.overlap))
     grid = scene_grid(sc, m.gsd, tile, params.overlap)
     preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
     pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
@@ -265,7 +267,10 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
     """
-    # Inputs first, so a bad file fails before any model work.
+    # Inputs first, so a bad file or value fails before any model work.
+    check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
+                        threads=threads, size_thresholds=size_thresholds, queue=queue,
+                        distance_bands=distance_bands, workers=workers)
     model_conf = get_spec(model or DEFAULT_MODEL).conf if weights is None else None
     thresholds = conf_thresholds(conf if conf is not None else model_conf)
     if workers < 1:
@@ -416,6 +421,12 @@ def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:
         if not 0 < v < 1:
             raise GeotallyError(f"--conf for {k} must be between 0 and 1, got {v}")
     return table
+
+
+def _tile_estimate(sc: Scene, model_gsd: float, tile: int, overlap: int) -> int:
+    """Tiles a grid would have, without making it (a mistaken GSD could ask for billions)."""
+    step = max(1, tile - min(overlap, tile // 2))
+    return int(np.ceil(sc.width * sc.gsd[0] / model_gsd / step) * np.ceil(sc.height * sc.gsd[1] / model_gsd / step))
 
 
 def _scene_bounds(sc: Scene) -> tuple[float, float, float, float]:
