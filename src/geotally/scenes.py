@@ -171,10 +171,6 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
 def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None, export=(), basemap=None,
                  calibration=None, claim=None, claim_class: str = "large_vehicle", **kw) -> CountResult:
     """Count one or many scenes into one set of outputs (see the module docstring for the overlap rule)."""
-    from geotally.limits import check_count_options
-
-    check_count_options(**{k: kw[k] for k in ("gsd", "model_gsd", "tile_size", "overlap", "batch", "threads",
-                                              "size_thresholds", "queue", "distance_bands", "workers") if k in kw})
     scenes = expand(inputs)
     if not scenes:
         raise GeotallyError("no scene given")

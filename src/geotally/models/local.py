@@ -9,26 +9,13 @@ from pathlib import Path
 
 from geotally.errors import GeotallyError
 from geotally.imagery.scene import file_sha256
-from geotally.models.registry import ModelSpec, DOTA_V1
+from geotally.models.registry import ModelSpec, spec_from_entry
 
 
 def _models_root() -> Path:
     from geotally.models.cache import cache_dir
 
     return cache_dir() / "models"
-
-
-def spec_from_entry(entry: dict, where: str) -> ModelSpec:
-    """A registry entry (JSON) as a ModelSpec; its files are already in the cache."""
-    from geotally.models.sources import LocalFile
-
-    names = {int(k): v for k, v in entry.get("classes", {}).items()} or DOTA_V1
-    return ModelSpec(name=entry["name"], filename=entry["file"], sha256=entry["sha256"],
-                     native_gsd=float(entry["native_gsd_m"]), tile_size=int(entry["tile_size"]),
-                     sources=(LocalFile(str(Path(where) / entry["file"])),), licence=entry.get("licence", "AGPL-3.0 (trained with Ultralytics)"),
-                     description=entry.get("description", f"trained with geotally train ({entry.get('created_utc', '')})"),
-                     class_names=names, checkpoint=entry.get("checkpoint"),
-                     checkpoint_sha256=entry.get("checkpoint_sha256"), card=entry)
 
 
 def local_specs() -> dict[str, ModelSpec]:
@@ -39,7 +26,7 @@ def local_specs() -> dict[str, ModelSpec]:
         for entry_file in sorted(root.glob("*/entry.json")):
             try:
                 entry = json.loads(entry_file.read_text())
-                out[entry["name"]] = spec_from_entry(entry, str(entry_file.parent))
+                out[entry["name"]] = spec_from_entry(entry, entry_file.parent)
             except (OSError, ValueError, KeyError):
                 continue  # a half-written or foreign folder is not a model
     return out

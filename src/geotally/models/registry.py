@@ -79,18 +79,21 @@ REGISTRY: dict[str, ModelSpec] = {
 SHIPPED = Path(__file__).resolve().parent / "weights"  # models inside the package: no download, works offline
 
 
+def spec_from_entry(entry: dict, folder: Path) -> ModelSpec:
+    """A registry entry written by `geotally train` (entry.json) as a ModelSpec; its files are in ``folder``."""
+    names = {int(k): v for k, v in (entry.get("classes") or {}).items()} or DOTA_V1
+    return ModelSpec(name=entry["name"], filename=entry["file"], sha256=entry["sha256"],
+                     native_gsd=float(entry["native_gsd_m"]), tile_size=int(entry["tile_size"]),
+                     sources=(LocalFile(str(Path(folder) / entry["file"])),),
+                     licence=entry.get("licence", "AGPL-3.0 (trained with Ultralytics)"),
+                     description=entry.get("description", f"trained with geotally train ({entry.get('created_utc', '')})"),
+                     class_names=names, checkpoint=entry.get("checkpoint"),
+                     checkpoint_sha256=entry.get("checkpoint_sha256"), card=entry, conf=entry.get("conf"))
+
+
 def _shipped() -> tuple[ModelSpec, ...]:
-    """Models that ship inside the package, each described by the entry.json `geotally train` wrote."""
-    specs = []
-    for entry_file in sorted(SHIPPED.glob("*.json")):
-        e = json.loads(entry_file.read_text())
-        specs.append(ModelSpec(
-            name=e["name"], filename=e["file"], sha256=e["sha256"], native_gsd=float(e["native_gsd_m"]),
-            tile_size=int(e["tile_size"]), sources=(LocalFile(str(SHIPPED / e["file"])),),
-            licence=e.get("licence", "AGPL-3.0"), description=e.get("description", ""),
-            class_names=DOTA_V1, checkpoint=e.get("checkpoint"), checkpoint_sha256=e.get("checkpoint_sha256"),
-            card=e, conf=e.get("conf")))
-    return tuple(specs)
+    """Models that ship inside the package, each described by the entry `geotally train` wrote."""
+    return tuple(spec_from_entry(json.loads(f.read_text()), SHIPPED) for f in sorted(SHIPPED.glob("*.json")))
 
 
 REGISTRY.update({spec.name: spec for spec in _shipped()})

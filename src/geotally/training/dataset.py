@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import shapely
 
+from geotally.detect.boxes import xywhr_to_corners
 from geotally.training.config import DatasetParams
 from geotally.training.degrade import degrade, sample_gsd, to_model_scale
 from geotally.training.orient import aabb_of, orient_labels
@@ -67,12 +68,6 @@ def _fill(img: np.ndarray, corners: np.ndarray, colour: np.ndarray) -> None:
         cv2.fillPoly(img, [np.round(quad).astype(np.int32)], colour.tolist())
 
 
-def _xywhr_corners(xywhr: np.ndarray) -> np.ndarray:
-    from geotally.detect.boxes import xywhr_to_corners
-
-    return xywhr_to_corners(xywhr)
-
-
 def prepare(item: LabelledImage, detect: Detect | None, mask_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
     """The image (BGR) with ignored and unlabelled vehicles masked, oriented label corners, classes."""
     img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
@@ -88,7 +83,7 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float) -> tu
         veh = np.isin(cls, VEHICLES)
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         o = orient_labels(corners[veh], cls[veh], xywhr, gray)
-        corners[veh] = _xywhr_corners(o.xywhr)
+        corners[veh] = xywhr_to_corners(o.xywhr)
         how.update(o.how.tolist())
         # Confident detections that no label covers: likely vehicles the labels leave out.
         if len(xywhr):
@@ -98,7 +93,7 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float) -> tu
                        & (cy[:, None] >= lab[None, :, 1] - 2) & (cy[:, None] <= lab[None, :, 3] + 2)).any(axis=1) \
                 if len(lab) else np.zeros(len(xywhr), bool)
             loose = (~covered) & (score >= mask_score)
-            to_mask.append(_xywhr_corners(xywhr[loose] * np.array([1, 1, 1.15, 1.3, 1.0])))
+            to_mask.append(xywhr_to_corners(xywhr[loose] * np.array([1, 1, 1.15, 1.3, 1.0])))
             masked += int(loose.sum())
     masked += int((~keep).sum())
     for quads in to_mask:
