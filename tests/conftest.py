@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +43,38 @@ def border_scene(tmp_path_factory) -> dict:
 
 
 needs_dota = pytest.mark.skipif(not DOTA.exists(), reason="../shared/data/dota-sample not present")
+
+
+def run(monkeypatch, capsys, *args):
+    """The CLI in this process: (exit code, stdout, stderr)."""
+    from geotally import cli
+
+    monkeypatch.setattr(sys, "argv", ["geotally", *map(str, args)])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def assert_user_error(code, err, fragment, out_dir=None):
+    """Exit 2, one line on stderr naming the problem, no traceback, and nothing written to ``out_dir``."""
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("geotally: error:") and fragment in lines[0], lines[0]
+    assert "Traceback" not in err
+    if out_dir is not None:
+        assert not out_dir.exists()
+        assert not list(out_dir.parent.glob(f".{out_dir.name}.staging-*"))
+
+
+def noise_scene(path: Path, size: int = 256, seed: int = 0, **kw) -> Path:
+    """A small georeferenced RGB scene of noise (0.5 m, EPSG:32638): counts fast, finds next to nothing."""
+    rng = np.random.default_rng(seed)
+    return write_raster(path, rng.integers(0, 255, (3, size, size), dtype=np.uint8), **kw)
+
+
+def scene_box(size: int = 256, gsd: float = 0.5, x0: float = 500000, y0: float = 4100000) -> list:
+    """The ring of noise_scene's footprint, for zones drawn over it."""
+    x1, y1 = x0 + size * gsd, y0 - size * gsd
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]

@@ -7,25 +7,7 @@ import numpy as np
 import pytest
 
 from geotally import cli
-from conftest import write_raster
-
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["geotally", *map(str, args)])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    cap = capsys.readouterr()
-    return exc.value.code, cap.out, cap.err
-
-
-def assert_user_error(code, err, fragment, out_dir):
-    assert code == 2
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("geotally: error:") and fragment in lines[0]
-    assert "Traceback" not in err
-    assert not out_dir.exists()
-    assert not list(out_dir.parent.glob(f".{out_dir.name}.staging-*"))
+from conftest import assert_user_error, run, write_raster
 
 
 @pytest.fixture
@@ -122,7 +104,7 @@ def test_all_nodata_scene_gives_zero_vehicles(monkeypatch, capsys, tmp_path):
     assert all(line.endswith(",0") for line in counts[1:])
     assert {p.name for p in out.iterdir() if not p.name.startswith(".geotally-checkpoint")} == {"detections.gpkg", "detections.geojson", "detections.parquet",
                                                "queues.gpkg", "queues.geojson", "counts.csv", "counts_by_activity.csv",
-                                               "summary.json", "report.html"}
+                                               "summary.json", "report.html", "manifest.json"}
     del z
 
 

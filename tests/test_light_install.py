@@ -25,16 +25,18 @@ def test_count_with_the_default_model_imports_neither_torch_nor_ultralytics(tmp_
         "import sys, geotally\n"
         f"r = geotally.count({border_scene['scene']!r})\n"
         "n = int((r.detections['class'] == 'large_vehicle').sum())\n"
-        "print(n, 'torch' in sys.modules, 'ultralytics' in sys.modules)\n"
+        "print(n, 'torch' in sys.modules, 'ultralytics' in sys.modules, r.summary['model']['file'])\n"
     )
     env = {"GEOTALLY_CACHE_DIR": str(tmp_path / "empty-cache"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    trucks, torch_loaded, ultra_loaded = done.stdout.split()
+    trucks, torch_loaded, ultra_loaded, model_file = done.stdout.split()
     assert not (torch_loaded == "True" or ultra_loaded == "True")
     truth = sum(c.get("large_vehicle", 0) for c in border_scene["counts"].values())
     assert abs(int(trucks) - truth) <= 0.2 * truth  # and it finds the trucks, from an empty cache, offline
-    assert (Path(tmp_path) / "empty-cache" / "models" / DEFAULT_MODEL).exists()
+    # the shipped model runs from the package, verified, and nothing is copied into the cache
+    assert Path(model_file) == SHIPPED / REGISTRY[DEFAULT_MODEL].filename
+    assert not (Path(tmp_path) / "empty-cache" / "models" / DEFAULT_MODEL).exists()
 
 
 def test_train_without_the_train_extra_is_one_line_and_writes_nothing(tmp_path):

@@ -63,3 +63,17 @@ def test_a_gsd_that_would_make_a_million_tiles_is_refused(small_scene, tmp_path,
                         "--overlap", "0", "--out", str(tmp_path / "o2"), "--quiet"], capfd)
     assert code == 2 and len(lines) == 1 and "tiles" in lines[0], lines
     assert not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize("option", ["--iou", "--radius", "--conf"])
+def test_evaluate_options_refuse_hostile_values(option, small_scene, tmp_path, capfd):
+    truth = tmp_path / "truth.geojson"
+    truth.write_text('{"type": "FeatureCollection", "features": []}')
+    for value in HOSTILE + (["1.5"] if option != "--radius" else []):  # a fraction above 1
+        if option == "--conf" and value == "0":
+            continue  # a score threshold of 0 is in range (AP uses every detection)
+        report = tmp_path / f"e-{value}.json"
+        code, lines = _run(["evaluate", str(small_scene), str(truth), option, value, "-o", str(report)], capfd)
+        assert code == 2, (option, value, lines)
+        assert len(lines) == 1 and lines[0].startswith("geotally: error:") and option in lines[0], (option, value, lines)
+        assert not report.exists()

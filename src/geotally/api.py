@@ -177,7 +177,7 @@ def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, worker
         if progress:
             progress(done[0], len(grid), done[1])
 
-    store = _checkpoint(store_dir, sc, m.sha, params, fresh)
+    store = _checkpoint(store_dir, sc, m, params, fresh)
     if progress:
         progress(0, len(grid), 0)  # the bar appears, and its clock starts, as detection starts
     failed = True
@@ -241,6 +241,72 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
     return _Vehicles(table, queues, fp.length_m[is_vehicle], is_vehicle, len(found.lines))
 
 
+@dataclass
+class Inputs:
+    """One scene and the vectors that divide it, opened and checked before any tile runs."""
+
+    scene: Scene
+    zones: Zones | None
+    border: object | None
+    bounds: tuple[float, float, float, float]
+
+
+def open_inputs(scene: str | os.PathLike, *, zones=None, zone_field: str = "name", border=None,
+                sides: tuple[str, str] | None = None, bands: tuple[int, ...] | None = None,
+                gsd: float | None = None, export: tuple[str, ...] = ()) -> Inputs:
+    """Open the scene, its zones and its border, and check what needs them (a KML export needs a CRS)."""
+    sc = open_scene(scene, bands=bands, gsd=gsd)
+    if "kml" in export and sc.crs is None:
+        raise GeotallyError(f"--export kml needs a georeferenced scene; {Path(sc.path).name} has no CRS")
+    bounds = _scene_bounds(sc)
+    zone_set = load_zones(str(zones), sc.crs, bounds, field=zone_field) if zones is not None else None
+    border_obj = load_border(str(border), sc.crs, bounds, sides) if border is not None else None
+    if zone_set is None and border_obj is not None:
+        zone_set = border_obj.zones
+    return Inputs(sc, zone_set, border_obj, bounds)
+
+
+def _model_conf(model: str | None, weights) -> dict | None:
+    return get_spec(model or DEFAULT_MODEL).conf if weights is None else None
+
+
+def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gsd=None, tile_size=None,
+                      overlap=DEFAULT_OVERLAP, batch=DEFAULT_BATCH, threads=None,
+                      size_thresholds=DEFAULT_THRESHOLDS, queue=None, distance_bands=None, border=None,
+                      sides=None, workers=1, out=None, basemap=None, dask=None) -> None:
+    """Every option of a count that can be checked without the scene, in one place, before any work."""
+    check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
+                        threads=threads, size_thresholds=size_thresholds, queue=queue,
+                        distance_bands=distance_bands, workers=workers)
+    if distance_bands and border is None:
+        raise GeotallyError("--distance-bands measures distance to a border; give --border too")
+    if sides is not None and sides[0] == sides[1]:
+        raise GeotallyError(f"--sides needs two different names, got {sides[0]!r} twice")
+    conf_thresholds(conf if conf is not None else _model_conf(model, weights))
+    if dask:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise GeotallyError("--dask needs Dask's distributed scheduler: pip install 'geotally[dask]'")
+    if out is not None:
+        check_out_dir(out)
+    if basemap:
+        from geotally.report.html import basemap_origin
+
+        basemap_origin(basemap)
+
+
+def check_conf_classes(conf, names: dict[int, str]) -> None:
+    """A per-class --conf must name classes the model has (or '*'): a typo would silently do nothing."""
+    if not isinstance(conf, dict):
+        return
+    known = set(names.values()) | {"*"}
+    unknown = sorted(k for k in conf if k not in known)
+    if unknown:
+        raise GeotallyError(f"--conf names {', '.join(map(repr, unknown))}, which the model does not have; "
+                            f"its classes are {', '.join(sorted(known - {'*'}))}")
+
+
 def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
           weights: str | os.PathLike | None = None, zone_field: str = "name",
           conf: float | dict[str, float] | None = None,
@@ -256,7 +322,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           export: tuple[str, ...] = (), basemap: str | None = None, fresh: bool = False,
           workers: int = 1, dask: str | None = None, backend: str = "auto", checkpoint_dir: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
-          say: Callable[[str], None] = lambda msg: None) -> CountResult:
+          say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -266,25 +332,20 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     with 95% intervals, and ``claim`` ({zone: count}) is tested against them.
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
+    ``prepared`` is the scene and vectors already opened by :func:`open_inputs`.
     """
     # Inputs first, so a bad file or value fails before any model work.
-    check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
-                        threads=threads, size_thresholds=size_thresholds, queue=queue,
-                        distance_bands=distance_bands, workers=workers)
-    model_conf = get_spec(model or DEFAULT_MODEL).conf if weights is None else None
-    thresholds = conf_thresholds(conf if conf is not None else model_conf)
-    if workers < 1:
-        raise GeotallyError(f"--workers must be at least 1, got {workers}")
-    if out is not None:
-        check_out_dir(out)
+    check_run_options(conf=conf, model=model, weights=weights, gsd=gsd, model_gsd=model_gsd, tile_size=tile_size,
+                      overlap=overlap, batch=batch, threads=threads, size_thresholds=size_thresholds, queue=queue,
+                      distance_bands=distance_bands, border=border, sides=sides, workers=workers, out=out,
+                      basemap=basemap, dask=dask)
+    thresholds = conf_thresholds(conf if conf is not None else _model_conf(model, weights))
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
-    sc = open_scene(scene, bands=bands, gsd=gsd)
-    bounds = _scene_bounds(sc)
-    zone_set = load_zones(str(zones), sc.crs, bounds, field=zone_field) if zones is not None else None
-    border_obj = load_border(str(border), sc.crs, bounds, sides) if border is not None else None
-    if zone_set is None and border_obj is not None:
-        zone_set = border_obj.zones
+    inp = prepared or open_inputs(scene, zones=zones, zone_field=zone_field, border=border, sides=sides,
+                                  bands=bands, gsd=gsd, export=export)
+    sc, zone_set, border_obj, bounds = inp.scene, inp.zones, inp.border, inp.bounds
     m = _prepare_model(model, weights, backend, thresholds, model_iou, tile_size, model_gsd, overlap, threads, say)
+    check_conf_classes(conf, m.names)
     params = Params(model=m.spec.name if m.spec else None, weights=str(weights) if weights else None,
                     conf=thresholds, model_iou=model_iou, seam_iou=seam_iou, tile_size=m.tile_size, overlap=overlap,
                     batch=batch, model_gsd=m.gsd, gsd=gsd, bands=list(bands) if bands else None,
@@ -396,7 +457,7 @@ def _runner(workers: int, dask: str | None, sc: Scene, m: _Model, params: Params
     return lambda grid, tiles, cb: run_pool(replace(job, grid=grid), tiles, workers, cb, on_piece=paste)
 
 
-def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):
+def _checkpoint(out, sc: Scene, m: _Model, params: Params, fresh: bool):
     """The run's tile checkpoint in ``out`` (none without ``out``)."""
     if out is None:
         return None
@@ -406,7 +467,7 @@ def _checkpoint(out, sc: Scene, model_sha: str, params: Params, fresh: bool):
     if fresh:
         remove(path)
     detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch")}
-    return TileStore(path, manifest(sc.sha256, model_sha, detection))
+    return TileStore(path, manifest(sc.sha256, m.sha, detection, m.run_sha))
 
 
 def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:

@@ -23,8 +23,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 models_app = typer.Typer(no_args_is_help=True, help="List and fetch the registered detection models.")
 app.add_typer(models_app, name="models")
 
-err = Console(stderr=True)
-out = Console()
+# No markup in what is printed: zone names, file names and paths are the user's text, and a "[/]" in
+# one must print as itself rather than break the output (styles are given as style=...).
+err = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False)
 
 
 def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
@@ -164,7 +166,7 @@ def count_cmd(
         out.print(f"queues: {q['count']} with {q['vehicles_in_queues']} vehicles; "
                   f"{q['vehicles_elsewhere']} vehicles parked or elsewhere")
         if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
-            out.print("[yellow]border line extended to the scene edge along its end bearings[/yellow]")
+            out.print("border line extended to the scene edge along its end bearings", style="yellow")
         for c in result.summary.get("claims") or []:
             rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
             out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}): {c['verdict']}{rng}")
@@ -247,7 +249,7 @@ def synth_cmd(
 
 
 def _say(quiet: bool):
-    return (lambda msg: None) if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]"))
+    return (lambda msg: None) if quiet else (lambda msg: err.print(msg, style="dim"))
 
 
 @contextmanager
@@ -283,17 +285,20 @@ def evaluate_cmd(
     out_file: Path = typer.Option(Path("evaluation.json"), "--out", "-o", help="JSON report."),
 ) -> None:
     """Score detections against labelled truth: precision, recall, F1, AP50 and count error per class and image."""
-    import json
-
     from geotally.evaluation import evaluate
+    from geotally.store.outputs import check_out_file, write_json
+
+    from geotally.limits import check_evaluate_options
 
     if len(paths) < 2:
         raise GeotallyError("evaluate takes one or more DETECTIONS and then the TRUTH")
+    check_evaluate_options(iou=iou, radius=radius, conf=conf)
     for p in paths:
         if not p.exists():
             raise GeotallyError(f"not found: {p}")
+    check_out_file(out_file, "-o")
     report = evaluate(paths[:-1], paths[-1], iou=iou, radius_m=radius, conf=conf, zones=zones)
-    out_file.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(out_file, report)
     table = Table(title=f"evaluation against {paths[-1].name}")
     for col in ("class", "truth", "found", "P", "R", "F1", "AP50", "count error"):
         table.add_column(col, justify="left" if col == "class" else "right", no_wrap=True)
@@ -317,17 +322,20 @@ def calibrate_cmd(
 ) -> None:
     """Turn an evaluation into a calibration: per class detection and false-positive rates per labelled image."""
     import json
+    from dataclasses import asdict
 
     from geotally.analysis.calibration import Calibration
+    from geotally.store.outputs import check_out_file, write_json
 
+    check_out_file(out_file, "-o")
     try:
         report = json.loads(evaluation.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         raise GeotallyError(f"evaluation file not found: {evaluation}") from None
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         raise GeotallyError(f"{evaluation} is not JSON; give the file 'geotally evaluate' wrote") from None
     cal = Calibration.from_evaluation(report, source=str(evaluation))
-    cal.save(out_file)
+    write_json(out_file, asdict(cal))
     for cls, c in cal.classes.items():
         r, f = c.rates()
         out.print(f"{cls}: {len(c.n_truth)} labelled images, {sum(c.n_truth)} vehicles; "
@@ -414,6 +422,7 @@ def train_cmd(
 @models_app.command("list")
 def models_list() -> None:
     """Show the registered models and whether each is cached."""
+    from geotally.imagery.scene import file_sha256
     from geotally.models.cache import model_path
     from geotally.models.registry import DEFAULT_MODEL, SHIPPED, all_specs
     from geotally.models.sources import LocalFile
@@ -423,7 +432,9 @@ def models_list() -> None:
         table.add_column(col, no_wrap=col in ("name", "sha256"))
     for name, spec in all_specs().items():
         shipped = any(isinstance(s, LocalFile) and Path(s.path).parent == SHIPPED for s in spec.sources)
-        cached = "shipped" if shipped else "yes" if model_path(spec).exists() else "no"
+        path = model_path(spec)
+        cached = "shipped" if shipped else ("no" if not path.exists() else "yes" if file_sha256(path) == spec.sha256
+                                            else "damaged: pull --force")
         label = f"{name}*" if name == DEFAULT_MODEL else name
         table.add_row(label, f"{spec.native_gsd} m", str(spec.tile_size), cached, spec.sha256[:12], spec.licence)
     table.caption = "* default model. Pull with 'geotally models pull NAME'."
@@ -451,8 +462,23 @@ ABORT = _same_named(click.exceptions.Abort, "Abort")
 CLICK_ERROR = _same_named(click.ClickException, "ClickException")
 
 
+def _quiet_libraries() -> None:
+    """Library warnings (NotGeoreferencedWarning, numpy RuntimeWarnings, GDAL's logged messages) stay off
+    stderr, so an error is one line there; GEOTALLY_DEBUG=1 shows them."""
+    if os.environ.get("GEOTALLY_DEBUG"):
+        return
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # spawned worker processes too
+    for name in ("rasterio", "pyogrio", "fiona", "py.warnings", "distributed"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def main() -> None:
     """Entry point: user errors exit 2 with one line, internal errors exit 1."""
+    _quiet_libraries()
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)

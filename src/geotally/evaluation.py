@@ -12,6 +12,7 @@ import shapely
 from geotally.analysis.evaluate import ClassScore, round4, score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.errors import GeotallyError
+from geotally.store.outputs import MANIFEST, check_manifest
 from geotally.geo.transform import pixel_to_map
 from geotally.imagery.scene import open_scene
 from geotally.models.classes import VEHICLE_CLASSES, class_map
@@ -27,6 +28,8 @@ def _detections(path: Path) -> tuple[gpd.GeoDataFrame, dict]:
     det_path = path / "detections.gpkg" if path.is_dir() else path
     if not det_path.exists():
         raise GeotallyError(f"detections not found: {det_path}")
+    if path.is_dir() or (folder / MANIFEST).exists():
+        check_manifest(folder)  # never score a half-written or mixed results folder
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
     return read_vector(str(det_path), "detections file"), summary
 
@@ -76,6 +79,33 @@ def load_truth(truth: Path, stem: str, det_path: Path, summary: dict, crs):
     return geoms, cls, np.zeros(len(cls), bool), points
 
 
+def _check_overlap(det: gpd.GeoDataFrame, geoms: np.ndarray, summary: dict, det_path: Path, truth: Path) -> None:
+    """Truth that lies nowhere near the scene (another place, or another CRS) would score recall 0 in
+    silence; say so instead."""
+    if not len(geoms):
+        return
+    if summary.get("scenes"):
+        from geotally.geo.transform import scene_corners
+
+        try:
+            sc = _scene_of(summary, det_path)
+            c = scene_corners(sc.transform, sc.width, sc.height)
+            area = shapely.box(*c.min(axis=0), *c.max(axis=0))
+        except GeotallyError:
+            area = None
+    else:
+        area = None
+    if area is None:
+        if not len(det):
+            return
+        area = shapely.box(*det.total_bounds)
+    tb = shapely.total_bounds(geoms)
+    if not shapely.intersects(area.buffer(50.0), shapely.box(*tb)):
+        raise GeotallyError(f"no truth in {truth} overlaps the scene of {det_path} (truth bounds "
+                            f"{np.round(tb, 1).tolist()}, scene bounds {np.round(area.bounds, 1).tolist()}, in the "
+                            "detections' CRS); check that the truth is of this place and in a stated CRS")
+
+
 def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, difficult: np.ndarray,
                  zones_path: Path, conf: float, stem: str) -> list[dict]:
     """Detected against true counts per zone and class, both assigned by centre."""
@@ -106,8 +136,16 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
     per_image, per_zone, totals = [], [], {}
     for det_path in detections:
         det, summary = _detections(Path(det_path))
-        stem = Path(str(det["scene"].iloc[0])).stem if len(det) else Path(summary.get("scenes", [{}])[0].get("path", "x")).stem
+        for col in ("class", "score"):
+            if col not in det.columns:
+                raise GeotallyError(f"{det_path}: detections need a {col!r} field (as 'geotally count' writes them)")
+        if len(det) and "scene" not in det.columns and not summary.get("scenes"):
+            raise GeotallyError(f"{det_path}: detections need a 'scene' field, or a summary.json beside them, "
+                                "to know which image's labels to compare with")
+        stem = Path(str(det["scene"].iloc[0])).stem if len(det) and "scene" in det.columns \
+            else Path(summary.get("scenes", [{}])[0].get("path", "x")).stem
         geoms, tcls, difficult, points = load_truth(Path(truth), stem, Path(det_path), summary, det.crs)
+        _check_overlap(det, geoms, summary, Path(det_path), Path(truth))
         mode = "centre" if points or radius_m else "iou"
         if zones is not None:
             per_zone += _zone_errors(det, geoms, tcls, difficult, Path(zones), conf, stem)

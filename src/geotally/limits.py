@@ -62,3 +62,11 @@ def check_tile_count(n_tiles: int) -> None:
     if n_tiles > MAX_TILES:
         raise GeotallyError(f"this scene would need {n_tiles:,} tiles at the model's scale (more than {MAX_TILES:,}); "
                             "check --gsd and --model-gsd")
+
+
+def check_evaluate_options(*, iou: float = 0.5, radius: float | None = None, conf: float = 0.0) -> None:
+    """``evaluate``'s matching options: an IoU and a score are fractions, a radius is metres."""
+    _number("--iou", iou, 0.01, 1.0)
+    if radius is not None:
+        _number("--radius", radius, 0.01, 1000)
+    _number("--conf", conf, 0.0, 0.999)

@@ -23,11 +23,11 @@ import shapely
 
 from geotally.analysis.counts import check_claims, count_tables
 from geotally.analysis.queues import queue_totals
-from geotally.api import CountResult, count
+from geotally.api import CountResult, check_run_options, count, open_inputs
 from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
+from geotally.imagery.offline import check_local, network_off
 from geotally.models.classes import VEHICLE_CLASSES
-from geotally.store.outputs import check_out_dir
 from geotally.zones.assign import OUTSIDE
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".png", ".jpg", ".jpeg"}
@@ -43,32 +43,42 @@ class SceneInput:
 def _stac(path: Path) -> list[SceneInput]:
     try:
         doc = json.loads(path.read_text())
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         raise GeotallyError(f"{path} is not JSON; give a STAC ItemCollection or raster files") from None
-    items = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc] if doc.get("type") == "Feature" else None
-    if not items:
-        raise GeotallyError(f"{path} is not a STAC Item or ItemCollection with items")
+    kind = doc.get("type") if isinstance(doc, dict) else None
+    items = doc.get("features") if kind == "FeatureCollection" else [doc] if kind == "Feature" else None
+    if not items or not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise GeotallyError(f"{path} is not a STAC Item or ItemCollection with items (a JSON object with "
+                            "type Feature or FeatureCollection)")
     out = []
     for item in items:
-        assets = item.get("assets", {})
-        href = next((a["href"] for k, a in assets.items() if "data" in a.get("roles", []) or k in DATA_KEYS), None)
-        href = href or next((a["href"] for a in assets.values() if Path(a.get("href", "")).suffix.lower() in RASTER_SUFFIXES), None)
+        assets = item.get("assets") if isinstance(item.get("assets"), dict) else {}
+        assets = {k: a for k, a in assets.items() if isinstance(a, dict)}
+        hrefs = {k: a.get("href") for k, a in assets.items()}
+        bad = [k for k, h in hrefs.items() if not isinstance(h, str) or not h]
+        if bad:
+            raise GeotallyError(f"STAC item {item.get('id')} in {path}: asset {bad[0]!r} has no href")
+        roles = {k: a.get("roles") if isinstance(a.get("roles"), list) else [] for k, a in assets.items()}
+        href = next((hrefs[k] for k in assets if "data" in roles[k] or k in DATA_KEYS), None)
+        href = href or next((h for h in hrefs.values() if Path(h).suffix.lower() in RASTER_SUFFIXES), None)
         if href is None:
             raise GeotallyError(f"STAC item {item.get('id')} in {path} has no raster asset")
         if "://" in href and not href.startswith("file://"):
             raise GeotallyError(f"STAC item {item.get('id')}: asset {href} is not local; download it first")
         local = Path(href.removeprefix("file://"))
         local = local if local.is_absolute() else (path.parent / local)
-        dt = (item.get("properties") or {}).get("datetime")
-        out.append(SceneInput(str(local), dt[:10] if dt else None))
+        props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
+        dt = props.get("datetime")
+        out.append(SceneInput(str(local), dt[:10] if isinstance(dt, str) and dt else None))
     return out
 
 
 def _raster_date(path: str) -> str | None:
     try:
-        with rasterio.open(path) as src:
+        check_local(path)
+        with network_off(), rasterio.open(path) as src:
             tags = src.tags()
-    except Exception:
+    except Exception:  # noqa: BLE001 - no date; open_scene says what is wrong with the file
         return None
     value = tags.get("ACQUISITION_DATE") or tags.get("TIFFTAG_DATETIME")
     return value[:10].replace(":", "-") if value else None
@@ -170,21 +180,30 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
 
 def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None, export=(), basemap=None,
                  calibration=None, claim=None, claim_class: str = "large_vehicle", **kw) -> CountResult:
-    """Count one or many scenes into one set of outputs (see the module docstring for the overlap rule)."""
+    """Count one or many scenes into one set of outputs (see the module docstring for the overlap rule).
+
+    Every scene, zone file and border is opened and checked before the first tile runs, so a
+    missing or unreadable later scene fails at once rather than after the earlier ones' detection.
+    """
     scenes = expand(inputs)
     if not scenes:
         raise GeotallyError("no scene given")
-    if out is not None:
-        check_out_dir(out)
-    if len(scenes) == 1:
-        return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=calibration, claim=claim,
-                     claim_class=claim_class, **kw)
+    check_run_options(out=out, basemap=basemap, **{k: kw[k] for k in _CHECKED if k in kw})
     from geotally.analysis.calibration import Calibration
 
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
-    results = [count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal, **kw)
-               for s in scenes]
+    opened = [open_inputs(s.path, export=export, **{k: kw[k] for k in _OPENED if k in kw}) for s in scenes]
+    if len(scenes) == 1:
+        return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=cal, claim=claim,
+                     claim_class=claim_class, prepared=opened[0], **kw)
+    results = [count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal, prepared=o, **kw)
+               for s, o in zip(scenes, opened)]
     merged = merge(results, [s.date for s in scenes], cal, claim, claim_class)
     if out is not None:
         merged.write(out, export=export, basemap=basemap)
     return merged
+
+
+_CHECKED = ("conf", "model", "weights", "gsd", "model_gsd", "tile_size", "overlap", "batch", "threads",
+            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask")
+_OPENED = ("zones", "zone_field", "border", "sides", "bands", "gsd")

@@ -60,6 +60,10 @@ class Calibration:
     method: str = "bootstrap over labelled images of (detection rate, false-positive rate); normal approximation to Binomial(N, r) + Poisson(f N); flat prior on N"
     meta: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for cls, c in self.classes.items():
+            check_rates(cls, c, self.source or "the calibration")
+
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
@@ -67,28 +71,57 @@ class Calibration:
     def load(cls, path: str | Path) -> "Calibration":
         try:
             data = json.loads(Path(path).read_text())
-            classes = {k: ClassCalibration(**v) for k, v in data["classes"].items()}
+            classes = {str(k): ClassCalibration(**v) for k, v in data["classes"].items()}
         except FileNotFoundError:
             raise GeotallyError(f"calibration file not found: {path}") from None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise GeotallyError(f"{path} is not a geotally calibration file ({type(exc).__name__}: {exc}); "
                                 "make one with 'geotally calibrate EVAL.json -o cal.json'") from None
         return cls(classes=classes, **{k: data[k] for k in ("source", "source_sha256", "method", "meta") if k in data})
 
     @classmethod
     def from_evaluation(cls, evaluation: dict, source: str = "") -> "Calibration":
-        per_image = evaluation.get("per_image") or []
+        what = source or "the evaluation"
+        per_image = evaluation.get("per_image") if isinstance(evaluation, dict) else None
+        if not isinstance(per_image, list):
+            raise GeotallyError(f"{what} is not an evaluation from 'geotally evaluate' (no per_image list)")
         classes: dict[str, ClassCalibration] = {}
-        for row in per_image:
-            c = classes.setdefault(row["class"], ClassCalibration([], [], []))
-            c.n_truth.append(int(row["n_truth"]))
-            c.tp.append(int(row["tp"]))
-            c.fp.append(int(row["fp"]))
+        try:
+            for row in per_image:
+                c = classes.setdefault(str(row["class"]), ClassCalibration([], [], []))
+                c.n_truth.append(_count(row["n_truth"]))
+                c.tp.append(_count(row["tp"]))
+                c.fp.append(_count(row["fp"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GeotallyError(f"{what}: a per_image row is not an evaluation row ({type(exc).__name__}: {exc})") \
+                from None
         classes = {k: v for k, v in classes.items() if sum(v.n_truth) > 0}
         if not classes:
             raise GeotallyError(f"{source or 'the evaluation'} has no labelled vehicles per image to calibrate from")
         sha = hashlib.sha256(Path(source).read_bytes()).hexdigest() if source and Path(source).exists() else ""
         return cls(classes=classes, source=str(source), source_sha256=sha)
+
+
+def _count(v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0 or int(v) != v:
+        raise ValueError(f"counts must be whole numbers >= 0, got {v!r}")
+    return int(v)
+
+
+def check_rates(cls: str, c: ClassCalibration, where: str) -> None:
+    """A calibration must rest on labelled vehicles that the detector found at least once: with a
+    detection rate of 0 a raw count says nothing about the true count, and no interval is honest."""
+    n = len(c.n_truth)
+    if not (len(c.tp) == len(c.fp) == n) or n == 0:
+        raise GeotallyError(f"{where}: class {cls!r} needs one n_truth, tp and fp per labelled image")
+    for v in (*c.n_truth, *c.tp, *c.fp):
+        _count(v)
+    if any(t > m for t, m in zip(c.tp, c.n_truth)):
+        raise GeotallyError(f"{where}: class {cls!r} has more true positives than labelled vehicles on an image")
+    if sum(c.n_truth) > 0 and sum(c.tp) == 0:
+        raise GeotallyError(f"{where}: the detector found none of the {sum(c.n_truth)} labelled {cls} vehicles "
+                            "(detection rate 0), so no calibration can correct its counts; evaluate on imagery "
+                            "the model detects, or use another model")
 
 
 def interval(raw: int, cal: ClassCalibration, level: float = 0.95, n_boot: int = N_BOOT,

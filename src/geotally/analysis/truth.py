@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from geotally.detect.boxes import corners_to_polygons
+from geotally.errors import GeotallyError
 from geotally.models.classes import class_map
 
 
@@ -17,6 +18,13 @@ class Truth:
     cls: np.ndarray  # geotally class names
     difficult: np.ndarray  # bool
     gsd: float | None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def read_dota(path: str | Path, scale: float = 1.0) -> Truth:
@@ -33,7 +41,11 @@ def read_dota(path: str | Path, scale: float = 1.0) -> Truth:
         parts = line.split()
         if len(parts) >= 9 and not line.startswith("imagesource"):
             rows.append(parts)
-    corners = np.array([[float(v) for v in r[:8]] for r in rows], float).reshape(-1, 4, 2) * scale
+    try:
+        corners = np.array([[float(v) for v in r[:8]] for r in rows], float).reshape(-1, 4, 2) * scale
+    except ValueError:
+        bad = next(r for r in rows if not all(_is_number(v) for v in r[:8]))
+        raise GeotallyError(f"{path}: a DOTA row needs 8 numbers then a class, got {' '.join(bad)!r}") from None
     names = sorted({r[8] for r in rows})
     cmap = class_map(dict(enumerate(names)))
     cls = np.array([cmap[names.index(r[8])] for r in rows], dtype=object)
@@ -48,6 +60,8 @@ def read_yolo(path: str | Path, width: int, height: int, names: dict[int, str]) 
     cmap = class_map(names)
     scale = np.array([width, height], float)
     for r in rows:
+        if not all(_is_number(v) for v in r) or not float(r[0]).is_integer():
+            raise GeotallyError(f"{path}: a YOLO row is a class number then 4 or 8 numbers, got {' '.join(r)!r}")
         vals = np.array([float(v) for v in r[1:]])
         if len(vals) == 4:
             cx, cy, w, h = vals
@@ -56,9 +70,9 @@ def read_yolo(path: str | Path, width: int, height: int, names: dict[int, str]) 
         elif len(vals) == 8:
             quad = vals.reshape(4, 2)
         else:
-            raise ValueError(f"{path}: a YOLO row has 5 or 9 numbers, found {len(r)}")
+            raise GeotallyError(f"{path}: a YOLO row has 5 or 9 numbers, found {len(r)}: {' '.join(r)!r}")
         corners.append(quad * scale)
-        cls.append(cmap.get(int(r[0]), str(r[0])))
+        cls.append(cmap.get(int(float(r[0])), str(r[0])))
     c = np.array(corners, float).reshape(-1, 4, 2)
     return Truth(corners_to_polygons(c), np.array(cls, dtype=object), np.zeros(len(c), bool), None)
 

@@ -73,7 +73,22 @@ def chunks(tiles: np.ndarray, size: int) -> Iterator[list[int]]:
         yield [int(t) for t in tiles[s:s + size]]
 
 
-def _limit_threads() -> None:
+def _watch_parent(parent: int, every_s: float = 0.5) -> None:
+    """End this worker as soon as the run that spawned it is gone (killed with -9, say): a worker
+    holds a model in memory and must never outlive its parent."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="geotally-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent: int) -> None:
+    _watch_parent(parent)
     # Each worker gets its share of the cores; set before torch/onnxruntime start their pools.
     n = os.environ.get("GEOTALLY_THREADS", "1")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -85,7 +100,7 @@ def run_pool(job: Job, tiles: np.ndarray, workers: int, on_tile: Callable[[int, 
     """Tiles on ``workers`` local processes (spawned, so torch is never forked)."""
     os.environ["GEOTALLY_THREADS"] = str(job.threads)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                             initializer=_limit_threads) as pool:
+                             initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_tiles, job, c) for c in chunks(tiles, chunk)]
         for f in as_completed(futures):
             _deliver(f.result(), on_tile, on_piece)

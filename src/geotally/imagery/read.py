@@ -14,6 +14,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from geotally.errors import GeotallyError, first_line
+from geotally.imagery.offline import NETWORK_OFF
 from geotally.imagery.scene import Scene
 
 PAD_VALUE = 0
@@ -25,7 +26,7 @@ BLOCK_CACHE_MB = 256
 @contextmanager
 def open_reader(scene: Scene) -> Iterator[rasterio.DatasetReader]:
     """Open the scene's file for window reads (one handle per worker)."""
-    with rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_MB), warnings.catch_warnings():
+    with rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_MB, **NETWORK_OFF), warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(scene.path) as src:
             yield src

@@ -17,6 +17,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from geotally.errors import GeotallyError, first_line
 from geotally.imagery.gsd import pixel_size_m
+from geotally.imagery.offline import check_local, network_off
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,14 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
         raise GeotallyError(f"scene is a directory, not a raster file: {name}")
     if gsd is not None and not gsd > 0:
         raise GeotallyError(f"--gsd must be a positive number of metres, got {gsd}")
+    check_local(name)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), network_off():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(name)
     except RasterioIOError as exc:
         raise GeotallyError(f"{name} is not a raster that GDAL can read: {first_line(exc)}") from None
-    with src:
+    with src, network_off():
         _check_readable(src, name)
         georeferenced = src.crs is not None and not src.transform.is_identity
         if georeferenced:

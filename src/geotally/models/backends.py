@@ -51,7 +51,12 @@ def _ultralytics_env() -> None:
     if "YOLO_CONFIG_DIR" not in os.environ:
         from geotally.models.cache import cache_dir
         cfg = cache_dir() / "ultralytics"
-        cfg.mkdir(parents=True, exist_ok=True)
+        try:
+            cfg.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only cache: Ultralytics' settings file may live anywhere
+            import tempfile
+
+            cfg = Path(tempfile.mkdtemp(prefix="geotally-ultralytics-"))
         os.environ["YOLO_CONFIG_DIR"] = str(cfg)
 
 

@@ -12,6 +12,7 @@ from platformdirs import user_cache_dir
 from geotally.errors import GeotallyError, first_line
 from geotally.imagery.scene import file_sha256
 from geotally.models.registry import ModelSpec
+from geotally.models.sources import LocalFile
 
 CACHE_ENV = "GEOTALLY_CACHE_DIR"
 
@@ -19,6 +20,19 @@ CACHE_ENV = "GEOTALLY_CACHE_DIR"
 def cache_dir() -> Path:
     """``$GEOTALLY_CACHE_DIR`` or the user cache directory (XDG on Linux)."""
     return Path(os.environ.get(CACHE_ENV) or user_cache_dir("geotally"))
+
+
+def writable_dir(folder: Path, what: str) -> Path:
+    """Create ``folder`` if needed and prove a file can be written in it, or say in one line how to fix it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise GeotallyError(f"{what} {folder} cannot be written ({exc.strerror or first_line(exc)}); "
+                            f"set {CACHE_ENV} to a writable folder") from None
+    return folder
 
 
 def model_path(spec: ModelSpec) -> Path:
@@ -31,6 +45,10 @@ def ensure_model(spec: ModelSpec, *, force: bool = False,
 
     A cached file is re-hashed on every call; one that no longer matches is refused.
     """
+    for source in spec.sources:  # a model shipped in the package (or trained here) is used in place
+        if isinstance(source, LocalFile) and Path(source.path).is_file() and not force \
+                and file_sha256(source.path) == spec.sha256:
+            return Path(source.path)
     path = model_path(spec)
     if path.exists() and not force:
         digest = file_sha256(path)
@@ -38,7 +56,7 @@ def ensure_model(spec: ModelSpec, *, force: bool = False,
             raise GeotallyError(f"cached model {path} fails its sha256 check (got {digest[:12]}…, "
                                 f"want {spec.sha256[:12]}…); run 'geotally models pull {spec.name} --force'")
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    writable_dir(path.parent, "the model cache")
     failures = []
     for source in spec.sources:
         say(f"fetching model {spec.name} from {source.describe()}")
@@ -64,8 +82,6 @@ def checkpoint_of(spec: ModelSpec) -> Path | None:
     """The verified Ultralytics checkpoint that ships beside a registered ONNX model, if any."""
     if not spec.checkpoint:
         return None
-    from geotally.models.sources import LocalFile
-
     places = [model_path(spec).parent / spec.checkpoint]
     places += [Path(s.path).parent / spec.checkpoint for s in spec.sources if isinstance(s, LocalFile)]
     for p in places:

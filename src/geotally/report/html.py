@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from html import escape
 from importlib.resources import files
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geotally.errors import GeotallyError
 from geotally.report.charts import bar_chart, key_values, table
 from geotally.report.payload import basemap_affine, payload, quicklook
 
@@ -98,7 +100,7 @@ def render(result, basemap: str | None = None) -> str:
     note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
             "Counts are raw detector counts, uncorrected for missed or false detections.")
     js = files("geotally.report").joinpath("map.js").read_text()
-    payload_json = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    payload_json = script_json(data)
     title = f"geotally report: {Path(summary['scenes'][0]['path']).name}"
     layer_boxes = "".join(
         f'<label><input type="checkbox" data-layer="{k}" id="layer-{k}"> {label}</label>'
@@ -107,7 +109,7 @@ def render(result, basemap: str | None = None) -> str:
         + ((("basemap", "basemap"),) if data["basemap"] else ()))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: {escape(_origin(basemap)) if data['basemap'] else ''}; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: {basemap_origin(basemap) if data['basemap'] else ''}; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <style>{STYLE}</style></head><body>
 <header><h1>{escape(title)}</h1><div>{len(result.detections)} detections · {escape(note)}</div></header>
 <main>
@@ -129,13 +131,45 @@ def render(result, basemap: str | None = None) -> str:
 """
 
 
-def _origin(url: str | None) -> str:
-    if not url:
-        return ""
+_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                                "\u2029": "\\u2029"})
+
+
+def script_json(data) -> str:
+    """JSON safe inside a <script> element: no <, > or & (so no </script>, <!-- or entity), as \\u escapes."""
+    from geotally.store.outputs import json_ready
+
+    return json.dumps(json_ready(data), separators=(",", ":"), allow_nan=False, default=str).translate(_SCRIPT_UNSAFE)
+
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_PLACEHOLDERS = ("{z}", "{x}", "{y}")
+
+
+def basemap_origin(url: str) -> str:
+    """The ``https?://host[:port]`` origin of a basemap tile URL, for the report's Content-Security-Policy.
+
+    Anything else (spaces, quotes, semicolons, user info, other schemes) is refused, because the
+    origin is written into the policy and must not be able to change it.
+    """
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0"))
-    return f"{parts.scheme}://{parts.netloc}"
+    probe = url
+    for ph in _PLACEHOLDERS:
+        probe = probe.replace(ph, "0")
+    bad = f"--basemap must be a tile URL like https://tile.example.org/{{z}}/{{x}}/{{y}}.png, got {url!r}"
+    if any(ch.isspace() or ch in "'\";,<>\\`" for ch in url) or not all(p in url for p in _PLACEHOLDERS):
+        raise GeotallyError(bad)
+    try:
+        parts = urlsplit(probe)
+        port = parts.port
+    except ValueError:
+        raise GeotallyError(bad) from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or parts.username or parts.password or "@" in parts.netloc \
+            or not _HOST.match(host):
+        raise GeotallyError(bad)
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def write_report(result, path: str | Path, basemap: str | None = None) -> Path:

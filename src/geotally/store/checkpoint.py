@@ -5,6 +5,7 @@ guards against resuming with anything changed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -12,14 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from geotally.detect.run import Detections
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 
 CHECKPOINT = ".geotally-checkpoint"
 
 
 def checkpoint_path(out: str | Path, scene_path: str) -> Path:
-    """One checkpoint per scene (by file name) in the results folder."""
-    return Path(out) / f"{CHECKPOINT}-{Path(scene_path).name}.sqlite"
+    """One checkpoint per scene file in the results folder, keyed by its name and full path, so that
+    a/scene.tif and b/scene.tif (or STAC items' visual.tif) never share one."""
+    full = str(Path(scene_path).resolve())
+    return Path(out) / f"{CHECKPOINT}-{Path(scene_path).name}-{hashlib.sha256(full.encode()).hexdigest()[:12]}.sqlite"
 
 
 def remove(path: str | Path) -> None:
@@ -34,14 +37,26 @@ class TileStore:
     def __init__(self, path: str | Path, manifest: dict[str, str]):
         self.path = Path(path)
         self._made_dir = not self.path.parent.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GeotallyError(f"--out {self.path.parent} cannot be created ({exc.strerror or exc})") from None
         self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS tiles (tile INTEGER PRIMARY KEY, n INTEGER, corners BLOB, "
-                        "score BLOB, class_id BLOB)")
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS tiles (tile INTEGER PRIMARY KEY, n INTEGER, corners BLOB, "
+                            "score BLOB, class_id BLOB)")
+            self.db.execute("SELECT count(*) FROM tiles").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise self._damaged(exc) from None
         self._check(manifest)
+
+    def _damaged(self, exc: Exception) -> GeotallyError:
+        return GeotallyError(f"the checkpoint {self.path.name} in {self.path.parent} is damaged ({first_line(exc)}); "
+                             "rerun with --fresh to discard it")
 
     def _check(self, manifest: dict[str, str]) -> None:
         stored = dict(self.db.execute("SELECT key, value FROM manifest").fetchall())
@@ -68,9 +83,13 @@ class TileStore:
 
     def load(self) -> Detections:
         parts = []
-        for tile, n, c, s, k in self.db.execute("SELECT tile, n, corners, score, class_id FROM tiles ORDER BY tile"):
-            parts.append(Detections(np.frombuffer(c, "<f8").reshape(n, 4, 2).copy(), np.frombuffer(s, "<f4").copy(),
-                                    np.frombuffer(k, "<i8").copy(), np.full(n, tile, np.int64)))
+        try:
+            for tile, n, c, s, k in self.db.execute("SELECT tile, n, corners, score, class_id FROM tiles ORDER BY tile"):
+                parts.append(Detections(np.frombuffer(c, "<f8").reshape(n, 4, 2).copy(),
+                                        np.frombuffer(s, "<f4").reshape(n).copy(),
+                                        np.frombuffer(k, "<i8").reshape(n).copy(), np.full(n, tile, np.int64)))
+        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+            raise self._damaged(exc) from None
         return Detections.concat(parts)
 
     def close(self, discard_if_empty: bool = False) -> None:
@@ -84,7 +103,9 @@ class TileStore:
                 self.path.parent.rmdir()
 
 
-def manifest(scene_sha256: str, model_sha256: str, params: dict) -> dict[str, str]:
-    """What must not change for a run to resume."""
+def manifest(scene_sha256: str, model_sha256: str, params: dict, run_file_sha256: str | None = None) -> dict[str, str]:
+    """What must not change for a run to resume: the scene, the model, the file that runs it (its
+    ONNX export, when one runs), and the detection parameters."""
     return {"scene checksum": scene_sha256, "model checksum": model_sha256,
+            "run file checksum": run_file_sha256 or model_sha256,
             "detection parameters": json.dumps(params, sort_keys=True)}

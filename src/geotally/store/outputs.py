@@ -1,9 +1,14 @@
-"""Atomic result directories: files are written to a staging folder and moved in at the end."""
+"""Atomic result folders: a run's files are written to a staging folder, listed in manifest.json,
+and the folder as a whole takes the place of ``--out`` in one step."""
 
 from __future__ import annotations
 
+import ctypes
+import datetime as dt
 import json
+import math
 import os
+import sys
 import shutil
 import tempfile
 import warnings
@@ -24,25 +29,192 @@ def check_out_dir(out: str | os.PathLike) -> Path:
     parent = path.resolve().parent
     if not parent.exists():
         raise GeotallyError(f"--out {path}: parent directory {parent} does not exist")
+    for folder in (parent, path) if path.exists() else (parent,):
+        _probe(folder, f"--out {path}")  # results are staged beside --out, the checkpoint goes inside it
     return path
+
+
+def _probe(folder: Path, what: str) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".geotally-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise GeotallyError(f"{what}: cannot write in {folder} ({exc.strerror or exc}); "
+                            "give a folder you can write to") from None
+
+
+def check_out_file(path: str | os.PathLike, option: str) -> Path:
+    """An output file's path must name a file in a folder that exists and can be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise GeotallyError(f"{option} {path} is a folder; give a file name like {path / 'out.json'}")
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise GeotallyError(f"{option} {path}: folder {parent} does not exist")
+    _probe(parent, f"{option} {path}")
+    return path
+
+
+MANIFEST = "manifest.json"
+CHECKPOINT_PREFIX = ".geotally-checkpoint"
+# What a run writes; files of these names left by an earlier run are never carried into a new one.
+RUN_FILES = ("detections.*", "queues.*", "counts*.csv", "summary.json", "report.html", MANIFEST)
+
+
+def _stage_prefix(name: str) -> str:
+    return f".{name}.staging-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(final: Path) -> None:
+    """Remove staging folders that dead runs left beside ``final``.
+
+    A run killed after its swap leaves the previous results in its staging folder; any
+    subfolder found there is a user's folder from inside ``--out`` and is moved back first.
+    """
+    parent = final.resolve().parent
+    for stage in parent.glob(_stage_prefix(final.name) + "*"):
+        try:
+            pid = int(stage.name[len(_stage_prefix(final.name)):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        if final.is_dir():
+            for sub in stage.iterdir():
+                if sub.is_dir() and not (final / sub.name).exists():
+                    os.rename(sub, final / sub.name)
+        elif not final.exists() and (stage / MANIFEST).exists():
+            os.rename(stage, final)  # killed between the two renames of the fallback swap: put it back
+            continue
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _run_files(folder: Path) -> set[str]:
+    """Names the run in ``folder`` wrote: its manifest's list, or the usual names without a manifest."""
+    try:
+        return set(json.loads((folder / MANIFEST).read_text())["files"]) | {MANIFEST}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {p.name for pattern in RUN_FILES for p in folder.glob(pattern)}
+
+
+def _carry(final: Path, stage: Path) -> list[Path]:
+    """Hard-link into ``stage`` what must outlive the swap: checkpoints and files that are not run outputs.
+    Returns the subfolders, which are moved over after the swap."""
+    if not final.is_dir():
+        return []
+    old = _run_files(final)
+    folders = []
+    for item in final.iterdir():
+        if item.name in old or (stage / item.name).exists():
+            continue
+        if item.is_dir():
+            folders.append(item)
+        else:
+            os.link(item, stage / item.name)
+    return folders
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _manifest(stage: Path) -> dict:
+    from geotally.imagery.scene import file_sha256
+
+    files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size}
+             for p in sorted(stage.iterdir()) if p.is_file() and not p.name.startswith(CHECKPOINT_PREFIX)}
+    return {"written_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "files": files,
+            "rule": "every file listed here comes from one run; a results folder without this file is incomplete"}
 
 
 @contextmanager
 def staged_output(out: str | os.PathLike) -> Iterator[Path]:
-    """Yield a staging directory; on success its files replace those in ``out``, on error nothing lands."""
+    """Yield a staging folder; on success it replaces ``out`` as a whole, on error nothing changes.
+
+    The new folder is complete (its files, then manifest.json listing them with their sha256)
+    before it takes the name ``out`` in one rename-exchange, so a reader or a killed run sees
+    either the old results or the new ones, never a mixture. Checkpoints and files that are
+    not run outputs are carried over.
+    """
     final = check_out_dir(out)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.resolve().parent))
+    clean_stale(final)
+    stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(final.name)}{os.getpid()}-", dir=final.resolve().parent))
     try:
         yield stage
-        final.mkdir(exist_ok=True)
-        for item in sorted(stage.iterdir()):
-            os.replace(item, final / item.name)
+        write_json(stage / MANIFEST, _manifest(stage))
+        folders = _carry(final, stage)
+        if not final.exists():
+            os.rename(stage, final)
+        elif _exchange(stage, final):
+            pass  # the old results are now in ``stage``, removed below
+        else:  # two renames; clean_stale puts the old folder back if a run dies between them
+            os.rename(final, stage.with_name(stage.name + "-old"))
+            os.rename(stage, final)
+            os.rename(stage.with_name(stage.name + "-old"), stage)
+        for sub in folders:
+            os.rename(stage / sub.name, final / sub.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def check_manifest(folder: str | os.PathLike) -> None:
+    """Refuse a results folder whose files are not the ones its run wrote (incomplete, mixed or edited)."""
+    from geotally.imagery.scene import file_sha256
+
+    folder = Path(folder)
+    try:
+        listed = json.loads((folder / MANIFEST).read_text())["files"]
+    except FileNotFoundError:
+        raise GeotallyError(f"{folder} has no {MANIFEST}: the run that wrote it did not finish; count again") from None
+    except (ValueError, KeyError, TypeError):
+        raise GeotallyError(f"{folder}/{MANIFEST} is damaged; count again") from None
+    for name, meta in listed.items():
+        p = folder / name
+        if not p.is_file() or file_sha256(p) != meta.get("sha256"):
+            raise GeotallyError(f"{folder}/{name} is not the file its run wrote (missing or changed since); "
+                                "count again")
+
+
+def json_ready(value):
+    """``value`` with every NaN or infinite float as None (null), so the JSON is valid for every reader."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalars
+        return json_ready(value.item())
+    return value
+
+
 def write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    """Strict JSON (no bare NaN), written in full before it is visible under its name."""
+    text = json.dumps(json_ready(data), indent=2, default=str, allow_nan=False) + "\n"
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def write_vector(gdf: gpd.GeoDataFrame, path: Path, layer: str | None = None) -> None:

@@ -19,7 +19,7 @@ from shapely.geometry import LineString, box
 from shapely.ops import split
 
 from geotally.errors import GeotallyError
-from geotally.zones.load import Zones, read_vector
+from geotally.zones.load import RESERVED, Zones, read_vector
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,12 @@ def side_of(line: LineString, points: np.ndarray) -> np.ndarray:
 def border_sides(lines: list[LineString], scene_bounds: tuple[float, float, float, float],
                  names: tuple[str, str], source: str = "") -> Border:
     """Split the scene box into the left and right sides of the (extended) border line."""
-    line = _join(lines)
+    if names[0] == names[1]:
+        raise GeotallyError(f"the two sides of border {source} need different names, got {names[0]!r} twice "
+                            "(set --sides LEFT,RIGHT)")
+    if any(n in RESERVED for n in names):
+        raise GeotallyError(f"side names {', '.join(RESERVED)} are reserved for the counts table; set --sides")
+    line = shapely.remove_repeated_points(_join(lines))
     scene = box(*scene_bounds)
     if not line.intersects(scene.buffer(1e-9)):
         raise GeotallyError(f"border line {source} does not touch the scene")
@@ -99,9 +104,12 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
         raise GeotallyError(f"border file {path} must hold lines; found {', '.join(sorted(kinds))}")
     if gdf.crs is not None and scene_crs is not None:
         gdf = gdf.to_crs(scene_crs)
-    lines: list[LineString] = []
-    for g in gdf.geometry:
-        lines.extend(g.geoms if g.geom_type == "MultiLineString" else [g])
+    parts = shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object))
+    parts = shapely.remove_repeated_points(parts)  # a vertex given twice has no direction to extend along
+    bad = (shapely.get_num_coordinates(parts) < 2) | (shapely.length(parts) <= 0)
+    if bad.all():
+        raise GeotallyError(f"border file {path} has no line with two distinct vertices; draw the border as a line")
+    lines: list[LineString] = list(parts[~bad])
     if sides is None:
         props = gdf.iloc[0]
         if "left" in gdf.columns and "right" in gdf.columns and props["left"] and props["right"]:

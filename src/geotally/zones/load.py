@@ -32,6 +32,27 @@ def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
     return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
 
 
+RESERVED = ("ALL", "outside")  # the counts table's total row and the name for vehicles in no zone
+
+
+def zone_names(values, path: str, field: str) -> np.ndarray:
+    """Zone names as text, refusing the ambiguous: a missing name, a reserved one, or one given twice
+    (two features of one name would be merged silently; dissolve them into one MultiPolygon instead)."""
+    missing = np.flatnonzero(values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy())
+    if len(missing):
+        raise GeotallyError(f"zones file {path}: feature {int(missing[0]) + 1} has no {field!r}; name every zone")
+    names = np.array([v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v) for v in values],
+                     dtype=object).astype(str)
+    reserved = [n for n in names if n in RESERVED]
+    if reserved:
+        raise GeotallyError(f"zones file {path}: zone name {str(reserved[0])!r} is reserved for the counts table; rename it")
+    uniq, n = np.unique(names, return_counts=True)
+    if (n > 1).any():
+        raise GeotallyError(f"zones file {path}: zone name {str(uniq[n > 1][0])!r} is used by {n[n > 1][0]} features; "
+                            "give each zone its own name, or dissolve them into one (Multi)Polygon")
+    return names
+
+
 def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
                field: str = "name") -> Zones:
     """Zone polygons reprojected to the scene CRS, checked for overlap with the scene.
@@ -59,5 +80,5 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
         zb = shapely.total_bounds(polys)
         raise GeotallyError(f"zones in {path} do not overlap the scene (zones bounds {np.round(zb, 1).tolist()}, "
                             f"scene bounds {np.round(scene_bounds, 1).tolist()}, both in the scene CRS)")
-    names = gdf[field].astype(str).to_numpy()
+    names = zone_names(gdf[field], path, field)
     return Zones(names=names, polygons=polys, source=str(path), field=field)

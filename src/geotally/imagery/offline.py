@@ -1,0 +1,53 @@
+"""Local scenes stay local: GDAL is given no way onto the network while geotally reads them.
+
+A VRT is a local file that can name remote sources (``/vsicurl/http://…``), and GDAL would
+fetch them. Scenes must be local (STAC assets that are not are refused), so a VRT that names
+a network source, directly or through another VRT, is refused before it is opened, and every
+open runs with GDAL's curl-based file systems pointed at nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import rasterio
+
+from geotally.errors import GeotallyError
+
+# /vsicurl, /vsis3, /vsigs, /vsiaz, /vsiadls, /vsioss, /vsiswift, /vsihdfs, /vsiwebhdfs and plain URLs.
+_NETWORK = re.compile(r"/vsi(curl|s3|gs|az|adls|oss|swift|hdfs|webhdfs)[_a-z]*/|\b(https?|ftps?)://", re.I)
+_SOURCE = re.compile(r"<SourceFilename([^>]*)>([^<]+)</SourceFilename>", re.I)
+
+# GDAL config for every read: /vsicurl/ and the cloud file systems built on it accept only names
+# ending in this made-up extension, so they refuse all others before any request; and any HTTP
+# that still starts goes to a closed local port rather than out.
+NETWORK_OFF = {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".geotally-network-off", "GDAL_HTTP_PROXY": "127.0.0.1:9",
+               "GDAL_HTTP_MAX_RETRY": "0", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+
+
+def check_local(path: str | Path, _seen: frozenset[str] = frozenset()) -> None:
+    """Refuse a VRT (or a VRT it names) with a network source, naming the source."""
+    p = Path(path)
+    if p.suffix.lower() != ".vrt" or not p.is_file() or str(p.resolve()) in _seen:
+        return
+    text = p.read_text(errors="replace")
+    hit = _NETWORK.search(text)
+    if hit:
+        start = max(0, hit.start())
+        raise GeotallyError(f"{p} names a network source ({text[start:start + 60].split('<')[0]}); geotally reads "
+                            "local files only: download the data and point the VRT at it")
+    for attrs, name in _SOURCE.findall(text):
+        source = Path(name.strip())
+        if 'relativeToVRT="1"' in attrs.replace("'", '"'):
+            source = p.parent / source
+        check_local(source, _seen | {str(p.resolve())})
+
+
+@contextmanager
+def network_off() -> Iterator[None]:
+    """GDAL config under which reads cannot reach the network."""
+    with rasterio.Env(**NETWORK_OFF):
+        yield
