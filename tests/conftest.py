@@ -59,8 +59,8 @@ def run(monkeypatch, capsys, *args):
 def assert_user_error(code, err, fragment, out_dir=None):
     """Exit 2, one line on stderr naming the problem, no traceback, and nothing written to ``out_dir``."""
     assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, err
+    lines = err.rstrip("\n").split("\n")
+    assert len(lines) == 1, err  # one line: no blank line, no warning, no half bar
     assert lines[0].startswith("geotally: error:") and fragment in lines[0], lines[0]
     assert "Traceback" not in err
     if out_dir is not None:

@@ -129,7 +129,7 @@ def test_zones_in_another_crs_work(monkeypatch, capsys, tmp_path, scene):
     (["synth", "--out", "{out}", "--sun-elevation", "95"], "'--sun-elevation'"),
     (["count", "{scene}", "--tile-size", "abc"], "'--tile-size'"),
     (["count", "{scene}", "--no-such-option"], "--no-such-option"),
-    (["count"], "scenes"),
+    (["count"], "SCENE"),
     (["demo", "--out", "{out}", "--gsd", "2"], "'--gsd'"),
 ])
 def test_bad_options_are_one_line_user_errors(monkeypatch, capsys, tmp_path, scene, args, fragment):

@@ -49,7 +49,7 @@ def test_kml_of_a_later_scene_without_a_crs(tmp_path, monkeypatch, capsys, no_de
 @pytest.mark.parametrize("args, fragment", [
     (["--size-thresholds", "nan,10,14"], "--size-thresholds"),
     (["--basemap", "http://h *; script-src */{z}/{x}/{y}"], "--basemap"),
-    (["--distance-bands", "0,100"], "--distance-bands measures distance to a border"),
+    (["--distance-bands", "0,100"], "--distance-bands has no effect without --border"),
 ])
 def test_bad_options_of_a_multi_scene_run(args, fragment, tmp_path, monkeypatch, capsys, no_detection):
     a, b = noise_scene(tmp_path / "a.tif"), noise_scene(tmp_path / "b.tif", seed=1)

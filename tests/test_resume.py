@@ -65,10 +65,10 @@ def test_sigkill_then_resume_gives_identical_detections(border_scene, tmp_path):
 def test_resume_refuses_changed_parameters_and_fresh_starts_over(border_scene, tmp_path):
     out = tmp_path / "run"
     assert count(border_scene["scene"], out).returncode == 0
-    changed = count(border_scene["scene"], out, "--conf", "0.3")
+    changed = count(border_scene["scene"], out, "--model-gsd", "0.3")  # changes what the tiles are
     assert changed.returncode == 2
     assert "detection parameters changed" in changed.stderr and len(changed.stderr.strip().splitlines()) == 1
-    assert count(border_scene["scene"], out, "--conf", "0.3", "--fresh").returncode == 0
+    assert count(border_scene["scene"], out, "--model-gsd", "0.3", "--fresh").returncode == 0
 
 
 def test_resume_refuses_a_changed_scene(border_scene, tmp_path):

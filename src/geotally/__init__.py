@@ -10,5 +10,6 @@ except PackageNotFoundError:  # running from a source tree
 from geotally.api import CountResult, count  # noqa: E402
 from geotally.errors import GeotallyError  # noqa: E402
 from geotally.scenes import count_scenes  # noqa: E402
+from geotally.recount import recount  # noqa: E402
 
-__all__ = ["count", "count_scenes", "CountResult", "GeotallyError", "__version__"]
+__all__ = ["count", "count_scenes", "recount", "CountResult", "GeotallyError", "__version__"]

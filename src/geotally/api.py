@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,10 +41,15 @@ from geotally.zones.load import Zones, load_zones
 # Chosen by measurement (best F1 per class on labelled DOTA images at 0.13-0.5 m/px);
 # see README "Threshold defaults" and benchmarks/thresholds.py.
 DEFAULT_CONF = {"large_vehicle": 0.10, "small_vehicle": 0.25, "*": 0.25}
+# Detections are kept down to this score (or the lowest --conf, if lower) and thresholded per class
+# afterwards, so that --conf can change on a finished run without detecting again.
+SCORE_FLOOR = 0.10
 DEFAULT_MODEL_IOU = 0.7
 DEFAULT_SEAM_IOU = 0.3
 DEFAULT_OVERLAP = 160
 DEFAULT_BATCH = 4
+
+log = logging.getLogger("geotally")
 
 DETECTION_COLUMNS = ["class", "model_class", "score", "length_m", "width_m", "heading_deg",
                      "lon", "lat", "zone", "scene"]
@@ -85,19 +93,21 @@ class CountResult:
               basemap: str | None = None) -> Path:
         """Write detections and queues (.gpkg in the scene CRS, .geojson in WGS84, .parquet as
         GeoParquet), counts.csv, the extra count tables, summary.json and report.html, atomically
-        into ``out``. ``export=("kml",)`` adds detections.kml for Google Earth."""
+        into ``out``. ``export=("kml",)`` adds detections.kml for Google Earth. A scene without
+        georeference gets no WGS84 file: its .gpkg and .parquet are in pixel-space metres."""
         layers = {"detections": self.detections}
         if self.queues is not None:
             layers["queues"] = self.queues
         with staged_output(out) as stage:
             for name, gdf in layers.items():
                 write_vector(gdf, stage / f"{name}.gpkg", layer=name)
-                write_vector(gdf.to_crs("EPSG:4326") if self.scene.crs is not None else gdf, stage / f"{name}.geojson")
+                if self.scene.crs is not None:  # GeoJSON is WGS84; pixel-space metres would pass for degrees
+                    write_vector(gdf.to_crs("EPSG:4326"), stage / f"{name}.geojson")
             self.detections.to_parquet(stage / "detections.parquet")
             if "kml" in export:
-                if self.scene.crs is None:
-                    raise GeotallyError("--export kml needs a georeferenced scene")
-                write_vector(self.detections.to_crs("EPSG:4326"), stage / "detections.kml")
+                from geotally.report.kml import write_kml
+
+                write_kml(self, stage / "detections.kml")
             self.counts.to_csv(stage / "counts.csv", index=False)
             for name, table in self.tables.items():
                 table.to_csv(stage / name, index=False)
@@ -152,7 +162,7 @@ def _prepare_model(model: str | None, weights, backend: str, thresholds: dict, m
     if overlap >= t_size:
         raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
     run_file, backend_used, run_sha = _backend(backend, checkpoint, spec, t_size, say)
-    conf = min(thresholds.values())
+    conf = score_floor(thresholds)
     detector = load_detector(run_file, conf=conf, iou=model_iou, imgsz=t_size, threads=threads)
     names = class_map(detector.names)
     min_score = np.array([thresholds.get(names.get(i, ""), thresholds["*"]) for i in range(max(names) + 1)]
@@ -191,7 +201,13 @@ def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, worker
                             finished=finished, skip=store.done() if store else frozenset(),
                             on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
                             runner=_runner(workers, dask, sc, m, params, preview if pieced else None))
-        preview.fill(sc, grid)
+        stored = store.preview(preview.image.shape[:2]) if store and resumed == len(grid) else None
+        if stored is not None:  # nothing was detected this time: the picture of the first run
+            preview.image = stored
+        else:
+            preview.fill(sc, grid)
+            if store:
+                store.put_preview(preview.image)
         failed = False
     finally:
         if store:
@@ -253,11 +269,13 @@ class Inputs:
 
 def open_inputs(scene: str | os.PathLike, *, zones=None, zone_field: str = "name", border=None,
                 sides: tuple[str, str] | None = None, bands: tuple[int, ...] | None = None,
-                gsd: float | None = None, export: tuple[str, ...] = ()) -> Inputs:
+                gsd: float | None = None, export: tuple[str, ...] = (), basemap: str | None = None) -> Inputs:
     """Open the scene, its zones and its border, and check what needs them (a KML export needs a CRS)."""
     sc = open_scene(scene, bands=bands, gsd=gsd)
     if "kml" in export and sc.crs is None:
         raise GeotallyError(f"--export kml needs a georeferenced scene; {Path(sc.path).name} has no CRS")
+    if basemap and sc.crs is None:
+        raise GeotallyError(f"--basemap needs a georeferenced scene to place the tiles; {Path(sc.path).name} has no CRS")
     bounds = _scene_bounds(sc)
     zone_set = load_zones(str(zones), sc.crs, bounds, field=zone_field) if zones is not None else None
     border_obj = load_border(str(border), sc.crs, bounds, sides) if border is not None else None
@@ -280,6 +298,8 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
                         distance_bands=distance_bands, workers=workers)
     if distance_bands and border is None:
         raise GeotallyError("--distance-bands measures distance to a border; give --border too")
+    if sides is not None and border is None:
+        raise GeotallyError("--sides names the sides of a border; give --border too")
     if sides is not None and sides[0] == sides[1]:
         raise GeotallyError(f"--sides needs two different names, got {sides[0]!r} twice")
     conf_thresholds(conf if conf is not None else _model_conf(model, weights))
@@ -294,6 +314,17 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
         from geotally.report.html import basemap_origin
 
         basemap_origin(basemap)
+
+
+def check_claim(claim: dict[str, float], claim_class: str, zone_set: Zones | None) -> None:
+    """A claim must name zones of this run (or ALL) and a vehicle class: else it could only be 'not found'."""
+    if claim_class not in VEHICLE_CLASSES:
+        raise GeotallyError(f"--claim-class must be one of {', '.join(VEHICLE_CLASSES)}, got {claim_class!r}")
+    known = set(zone_set.names.tolist()) if zone_set is not None else set()
+    unknown = [z for z in claim if z not in known | {"ALL", OUTSIDE}]
+    if unknown:
+        have = ", ".join(sorted(known)) or "none (give --zones or --border)"
+        raise GeotallyError(f"--claim names zone {unknown[0]!r}, which is not a zone of this run; zones: {have}, ALL")
 
 
 def check_conf_classes(conf, names: dict[int, str]) -> None:
@@ -322,7 +353,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           export: tuple[str, ...] = (), basemap: str | None = None, fresh: bool = False,
           workers: int = 1, dask: str | None = None, backend: str = "auto", checkpoint_dir: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
-          say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None) -> CountResult:
+          say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None,
+          inputs: list | None = None) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -332,7 +364,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     with 95% intervals, and ``claim`` ({zone: count}) is tested against them.
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
-    ``prepared`` is the scene and vectors already opened by :func:`open_inputs`.
+    ``prepared`` is the scene and vectors already opened by :func:`open_inputs`; ``inputs`` what the
+    user named (a STAC file, a folder), recorded in summary.json for 'geotally recount'.
     """
     # Inputs first, so a bad file or value fails before any model work.
     check_run_options(conf=conf, model=model, weights=weights, gsd=gsd, model_gsd=model_gsd, tile_size=tile_size,
@@ -342,17 +375,29 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     thresholds = conf_thresholds(conf if conf is not None else _model_conf(model, weights))
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
     inp = prepared or open_inputs(scene, zones=zones, zone_field=zone_field, border=border, sides=sides,
-                                  bands=bands, gsd=gsd, export=export)
+                                  bands=bands, gsd=gsd, export=export, basemap=basemap)
     sc, zone_set, border_obj, bounds = inp.scene, inp.zones, inp.border, inp.bounds
-    m = _prepare_model(model, weights, backend, thresholds, model_iou, tile_size, model_gsd, overlap, threads, say)
+    if claim:
+        check_claim(claim, claim_class, zone_set)
+    log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
+             sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
+    with _timed("model"):
+        m = _prepare_model(model, weights, backend, thresholds, model_iou, tile_size, model_gsd, overlap, threads,
+                           say)
+    log.info("model %s (%s, sha256 %s) on %s, at %.3f m/px, tiles of %d px, score floor %.2f",
+             m.spec.name if m.spec else m.checkpoint, m.run_file.name, (m.run_sha or m.sha)[:12], m.backend, m.gsd,
+             m.tile_size, m.conf)
     check_conf_classes(conf, m.names)
     params = Params(model=m.spec.name if m.spec else None, weights=str(weights) if weights else None,
                     conf=thresholds, model_iou=model_iou, seam_iou=seam_iou, tile_size=m.tile_size, overlap=overlap,
                     batch=batch, model_gsd=m.gsd, gsd=gsd, bands=list(bands) if bands else None,
                     zone_field=zone_field, threads=threads, backend=m.backend)
     started = dt.datetime.now(dt.timezone.utc)
-    dets, picture, n_tiles, resumed = _detect(sc, m, params, out if out is not None else checkpoint_dir,
-                                              fresh, workers, dask, progress, say)
+    with _timed("detection"):
+        dets, picture, n_tiles, resumed = _detect(sc, m, params, out if out is not None else checkpoint_dir,
+                                                  fresh, workers, dask, progress, say)
+    log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", n_tiles, resumed, len(dets))
+    t_analysis = time.perf_counter()
     v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
@@ -382,13 +427,38 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "length_histogram": length_histogram(v.lengths_m),
         "queues": queue_totals(v.n_queues, v.table["queue_id"].to_numpy(), v.is_vehicle),
         "claims": check_claims(claim, counts, claim_class) if claim else None,
+        "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
+                        "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
+        "inputs": run_inputs(inputs or [scene], zones=zones, border=border, sides=sides, calibration=calibration, claim=claim,
+                             claim_class=claim_class, export=export, basemap=basemap),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
                          queues=v.queues, tables=tables, preview=picture,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
+    log.info("analysis (sizes, zones, queues, counts): %.2f s", time.perf_counter() - t_analysis)
     if out is not None:
-        result.write(out, export=export, basemap=basemap)
+        with _timed("writing the results"):
+            result.write(out, export=export, basemap=basemap)
     return result
+
+
+@contextmanager
+def _timed(stage: str):
+    """Log how long a stage took (geotally -v shows it)."""
+    t0 = time.perf_counter()
+    yield
+    log.info("%s: %.2f s", stage, time.perf_counter() - t0)
+
+
+def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None, claim=None,
+               claim_class: str = "large_vehicle", export=(), basemap=None) -> dict:
+    """What the run was given, as absolute paths: enough for 'geotally recount' to run it again."""
+    def absolute(p):
+        return os.path.abspath(str(p)) if p is not None and not isinstance(p, Calibration) else None
+
+    return {"scenes": [absolute(s) for s in scenes], "zones": absolute(zones), "border": absolute(border),
+            "sides": list(sides) if sides else None, "calibration": absolute(calibration), "claim": claim,
+            "claim_class": claim_class, "export": list(export), "basemap": basemap}
 
 
 def _centre_lonlat(sc: Scene) -> tuple[float, float]:
@@ -447,9 +517,9 @@ def _runner(workers: int, dask: str | None, sc: Scene, m: _Model, params: Params
     from geotally.detect.parallel import Job, run_dask, run_pool
 
     n = workers if not dask else 1
-    threads = max(1, (os.cpu_count() or 1) // n)
+    threads = max(1, (params.threads or os.cpu_count() or 1) // n)  # --threads in all, split between workers
     job = Job(scene=sc, weights=str(m.run_file), conf=m.conf, iou=params.model_iou, imgsz=m.tile_size,
-              threads=threads, grid=None, min_score=tuple(float(x) for x in m.min_score), batch=params.batch,
+              threads=threads, grid=None, batch=params.batch,
               preview=preview.frame if preview else None)
     paste = preview.paste if preview else None
     if dask:
@@ -466,8 +536,15 @@ def _checkpoint(out, sc: Scene, m: _Model, params: Params, fresh: bool):
     path = checkpoint_path(out, sc.path)
     if fresh:
         remove(path)
-    detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch")}
+    # What shapes the stored tiles; class thresholds are applied afterwards, so they may change.
+    detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch", "conf")}
+    detection["score_floor"] = m.conf
     return TileStore(path, manifest(sc.sha256, m.sha, detection, m.run_sha))
+
+
+def score_floor(thresholds: dict[str, float]) -> float:
+    """The score detection keeps: SCORE_FLOOR, or the lowest threshold when that is lower."""
+    return min(SCORE_FLOOR, *thresholds.values())
 
 
 def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:

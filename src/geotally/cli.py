@@ -18,7 +18,7 @@ from rich.table import Table
 from geotally.errors import GeotallyError
 from geotally.training.config import DatasetParams, DegradeParams, TrainParams
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Count trucks and other vehicles in georeferenced overhead imagery, per zone.")
 models_app = typer.Typer(no_args_is_help=True, help="List and fetch the registered detection models.")
 app.add_typer(models_app, name="models")
@@ -27,6 +27,42 @@ app.add_typer(models_app, name="models")
 # one must print as itself rather than break the output (styles are given as style=...).
 err = Console(stderr=True, markup=False, highlight=False)
 out = Console(markup=False, highlight=False)
+
+
+def _default_conf_text() -> str:
+    """The default model's per-class thresholds, for --help."""
+    from geotally.api import DEFAULT_CONF
+    from geotally.models.registry import DEFAULT_MODEL, REGISTRY
+
+    table = {**DEFAULT_CONF, **(REGISTRY[DEFAULT_MODEL].conf or {})}
+    return f"{DEFAULT_MODEL}: " + ",".join(f"{k}={v:g}" for k, v in table.items() if k != "*") \
+        + f", other classes {table['*']:g}"
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set an option (on the command line or in the environment), not its default."""
+    src = ctx.get_parameter_source(name)
+    return src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _needs(ctx: click.Context, needs: dict[str, str]) -> None:
+    """An option that does nothing without another is an error, not silently ignored."""
+    for opt, other in needs.items():
+        if _given(ctx, opt) and not ctx.params.get(other):
+            raise GeotallyError(f"{_flag(opt)} has no effect without {_flag(other)}; give {_flag(other)} too, "
+                                f"or leave {_flag(opt)} out")
+
+
+def _exclusive(ctx: click.Context, *pairs: tuple[str, str]) -> None:
+    """Options of which only one can take effect."""
+    for a, b in pairs:
+        if _given(ctx, a) and _given(ctx, b):
+            raise GeotallyError(f"{_flag(a)} and {_flag(b)} cannot be used together ({_flag(a)} would override "
+                                f"{_flag(b)}); give one")
 
 
 def _parse_bands(text: Optional[str]) -> Optional[tuple[int, ...]]:
@@ -108,15 +144,56 @@ def _claim(text: Optional[str]) -> Optional[dict]:
     return _key_values(text, float, "--claim", "ZONE=COUNT pairs like TR=4530,IQ=7245") if text else None
 
 
+def _version(value: bool) -> None:
+    if value:
+        from geotally import __version__
+
+        out.print(f"geotally {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Log what is read, which model and backend, and each stage's time, to stderr."),
+    log_file: Optional[Path] = typer.Option(None, "--log-file", help="Write that log (at debug level) to this file."),
+) -> None:
+    """Count trucks and other vehicles in georeferenced overhead imagery, per zone."""
+    import logging
+
+    log = logging.getLogger("geotally")
+    log.setLevel(logging.DEBUG if log_file else logging.INFO if verbose else logging.WARNING)
+    log.propagate = False
+    for old in list(log.handlers):  # one set of handlers, however often main() runs in a process
+        log.removeHandler(old)
+        old.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    if verbose:
+        h = logging.StreamHandler(sys.stderr)
+        h.setLevel(logging.INFO)
+        h.setFormatter(fmt)
+        log.addHandler(h)
+    if log_file:
+        try:
+            fh = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise GeotallyError(f"--log-file {log_file} cannot be written ({exc.strerror or exc})") from None
+        fh.setFormatter(fmt)
+        log.addHandler(fh)
+
+
 @app.command("count")
 def count_cmd(
-    scenes: List[str] = typer.Argument(..., help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, or a STAC ItemCollection JSON; one set of outputs."),
+    ctx: typer.Context,
+    scenes: List[str] = typer.Argument(..., metavar="SCENE", help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, or a STAC ItemCollection JSON; one set of outputs."),
     zones: Optional[Path] = typer.Option(None, "--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile), any CRS."),
     out_dir: Path = typer.Option(Path("results"), "--out", help="Directory for the results (created; files in it are replaced)."),
     zone_field: str = typer.Option("name", "--zone-field", help="Attribute that names each zone."),
     model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see 'geotally models list')."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Local Ultralytics checkpoint (.pt) or ONNX export instead of a registered model."),
-    conf: Optional[str] = typer.Option(None, "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 (default: per class, chosen by measurement)."),
+    conf: Optional[str] = typer.Option(None, "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 (default: the model's own, chosen by measurement; " + _default_conf_text() + ")."),
     gsd: Optional[float] = typer.Option(None, "--gsd", help="Scene GSD in metres: required for images without georeference, overrides it otherwise."),
     model_gsd: Optional[float] = typer.Option(None, "--model-gsd", help="GSD the model expects, in metres (default: the model's declared GSD)."),
     bands: Optional[str] = typer.Option(None, "--bands", help="Bands to use as R,G,B, e.g. 3,2,1 (default: by colour interpretation)."),
@@ -133,7 +210,7 @@ def count_cmd(
     calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals."),
     claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245."),
     claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
-    export: List[str] = typer.Option([], "--export", help="Extra export beside the report: kml (GeoParquet is always written)."),
+    export: List[str] = typer.Option([], "--export", metavar="FORMAT", help="Extra export beside the report: kml (GeoParquet is always written)."),
     basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no network request."),
     backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime on CPU, Ultralytics on a GPU), onnx or ultralytics."),
     workers: int = typer.Option(1, "--workers", help="Local worker processes, each loading the model once (threads are split between them)."),
@@ -147,6 +224,8 @@ def count_cmd(
     from geotally.analysis.queues import QueueParams
     from geotally.scenes import count_scenes
 
+    _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim"})
+    _exclusive(ctx, ("model", "weights"), ("dask", "workers"), ("dask", "threads"))
     with _progress_bar(quiet) as on_progress:
         result = count_scenes(scenes, zones=zones, model=model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
                        model_gsd=model_gsd, bands=_parse_bands(bands), tile_size=tile_size, overlap=overlap,
@@ -156,21 +235,119 @@ def count_cmd(
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet))
-    if not quiet:
-        corrected = result.summary["counts_corrected"]
-        names = ", ".join(Path(s["path"]).name for s in result.summary["scenes"])
-        print_counts(result.counts, f"{names}: vehicles per zone "
-                     + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
-                        else "(raw, uncorrected: no calibration given)"))
-        q = result.summary["queues"]
-        out.print(f"queues: {q['count']} with {q['vehicles_in_queues']} vehicles; "
-                  f"{q['vehicles_elsewhere']} vehicles parked or elsewhere")
-        if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
-            out.print("border line extended to the scene edge along its end bearings", style="yellow")
-        for c in result.summary.get("claims") or []:
-            rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
-            out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}): {c['verdict']}{rng}")
-        err.print(f"results written to {out_dir}/")
+    _print_result(result, out_dir, quiet)
+
+
+def _print_result(result, out_dir: Path, quiet: bool) -> None:
+    """The counts table, queues, border and claims of a count, as the terminal shows them."""
+    if quiet:
+        return
+    corrected = result.summary["counts_corrected"]
+    names = ", ".join(Path(s["path"]).name for s in result.summary["scenes"])
+    print_counts(result.counts, f"{names}: vehicles per zone "
+                 + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
+                    else "(raw, uncorrected: no calibration given)"))
+    q = result.summary["queues"]
+    out.print(f"queues: {q['count']} with {q['vehicles_in_queues']} vehicles; "
+              f"{q['vehicles_elsewhere']} vehicles parked or elsewhere")
+    if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
+        out.print("border line extended to the scene edge along its end bearings", style="yellow")
+    if not result.summary["scenes"][0].get("georeferenced", True):
+        out.print("the scene has no georeference: outputs are in pixel-space metres, with no WGS84 file and no "
+                  "lon/lat", style="yellow")
+    for c in result.summary.get("claims") or []:
+        rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
+        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}): {c['verdict']}{rng}")
+    err.print(f"results written to {out_dir}/")
+
+
+def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap, queue_min,
+                      calibration, claim, claim_class, conf, export, basemap) -> dict:
+    """recount's options: only those given change the run."""
+    from geotally.analysis.queues import QueueParams
+
+    opts = dict(zones=zones, zone_field=zone_field, border=border, sides=_names(sides),
+                distance_bands=_floats(distance_bands, "--distance-bands"),
+                size_thresholds=_floats(size_thresholds, "--size-thresholds", 3) if size_thresholds else None,
+                calibration=calibration, claim=_claim(claim), claim_class=claim_class, conf=_parse_conf(conf),
+                export=_exports(export) if export else None, basemap=basemap)
+    if queue_gap is not None or queue_min is not None:
+        d = QueueParams()
+        opts["queue"] = QueueParams(max_gap=queue_gap if queue_gap is not None else d.max_gap,
+                                    min_vehicles=queue_min if queue_min is not None else d.min_vehicles)
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+@app.command("recount")
+def recount_cmd(
+    results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder written by 'geotally count'."),
+    conf: Optional[str] = typer.Option(None, "--conf", help="New score thresholds (not below the run's score floor)."),
+    zones: Optional[Path] = typer.Option(None, "--zones", help="New zone polygons."),
+    zone_field: Optional[str] = typer.Option(None, "--zone-field", help="Attribute that names each zone."),
+    border: Optional[Path] = typer.Option(None, "--border", help="New border line."),
+    sides: Optional[str] = typer.Option(None, "--sides", help="Names of the sides, left then right."),
+    distance_bands: Optional[str] = typer.Option(None, "--distance-bands", help="Distance-to-border bands, metres."),
+    size_thresholds: Optional[str] = typer.Option(None, "--size-thresholds", help="Length thresholds, metres."),
+    queue_gap: Optional[float] = typer.Option(None, "--queue-gap", help="Largest gap in a queue, metres."),
+    queue_min: Optional[int] = typer.Option(None, "--queue-min", help="Fewest vehicles that make a queue."),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file."),
+    claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts, e.g. TR=4530,IQ=7245."),
+    claim_class: Optional[str] = typer.Option(None, "--claim-class", help="Class the claim counts."),
+    export: List[str] = typer.Option([], "--export", metavar="FORMAT", help="Extra export: kml."),
+    basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL for the report."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table."),
+) -> None:
+    """Run the analysis of a finished count again with some options changed, without detecting again.
+
+    The stored detections (kept down to the score floor) are thresholded, placed in zones and
+    sides, and grouped into queues anew; every other option is the run's own. The folder is
+    replaced as a whole."""
+    from geotally.recount import recount
+
+    changes = _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap,
+                                queue_min, calibration, claim, claim_class, conf, export, basemap)
+    with _progress_bar(quiet) as on_progress:
+        result = recount(results, progress=on_progress, say=_say(quiet), **changes)
+    _print_result(result, results, quiet)
+
+
+@app.command("report")
+def report_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder from 'geotally count'."),
+               quiet: bool = typer.Option(False, "--quiet", "-q", help="No table.")) -> None:
+    """Rebuild report.html and the exports of a results folder from its stored detections."""
+    from geotally.recount import recount
+
+    with _progress_bar(quiet) as on_progress:
+        result = recount(results, progress=on_progress, say=_say(quiet))
+    _print_result(result, results, quiet)
+
+
+@app.command("show")
+def show_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder from 'geotally count'.")) -> None:
+    """Print the counts table and the provenance of a results folder (nothing is recomputed)."""
+    import pandas as pd
+
+    from geotally.recount import read_summary
+
+    summary = read_summary(results)
+    counts = pd.read_csv(results / "counts.csv", keep_default_na=False, dtype={"zone": str})
+    print_counts(counts, f"{results}: vehicles per zone"
+                 + (" (estimate [95% interval]; raw count first)" if summary.get("counts_corrected") else " (raw)"))
+    table = Table(title="provenance", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    model = summary["model"]
+    rows = [("geotally", summary["geotally_version"]), ("run (UTC)", summary["created_utc"]),
+            ("model", f"{model['name'] or model['file']} (sha256 {model['sha256'][:16]}…)"),
+            ("file run", f"{Path(model['run_file']).name} (sha256 {model['run_file_sha256'][:16]}…)"),
+            ("backend", model["detector"].get("backend", ""))]
+    rows += [(f"scene {i + 1}", f"{sc['path']} (sha256 {sc['sha256'][:16]}…, {sc.get('tiles', '?')} tiles)")
+             for i, sc in enumerate(summary["scenes"])]
+    rows += [("coordinates", summary.get("coordinates", ""))]
+    rows += [(f"parameter {k}", str(v)) for k, v in summary["parameters"].items()]
+    for k, v in rows:
+        table.add_row(k, str(v))
+    out.print(table)
 
 
 @app.command("demo")
@@ -201,6 +378,7 @@ def _pairs(text: Optional[str], what: str) -> dict:
 
 @app.command("synth")
 def synth_cmd(
+    ctx: typer.Context,
     out_dir: Path = typer.Option(..., "--out", help="Directory for scene(s), border, sides and truth."),
     width_m: float = typer.Option(400.0, "--width-m", help="Scene width in metres."),
     height_m: float = typer.Option(1000.0, "--height-m", help="Scene height in metres (the road runs south-north)."),
@@ -221,6 +399,9 @@ def synth_cmd(
     """Generate georeferenced border-crossing scenes with exact truth (GeoTIFF + GeoJSON)."""
 
     from geotally.synth import LayoutParams, SynthParams, series_params, write_scene
+
+    if _given(ctx, "start_date") and dates < 2:
+        raise GeotallyError("--start-date has no effect without --dates N (N of 2 or more); give --dates too")
 
     try:
         shares = tuple(float(x) for x in mix.split(","))
@@ -254,35 +435,48 @@ def _say(quiet: bool):
 
 @contextmanager
 def _progress_bar(quiet: bool):
-    """A rich bar of tiles done and vehicles found, shown from the first progress call (detection's start) on."""
-    progress = Progress(TextColumn("[bold]detecting"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
-                        TextColumn("· {task.fields[found]} vehicles"), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=err, disable=quiet)
+    """A rich bar of tiles done and raw detections so far, shown from the first progress call (detection's
+    start) on. Raw detections are counted before the seam merge and the class thresholds, so they are
+    more than the vehicles finally counted; a multi-scene run says which scene it is on."""
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
+                        TextColumn("· {task.fields[found]} raw detections (before merge)"), TimeElapsedColumn(),
+                        TimeRemainingColumn(), console=err, disable=quiet)
     tasks: list = []  # made at the first call, so the elapsed time is detection's own, not rendering's
 
-    def on_progress(done: int, total: int, found: int) -> None:
+    def on_progress(done: int, total: int, found: int, label: str = "detecting") -> None:
         if not tasks:
-            tasks.append(progress.add_task("detect", total=total, found=0))
+            tasks.append(progress.add_task(label, total=total, found=0))
             progress.start()
-        progress.update(tasks[0], completed=done, total=total, found=found)
+        progress.update(tasks[0], completed=done, total=total, found=found, description=label)
 
     try:
         yield on_progress
     except BaseException:
-        progress.live.transient = True  # a failed run shows its one error line, not a half bar
+        if tasks:  # a failed run shows its one error line: no half bar, no blank line after it
+            progress.live.transient = True
+            if not err.is_terminal:
+                import io
+
+                progress.live.console.file = io.StringIO()
+            progress.stop()
+            progress.live.console.file = None
+            tasks.clear()
         raise
     finally:
-        progress.stop()
+        if tasks:  # a bar never started prints nothing
+            progress.stop()
 
 
 @app.command("evaluate")
 def evaluate_cmd(
-    paths: List[Path] = typer.Argument(..., help="DETECTIONS... TRUTH: one or more detections files or results folders, then the truth: GeoJSON/GeoPackage polygons or points, a DOTA labelTxt folder, or a YOLO label folder."),
+    ctx: typer.Context,
+    paths: List[Path] = typer.Argument(..., metavar="DETECTIONS... TRUTH", help="DETECTIONS... TRUTH: one or more detections files or results folders, then the truth: GeoJSON/GeoPackage polygons or points, a DOTA labelTxt folder, or a YOLO label folder."),
     iou: float = typer.Option(0.5, "--iou", help="Rotated IoU for a match."),
     radius: Optional[float] = typer.Option(None, "--radius", help="Match centres within this many metres instead of IoU (automatic for point truth)."),
     conf: float = typer.Option(0.0, "--conf", help="Score threshold for precision, recall and count error (AP uses all)."),
     zones: Optional[Path] = typer.Option(None, "--zones", help="Zone polygons: adds count errors per zone."),
     out_file: Path = typer.Option(Path("evaluation.json"), "--out", "-o", help="JSON report."),
+    force: bool = typer.Option(False, "--force", help="Replace the report if it exists."),
 ) -> None:
     """Score detections against labelled truth: precision, recall, F1, AP50 and count error per class and image."""
     from geotally.evaluation import evaluate
@@ -292,11 +486,12 @@ def evaluate_cmd(
 
     if len(paths) < 2:
         raise GeotallyError("evaluate takes one or more DETECTIONS and then the TRUTH")
+    _exclusive(ctx, ("radius", "iou"))
     check_evaluate_options(iou=iou, radius=radius, conf=conf)
     for p in paths:
         if not p.exists():
             raise GeotallyError(f"not found: {p}")
-    check_out_file(out_file, "-o")
+    check_out_file(out_file, "-o", force=force)
     report = evaluate(paths[:-1], paths[-1], iou=iou, radius_m=radius, conf=conf, zones=zones)
     write_json(out_file, report)
     table = Table(title=f"evaluation against {paths[-1].name}")
@@ -312,6 +507,8 @@ def evaluate_cmd(
         rel = f" ({z['count_error_rel']:+.1%})" if z["count_error_rel"] is not None else ""
         out.print(f"  {z['image']} {z['zone']} {z['class']}: {z['n_detected']} found, {z['n_truth']} true, "
                   f"error {z['count_error']:+d}{rel}")
+    if report.get("note"):
+        out.print(f"note: {report['note']}", style="yellow")
     err.print(f"report written to {out_file}")
 
 
@@ -319,6 +516,7 @@ def evaluate_cmd(
 def calibrate_cmd(
     evaluation: Path = typer.Argument(..., help="evaluation.json from 'geotally evaluate' on labelled images like the ones to count."),
     out_file: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file for 'count --calibration'."),
+    force: bool = typer.Option(False, "--force", help="Replace the calibration file if it exists."),
 ) -> None:
     """Turn an evaluation into a calibration: per class detection and false-positive rates per labelled image."""
     import json
@@ -327,7 +525,7 @@ def calibrate_cmd(
     from geotally.analysis.calibration import Calibration
     from geotally.store.outputs import check_out_file, write_json
 
-    check_out_file(out_file, "-o")
+    check_out_file(out_file, "-o", force=force)
     try:
         report = json.loads(evaluation.read_text())
     except (FileNotFoundError, IsADirectoryError):
@@ -345,12 +543,13 @@ def calibrate_cmd(
 
 @app.command("train")
 def train_cmd(
-    data: List[Path] = typer.Argument(..., help="Labelled folders: DOTA (images/ + labelTxt/), YOLO or YOLO-OBB "
+    ctx: typer.Context,
+    data: List[Path] = typer.Argument(..., metavar="DATA", help="Labelled folders: DOTA (images/ + labelTxt/), YOLO or YOLO-OBB "
                                                 "(images/ + labels/ + classes.names), or GeoTIFFs with NAME_truth.geojson."),
     name: str = typer.Option(..., "--name", help="Name to register the model under (then: count --model NAME)."),
     out_dir: Path = typer.Option(Path("train-runs"), "--out", help="Working folder; run the same command again to resume."),
-    exclude: List[str] = typer.Option([], "--exclude", help="Glob on image names never to train on (a validation split)."),
-    exclude_list: List[str] = typer.Option([], "--exclude-list", help="File of image names never to train on."),
+    exclude: List[str] = typer.Option([], "--exclude", metavar="GLOB", help="Glob on image names never to train on (a validation split)."),
+    exclude_list: List[str] = typer.Option([], "--exclude-list", metavar="FILE", help="File of image names never to train on."),
     synth: int = typer.Option(0, "--synth", help="Add this many synthetic crossings with exact oriented truth."),
     model_gsd: float = typer.Option(DatasetParams.model_gsd, "--model-gsd", help="Metres per pixel the model sees."),
     gsd_range: str = typer.Option(",".join(str(v) for v in DegradeParams.gsd_range), "--gsd-range",
@@ -361,8 +560,8 @@ def train_cmd(
     batch: int = typer.Option(TrainParams.batch, "--batch"),
     base: str = typer.Option(TrainParams.base, "--base", help="Registry model or .pt to fine-tune."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, 0 (first GPU)...; default: GPU when present."),
-    val: List[Path] = typer.Option([], "--val", help="Held-out labelled folder to validate on (recall)."),
-    val_exhaustive: List[Path] = typer.Option([], "--val-exhaustive",
+    val: List[Path] = typer.Option([], "--val", metavar="DIR", help="Held-out labelled folder to validate on (recall)."),
+    val_exhaustive: List[Path] = typer.Option([], "--val-exhaustive", metavar="DIR",
                                               help="Held-out folder whose labels are exhaustive (recall, precision, count error)."),
     val_gsds: str = typer.Option("0.15,0.3,0.5", "--val-gsds", help="GSDs (m) to validate at."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
@@ -374,6 +573,8 @@ def train_cmd(
     from geotally.models.local import register
     from geotally.training.run import run_training
 
+    if _given(ctx, "val_gsds") and not (val or val_exhaustive):
+        raise GeotallyError("--val-gsds has no effect without --val or --val-exhaustive; give a held-out folder too")
     lo, hi = _floats(gsd_range, "--gsd-range", 2)
     for what, v, least in (("--epochs", epochs, 1), ("--batch", batch, 1), ("--copies", copies, 1),
                            ("--imgsz", imgsz, 64), ("--synth", synth, 0)):
@@ -476,11 +677,26 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+def _command() -> click.Command:
+    """The click command, with no type tag after a parameter that names itself (SCENE..., FORMAT)."""
+    command = typer.main.get_command(app)
+
+    def walk(cmd: click.Command) -> None:
+        for param in cmd.params:
+            if getattr(param, "metavar", None):
+                param.display_type_rich = lambda ctx: None
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(command)
+    return command
+
+
 def main() -> None:
     """Entry point: user errors exit 2 with one line, internal errors exit 1."""
     _quiet_libraries()
     try:
-        code = app(standalone_mode=False)
+        code = _command().main(standalone_mode=False, prog_name="geotally")
         sys.exit(code if isinstance(code, int) else 0)
     except EXIT as exc:
         sys.exit(exc.exit_code)

@@ -48,6 +48,8 @@ def _pixel_truth_to_map(truth: Truth, scene) -> np.ndarray:
 
 def _vector_truth(path: Path, crs) -> tuple[np.ndarray, np.ndarray, bool]:
     gdf = read_vector(str(path), "truth file")
+    if gdf.empty:
+        raise GeotallyError(f"the truth {path} holds no objects with a geometry; give labelled truth")
     if gdf.crs is not None and crs is not None:
         gdf = gdf.to_crs(crs)
     field = next((f for f in CLASS_FIELDS if f in gdf.columns), None)
@@ -134,6 +136,9 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
     Point truth, or ``radius_m``, switches matching to centre distance.
     """
     per_image, per_zone, totals = [], [], {}
+    seen_classes: set[str] = set()
+    n_objects = 0
+    difficult_by_class: dict[str, int] = {}
     for det_path in detections:
         det, summary = _detections(Path(det_path))
         for col in ("class", "score"):
@@ -146,6 +151,10 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
             else Path(summary.get("scenes", [{}])[0].get("path", "x")).stem
         geoms, tcls, difficult, points = load_truth(Path(truth), stem, Path(det_path), summary, det.crs)
         _check_overlap(det, geoms, summary, Path(det_path), Path(truth))
+        n_objects += len(geoms)
+        seen_classes |= {str(c) for c in tcls}
+        for cls in VEHICLE_CLASSES:
+            difficult_by_class[cls] = difficult_by_class.get(cls, 0) + int((difficult & (tcls == cls)).sum())
         mode = "centre" if points or radius_m else "iou"
         if zones is not None:
             per_zone += _zone_errors(det, geoms, tcls, difficult, Path(zones), conf, stem)
@@ -160,6 +169,12 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
             for k in ("tp", "fp", "fn", "n_truth", "n_detected"):
                 agg[k] += getattr(s, k)
             agg["ap50"].append(s.ap50)
+    if n_objects == 0:
+        raise GeotallyError(f"the truth {truth} holds no objects for these detections; give labelled truth")
+    if not seen_classes & set(VEHICLE_CLASSES):
+        raise GeotallyError(f"no object in the truth {truth} is a vehicle (its classes: "
+                            f"{', '.join(sorted(seen_classes)[:8])}); is it zones or another layer? Give vehicle labels "
+                            "(car, truck, large vehicle, ...) in a class field")
     per_class = {}
     for cls, a in totals.items():
         aps = [x for x in a["ap50"] if x == x]
@@ -167,7 +182,12 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m:
                             float(np.mean(aps)) if aps else float("nan")).as_dict()
         del pooled["class"]
         pooled["ap50_mean_over_images"] = pooled.pop("ap50")
+        pooled["n_difficult_ignored"] = difficult_by_class.get(cls, 0)
         per_class[cls] = pooled
-    return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone,
+    ignored = sum(difficult_by_class.values())
+    note = (f"{ignored} labels marked difficult (DOTA) are left out of the truth counts and recall; a detection "
+            "matching one is neither a true nor a false positive, so 'found' here can be fewer than count's count"
+            if ignored else None)
+    return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone, "note": note,
             "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
                        "detections": [str(d) for d in detections]}}

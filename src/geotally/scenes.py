@@ -23,7 +23,7 @@ import shapely
 
 from geotally.analysis.counts import check_claims, count_tables
 from geotally.analysis.queues import queue_totals
-from geotally.api import CountResult, check_run_options, count, open_inputs
+from geotally.api import CountResult, check_run_options, count, open_inputs, run_inputs
 from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
 from geotally.imagery.offline import check_local, network_off
@@ -192,16 +192,35 @@ def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | No
     from geotally.analysis.calibration import Calibration
 
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
-    opened = [open_inputs(s.path, export=export, **{k: kw[k] for k in _OPENED if k in kw}) for s in scenes]
+    opened = [open_inputs(s.path, export=export, basemap=basemap, **{k: kw[k] for k in _OPENED if k in kw}) for s in scenes]
     if len(scenes) == 1:
-        return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=cal, claim=claim,
-                     claim_class=claim_class, prepared=opened[0], **kw)
-    results = [count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal, prepared=o, **kw)
-               for s, o in zip(scenes, opened)]
+        return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=calibration, claim=claim,
+                     claim_class=claim_class, prepared=opened[0], inputs=list(inputs), **kw)
+    results = []
+    for k, (s, o) in enumerate(zip(scenes, opened), 1):
+        step = dict(kw, progress=_labelled(kw.get("progress"), f"scene {k} of {len(scenes)}"))
+        results.append(count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal,
+                             prepared=o, **step))
     merged = merge(results, [s.date for s in scenes], cal, claim, claim_class)
+    merged.summary["inputs"] = run_inputs(inputs, zones=kw.get("zones"), border=kw.get("border"),
+                                          sides=kw.get("sides"), calibration=calibration, claim=claim,
+                                          claim_class=claim_class, export=export, basemap=basemap)
     if out is not None:
         merged.write(out, export=export, basemap=basemap)
     return merged
+
+
+def _labelled(progress, label: str):
+    """A progress callback that also names the scene, when it takes a label (the CLI's bar does)."""
+    if progress is None:
+        return None
+    import inspect
+
+    try:
+        takes_label = len(inspect.signature(progress).parameters) >= 4
+    except (TypeError, ValueError):
+        takes_label = False
+    return (lambda done, total, found: progress(done, total, found, label)) if takes_label else progress
 
 
 _CHECKED = ("conf", "model", "weights", "gsd", "model_gsd", "tile_size", "overlap", "batch", "threads",

@@ -35,7 +35,6 @@ class Job:
     imgsz: int
     threads: int
     grid: TileGrid | None
-    min_score: tuple[float, ...]
     batch: int
     preview: PreviewFrame | None = None  # when set, tiles also send back their piece of the report's picture
 
@@ -56,7 +55,7 @@ def run_tiles(job: Job, tiles: list[int]) -> list[tuple[int, Detections, Piece |
     pieces: dict[int, Piece | None] = {}
     frame = job.preview
     detect_tiles(job.scene, _detector(job), job.grid, np.asarray(tiles, np.int64), batch=job.batch,
-                 min_score=np.asarray(job.min_score), on_tile=lambda t, d: out.append((t, d)),
+                 on_tile=lambda t, d: out.append((t, d)),
                  on_pixels=(lambda g, t, img: pieces.__setitem__(t, frame.piece(g, t, img))) if frame else None)
     return [(t, d, pieces.get(t)) for t, d in out]
 

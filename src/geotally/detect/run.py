@@ -138,6 +138,11 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
                  runner: Callable | None = None) -> Detections:
     """All detections in a scene, merged across tile seams with class-agnostic rotated NMS.
 
+    Tiles keep every detection the detector returns (down to its score floor); that is what
+    ``on_tile`` sees and a checkpoint stores. ``min_score[class_id]`` is applied at the merge,
+    before the seam NMS, so that per-class thresholds can change later without detecting again
+    and still give exactly what thresholding each tile would (in-tile NMS is per class, and the
+    seam NMS only lets a higher score suppress a lower one).
     Tiles in ``skip`` are not run; their detections come in ``finished`` (a resumed run).
     ``runner(grid, tiles, on_tile)`` runs tiles elsewhere (process pool, Dask) instead of here;
     ``on_pixels`` then sees nothing, since the pixels stay where they were read.
@@ -146,9 +151,11 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
     todo = np.array([t for t in range(len(grid)) if t not in skip], dtype=np.int64)
     if on_batch and skip:
         on_batch(len(skip), len(finished) if finished is not None else 0)
-    if runner is None:
-        new = detect_tiles(scene, detector, grid, todo, batch=batch, min_score=min_score, on_batch=on_batch,
-                           on_tile=on_tile, on_pixels=on_pixels)
+    if not len(todo):  # every tile resumed: nothing to read or run
+        new = Detections.empty()
+    elif runner is None:
+        new = detect_tiles(scene, detector, grid, todo, batch=batch, on_batch=on_batch, on_tile=on_tile,
+                           on_pixels=on_pixels)
     else:
         parts: list[Detections] = []
 
@@ -162,6 +169,13 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
         runner(grid, todo, collect)
         new = Detections.concat(parts)
     raw = Detections.concat([finished, new]) if finished is not None else new
+    return merge_tiles(raw, nms_iou, min_score)
+
+
+def merge_tiles(raw: Detections, nms_iou: float = 0.3, min_score: np.ndarray | None = None) -> Detections:
+    """Per-class thresholds, then one detection per vehicle across seams (class-agnostic rotated NMS)."""
+    if min_score is not None and len(raw):
+        raw = raw.take(np.flatnonzero(raw.score >= min_score[np.clip(raw.class_id, 0, len(min_score) - 1)]))
     order = np.lexsort((raw.tile, -raw.score))  # the same order however the tiles were run
     raw = raw.take(order)
     keep = rotated_nms(raw.corners, raw.score, nms_iou)

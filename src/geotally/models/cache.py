@@ -73,6 +73,9 @@ def ensure_model(spec: ModelSpec, *, force: bool = False,
             return path
         except Exception as exc:  # every failure falls through to the next source
             failures.append(f"{source.describe()}: {first_line(exc)}")
+            if len(failures) < len(spec.sources):
+                say(f"source {len(failures)} of {len(spec.sources)} failed ({first_line(exc)}); "
+                    f"trying source {len(failures) + 1}")
         finally:
             tmp.unlink(missing_ok=True)
     raise GeotallyError(f"could not fetch model {spec.name}: " + "; ".join(failures))

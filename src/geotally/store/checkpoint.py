@@ -48,6 +48,7 @@ class TileStore:
             self.db.execute("CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT)")
             self.db.execute("CREATE TABLE IF NOT EXISTS tiles (tile INTEGER PRIMARY KEY, n INTEGER, corners BLOB, "
                             "score BLOB, class_id BLOB)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS preview (id INTEGER PRIMARY KEY CHECK (id = 0), png BLOB)")
             self.db.execute("SELECT count(*) FROM tiles").fetchone()
         except sqlite3.DatabaseError as exc:
             self.db.close()
@@ -80,6 +81,23 @@ class TileStore:
             self.db.execute("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?)",
                             (int(tile), len(d), d.corners.astype("<f8").tobytes(), d.score.astype("<f4").tobytes(),
                              d.class_id.astype("<i8").tobytes()))
+
+    def put_preview(self, image: np.ndarray) -> None:
+        """Keep the report's picture of the scene, so a recount need not read the scene again."""
+        import cv2
+
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+        if ok:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO preview VALUES (0, ?)", (buf.tobytes(),))
+
+    def preview(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The stored picture, if there is one of this (height, width)."""
+        import cv2
+
+        row = self.db.execute("SELECT png FROM preview WHERE id = 0").fetchone()
+        img = cv2.imdecode(np.frombuffer(row[0], np.uint8), cv2.IMREAD_COLOR) if row else None
+        return img[..., ::-1].copy() if img is not None and img.shape[:2] == tuple(shape) else None
 
     def load(self) -> Detections:
         parts = []

@@ -1,0 +1,5 @@
+"""python -m geotally: the command line."""
+
+from geotally.cli import main
+
+main()

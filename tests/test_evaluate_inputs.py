@@ -1,0 +1,74 @@
+"""evaluate and calibrate refuse nonsense truth, never overwrite without --force, and say why their
+numbers differ from count's."""
+
+import json
+
+import pytest
+
+from conftest import assert_user_error, run
+
+
+@pytest.fixture(scope="module")
+def results(border_scene, tmp_path_factory):
+    import geotally
+
+    out = tmp_path_factory.mktemp("ev") / "res"
+    geotally.count(border_scene["scene"], out=out, tile_size=512, overlap=64)
+    return out
+
+
+def test_zones_given_as_truth_are_refused(results, border_scene, tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "evaluate", results, border_scene["sides"], "-o", tmp_path / "e.json")
+    assert_user_error(code, err, "is a vehicle")
+    assert not (tmp_path / "e.json").exists()
+
+
+@pytest.mark.parametrize("features, fragment", [([], "holds no objects"),
+                                                ([{"type": "Feature", "properties": {"id": 1},
+                                                   "geometry": {"type": "Point", "coordinates": [284200, 4115100]}}],
+                                                 "no class field")])
+def test_truth_without_objects_or_class_field(features, fragment, results, tmp_path, monkeypatch, capsys):
+    truth = tmp_path / "t.geojson"
+    truth.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    code, _, err = run(monkeypatch, capsys, "evaluate", results, truth, "-o", tmp_path / "e.json")
+    assert_user_error(code, err, fragment)
+
+
+def test_outputs_are_not_overwritten_without_force(results, border_scene, tmp_path, monkeypatch, capsys):
+    e = tmp_path / "e.json"
+    e.write_text("precious")
+    code, _, err = run(monkeypatch, capsys, "evaluate", results, border_scene["truth"], "-o", e)
+    assert_user_error(code, err, "--force")
+    assert e.read_text() == "precious"
+    assert run(monkeypatch, capsys, "evaluate", results, border_scene["truth"], "-o", e, "--force")[0] == 0
+    assert json.loads(e.read_text())["per_class"]
+    c = tmp_path / "c.json"
+    c.write_text("precious")
+    code, _, err = run(monkeypatch, capsys, "calibrate", e, "-o", c)
+    assert_user_error(code, err, "--force")
+    assert run(monkeypatch, capsys, "calibrate", e, "-o", c, "--force")[0] == 0
+    assert "classes" in json.loads(c.read_text())
+
+
+def test_difficult_labels_are_explained(results, tmp_path, monkeypatch, capsys):
+    """DOTA 'difficult' labels are ignored; the report and the terminal say so."""
+    import geopandas as gpd
+
+    det = gpd.read_file(results / "detections.gpkg")
+    from geotally.geo.transform import map_to_pixel
+    from geotally.imagery.scene import open_scene
+
+    sc = open_scene(json.loads((results / "summary.json").read_text())["scenes"][0]["path"], checksum=False)
+    rows = []
+    for i, g in enumerate(det[det["class"] == "large_vehicle"].geometry.values[:6]):
+        px = map_to_pixel(sc.transform, list(g.exterior.coords)[:4])
+        coords = " ".join(f"{x:.1f} {y:.1f}" for x, y in px)
+        rows.append(f"{coords} large-vehicle {1 if i < 2 else 0}")
+    labels = tmp_path / "labelTxt"
+    labels.mkdir()
+    (labels / f"{__import__('pathlib').Path(sc.path).stem}.txt").write_text("imagesource:x\ngsd:0.15\n" + "\n".join(rows))
+    code, stdout, err = run(monkeypatch, capsys, "evaluate", results, labels, "-o", tmp_path / "e.json")
+    assert code == 0, err
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["per_class"]["large_vehicle"]["n_difficult_ignored"] == 2
+    assert "difficult" in report["note"] and "difficult" in stdout
