@@ -10,18 +10,19 @@ from geotally.store.checkpoint import checkpoint_path
 
 
 def test_two_scenes_of_one_name_in_different_folders(tmp_path, monkeypatch, capsys):
-    a = noise_scene((tmp_path / "a").mkdir() or tmp_path / "a" / "scene.tif", seed=1)
-    b = noise_scene((tmp_path / "b").mkdir() or tmp_path / "b" / "scene.tif", seed=2,
-                    transform=None)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = noise_scene(tmp_path / "a" / "scene.tif", seed=1)
+    b = noise_scene(tmp_path / "b" / "scene.tif", seed=2)
     out = tmp_path / "out"
-    code, _, err = run(monkeypatch, capsys, "count", a, b, "--out", out, "-q")
+    code, _, err = run(monkeypatch, capsys, "count", a, b, "--date", "2026-06-01", "--out", out, "-q")
     assert code == 0, err
     assert checkpoint_path(out, str(a)) != checkpoint_path(out, str(b))
     assert checkpoint_path(out, str(a)).exists() and checkpoint_path(out, str(b)).exists()
     summary = json.loads((out / "summary.json").read_text())
     assert [s["path"] for s in summary["scenes"]] == [str(a.resolve()), str(b.resolve())]
     # and a second run resumes both instead of claiming a checksum changed
-    code, _, err = run(monkeypatch, capsys, "count", a, b, "--out", out)
+    code, _, err = run(monkeypatch, capsys, "count", a, b, "--date", "2026-06-01", "--out", out)
     assert code == 0, err
     assert "changed" not in err and err.count("resuming") == 2
     assert len(pd.read_csv(out / "counts.csv"))

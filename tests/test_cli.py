@@ -100,7 +100,7 @@ def test_all_nodata_scene_gives_zero_vehicles(monkeypatch, capsys, tmp_path):
     code, stdout, err = run(monkeypatch, capsys, "count", path, "--out", out)
     assert code == 0, err
     counts = (out / "counts.csv").read_text().splitlines()
-    assert counts[0] == "zone,class,count"
+    assert counts[0] == "date,zone,class,count"
     assert all(line.endswith(",0") for line in counts[1:])
     assert {p.name for p in out.iterdir() if not p.name.startswith(".geotally-checkpoint")} == {"detections.gpkg", "detections.geojson", "detections.parquet",
                                                "queues.gpkg", "queues.geojson", "counts.csv", "counts_by_activity.csv",

@@ -44,7 +44,8 @@ def test_help_shows_flags_as_flags_and_no_type_tags(monkeypatch, capsys):
 
 def test_progress_says_raw_detections_and_scene_k_of_n(tmp_path):
     a, b = noise_scene(tmp_path / "a.tif"), noise_scene(tmp_path / "b.tif", seed=1)
-    done = subprocess.run([sys.executable, "-m", "geotally", "count", str(a), str(b), "--out", str(tmp_path / "o")],
+    done = subprocess.run([sys.executable, "-m", "geotally", "count", str(a), str(b), "--date", "2026-06-01",
+                           "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
                                                                "TERM": "xterm", "FORCE_COLOR": "0",
                                                                "HOME": str(tmp_path)})

@@ -4,7 +4,6 @@ Only a server on 127.0.0.1 is used, and it records every request it gets."""
 import http.server
 import threading
 
-import numpy as np
 import pytest
 import rasterio
 
@@ -78,4 +77,4 @@ def test_a_vrt_of_local_files_still_counts(tmp_path, monkeypatch, capsys):
     vrt = _vrt(tmp_path / "scene.vrt", "local.tif", relative=True)
     code, _, err = run(monkeypatch, capsys, "count", vrt, "--out", tmp_path / "out", "-q")
     assert code == 0, err
-    assert np.isfinite(len((tmp_path / "out" / "counts.csv").read_text()))
+    assert (tmp_path / "out" / "counts.csv").read_text().startswith("date,zone,class,count")

@@ -69,8 +69,8 @@ def test_zone_table_matches_counts_csv(browser, results):
     page, *_ = open_report(browser, results / "report.html")
     rows = page.eval_on_selector_all("#counts-table tbody tr",
                                      "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))")
-    csv = pd.read_csv(results / "counts.csv", dtype=str)
-    assert rows == csv[["zone", "class", "count"]].values.tolist()
+    csv = pd.read_csv(results / "counts.csv", dtype=str, keep_default_na=False)
+    assert rows == csv[["date", "zone", "class", "count"]].values.tolist()
 
 
 def test_toggling_layers_hides_them(browser, results):

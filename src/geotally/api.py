@@ -28,6 +28,7 @@ from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scen
 from geotally.errors import GeotallyError
 from geotally.limits import check_count_options, check_tile_count
 from geotally.geo.footprints import footprints
+from geotally.imagery.dates import iso_date, raster_date
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene, file_sha256, open_scene
 from geotally.models.backends import load_detector
@@ -227,7 +228,7 @@ class _Vehicles:
 
 
 def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, border_obj,
-              size_thresholds, queue: QueueParams) -> _Vehicles:
+              size_thresholds, queue: QueueParams, date: str | None = None) -> _Vehicles:
     """Footprints in metres, zone, side and distance to the border, size class, queue membership."""
     fp = footprints(dets.corners, sc.transform, sc.crs)
     cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
@@ -238,6 +239,7 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
         "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
         "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
         "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
+        "date": np.full(len(dets), date, dtype=object),
         "size_class": size_class(fp.length_m, size_thresholds),
     }
     metric_crs = local_metric_crs(sc.crs, _centre_lonlat(sc)) if sc.crs is not None else None
@@ -253,7 +255,7 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
     columns["queue_id"] = queue_id
     columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
     table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
-    queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs)
+    queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs).assign(date=date)
     return _Vehicles(table, queues, fp.length_m[is_vehicle], is_vehicle, len(found.lines))
 
 
@@ -354,7 +356,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           workers: int = 1, dask: str | None = None, backend: str = "auto", checkpoint_dir: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None,
-          inputs: list | None = None) -> CountResult:
+          inputs: list | None = None, date: str | None = None) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -364,6 +366,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     with 95% intervals, and ``claim`` ({zone: count}) is tested against them.
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
+    ``date`` (YYYY-MM-DD) is the scene's date; by default the one in its tags, if any.
     ``prepared`` is the scene and vectors already opened by :func:`open_inputs`; ``inputs`` what the
     user named (a STAC file, a folder), recorded in summary.json for 'geotally recount'.
     """
@@ -398,10 +401,11 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                                                   fresh, workers, dask, progress, say)
     log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", n_tiles, resumed, len(dets))
     t_analysis = time.perf_counter()
-    v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue)
+    scene_date = iso_date(date) if date else raster_date(sc.path)
+    v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue, scene_date)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
-                                  list(border_obj.names) if border_obj is not None else None)
+                                  list(border_obj.names) if border_obj is not None else None, dates=[scene_date])
     from geotally import __version__
 
     summary = {
@@ -410,7 +414,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "model": m.summary(),
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
                            distance_bands_m=list(distance_bands) if distance_bands else None),
-        "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed)],
+        "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed, date=scene_date)],
         "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
         "border": border_summary(border_obj),
@@ -430,7 +434,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
                         "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         "inputs": run_inputs(inputs or [scene], zones=zones, border=border, sides=sides, calibration=calibration, claim=claim,
-                             claim_class=claim_class, export=export, basemap=basemap),
+                             claim_class=claim_class, export=export, basemap=basemap, date=scene_date),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
                          queues=v.queues, tables=tables, preview=picture,
@@ -451,14 +455,15 @@ def _timed(stage: str):
 
 
 def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None, claim=None,
-               claim_class: str = "large_vehicle", export=(), basemap=None) -> dict:
+               claim_class: str = "large_vehicle", export=(), basemap=None, date=None, date_pattern=None) -> dict:
     """What the run was given, as absolute paths: enough for 'geotally recount' to run it again."""
     def absolute(p):
         return os.path.abspath(str(p)) if p is not None and not isinstance(p, Calibration) else None
 
     return {"scenes": [absolute(s) for s in scenes], "zones": absolute(zones), "border": absolute(border),
             "sides": list(sides) if sides else None, "calibration": absolute(calibration), "claim": claim,
-            "claim_class": claim_class, "export": list(export), "basemap": basemap}
+            "claim_class": claim_class, "export": list(export), "basemap": basemap, "date": date,
+            "date_pattern": date_pattern}
 
 
 def _centre_lonlat(sc: Scene) -> tuple[float, float]:

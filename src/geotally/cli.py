@@ -100,15 +100,19 @@ def _cell(row) -> str:
 
 
 def print_counts(counts, title: str) -> None:
-    table = Table(title=title)
-    table.add_column("zone")
-    classes = list(dict.fromkeys(counts["class"]))
-    for c in classes:
-        table.add_column(c, justify="right")
-    for zone, rows in counts.groupby("zone", sort=False):
-        by = {r["class"]: _cell(r) for _, r in rows.iterrows()}
-        table.add_row(str(zone), *(by.get(c, "0") for c in classes), style="bold" if zone == "ALL" else None)
-    out.print(table)
+    """The counts table, one per date when the run has several."""
+    dates = list(dict.fromkeys(counts["date"].fillna("").astype(str))) if "date" in counts else [""]
+    for d in dates:
+        rows_of = counts[counts["date"].fillna("").astype(str) == d] if "date" in counts else counts
+        table = Table(title=f"{title}, {d}" if d and len(dates) > 1 else title if not d else f"{title} ({d})")
+        table.add_column("zone")
+        classes = list(dict.fromkeys(rows_of["class"]))
+        for c in classes:
+            table.add_column(c, justify="right")
+        for zone, rows in rows_of.groupby("zone", sort=False):
+            by = {r["class"]: _cell(r) for _, r in rows.iterrows()}
+            table.add_row(str(zone), *(by.get(c, "0") for c in classes), style="bold" if zone == "ALL" else None)
+        out.print(table)
 
 
 def _names(text: Optional[str]) -> Optional[tuple[str, str]]:
@@ -215,6 +219,8 @@ def count_cmd(
     backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime on CPU, Ultralytics on a GPU), onnx or ultralytics."),
     workers: int = typer.Option(1, "--workers", help="Local worker processes, each loading the model once (threads are split between them)."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run tiles on Dask: tcp://host:8786 for a cluster, local:N for a LocalCluster of N workers."),
+    date: Optional[str] = typer.Option(None, "--date", help="Date (YYYY-MM-DD) of every scene that has none of its own (STAC datetime, file name, tags)."),
+    date_pattern: Optional[str] = typer.Option(None, "--date-pattern", help="Read each scene's date from its file name, e.g. 'zakho_{date:%Y%m%d}.tif'."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
@@ -234,7 +240,8 @@ def count_cmd(
                        size_thresholds=_floats(size_thresholds, "--size-thresholds", 3),
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
-                       fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet))
+                       fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
+                       date=date, date_pattern=date_pattern)
     _print_result(result, out_dir, quiet)
 
 
@@ -257,7 +264,8 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
                   "lon/lat", style="yellow")
     for c in result.summary.get("claims") or []:
         rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
-        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}): {c['verdict']}{rng}")
+        when = f" on {c['date']}" if c.get("date") else ""
+        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}")
     err.print(f"results written to {out_dir}/")
 
 

@@ -55,7 +55,7 @@ def run_options(summary: dict) -> dict:
                 zones=inp["zones"], border=inp["border"],
                 sides=tuple(inp["sides"]) if inp["sides"] else None, calibration=inp["calibration"],
                 claim=inp["claim"], claim_class=inp["claim_class"], export=tuple(inp["export"]),
-                basemap=inp["basemap"])
+                basemap=inp["basemap"], date=inp.get("date"), date_pattern=inp.get("date_pattern"))
 
 
 def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, **changes) -> CountResult:

@@ -18,7 +18,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
 
 from geotally.analysis.counts import check_claims, count_tables
@@ -26,7 +25,7 @@ from geotally.analysis.queues import queue_totals
 from geotally.api import CountResult, check_run_options, count, open_inputs, run_inputs
 from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
-from geotally.imagery.offline import check_local, network_off
+from geotally.imagery.dates import date_from_name, iso_date, raster_date
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.zones.assign import OUTSIDE
 
@@ -38,6 +37,7 @@ DATA_KEYS = ("visual", "image", "data", "analytic")
 class SceneInput:
     path: str
     date: str | None
+    from_stac: bool = False  # a STAC datetime outranks the file name and the tags
 
 
 def _stac(path: Path) -> list[SceneInput]:
@@ -69,23 +69,14 @@ def _stac(path: Path) -> list[SceneInput]:
         local = local if local.is_absolute() else (path.parent / local)
         props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
         dt = props.get("datetime")
-        out.append(SceneInput(str(local), dt[:10] if isinstance(dt, str) and dt else None))
+        out.append(SceneInput(str(local), iso_date(dt, f"STAC item {item.get('id')} datetime")
+                              if isinstance(dt, str) and dt else None, from_stac=True))
     return out
 
 
-def _raster_date(path: str) -> str | None:
-    try:
-        check_local(path)
-        with network_off(), rasterio.open(path) as src:
-            tags = src.tags()
-    except Exception:  # noqa: BLE001 - no date; open_scene says what is wrong with the file
-        return None
-    value = tags.get("ACQUISITION_DATE") or tags.get("TIFFTAG_DATETIME")
-    return value[:10].replace(":", "-") if value else None
-
-
-def expand(inputs: list[str | os.PathLike]) -> list[SceneInput]:
-    """Scene files with their dates, in a stable order."""
+def expand(inputs: list[str | os.PathLike], date: str | None = None,
+           date_pattern: str | None = None) -> list[SceneInput]:
+    """Scene files with their dates, in a stable order (see geotally.imagery.dates for where dates come from)."""
     found: list[SceneInput] = []
     for item in inputs:
         text = str(item)
@@ -96,20 +87,25 @@ def expand(inputs: list[str | os.PathLike]) -> list[SceneInput]:
             files = sorted(f for f in p.iterdir() if f.suffix.lower() in RASTER_SUFFIXES)
             if not files:
                 raise GeotallyError(f"directory {p} holds no rasters ({', '.join(sorted(RASTER_SUFFIXES))})")
-            found += [SceneInput(str(f), _raster_date(str(f))) for f in files]
+            found += [SceneInput(str(f), raster_date(str(f))) for f in files]
         elif any(ch in text for ch in "*?[") and not p.exists():
             files = sorted(glob.glob(text))
             if not files:
                 raise GeotallyError(f"no files match {text}")
-            found += [SceneInput(f, _raster_date(f)) for f in files]
+            found += [SceneInput(f, raster_date(f)) for f in files]
         else:
-            found.append(SceneInput(text, _raster_date(text) if p.exists() else None))
+            found.append(SceneInput(text, raster_date(text) if p.exists() else None))
     seen, unique = set(), []
     for s in found:
         key = str(Path(s.path).resolve())
         if key not in seen:
             seen.add(key)
             unique.append(s)
+    if date_pattern:  # the file name says it, unless STAC did
+        unique = [s if s.from_stac and s.date else SceneInput(s.path, date_from_name(s.path, date_pattern))
+                  for s in unique]
+    if date:
+        unique = [SceneInput(s.path, s.date or iso_date(date), s.from_stac) for s in unique]
     return unique
 
 
@@ -154,7 +150,7 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
         det["queue_id"] = np.where(q >= 0, q + offset, -1)
         if r.queues is not None and len(r.queues):
             qq = r.queues.to_crs(crs) if crs is not None else r.queues
-            qq = qq.assign(queue_id=qq["queue_id"] + offset, scene=Path(r.scene.path).name)
+            qq = qq.assign(queue_id=qq["queue_id"] + offset, scene=Path(r.scene.path).name, date=date)
             queues.append(qq)
             offset += len(r.queues)
         parts.append(det)
@@ -163,7 +159,8 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
     border = first.summary.get("border")
     counts, tables = count_tables(detections, zone_names, calibration,
                                   first.summary["parameters"].get("distance_bands_m"),
-                                  [border["left_side"], border["right_side"]] if border else None)
+                                  [border["left_side"], border["right_side"]] if border else None,
+                                  dates=list(dict.fromkeys(sorted(d for d in dates if d) + [None] * (None in dates))))
     summary = dict(first.summary)
     summary["scenes"] = [dict(r.summary["scenes"][0], date=d, kept=int(k.sum()), dropped_in_overlaps=int((~k).sum()))
                          for r, k, d in zip(results, keep, dates)]
@@ -179,13 +176,16 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
 
 
 def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None, export=(), basemap=None,
-                 calibration=None, claim=None, claim_class: str = "large_vehicle", **kw) -> CountResult:
+                 calibration=None, claim=None, claim_class: str = "large_vehicle", date: str | None = None,
+                 date_pattern: str | None = None, **kw) -> CountResult:
     """Count one or many scenes into one set of outputs (see the module docstring for the overlap rule).
 
     Every scene, zone file and border is opened and checked before the first tile runs, so a
     missing or unreadable later scene fails at once rather than after the earlier ones' detection.
+    ``date`` dates every scene without a date of its own; ``date_pattern`` reads dates from file
+    names (see geotally.imagery.dates). Overlapping scenes without dates are refused.
     """
-    scenes = expand(inputs)
+    scenes = expand(inputs, date=date, date_pattern=date_pattern)
     if not scenes:
         raise GeotallyError("no scene given")
     check_run_options(out=out, basemap=basemap, **{k: kw[k] for k in _CHECKED if k in kw})
@@ -193,21 +193,45 @@ def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | No
 
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
     opened = [open_inputs(s.path, export=export, basemap=basemap, **{k: kw[k] for k in _OPENED if k in kw}) for s in scenes]
+    check_undated_overlaps(scenes, opened)
     if len(scenes) == 1:
         return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=calibration, claim=claim,
-                     claim_class=claim_class, prepared=opened[0], inputs=list(inputs), **kw)
+                     claim_class=claim_class, prepared=opened[0], inputs=list(inputs), date=scenes[0].date, **kw)
     results = []
     for k, (s, o) in enumerate(zip(scenes, opened), 1):
         step = dict(kw, progress=_labelled(kw.get("progress"), f"scene {k} of {len(scenes)}"))
         results.append(count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal,
-                             prepared=o, **step))
+                             prepared=o, date=s.date, **step))
     merged = merge(results, [s.date for s in scenes], cal, claim, claim_class)
     merged.summary["inputs"] = run_inputs(inputs, zones=kw.get("zones"), border=kw.get("border"),
                                           sides=kw.get("sides"), calibration=calibration, claim=claim,
-                                          claim_class=claim_class, export=export, basemap=basemap)
+                                          claim_class=claim_class, export=export, basemap=basemap, date=date,
+                                          date_pattern=date_pattern)
     if out is not None:
         merged.write(out, export=export, basemap=basemap)
     return merged
+
+
+def check_undated_overlaps(scenes: list[SceneInput], opened: list) -> None:
+    """Two overlapping scenes without dates could be one date's mosaic or two dates: refuse to guess
+    (the overlap rule would drop one scene's vehicles in the overlap, silently if they were two dates)."""
+    undated = [i for i, s in enumerate(scenes) if s.date is None]
+    if len(undated) < 2:
+        return
+    feet = []
+    for i in undated:
+        sc = opened[i].scene
+        poly = gpd.GeoSeries([shapely.Polygon(scene_corners(sc.transform, sc.width, sc.height))], crs=sc.crs)
+        crs = opened[undated[0]].scene.crs
+        feet.append(poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0])
+    tree = shapely.STRtree(feet)
+    a, b = tree.query(feet, predicate="intersects")
+    pairs = [(i, j) for i, j in zip(a, b) if i < j and shapely.area(shapely.intersection(feet[i], feet[j])) > 0]
+    if pairs:
+        i, j = pairs[0]
+        raise GeotallyError(f"{Path(scenes[undated[i]].path).name} and {Path(scenes[undated[j]].path).name} overlap "
+                            "and have no date, so geotally cannot tell one mosaic from two dates; give --date "
+                            "YYYY-MM-DD (one date for all), --date-pattern 'name_{date:%Y%m%d}.tif', or STAC datetimes")
 
 
 def _labelled(progress, label: str):

@@ -8,7 +8,7 @@ import pandas as pd
 from geotally.models.classes import VEHICLE_CLASSES
 
 ALL = "ALL"
-COLUMNS = ["zone", "class", "count"]
+COLUMNS = ["date", "zone", "class", "count"]
 
 
 def count_table(zone: np.ndarray, cls: np.ndarray, zone_names: list[str],
@@ -20,7 +20,7 @@ def count_table(zone: np.ndarray, cls: np.ndarray, zone_names: list[str],
     """
     one_key = np.full(len(zone), "", dtype=object)
     table = count_by(zone, cls, one_key, "_", zone_names, classes, keys=[""])
-    return table.drop(columns="_").reset_index(drop=True)[COLUMNS]
+    return table.drop(columns="_").reset_index(drop=True)[COLUMNS[1:]]
 
 
 def count_by(zone: np.ndarray, cls: np.ndarray, key: np.ndarray, key_name: str, zone_names: list[str],
@@ -67,41 +67,70 @@ def add_intervals(counts: pd.DataFrame, cal) -> pd.DataFrame:
 
 
 def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
-                 distance_bands: tuple[float, ...] | None = None, side_names: list[str] | None = None
-                 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                 distance_bands: tuple[float, ...] | None = None, side_names: list[str] | None = None,
+                 dates: list[str | None] | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """counts.csv (with intervals when calibrated) and the extra tables by file name: per activity, and
     per border side and distance band when bands were asked for and the detections have sides.
 
+    Every table is per date (a ``date`` column first, empty for undated scenes): the ``zone=ALL``
+    rows total the zones of one date, never across dates. ``dates`` lists the run's dates in order,
+    so a date with no vehicle still gets its rows of zeros.
     One scene's detections or several merged ones: both go through here, so they get the same files.
     """
-    zone, cls = detections["zone"].to_numpy(), detections["class"].to_numpy()
-    counts = count_table(zone, cls, zone_names)
-    if cal is not None:
-        counts = add_intervals(counts, cal)
-    tables = {"counts_by_activity.csv": count_by(zone, cls, detections["activity"].to_numpy(), "activity", zone_names)}
-    if distance_bands and side_names and "side" in detections:
-        tables["counts_by_band.csv"] = count_by(detections["side"].to_numpy(), cls,
-                                                band_labels(detections["border_dist_m"].to_numpy(), distance_bands),
-                                                "band", list(side_names))
-    return counts, tables
+    det_dates = _dates(detections)
+    order = list(dict.fromkeys([_text(d) for d in (dates if dates is not None else det_dates)] + list(det_dates)))
+    counts, activity, bands = [], [], []
+    for d in order:
+        part = detections[det_dates == d]
+        zone, cls = part["zone"].to_numpy(), part["class"].to_numpy()
+        c = count_table(zone, cls, zone_names)
+        if cal is not None:
+            c = add_intervals(c, cal)
+        counts.append(c.assign(date=d))
+        activity.append(count_by(zone, cls, part["activity"].to_numpy(), "activity", zone_names).assign(date=d))
+        if distance_bands and side_names and "side" in part:
+            bands.append(count_by(part["side"].to_numpy(), cls,
+                                  band_labels(part["border_dist_m"].to_numpy(), distance_bands), "band",
+                                  list(side_names)).assign(date=d))
+    first = lambda frames: (lambda df: df[["date"] + [k for k in df.columns if k != "date"]])(  # noqa: E731
+        pd.concat(frames, ignore_index=True))
+    tables = {"counts_by_activity.csv": first(activity)}
+    if bands:
+        tables["counts_by_band.csv"] = first(bands)
+    return first(counts), tables
+
+
+def _text(d) -> str:
+    return "" if d is None or (isinstance(d, float) and d != d) else str(d)
+
+
+def _dates(detections: pd.DataFrame) -> np.ndarray:
+    """Each detection's date as text ('' when undated)."""
+    if "date" not in detections:
+        return np.full(len(detections), "", dtype=object)
+    return np.array([_text(d) for d in detections["date"].to_numpy()], dtype=object)
 
 
 def check_claims(claim: dict[str, float], counts: pd.DataFrame, cls: str = "large_vehicle") -> list[dict]:
-    """Per claimed zone: the claim, the raw count, the interval if any, and a verdict."""
+    """Per date and claimed zone: the claim, the raw count, the interval if any, and a verdict."""
+    dates = counts["date"] if "date" in counts else [""] * len(counts)
+    table = counts.assign(date=[_text(d) for d in dates]).set_index(["date", "zone", "class"])
+    return [_claim_row(table, date, zone, cls, claimed)
+            for date in dict.fromkeys(table.index.get_level_values(0)) for zone, claimed in claim.items()]
+
+
+def _claim_row(table: pd.DataFrame, date: str, zone: str, cls: str, claimed: float) -> dict:
+    """One claim tested against one date's count (and its interval, if calibrated)."""
     from geotally.analysis.calibration import verdict
 
-    table = counts.set_index(["zone", "class"])
-    out = []
-    for zone, claimed in claim.items():
-        if (zone, cls) not in table.index:
-            out.append({"zone": zone, "class": cls, "claimed": claimed, "verdict": "zone not in results"})
-            continue
-        row = table.loc[(zone, cls)]
-        item = {"zone": zone, "class": cls, "claimed": claimed, "raw_count": int(row["count"])}
-        if "lo95" in table.columns and row["lo95"] is not None and row["lo95"] == row["lo95"]:
-            item.update(estimate=row["estimate"], lo95=row["lo95"], hi95=row["hi95"],
-                        verdict=verdict(claimed, row["lo95"], row["hi95"]))
-        else:
-            item["verdict"] = "untested: counts are uncorrected (run with --calibration)"
-        out.append(item)
-    return out
+    base = {"date": date, "zone": zone, "class": cls, "claimed": claimed}
+    if (date, zone, cls) not in table.index:
+        return dict(base, verdict="zone not in results")
+    row = table.loc[(date, zone, cls)]
+    item = dict(base, raw_count=int(row["count"]))
+    if "lo95" in table.columns and row["lo95"] is not None and row["lo95"] == row["lo95"]:
+        item.update(estimate=row["estimate"], lo95=row["lo95"], hi95=row["hi95"],
+                    verdict=verdict(claimed, row["lo95"], row["hi95"]))
+    else:
+        item["verdict"] = "untested: counts are uncorrected (run with --calibration)"
+    return item
