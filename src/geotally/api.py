@@ -26,7 +26,9 @@ from geotally.store.queues import queue_table
 from geotally.zones.border import border_summary, load_border
 from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
 from geotally.errors import GeotallyError
-from geotally.limits import check_count_options, check_tile_count
+from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP, _model_conf, check_claim, check_run_options
+from geotally.limits import check_tile_count
+from geotally.thresholds import check_conf_classes, conf_thresholds, score_floor
 from geotally.geo.footprints import footprints
 from geotally.imagery.dates import iso_date, raster_date
 from geotally.imagery.preview import Preview, PreviewFrame
@@ -35,20 +37,12 @@ from geotally.models.backends import load_detector
 from geotally.models.cache import checkpoint_of, ensure_model
 from geotally.models.classes import VEHICLE_CLASSES, class_map
 from geotally.models.registry import DEFAULT_MODEL, get_spec
-from geotally.store.outputs import check_out_dir, staged_output, write_json, write_vector
+from geotally.store.outputs import staged_output, write_json, write_vector
 from geotally.zones.assign import OUTSIDE, assign_zones
 from geotally.zones.load import Zones, load_zones
 
-# Chosen by measurement (best F1 per class on labelled DOTA images at 0.13-0.5 m/px);
-# see README "Threshold defaults" and benchmarks/thresholds.py.
-DEFAULT_CONF = {"large_vehicle": 0.10, "small_vehicle": 0.25, "*": 0.25}
-# Detections are kept down to this score (or the lowest --conf, if lower) and thresholded per class
-# afterwards, so that --conf can change on a finished run without detecting again.
-SCORE_FLOOR = 0.10
 DEFAULT_MODEL_IOU = 0.7
 DEFAULT_SEAM_IOU = 0.3
-DEFAULT_OVERLAP = 160
-DEFAULT_BATCH = 4
 
 log = logging.getLogger("geotally")
 
@@ -286,60 +280,6 @@ def open_inputs(scene: str | os.PathLike, *, zones=None, zone_field: str = "name
     return Inputs(sc, zone_set, border_obj, bounds)
 
 
-def _model_conf(model: str | None, weights) -> dict | None:
-    return get_spec(model or DEFAULT_MODEL).conf if weights is None else None
-
-
-def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gsd=None, tile_size=None,
-                      overlap=DEFAULT_OVERLAP, batch=DEFAULT_BATCH, threads=None,
-                      size_thresholds=DEFAULT_THRESHOLDS, queue=None, distance_bands=None, border=None,
-                      sides=None, workers=1, out=None, basemap=None, dask=None) -> None:
-    """Every option of a count that can be checked without the scene, in one place, before any work."""
-    check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
-                        threads=threads, size_thresholds=size_thresholds, queue=queue,
-                        distance_bands=distance_bands, workers=workers)
-    if distance_bands and border is None:
-        raise GeotallyError("--distance-bands measures distance to a border; give --border too")
-    if sides is not None and border is None:
-        raise GeotallyError("--sides names the sides of a border; give --border too")
-    if sides is not None and sides[0] == sides[1]:
-        raise GeotallyError(f"--sides needs two different names, got {sides[0]!r} twice")
-    conf_thresholds(conf if conf is not None else _model_conf(model, weights))
-    if dask:
-        import importlib.util
-
-        if importlib.util.find_spec("distributed") is None:
-            raise GeotallyError("--dask needs Dask's distributed scheduler: pip install 'geotally[dask]'")
-    if out is not None:
-        check_out_dir(out)
-    if basemap:
-        from geotally.report.html import basemap_origin
-
-        basemap_origin(basemap)
-
-
-def check_claim(claim: dict[str, float], claim_class: str, zone_set: Zones | None) -> None:
-    """A claim must name zones of this run (or ALL) and a vehicle class: else it could only be 'not found'."""
-    if claim_class not in VEHICLE_CLASSES:
-        raise GeotallyError(f"--claim-class must be one of {', '.join(VEHICLE_CLASSES)}, got {claim_class!r}")
-    known = set(zone_set.names.tolist()) if zone_set is not None else set()
-    unknown = [z for z in claim if z not in known | {"ALL", OUTSIDE}]
-    if unknown:
-        have = ", ".join(sorted(known)) or "none (give --zones or --border)"
-        raise GeotallyError(f"--claim names zone {unknown[0]!r}, which is not a zone of this run; zones: {have}, ALL")
-
-
-def check_conf_classes(conf, names: dict[int, str]) -> None:
-    """A per-class --conf must name classes the model has (or '*'): a typo would silently do nothing."""
-    if not isinstance(conf, dict):
-        return
-    known = set(names.values()) | {"*"}
-    unknown = sorted(k for k in conf if k not in known)
-    if unknown:
-        raise GeotallyError(f"--conf names {', '.join(map(repr, unknown))}, which the model does not have; "
-                            f"its classes are {', '.join(sorted(known - {'*'}))}")
-
-
 def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
           weights: str | os.PathLike | None = None, zone_field: str = "name",
           conf: float | dict[str, float] | None = None,
@@ -545,25 +485,6 @@ def _checkpoint(out, sc: Scene, m: _Model, params: Params, fresh: bool):
     detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch", "conf")}
     detection["score_floor"] = m.conf
     return TileStore(path, manifest(sc.sha256, m.sha, detection, m.run_sha))
-
-
-def score_floor(thresholds: dict[str, float]) -> float:
-    """The score detection keeps: SCORE_FLOOR, or the lowest threshold when that is lower."""
-    return min(SCORE_FLOOR, *thresholds.values())
-
-
-def conf_thresholds(conf: float | dict[str, float] | None) -> dict[str, float]:
-    """Per-class score thresholds with a ``"*"`` fallback, validated."""
-    if conf is None:
-        table = dict(DEFAULT_CONF)
-    elif isinstance(conf, dict):
-        table = {**DEFAULT_CONF, **conf}
-    else:
-        table = {k: float(conf) for k in DEFAULT_CONF}
-    for k, v in table.items():
-        if not 0 < v < 1:
-            raise GeotallyError(f"--conf for {k} must be between 0 and 1, got {v}")
-    return table
 
 
 def _tile_estimate(sc: Scene, model_gsd: float, tile: int, overlap: int) -> int:

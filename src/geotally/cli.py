@@ -31,7 +31,7 @@ out = Console(markup=False, highlight=False)
 
 def _default_conf_text() -> str:
     """The default model's per-class thresholds, for --help."""
-    from geotally.api import DEFAULT_CONF
+    from geotally.thresholds import DEFAULT_CONF
     from geotally.models.registry import DEFAULT_MODEL, REGISTRY
 
     table = {**DEFAULT_CONF, **(REGISTRY[DEFAULT_MODEL].conf or {})}

@@ -22,7 +22,8 @@ import shapely
 
 from geotally.analysis.counts import check_claims, count_tables
 from geotally.analysis.queues import queue_totals
-from geotally.api import CountResult, check_run_options, count, open_inputs, run_inputs
+from geotally.api import CountResult, count, open_inputs, run_inputs
+from geotally.checks import check_run_options
 from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
 from geotally.imagery.dates import date_from_name, iso_date, raster_date

@@ -29,7 +29,7 @@ class ModelSpec:
     checkpoint: str | None = None  # an Ultralytics .pt beside an ONNX file, for GPUs and further training
     checkpoint_sha256: str | None = None
     card: dict | None = field(default=None, compare=False, repr=False)  # training data, parameters, validation
-    conf: dict | None = None  # per-class score thresholds chosen for this model (else api.DEFAULT_CONF)
+    conf: dict | None = None  # per-class score thresholds chosen for this model (else thresholds.DEFAULT_CONF)
 
     def describe(self) -> dict:
         return {"name": self.name, "file": self.filename, "sha256": self.sha256,
