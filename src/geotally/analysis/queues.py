@@ -5,7 +5,11 @@ lies ahead of the other along the other's own axis (lateral offset at most
 ``max_lateral`` metres from both axes), and the gap between their ends is under
 ``max_gap`` metres.
 Linked vehicles form chains (connected components); chains of at least
-``min_vehicles`` are queues. Candidate pairs come from a k-d tree, so the cost grows
+``min_vehicles`` are queues, unless more than ``max_blocked`` of their vehicles stand
+in a block (a parallel vehicle beside them on both sides, or beside one that has: the
+inside and the outer rows of a car park or depot; a two-lane queue is neither) or the
+chain winds (its length through the vehicles over the distance between its ends is more
+than ``max_winding``). Candidate pairs come from a k-d tree, so the cost grows
 with the number of vehicles, not its square.
 """
 
@@ -35,6 +39,9 @@ class QueueParams:
     max_turn: float = 20.0  # degrees between headings
     max_lateral: float = 2.0  # metres off each vehicle's own axis
     min_vehicles: int = 5
+    side_reach: float = 6.0  # metres across within which a parallel vehicle stands "beside" another
+    max_blocked: float = 0.5  # a chain with more of its vehicles hemmed in on both sides is a lot, not a queue
+    max_winding: float = 1.3  # chain length through its vehicles over the distance between its ends
 
 
 @dataclass
@@ -76,6 +83,32 @@ def link_pairs(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
     return i[ok], j[ok]
 
 
+def hemmed_in(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray, p: QueueParams) -> np.ndarray:
+    """Per vehicle, whether it stands in a block: a parallel vehicle beside it on both sides (within
+    ``p.side_reach`` metres across, overlapping along), or beside one that has. The inside of a car
+    park or depot is the first, its outer rows the second; a two-lane queue is neither."""
+    n = len(xy)
+    if n < 2:
+        return np.zeros(n, bool)
+    pairs = cKDTree(xy).query_pairs(p.side_reach, output_type="ndarray")
+    if not len(pairs):
+        return np.zeros(n, bool)
+    a, b = np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]]
+    h = np.radians(heading_deg[a])
+    d = xy[b] - xy[a]
+    along = d[:, 0] * np.sin(h) + d[:, 1] * np.cos(h)
+    across = d[:, 0] * np.cos(h) - d[:, 1] * np.sin(h)
+    beside = (_axial_diff(heading_deg[a], heading_deg[b]) <= p.max_turn) & (np.abs(across) > p.max_lateral) \
+        & (np.abs(along) < np.maximum(length_m[a], length_m[b]) / 2)
+    left, right = np.zeros(n, bool), np.zeros(n, bool)
+    np.logical_or.at(left, a[beside & (across < 0)], True)
+    np.logical_or.at(right, a[beside & (across > 0)], True)
+    inside = left & right
+    edge = np.zeros(n, bool)
+    np.logical_or.at(edge, a[beside], inside[b[beside]])
+    return inside | edge
+
+
 def _axial_mean(deg: np.ndarray) -> np.ndarray:
     """Mean of axial angles (mod 180) along the last axis."""
     a = np.radians(np.asarray(deg) * 2.0)
@@ -89,21 +122,28 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
     xy = np.asarray(xy, float)
     heading_deg, length_m = np.asarray(heading_deg, float), np.asarray(length_m, float)
     i, j = link_pairs(xy, heading_deg, length_m, p)
+    blocked = hemmed_in(xy, heading_deg, length_m, p)
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     _, comp = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
     sizes = np.bincount(comp, minlength=comp.max() + 1 if n else 0)
     keep = np.flatnonzero(sizes >= p.min_vehicles)
     label = np.full(n, -1, np.int64)
     lines, members, lengths, headings = [], [], [], []
-    for q, c in enumerate(keep):
+    q = 0
+    for c in keep:
         idx = np.flatnonzero(comp == c)
         hd = float(_axial_mean(heading_deg[idx][None, :])[0])
         axis = np.array([np.sin(np.radians(hd)), np.cos(np.radians(hd))])
         order = idx[np.argsort(xy[idx] @ axis)]
         pts = xy[order]
+        span = float(np.linalg.norm(pts[-1] - pts[0]))
+        path = float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+        if blocked[idx].mean() > p.max_blocked or path > p.max_winding * max(span, 1e-9):
+            continue
         ends = np.vstack([pts[0] - axis * length_m[order[0]] / 2, pts, pts[-1] + axis * length_m[order[-1]] / 2])
         line = LineString(ends)
         label[order] = q
+        q += 1
         lines.append(line)
         members.append(order)
         lengths.append(line.length)

@@ -1,0 +1,59 @@
+"""A car park's grid is not a queue, even where its cars stand nose to tail across the aisles; a
+queue of one or two lanes still is."""
+
+import numpy as np
+
+from geotally.analysis.queues import find_queues
+
+
+def _grid(rows: int, cols: int, pitch_across=2.6, pitch_along=5.6, aisle=6.5, heading=0.0, seed=0):
+    """Cars parked in columns side by side; each column runs nose to tail across the rows and aisles."""
+    rng = np.random.default_rng(seed)
+    xy = []
+    for c in range(cols):
+        y = 0.0
+        for r in range(rows):
+            xy.append((c * pitch_across + rng.normal(0, 0.1), y + rng.normal(0, 0.1)))
+            y += pitch_along + (aisle if r % 2 else 0.3)
+    xy = np.array(xy)
+    h = np.radians(heading)
+    rot = np.array([[np.cos(h), np.sin(h)], [-np.sin(h), np.cos(h)]])
+    n = len(xy)
+    return xy @ rot, np.full(n, heading) + rng.normal(0, 2, n), np.full(n, 4.6)
+
+
+def _lane(n, x0=0.0, spacing=21.0, length=17.0, seed=1):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) * spacing
+    return np.c_[np.full(n, x0) + rng.normal(0, 0.2, n), y], rng.normal(0, 1, n) % 180, np.full(n, length)
+
+
+def test_a_car_park_grid_gives_no_queue():
+    xy, hd, ln = _grid(rows=8, cols=12)
+    assert (find_queues(xy, hd, ln).label < 0).all()
+
+
+def test_a_truck_depot_of_side_by_side_rows_gives_no_queue():
+    xy, hd, ln = _grid(rows=6, cols=10, pitch_across=3.4, pitch_along=18.5, aisle=12.0, seed=3)
+    ln = np.full(len(xy), 17.0)
+    assert (find_queues(xy, hd, ln).label < 0).all()
+
+
+def test_one_and_two_lane_queues_are_still_queues():
+    a = _lane(20)
+    q = find_queues(*a)
+    assert (q.label >= 0).all() and len(q.lines) == 1
+    b = _lane(20, x0=3.5, seed=2)
+    two = [np.concatenate([u, v]) for u, v in zip(a, b)]
+    q = find_queues(*two)
+    assert (q.label >= 0).mean() >= 0.95
+
+
+def test_a_queue_beside_a_car_park_is_kept_and_the_park_is_not():
+    park = _grid(rows=8, cols=12)
+    lane = _lane(15, x0=-8.0)
+    xy, hd, ln = (np.concatenate([u, v]) for u, v in zip(park, lane))
+    q = find_queues(xy, hd, ln)
+    n_park = len(park[0])
+    assert (q.label[:n_park] < 0).all()
+    assert (q.label[n_park:] >= 0).all()
