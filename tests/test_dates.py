@@ -95,3 +95,19 @@ def test_a_bad_date_is_one_line(tmp_path, monkeypatch, capsys):
     a = noise_scene(tmp_path / "a.tif")
     code, _, err = run(monkeypatch, capsys, "count", a, "--date", "June 1st", "--out", tmp_path / "o")
     assert_user_error(code, err, "--date takes a date", tmp_path / "o")
+
+
+def test_change_over_a_multi_date_run(series, tmp_path, monkeypatch, capsys):
+    folder, scenes = series
+    out = tmp_path / "all"
+    geotally.count_scenes([s["scene"] for s in scenes], out=out, border=scenes[0]["border"], sides=("TR", "IQ"),
+                          tile_size=512, overlap=64)
+    code, stdout, err = run(monkeypatch, capsys, "change", out, "-o", tmp_path / "change.csv")
+    assert code == 0, err
+    table = _read(tmp_path / "change.csv")
+    assert list(dict.fromkeys(zip(table["date_a"], table["date_b"]))) == [("2026-06-01", "2026-06-08"),
+                                                                         ("2026-06-08", "2026-06-15")]
+    counts = _read(out / "counts.csv").set_index(["date", "zone", "class"])["count"]
+    for r in table.to_dict("records"):
+        assert r["difference"] == counts[(r["date_b"], r["zone"], r["class"])] - counts[(r["date_a"], r["zone"], r["class"])]
+    assert "largest step" in stdout

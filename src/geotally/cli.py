@@ -358,6 +358,36 @@ def show_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A resu
     out.print(table)
 
 
+@app.command("change")
+def change_cmd(
+    results: List[Path] = typer.Argument(..., metavar="RESULTS", help="One multi-date results folder, or two results folders (earlier first)."),
+    out_file: Path = typer.Option(Path("change.csv"), "--out", "-o", help="Table of the changes."),
+    force: bool = typer.Option(False, "--force", help="Replace the table if it exists."),
+) -> None:
+    """Compare dates: per zone and class the difference and ratio of counts, and with a calibration
+    the 95% interval of the true difference and whether it supports an increase or a decrease."""
+    from geotally.compare import change
+    from geotally.store.outputs import check_out_file, write_csv
+
+    check_out_file(out_file, "-o", force=force)
+    table, point = change(results)
+    write_csv(out_file, table)
+    shown = table[table["zone"] == "ALL"]
+    t = Table(title="change between dates, all zones")
+    for col in ("from", "to", "class", "count", "difference", "ratio", "verdict"):
+        t.add_column(col)
+    for r in shown.to_dict("records"):
+        iv = f" [{r['lo95']:.0f}, {r['hi95']:.0f}]" if r.get("lo95") is not None and r.get("lo95") == r.get("lo95") else ""
+        t.add_row(str(r["date_a"]), str(r["date_b"]), str(r["class"]), f"{r['count_a']} → {r['count_b']}",
+                  f"{r['difference']:+d}{iv}", "" if r["ratio"] is None or r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}",
+                  str(r["verdict"]))
+    out.print(t)
+    if point:
+        out.print(f"largest step ({point['class']}, all zones): {point['from']} → {point['to']}, "
+                  f"{point['difference']:+d}: {point['verdict']}")
+    err.print(f"changes written to {out_file}")
+
+
 @app.command("demo")
 def demo_cmd(
     out_dir: Path = typer.Option(Path("demo"), "--out", help="Directory for the scene, truth and results."),

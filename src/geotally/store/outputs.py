@@ -220,6 +220,14 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def write_csv(path: Path, table) -> None:
+    """A table as CSV, written in full before it is visible under its name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
 def write_vector(gdf: gpd.GeoDataFrame, path: Path, layer: str | None = None) -> None:
     """GeoPackage or GeoJSON by suffix; an empty frame still gets a file with the schema."""
     driver = {".gpkg": "GPKG", ".kml": "KML"}.get(path.suffix, "GeoJSON")

@@ -1,0 +1,59 @@
+"""Comparing dates from results folders: a multi-date run's consecutive dates, or two runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from geotally.analysis.calibration import Calibration
+from geotally.analysis.change import change_point, compare, series
+from geotally.errors import GeotallyError
+from geotally.recount import read_summary
+
+
+def _counts(folder: Path) -> pd.DataFrame:
+    read_summary(folder)  # a complete run: its manifest checked
+    return pd.read_csv(folder / "counts.csv", keep_default_na=False, dtype={"date": str, "zone": str})
+
+
+def _calibration(folders: list[Path]) -> Calibration | None:
+    """The runs' calibration when they share one; none when uncalibrated; an error when they differ."""
+    cals = [read_summary(f, verify=False).get("calibration") for f in folders]
+    if not all(cals):
+        return None
+    if len({c["source_sha256"] for c in cals}) > 1:
+        raise GeotallyError("the runs were calibrated from different evaluations; recount them with one "
+                            "--calibration to compare them")
+    path = cals[0].get("file")
+    if not path or not Path(path).is_file():
+        raise GeotallyError(f"the runs' calibration file {path} is no longer there; recount with --calibration")
+    return Calibration.load(path)
+
+
+def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]:
+    """Differences between dates per zone and class (see geotally.analysis.change), and the largest
+    step of the trucks in all zones."""
+    folders = [Path(r) for r in results]
+    if len(folders) not in (1, 2):
+        raise GeotallyError("change takes one multi-date results folder, or two results folders")
+    cal = _calibration(folders)
+    if len(folders) == 1:
+        counts = _counts(folders[0])
+        if len([d for d in dict.fromkeys(counts["date"]) if d]) < 2:
+            raise GeotallyError(f"{folders[0]} holds one date only; give a multi-date run, or two results folders")
+        table = series(counts, cal)
+    else:
+        parts = []
+        for f in folders:
+            c = _counts(f)
+            dates = list(dict.fromkeys(c["date"]))
+            if len(dates) != 1:
+                raise GeotallyError(f"{f} holds {len(dates)} dates; give one date per folder, or the multi-date "
+                                    "folder alone")
+            parts.append((c, dates[0] or f.name))
+        (a, da), (b, db) = parts
+        table = compare(a, b, cal).assign(date_a=da, date_b=db)
+        table = table[["date_a", "date_b"] + [c for c in table.columns if c not in ("date_a", "date_b")]]
+    return table, change_point(table)

@@ -1,0 +1,101 @@
+"""Change between dates: differences, ratios, and with a calibration an interval of the true difference
+that covers it as often as it says, and a verdict only the interval supports."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import assert_user_error, run
+from geotally.analysis.calibration import ClassCalibration
+from geotally.analysis.change import change_point, change_verdict, difference_interval, series
+
+
+def test_difference_interval_coverage_by_simulation():
+    """Over 200 simulated pairs of dates with known rates, the 95% interval of N_b - N_a holds the truth
+    90-99% of the time."""
+    rng = np.random.default_rng(5)
+    r, f, hits, trials = 0.8, 0.05, 0, 200
+    for s in range(trials):
+        nk = rng.poisson(40, 10)
+        cal = ClassCalibration(nk.tolist(), rng.binomial(nk, r).tolist(), rng.poisson(f * nk).tolist())
+        na, nb = int(rng.integers(30, 400)), int(rng.integers(30, 400))
+        raw_a = rng.binomial(na, r) + rng.poisson(f * na)
+        raw_b = rng.binomial(nb, r) + rng.poisson(f * nb)
+        _, lo, hi = difference_interval(int(raw_a), int(raw_b), cal, n_boot=300, seed=s)
+        hits += lo <= nb - na <= hi
+    assert 0.90 <= hits / trials <= 0.99, hits / trials
+
+
+def test_verdicts_follow_the_interval():
+    assert change_verdict(3, 10).startswith("increase")
+    assert change_verdict(-10, -3).startswith("decrease")
+    assert change_verdict(-3, 10) == "no detectable change"
+    cal = ClassCalibration([50] * 8, [40] * 8, [2] * 8)
+    est, lo, hi = difference_interval(100, 200, cal)
+    assert lo > 0 and 100 < est < 140  # 100 more found at r + f = 0.84: about 119 more true
+    _, lo, hi = difference_interval(100, 103, cal)
+    assert lo < 0 < hi
+
+
+def _counts(rows):
+    return pd.DataFrame(rows, columns=["date", "zone", "class", "count"])
+
+
+def test_series_and_change_point():
+    counts = _counts([(d, z, "large_vehicle", n) for d, ns in
+                      (("2026-06-01", (10, 12)), ("2026-06-08", (11, 12)), ("2026-06-15", (60, 70)),
+                       ("2026-06-22", (58, 71))) for z, n in zip(("TR", "IQ", "ALL"), (*ns, sum(ns)))])
+    table = series(counts)
+    assert list(dict.fromkeys(zip(table["date_a"], table["date_b"]))) == [
+        ("2026-06-01", "2026-06-08"), ("2026-06-08", "2026-06-15"), ("2026-06-15", "2026-06-22")]
+    tr = table[(table["zone"] == "TR")]
+    assert tr["difference"].tolist() == [1, 49, -2] and tr["ratio"].tolist()[1] == pytest.approx(60 / 11, rel=1e-3)
+    cp = change_point(table)
+    assert (cp["from"], cp["to"], cp["difference"]) == ("2026-06-08", "2026-06-15", 107)
+    assert table["verdict"].str.startswith("untested").all()  # raw counts: no verdict without a calibration
+
+
+def test_change_cli_between_two_runs(tmp_path, monkeypatch, capsys):
+    from conftest import noise_scene
+
+    a = noise_scene(tmp_path / "a.tif")
+    b = noise_scene(tmp_path / "b.tif", seed=3)
+    for name, scene, date in (("ra", a, "2026-06-01"), ("rb", b, "2026-06-08")):
+        assert run(monkeypatch, capsys, "count", scene, "--date", date, "--out", tmp_path / name, "-q")[0] == 0
+    out = tmp_path / "change.csv"
+    code, stdout, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", out)
+    assert code == 0, err
+    table = pd.read_csv(out, keep_default_na=False)
+    assert set(table["date_a"]) == {"2026-06-01"} and set(table["date_b"]) == {"2026-06-08"}
+    ca = pd.read_csv(tmp_path / "ra" / "counts.csv").set_index(["zone", "class"])["count"]
+    cb = pd.read_csv(tmp_path / "rb" / "counts.csv").set_index(["zone", "class"])["count"]
+    got = table.set_index(["zone", "class"])["difference"]
+    assert (got == (cb - ca).loc[got.index]).all()
+    assert table["verdict"].str.startswith("untested").all() and "largest step" in stdout
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", out)
+    assert_user_error(code, err, "--force")
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra")
+    assert_user_error(code, err, "one date")
+
+
+def test_change_cli_with_a_calibration(tmp_path, monkeypatch, capsys):
+    from conftest import noise_scene
+    from geotally.analysis.calibration import Calibration
+
+    cal = tmp_path / "cal.json"
+    Calibration({"large_vehicle": ClassCalibration([50] * 6, [40] * 6, [2] * 6),
+                 "small_vehicle": ClassCalibration([50] * 6, [45] * 6, [1] * 6)}, source="test").save(cal)
+    for name, seed, date in (("ra", 0, "2026-06-01"), ("rb", 3, "2026-06-08")):
+        scene = noise_scene(tmp_path / f"{name}.tif", seed=seed)
+        code, _, err = run(monkeypatch, capsys, "count", scene, "--date", date, "--calibration", cal,
+                           "--out", tmp_path / name, "-q")
+        assert code == 0, err
+    out = tmp_path / "change.csv"
+    code, stdout, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", out)
+    assert code == 0, err
+    table = pd.read_csv(out, keep_default_na=False)
+    assert {"estimate_difference", "lo95", "hi95"} <= set(table.columns)
+    assert (table["lo95"] <= table["hi95"]).all()
+    assert not table["verdict"].str.startswith("untested").any()
