@@ -92,7 +92,11 @@ def render(result, basemap: str | None = None) -> str:
     counts = result.counts
     corrected = summary.get("counts_corrected")
     hist = summary.get("length_histogram") or {"bin_edges_m": [0, 1], "counts": [0]}
-    zone_totals = counts[(counts["zone"] != "ALL")].groupby("zone", sort=False)["count"].sum()
+    per_zone = counts[(counts["zone"] != "ALL")]
+    dates = [d for d in dict.fromkeys(per_zone["date"].fillna("").astype(str))] if "date" in per_zone else [""]
+    if len(dates) > 1:  # one bar per date and zone: counts of different dates are never added up
+        per_zone = per_zone.assign(zone=per_zone["date"].fillna("").astype(str) + " " + per_zone["zone"].astype(str))
+    zone_totals = per_zone.groupby("zone", sort=False)["count"].sum()
     queues = result.queues.drop(columns="geometry") if result.queues is not None else pd.DataFrame()
     legend = "".join(f'<span style="background:{c}"></span>{escape(k)}' for k, c in zip(data["classes"], data["colours"]))
     claims = summary.get("claims") or []
@@ -120,7 +124,7 @@ def render(result, basemap: str | None = None) -> str:
 {claim_html}</section>
 <section><h2>Charts</h2>
 {bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}
-{bar_chart([str(z) for z in zone_totals.index], zone_totals.tolist(), "Vehicles per zone", colour="#e45756", chart_id="zone-chart")}
+{bar_chart([str(z) for z in zone_totals.index], zone_totals.tolist(), "Vehicles per zone" + (" and date" if len(dates) > 1 else ""), colour="#e45756", chart_id="zone-chart")}
 <p>The density heatmap is a map layer (tick "density heatmap").</p></section>
 <section><h2>Queues</h2>{table(queues, "queues-table") if len(queues) else "<p>No queues.</p>"}</section>
 <section><h2>Provenance</h2>{key_values(_provenance(summary), "provenance-table")}</section>
