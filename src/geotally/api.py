@@ -341,7 +341,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                                                   fresh, workers, dask, progress, say)
     log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", n_tiles, resumed, len(dets))
     t_analysis = time.perf_counter()
-    scene_date = iso_date(date) if date else raster_date(sc.path)
+    # count_scenes resolved the date already (STAC, name, tags, --date); a direct call reads the tags
+    scene_date = iso_date(date) if date else (raster_date(sc.path) if prepared is None else None)
     v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue, scene_date)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,

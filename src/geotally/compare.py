@@ -14,13 +14,12 @@ from geotally.recount import read_summary
 
 
 def _counts(folder: Path) -> pd.DataFrame:
-    read_summary(folder)  # a complete run: its manifest checked
     return pd.read_csv(folder / "counts.csv", keep_default_na=False, dtype={"date": str, "zone": str})
 
 
-def _calibration(folders: list[Path]) -> Calibration | None:
+def _calibration(summaries: list[dict]) -> Calibration | None:
     """The runs' calibration when they share one; none when uncalibrated; an error when they differ."""
-    cals = [read_summary(f, verify=False).get("calibration") for f in folders]
+    cals = [s.get("calibration") for s in summaries]
     if not all(cals):
         return None
     if len({c["source_sha256"] for c in cals}) > 1:
@@ -38,7 +37,7 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
     folders = [Path(r) for r in results]
     if len(folders) not in (1, 2):
         raise GeotallyError("change takes one multi-date results folder, or two results folders")
-    cal = _calibration(folders)
+    cal = _calibration([read_summary(f) for f in folders])  # complete runs only: manifests checked
     if len(folders) == 1:
         counts = _counts(folders[0])
         if len([d for d in dict.fromkeys(counts["date"]) if d]) < 2:

@@ -110,8 +110,8 @@ def expand(inputs: list[str | os.PathLike], date: str | None = None,
     return unique
 
 
-def _footprint(result: CountResult, crs) -> shapely.Polygon:
-    sc = result.scene
+def _footprint(sc, crs) -> shapely.Polygon:
+    """A scene's outline, in ``crs`` when both have one."""
     corners = scene_corners(sc.transform, sc.width, sc.height)
     poly = gpd.GeoSeries([shapely.Polygon(corners)], crs=sc.crs)
     return poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0]
@@ -119,7 +119,7 @@ def _footprint(result: CountResult, crs) -> shapely.Polygon:
 
 def owned(results: list[CountResult], dates: list[str | None], crs) -> list[np.ndarray]:
     """Per scene, which of its detections it keeps under the farthest-from-edge rule."""
-    feet = [_footprint(r, crs) for r in results]
+    feet = [_footprint(r.scene, crs) for r in results]
     keep = []
     for i, r in enumerate(results):
         det = r.detections.to_crs(crs) if crs is not None and r.scene.crs is not None else r.detections
@@ -219,12 +219,8 @@ def check_undated_overlaps(scenes: list[SceneInput], opened: list) -> None:
     undated = [i for i, s in enumerate(scenes) if s.date is None]
     if len(undated) < 2:
         return
-    feet = []
-    for i in undated:
-        sc = opened[i].scene
-        poly = gpd.GeoSeries([shapely.Polygon(scene_corners(sc.transform, sc.width, sc.height))], crs=sc.crs)
-        crs = opened[undated[0]].scene.crs
-        feet.append(poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0])
+    crs = opened[undated[0]].scene.crs
+    feet = [_footprint(opened[i].scene, crs) for i in undated]
     tree = shapely.STRtree(feet)
     a, b = tree.query(feet, predicate="intersects")
     pairs = [(i, j) for i, j in zip(a, b) if i < j and shapely.area(shapely.intersection(feet[i], feet[j])) > 0]

@@ -43,15 +43,9 @@ class Detections:
         return Detections(self.corners[idx], self.score[idx], self.class_id[idx], self.tile[idx])
 
 
-def to_scene(boxes: TileBoxes, grid: TileGrid, tile: int, min_score: np.ndarray | None = None) -> Detections:
-    """Tile-pixel boxes to scene pixels, keeping only those centred in the tile's core.
-
-    ``min_score[class_id]`` drops detections below a per-class threshold.
-    """
-    if min_score is not None and len(boxes.score):
-        ids = np.clip(boxes.cls, 0, len(min_score) - 1)
-        ok = boxes.score >= min_score[ids]
-        boxes = TileBoxes(boxes.xywhr[ok], boxes.score[ok], boxes.cls[ok])
+def to_scene(boxes: TileBoxes, grid: TileGrid, tile: int) -> Detections:
+    """Tile-pixel boxes to scene pixels, keeping only those centred in the tile's core (every score:
+    class thresholds are applied at the merge, see merge_tiles)."""
     corners = xywhr_to_corners(boxes.xywhr)
     col, row = grid.windows[tile, :2]
     sx, sy = grid.scale[tile]
@@ -86,7 +80,6 @@ def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> 
 
 
 def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,
-                 min_score: np.ndarray | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
                  on_tile: Callable[[int, Detections], None] | None = None,
                  on_pixels: Callable[[TileGrid, int, np.ndarray], None] | None = None) -> Detections:
@@ -118,7 +111,7 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
             if loaded:
                 results = detector.predict([img for _, img in loaded])
                 for (t, _), boxes in zip(loaded, results):
-                    by_tile[t] = to_scene(boxes, grid, t, min_score)
+                    by_tile[t] = to_scene(boxes, grid, t)
             for t, part in by_tile.items():
                 found += len(part)
                 parts.append(part)
