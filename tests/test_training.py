@@ -89,10 +89,41 @@ def test_degrade_area_reduces_to_the_target_gsd():
 def test_estimate_gsd_from_car_sizes():
     rng = np.random.default_rng(3)
     b = _boxes(20, rng)
-    b[:, 2], b[:, 3] = 4.6 / 0.12, 1.9 / 0.12  # cars at 0.12 m
+    b[:, 2], b[:, 3] = 4.6 / 0.12, 1.8 / 0.12  # cars at 0.12 m
     gsd = estimate_gsd(xywhr_to_corners(b), np.full(20, "small_vehicle", dtype=object), 0.3)
     assert abs(gsd - 0.12) < 1e-6
-    assert estimate_gsd(xywhr_to_corners(b[:2]), np.full(2, "small_vehicle", dtype=object), 0.3) == 0.3
+    # Nothing of known size labelled (planes only): the default.
+    assert estimate_gsd(xywhr_to_corners(b[:2]), np.full(2, "plane", dtype=object), 0.3) == 0.3
+
+
+def _axis_boxes(b: np.ndarray) -> np.ndarray:
+    """The axis-aligned boxes of oriented ones, as corner quads (how SIMD and KIT label)."""
+    q = aabb_of(xywhr_to_corners(b))
+    return np.stack([q[:, [0, 1]], q[:, [2, 1]], q[:, [2, 3]], q[:, [0, 3]]], axis=1)
+
+
+def test_estimate_gsd_from_axis_aligned_buses_at_any_angle():
+    """An image whose only labels are buses (SIMD has 50 such) gets its GSD from them, and a
+    diagonal bus's axis-aligned box is not taken for a short bus."""
+    b = np.column_stack([np.full(6, 300.0), np.full(6, 300.0), np.full(6, 12.0 / 0.22), np.full(6, 2.55 / 0.22),
+                         np.radians([5, 30, 45, 50, 70, 88])])
+    box = _axis_boxes(b)
+    cls = np.full(6, "large_vehicle", dtype=object)
+    gsd = estimate_gsd(box, cls, 0.12, np.full(6, "bus", dtype=object), axis_aligned=True)
+    assert abs(gsd - 0.22) < 0.22 * 0.02
+    # Alone, the bus at 45°: its box's long side would put it at 0.26 m; its box solved, 0.22 m.
+    one = box[2:3]
+    assert 12.0 / (one[0, 1, 0] - one[0, 0, 0]) > 0.25
+    assert abs(estimate_gsd(one, cls[:1], 0.12, np.array(["bus"], dtype=object), True) - 0.22) < 0.22 * 0.02
+    # Trucks (their labels mix pickups and lorries) count only where nothing else is labelled.
+    names = np.array(["bus"] * 6 + ["truck"] * 10, dtype=object)
+    trucks = np.column_stack([np.full(10, 300.0), np.full(10, 300.0), np.full(10, 7.3 / 0.4), np.full(10, 2.4 / 0.4),
+                              np.zeros(10)])
+    both = np.concatenate([box, _axis_boxes(trucks)])
+    assert abs(estimate_gsd(both, np.full(16, "large_vehicle", dtype=object), 0.12, names, True) - 0.22) < 0.005
+    only_trucks = estimate_gsd(_axis_boxes(trucks), np.full(10, "large_vehicle", dtype=object), 0.12,
+                               np.full(10, "truck", dtype=object), True)
+    assert abs(only_trucks - 0.4) < 0.01
 
 
 def _yolo_folder(root: Path, rng, n_images: int = 3) -> tuple[Path, int]:
@@ -120,7 +151,7 @@ def test_dataset_writes_clipped_normalised_oriented_labels(tmp_path):
     root, total = _yolo_folder(tmp_path / "yolo", rng)
     items = read_source(root)
     assert len(items) == 3 and all(it.axis_aligned for it in items)
-    assert abs(items[0].gsd - 4.6 / 38) < 1e-6  # from the car boxes
+    assert abs(items[0].gsd - 4.6 / 38) < 0.03 * 4.6 / 38  # from the car boxes
     p = DatasetParams(model_gsd=items[0].gsd, imgsz=256, copies=1, empty_keep=1.0,
                       degrade=DegradeParams(gsd_range=(items[0].gsd, items[0].gsd)))
     s = build_dataset(items, tmp_path / "ds", p, detect=None)
@@ -150,6 +181,34 @@ def test_dataset_writes_clipped_normalised_oriented_labels(tmp_path):
 
 @needs_ultralytics
 @pytest.mark.slow
+def test_extra_copies_keep_only_tiles_with_a_large_vehicle(tmp_path):
+    rng = np.random.default_rng(5)
+    root, _ = _yolo_folder(tmp_path / "yolo", rng, n_images=2)
+    img = cv2.imread(str(root / "images" / "img0.png"))
+    cv2.rectangle(img, (40, 300), (140, 330), (240, 240, 240), -1)  # a truck, bottom left of img0
+    cv2.imwrite(str(root / "images" / "img0.png"), img)
+    with open(root / "labels" / "img0.txt", "a") as f:
+        f.write(f"1 {90 / 500:.5f} {315 / 400:.5f} {100 / 500:.5f} {30 / 400:.5f}\n")
+    items = read_source(root)
+    g = items[0].gsd
+    p = DatasetParams(model_gsd=g, imgsz=128, overlap=0, copies=1, copies_large=3, empty_keep=1.0,
+                      degrade=DegradeParams(gsd_range=(g, g)))
+    build_dataset(items, tmp_path / "ds", p, detect=None)
+    tiles = sorted((tmp_path / "ds" / "labels" / "train").glob("*.txt"))
+    by_copy = {c: [f for f in tiles if f"_c{c}_" in f.name] for c in range(4)}
+    large = str(TRAIN_IDS["large_vehicle"])
+    # The first copy keeps every tile of both images; the two extra ones only img0's truck tiles.
+    assert {f.name.split("_c")[0] for f in by_copy[0]} == {"img0", "img1"}
+    assert len(by_copy[0]) > 10 and not by_copy[3]
+    for c in (1, 2):
+        assert by_copy[c] and all(f.name.startswith("img0_") for f in by_copy[c])
+        assert all(any(r.split()[0] == large for r in f.read_text().splitlines()) for f in by_copy[c])
+    # copies_large 0 (the default) adds nothing.
+    build_dataset(items, tmp_path / "ds0", DatasetParams(model_gsd=g, imgsz=128, overlap=0, copies=1, empty_keep=1.0,
+                                                         degrade=DegradeParams(gsd_range=(g, g))), detect=None)
+    assert not [f for f in (tmp_path / "ds0" / "labels" / "train").glob("*_c1_*")]
+
+
 def test_tiny_training_run_registers_a_usable_model(tmp_path, border_scene, monkeypatch):
     """Mechanics only (two images, one epoch): the model is trained, exported, registered and counts."""
     monkeypatch.setenv("GEOTALLY_CACHE_DIR", str(tmp_path / "cache"))

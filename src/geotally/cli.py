@@ -593,6 +593,8 @@ def train_cmd(
     gsd_range: str = typer.Option(",".join(str(v) for v in DegradeParams.gsd_range), "--gsd-range",
                                   help="Satellite GSDs (m) to degrade training copies to, MIN,MAX."),
     copies: int = typer.Option(DatasetParams.copies, "--copies", help="Degraded copies per image."),
+    copies_large: int = typer.Option(DatasetParams.copies_large, "--copies-large",
+                                     help="Copies in all of images with a large vehicle; the extra ones keep only tiles holding one."),
     imgsz: int = typer.Option(DatasetParams.imgsz, "--imgsz", help="Training tile size, pixels."),
     epochs: int = typer.Option(TrainParams.epochs, "--epochs"),
     batch: int = typer.Option(TrainParams.batch, "--batch"),
@@ -615,13 +617,14 @@ def train_cmd(
         raise GeotallyError("--val-gsds has no effect without --val or --val-exhaustive; give a held-out folder too")
     lo, hi = _floats(gsd_range, "--gsd-range", 2)
     for what, v, least in (("--epochs", epochs, 1), ("--batch", batch, 1), ("--copies", copies, 1),
-                           ("--imgsz", imgsz, 64), ("--synth", synth, 0)):
+                           ("--copies-large", copies_large, 0), ("--imgsz", imgsz, 64), ("--synth", synth, 0)):
         if v < least:
             raise GeotallyError(f"{what} must be at least {least}, got {v}")
     if not (0.02 <= lo <= hi <= 5.0) or not 0.02 <= model_gsd <= 5.0:
         raise GeotallyError("--gsd-range and --model-gsd must be metres between 0.02 and 5, MIN <= MAX")
     say = _say(quiet)
-    ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, degrade=DegradeParams(gsd_range=(lo, hi)))
+    ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
+                       degrade=DegradeParams(gsd_range=(lo, hi)))
     tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, disable=quiet)

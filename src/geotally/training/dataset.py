@@ -1,6 +1,7 @@
 """Writing an Ultralytics OBB dataset from labelled images: oriented labels, GSD copies, tiles.
 
-Each image becomes ``copies`` degraded versions at random satellite GSDs, each resampled to the
+Each image becomes ``copies`` degraded versions at random satellite GSDs (and up to
+``copies_large`` in all of which only tiles holding a large vehicle are kept), each resampled to the
 model's GSD the way inference resamples, cut into ``imgsz`` tiles padded black like inference
 tiles (so Ultralytics never rescales them), with labels clipped to each tile.
 """
@@ -35,6 +36,7 @@ def _train_ids() -> dict[str, int]:
 
 TRAIN_IDS = _train_ids()  # large_vehicle 9, small_vehicle 10, plane 0, ship 1, harbor 7, ...
 VEHICLES = ("large_vehicle", "small_vehicle")
+LARGE_ID = str(TRAIN_IDS["large_vehicle"])
 MIN_VISIBLE = 0.45  # share of a label inside a tile for it to count as labelled there
 
 
@@ -142,7 +144,8 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
         how.update(h)
         masked += m
         colour = np.median(img.reshape(-1, 3), axis=0)
-        for copy in range(p.copies):
+        n_copies = max(p.copies, p.copies_large) if (cls == "large_vehicle").any() else p.copies
+        for copy in range(n_copies):
             g = sample_gsd(item.gsd, p.degrade, rng)
             small = to_model_scale(degrade(img, item.gsd, g, p.degrade, rng), g, p.model_gsd)
             sx, sy = small.shape[1] / img.shape[1], small.shape[0] / img.shape[0]
@@ -152,6 +155,8 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
                 for tx in _starts(small.shape[1], p.imgsz, stride):
                     rows, partial = _tile_labels(polys, cls, tx, ty, p.imgsz)
                     if not rows and rng.random() > p.empty_keep:
+                        continue
+                    if copy >= p.copies and not any(r.split()[0] == LARGE_ID for r in rows):
                         continue
                     tile = np.zeros((p.imgsz, p.imgsz, 3), np.uint8)  # black pad, as inference pads
                     part = small[ty:ty + p.imgsz, tx:tx + p.imgsz]
