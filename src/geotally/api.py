@@ -40,6 +40,9 @@ from geotally.models.registry import DEFAULT_MODEL, get_spec
 from geotally.store.outputs import staged_output, write_json, write_vector
 from geotally.zones.assign import OUTSIDE, assign_zones
 from geotally.zones.load import Zones, load_zones
+from geotally.roads.counts import road_counts, road_layer
+from geotally.roads.load import Roads, load_roads
+from geotally.roads.snap import RoadParams, reach_m, snap_to_roads
 
 DEFAULT_MODEL_IOU = 0.7
 DEFAULT_SEAM_IOU = 0.3
@@ -83,6 +86,7 @@ class CountResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     border_line: object | None = field(default=None, repr=False)
     preview: np.ndarray | None = field(default=None, repr=False)  # (h, w, 3) uint8 picture of the scene, if pieced together
+    roads: gpd.GeoDataFrame | None = None  # the road segments within the scene(s), when roads were given
 
     def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
               basemap: str | None = None) -> Path:
@@ -93,6 +97,8 @@ class CountResult:
         layers = {"detections": self.detections}
         if self.queues is not None:
             layers["queues"] = self.queues
+        if self.roads is not None:
+            layers["roads"] = self.roads
         with staged_output(out) as stage:
             for name, gdf in layers.items():
                 write_vector(gdf, stage / f"{name}.gpkg", layer=name)
@@ -222,8 +228,10 @@ class _Vehicles:
 
 
 def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, border_obj,
-              size_thresholds, queue: QueueParams, date: str | None = None) -> _Vehicles:
-    """Footprints in metres, zone, side and distance to the border, size class, queue membership."""
+              size_thresholds, queue: QueueParams, date: str | None = None, roads: Roads | None = None,
+              road: RoadParams = RoadParams()) -> _Vehicles:
+    """Footprints in metres, zone, side and distance to the border, size class, queue membership,
+    and with roads the segment each vehicle is on (or off road)."""
     fp = footprints(dets.corners, sc.transform, sc.crs)
     cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
     raw = np.array([m.detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
@@ -248,6 +256,15 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
     queue_id[is_vehicle] = found.label
     columns["queue_id"] = queue_id
     columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
+    if roads is not None:
+        lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, sc.crs, metric_crs))
+        hit = snap_to_roads(metric, lines_m, reach_m(roads, road))
+        columns["road_id"] = np.where(hit.on_road, roads.road_id[np.maximum(hit.index, 0)], "").astype(object)
+        columns["road_name"] = np.where(hit.on_road, roads.name[np.maximum(hit.index, 0)], "").astype(object)
+        columns["road_dist_m"] = np.round(hit.distance_m, 1)
+        columns["on_road"] = hit.on_road
+        # Queues stay queues; the rest is told apart by the map: on a road, or off it (a depot, a lot).
+        columns["activity"] = np.where(queue_id >= 0, "queue", np.where(hit.on_road, "on_road", "off_road")).astype(object)
     table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
     queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs).assign(date=date)
     return _Vehicles(table, queues, fp.length_m[is_vehicle], is_vehicle, len(found.lines))
@@ -261,12 +278,14 @@ class Inputs:
     zones: Zones | None
     border: object | None
     bounds: tuple[float, float, float, float]
+    roads: Roads | None = None
 
 
 def open_inputs(scene: str | os.PathLike, *, zones=None, zone_field: str = "name", border=None,
                 sides: tuple[str, str] | None = None, bands: tuple[int, ...] | None = None,
-                gsd: float | None = None, export: tuple[str, ...] = (), basemap: str | None = None) -> Inputs:
-    """Open the scene, its zones and its border, and check what needs them (a KML export needs a CRS)."""
+                gsd: float | None = None, export: tuple[str, ...] = (), basemap: str | None = None,
+                roads=None) -> Inputs:
+    """Open the scene, its zones, border and roads, and check what needs them (a KML export needs a CRS)."""
     sc = open_scene(scene, bands=bands, gsd=gsd)
     if "kml" in export and sc.crs is None:
         raise GeotallyError(f"--export kml needs a georeferenced scene; {Path(sc.path).name} has no CRS")
@@ -277,7 +296,8 @@ def open_inputs(scene: str | os.PathLike, *, zones=None, zone_field: str = "name
     border_obj = load_border(str(border), sc.crs, bounds, sides) if border is not None else None
     if zone_set is None and border_obj is not None:
         zone_set = border_obj.zones
-    return Inputs(sc, zone_set, border_obj, bounds)
+    road_set = load_roads(str(roads), sc.crs, bounds) if roads is not None else None
+    return Inputs(sc, zone_set, border_obj, bounds, road_set)
 
 
 def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
@@ -296,7 +316,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           workers: int = 1, dask: str | None = None, backend: str = "auto", checkpoint_dir: str | None = None,
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None,
-          inputs: list | None = None, date: str | None = None) -> CountResult:
+          inputs: list | None = None, date: str | None = None, roads: str | os.PathLike | None = None,
+          road: RoadParams = RoadParams()) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -307,6 +328,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     ``progress(tiles_done, tiles_total, vehicles_found)`` is called after every batch.
     With ``out``, results are also written there (atomically).
     ``date`` (YYYY-MM-DD) is the scene's date; by default the one in its tags, if any.
+    ``roads`` (lines: GeoJSON, GeoPackage, Shapefile, OSM .osm/.osm.pbf) ties each vehicle to the
+    road it is on (``road`` says how near counts as on it) and adds counts_by_road.csv.
     ``prepared`` is the scene and vectors already opened by :func:`open_inputs`; ``inputs`` what the
     user named (a STAC file, a folder), recorded in summary.json for 'geotally recount'.
     """
@@ -314,11 +337,11 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     check_run_options(conf=conf, model=model, weights=weights, gsd=gsd, model_gsd=model_gsd, tile_size=tile_size,
                       overlap=overlap, batch=batch, threads=threads, size_thresholds=size_thresholds, queue=queue,
                       distance_bands=distance_bands, border=border, sides=sides, workers=workers, out=out,
-                      basemap=basemap, dask=dask)
+                      basemap=basemap, dask=dask, road=road, roads=roads)
     thresholds = conf_thresholds(conf if conf is not None else _model_conf(model, weights))
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
     inp = prepared or open_inputs(scene, zones=zones, zone_field=zone_field, border=border, sides=sides,
-                                  bands=bands, gsd=gsd, export=export, basemap=basemap)
+                                  bands=bands, gsd=gsd, export=export, basemap=basemap, roads=roads)
     sc, zone_set, border_obj, bounds = inp.scene, inp.zones, inp.border, inp.bounds
     if claim:
         check_claim(claim, claim_class, zone_set)
@@ -343,10 +366,13 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     t_analysis = time.perf_counter()
     # count_scenes resolved the date already (STAC, name, tags, --date); a direct call reads the tags
     scene_date = iso_date(date) if date else (raster_date(sc.path) if prepared is None else None)
-    v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue, scene_date)
+    v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue, scene_date, inp.roads, road)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
                                   list(border_obj.names) if border_obj is not None else None, dates=[scene_date])
+    layer = road_layer(inp.roads, shapely.box(*bounds), sc.crs) if inp.roads is not None else None
+    if layer is not None:
+        tables["counts_by_road.csv"] = road_counts(v.table, layer, [scene_date or ""])
     from geotally import __version__
 
     summary = {
@@ -354,11 +380,16 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "created_utc": started.isoformat(timespec="seconds"),
         "model": m.summary(),
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
-                           distance_bands_m=list(distance_bands) if distance_bands else None),
+                           distance_bands_m=list(distance_bands) if distance_bands else None,
+                           road=asdict(road) if inp.roads is not None else None),
         "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed, date=scene_date)],
         "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
         "border": border_summary(border_obj),
+        "roads": {"file": str(Path(inp.roads.source).resolve()), "sha256": file_sha256(inp.roads.source),
+                  "segments": len(layer), "on_road": int(v.table["on_road"].sum()),
+                  "rule": "on a road within half its class's width plus the margin of its line, or road.distance_m"}
+        if inp.roads is not None else None,
         "vehicle_classes": list(VEHICLE_CLASSES),
         "counts": counts.to_dict(orient="records"),
         "counts_corrected": cal is not None,
@@ -375,10 +406,10 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
                         "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         "inputs": run_inputs(inputs or [scene], zones=zones, border=border, sides=sides, calibration=calibration, claim=claim,
-                             claim_class=claim_class, export=export, basemap=basemap, date=scene_date),
+                             claim_class=claim_class, export=export, basemap=basemap, date=scene_date, roads=roads),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
-                         queues=v.queues, tables=tables, preview=picture,
+                         queues=v.queues, tables=tables, preview=picture, roads=layer,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     log.info("analysis (sizes, zones, queues, counts): %.2f s", time.perf_counter() - t_analysis)
     if out is not None:
@@ -396,7 +427,8 @@ def _timed(stage: str):
 
 
 def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None, claim=None,
-               claim_class: str = "large_vehicle", export=(), basemap=None, date=None, date_pattern=None) -> dict:
+               claim_class: str = "large_vehicle", export=(), basemap=None, date=None, date_pattern=None,
+               roads=None) -> dict:
     """What the run was given, as absolute paths: enough for 'geotally recount' to run it again."""
     def absolute(p):
         return os.path.abspath(str(p)) if p is not None and not isinstance(p, Calibration) else None
@@ -404,7 +436,7 @@ def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None,
     return {"scenes": [absolute(s) for s in scenes], "zones": absolute(zones), "border": absolute(border),
             "sides": list(sides) if sides else None, "calibration": absolute(calibration), "claim": claim,
             "claim_class": claim_class, "export": list(export), "basemap": basemap, "date": date,
-            "date_pattern": date_pattern}
+            "date_pattern": date_pattern, "roads": absolute(roads)}
 
 
 def _centre_lonlat(sc: Scene) -> tuple[float, float]:

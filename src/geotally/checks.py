@@ -5,6 +5,8 @@ Each check raises a one-line GeotallyError that names the option and says what t
 
 from __future__ import annotations
 
+import math
+
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS
 from geotally.errors import GeotallyError
 from geotally.limits import check_count_options
@@ -26,7 +28,7 @@ def _model_conf(model: str | None, weights) -> dict | None:
 def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gsd=None, tile_size=None,
                       overlap=DEFAULT_OVERLAP, batch=DEFAULT_BATCH, threads=None,
                       size_thresholds=DEFAULT_THRESHOLDS, queue=None, distance_bands=None, border=None,
-                      sides=None, workers=1, out=None, basemap=None, dask=None) -> None:
+                      sides=None, workers=1, out=None, basemap=None, dask=None, road=None, roads=None) -> None:
     """Every option of a count that can be checked without the scene, in one place, before any work."""
     check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
                         threads=threads, size_thresholds=size_thresholds, queue=queue,
@@ -38,6 +40,12 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
     if sides is not None and sides[0] == sides[1]:
         raise GeotallyError(f"--sides needs two different names, got {sides[0]!r} twice")
     conf_thresholds(conf if conf is not None else _model_conf(model, weights))
+    if road is not None and road.distance_m is not None:
+        d = road.distance_m
+        if not (isinstance(d, (int, float)) and math.isfinite(d) and 0.1 <= d <= 1000):
+            raise GeotallyError(f"--road-distance must be metres between 0.1 and 1000, got {d}")
+        if roads is None:
+            raise GeotallyError("--road-distance says how near a road counts as on it; give --roads too")
     if dask:
         import importlib.util
 

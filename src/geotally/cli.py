@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -208,6 +209,8 @@ def count_cmd(
     border: Optional[Path] = typer.Option(None, "--border", help="Border line (LineString/MultiLineString, any CRS) splitting the scene into two sides."),
     sides: Optional[str] = typer.Option(None, "--sides", help="Names of the sides, left then right looking along the line, e.g. TR,IQ (default: the line's left/right properties)."),
     distance_bands: Optional[str] = typer.Option(None, "--distance-bands", help="Distance-to-border bands in metres, e.g. 0,1000,5000: counts per side per band."),
+    roads: Optional[Path] = typer.Option(None, "--roads", help="Road lines (GeoJSON, GeoPackage, Shapefile, or OpenStreetMap .osm/.osm.pbf), any CRS: each vehicle's road, on_road, counts_by_road.csv."),
+    road_distance: Optional[float] = typer.Option(None, "--road-distance", help="On a road within this many metres of its line (default: half the road class's width + 4 m)."),
     size_thresholds: str = typer.Option("6,10,14", "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
     queue_gap: float = typer.Option(25.0, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
     queue_min: int = typer.Option(5, "--queue-min", help="Fewest vehicles that make a queue."),
@@ -230,7 +233,10 @@ def count_cmd(
     from geotally.analysis.queues import QueueParams
     from geotally.scenes import count_scenes
 
-    _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim"})
+    from geotally.roads.snap import RoadParams
+
+    _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",
+                 "road_distance": "roads"})
     _exclusive(ctx, ("model", "weights"), ("dask", "workers"), ("dask", "threads"))
     with _progress_bar(quiet) as on_progress:
         result = count_scenes(scenes, zones=zones, model=model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
@@ -241,7 +247,7 @@ def count_cmd(
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
-                       date=date, date_pattern=date_pattern)
+                       date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance))
     _print_result(result, out_dir, quiet)
 
 
@@ -257,6 +263,9 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
     q = result.summary["queues"]
     out.print(f"queues: {q['count']} with {q['vehicles_in_queues']} vehicles; "
               f"{q['vehicles_elsewhere']} vehicles parked or elsewhere")
+    if result.summary.get("roads"):
+        r = result.summary["roads"]
+        out.print(f"roads: {r['on_road']} detections on {r['segments']} road segments (counts_by_road.csv)")
     if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
         out.print("border line extended to the scene edge along its end bearings", style="yellow")
     if not result.summary["scenes"][0].get("georeferenced", True):
@@ -270,7 +279,7 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
 
 
 def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap, queue_min,
-                      calibration, claim, claim_class, conf, export, basemap) -> dict:
+                      calibration, claim, claim_class, conf, export, basemap, roads=None, road_distance=None) -> dict:
     """recount's options: only those given change the run."""
     from geotally.analysis.queues import QueueParams
 
@@ -278,7 +287,11 @@ def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thr
                 distance_bands=_floats(distance_bands, "--distance-bands"),
                 size_thresholds=_floats(size_thresholds, "--size-thresholds", 3) if size_thresholds else None,
                 calibration=calibration, claim=_claim(claim), claim_class=claim_class, conf=_parse_conf(conf),
-                export=_exports(export) if export else None, basemap=basemap)
+                export=_exports(export) if export else None, basemap=basemap, roads=roads)
+    if road_distance is not None:
+        from geotally.roads.snap import RoadParams
+
+        opts["road"] = RoadParams(distance_m=road_distance)
     if queue_gap is not None or queue_min is not None:
         d = QueueParams()
         opts["queue"] = QueueParams(max_gap=queue_gap if queue_gap is not None else d.max_gap,
@@ -303,6 +316,8 @@ def recount_cmd(
     claim_class: Optional[str] = typer.Option(None, "--claim-class", help="Class the claim counts."),
     export: List[str] = typer.Option([], "--export", metavar="FORMAT", help="Extra export: kml."),
     basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL for the report."),
+    roads: Optional[Path] = typer.Option(None, "--roads", help="New road lines (GeoJSON, GeoPackage, Shapefile, OSM)."),
+    road_distance: Optional[float] = typer.Option(None, "--road-distance", help="On a road within this many metres."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table."),
 ) -> None:
     """Run the analysis of a finished count again with some options changed, without detecting again.
@@ -313,7 +328,7 @@ def recount_cmd(
     from geotally.recount import recount
 
     changes = _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap,
-                                queue_min, calibration, claim, claim_class, conf, export, basemap)
+                                queue_min, calibration, claim, claim_class, conf, export, basemap, roads, road_distance)
     with _progress_bar(quiet) as on_progress:
         result = recount(results, progress=on_progress, say=_say(quiet), **changes)
     _print_result(result, results, quiet)
@@ -598,6 +613,8 @@ def train_cmd(
     imgsz: int = typer.Option(DatasetParams.imgsz, "--imgsz", help="Training tile size, pixels."),
     epochs: int = typer.Option(TrainParams.epochs, "--epochs"),
     batch: int = typer.Option(TrainParams.batch, "--batch"),
+    warmup_epochs: float = typer.Option(TrainParams.warmup_epochs, "--warmup-epochs",
+                                        help="Epochs of learning-rate warm-up (less for a short fine-tune of a tuned model)."),
     base: str = typer.Option(TrainParams.base, "--base", help="Registry model or .pt to fine-tune."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, 0 (first GPU)...; default: GPU when present."),
     val: List[Path] = typer.Option([], "--val", metavar="DIR", help="Held-out labelled folder to validate on (recall)."),
@@ -625,7 +642,9 @@ def train_cmd(
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
                        degrade=DegradeParams(gsd_range=(lo, hi)))
-    tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device)
+    if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= epochs):
+        raise GeotallyError(f"--warmup-epochs must be between 0 and --epochs ({epochs}), got {warmup_epochs}")
+    tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, disable=quiet)
     tasks: dict = {}

@@ -17,12 +17,13 @@ from pathlib import Path
 from geotally.analysis.queues import QueueParams
 from geotally.api import CountResult
 from geotally.errors import GeotallyError
+from geotally.roads.snap import RoadParams
 from geotally.scenes import count_scenes
 from geotally.store.outputs import check_manifest
 
 # Options a recount may change; everything else is taken from the run.
 ANALYSIS = ("conf", "zones", "zone_field", "border", "sides", "distance_bands", "size_thresholds", "queue",
-            "calibration", "claim", "claim_class", "export", "basemap")
+            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road")
 
 
 def read_summary(results: str | os.PathLike, verify: bool = True) -> dict:
@@ -55,7 +56,8 @@ def run_options(summary: dict) -> dict:
                 zones=inp["zones"], border=inp["border"],
                 sides=tuple(inp["sides"]) if inp["sides"] else None, calibration=inp["calibration"],
                 claim=inp["claim"], claim_class=inp["claim_class"], export=tuple(inp["export"]),
-                basemap=inp["basemap"], date=inp.get("date"), date_pattern=inp.get("date_pattern"))
+                basemap=inp["basemap"], date=inp.get("date"), date_pattern=inp.get("date_pattern"),
+                roads=inp.get("roads"), road=RoadParams(**p["road"]) if p.get("road") else RoadParams())
 
 
 def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, **changes) -> CountResult:

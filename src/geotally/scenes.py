@@ -28,6 +28,7 @@ from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
 from geotally.imagery.dates import date_from_name, iso_date, raster_date
 from geotally.models.classes import VEHICLE_CLASSES
+from geotally.roads.counts import merge_layers, road_counts
 from geotally.zones.assign import OUTSIDE
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".png", ".jpg", ".jpeg"}
@@ -172,8 +173,14 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
     summary["queues"] = queue_totals(offset, detections["queue_id"].to_numpy(),
                                      np.isin(detections["class"].to_numpy(), VEHICLE_CLASSES))
     q = gpd.GeoDataFrame(pd.concat(queues, ignore_index=True), crs=crs) if queues else first.queues
+    roads = None
+    if first.roads is not None:
+        roads = merge_layers([r.roads.to_crs(crs) if crs is not None else r.roads for r in results])
+        tables["counts_by_road.csv"] = road_counts(detections, roads, [d or "" for d in dict.fromkeys(
+            sorted(d for d in dates if d) + [None] * (None in dates))])
+        summary["roads"] = dict(first.summary["roads"], segments=len(roads), on_road=int(detections["on_road"].sum()))
     return CountResult(detections=detections, counts=counts, summary=summary, scene=first.scene, zones=first.zones,
-                       queues=q, tables=tables, border_line=first.border_line, preview=first.preview)
+                       queues=q, tables=tables, border_line=first.border_line, preview=first.preview, roads=roads)
 
 
 def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None, export=(), basemap=None,
@@ -207,7 +214,7 @@ def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | No
     merged.summary["inputs"] = run_inputs(inputs, zones=kw.get("zones"), border=kw.get("border"),
                                           sides=kw.get("sides"), calibration=calibration, claim=claim,
                                           claim_class=claim_class, export=export, basemap=basemap, date=date,
-                                          date_pattern=date_pattern)
+                                          date_pattern=date_pattern, roads=kw.get("roads"))
     if out is not None:
         merged.write(out, export=export, basemap=basemap)
     return merged
@@ -245,5 +252,5 @@ def _labelled(progress, label: str):
 
 
 _CHECKED = ("conf", "model", "weights", "gsd", "model_gsd", "tile_size", "overlap", "batch", "threads",
-            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask")
-_OPENED = ("zones", "zone_field", "border", "sides", "bands", "gsd")
+            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask", "road", "roads")
+_OPENED = ("zones", "zone_field", "border", "sides", "bands", "gsd", "roads")

