@@ -220,3 +220,30 @@ def test_real_osm_extract_loads_and_ties_points_to_its_roads(tmp_path, monkeypat
     assert len(seg) > 5 and (seg["length_km"] > 0).all()
     inside = shapely.length(shapely.intersection(roads.lines, shapely.box(*bounds))).sum() / 1000
     assert abs(seg["length_km"].sum() - inside) < 0.01  # measured within the scene, not over the whole extract
+
+
+@pytest.mark.slow
+def test_queues_measured_along_the_road_match_truth(road_scene, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--border", road_scene["border"],
+                       "--roads", road_scene["roads"], "--out", out, "-q")
+    assert code == 0, err
+    queues = gpd.read_file(out / "queues.gpkg")
+    truth = gpd.read_file(road_scene["truth"])
+    road = gpd.read_file(road_scene["roads"]).geometry.iloc[0]  # UTM metres, like the scene
+    # The truth's queues as road intervals: each queued vehicle's position along the road, +- half its length.
+    tq = truth[truth["context"] == "queue"]
+    pos = shapely.line_locate_point(road, shapely.centroid(np.asarray(tq.geometry.values)))
+    tq = tq.assign(lo=pos - tq["length"] / 2, hi=pos + tq["length"] / 2)
+    intervals = tq.groupby("queue_id").agg(lo=("lo", "min"), hi=("hi", "max"))
+    # Two queues on the road, one each side (IQ's second lane queues beside its first, on the same stretch).
+    assert len(queues) == 2 and len(intervals) == 3
+    assert (queues["measured"] == "along_road").all() and set(queues["road_id"]) == {"R1"}
+    for _, q in queues.iterrows():
+        lo, hi = q["road_start_m"], q["road_end_m"]
+        overlap = (np.minimum(hi, intervals["hi"]) - np.maximum(lo, intervals["lo"])).to_numpy()
+        t = intervals.iloc[int(np.argmax(overlap))]
+        true_len = t["hi"] - t["lo"]
+        assert abs((hi - lo) - true_len) <= 0.05 * true_len, (hi - lo, true_len)
+        assert abs(q["length_km"] * 1000 - (hi - lo)) < 0.5
+        assert abs(lo - t["lo"]) < 0.05 * true_len and abs(hi - t["hi"]) < 0.05 * true_len

@@ -40,6 +40,7 @@ from geotally.models.registry import DEFAULT_MODEL, get_spec
 from geotally.store.outputs import staged_output, write_json, write_vector
 from geotally.zones.assign import OUTSIDE, assign_zones
 from geotally.zones.load import Zones, load_zones
+from geotally.roads.along import along_road
 from geotally.roads.counts import road_counts, road_layer
 from geotally.roads.load import Roads, load_roads
 from geotally.roads.snap import RoadParams, reach_m, snap_to_roads
@@ -251,14 +252,16 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
         line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
         columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
     is_vehicle = np.isin(cls, VEHICLE_CLASSES)
-    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue)
+    if roads is not None:
+        lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, sc.crs, metric_crs))
+        hit = snap_to_roads(metric, lines_m, reach_m(roads, road))
+    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue,
+                        hit.on_road[is_vehicle] if roads is not None else None)
     queue_id = np.full(len(dets), -1, np.int64)
     queue_id[is_vehicle] = found.label
     columns["queue_id"] = queue_id
     columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
     if roads is not None:
-        lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, sc.crs, metric_crs))
-        hit = snap_to_roads(metric, lines_m, reach_m(roads, road))
         columns["road_id"] = np.where(hit.on_road, roads.road_id[np.maximum(hit.index, 0)], "").astype(object)
         columns["road_name"] = np.where(hit.on_road, roads.name[np.maximum(hit.index, 0)], "").astype(object)
         columns["road_dist_m"] = np.round(hit.distance_m, 1)
@@ -266,7 +269,10 @@ def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, bo
         # Queues stay queues; the rest is told apart by the map: on a road, or off it (a depot, a lot).
         columns["activity"] = np.where(queue_id >= 0, "queue", np.where(hit.on_road, "on_road", "off_road")).astype(object)
     table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
-    queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs).assign(date=date)
+    along = along_road(found.members, metric[is_vehicle], fp.length_m[is_vehicle], hit.index[is_vehicle],
+                       hit.on_road[is_vehicle], lines_m) if roads is not None else None
+    queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs, along,
+                         roads.road_id if roads is not None else None).assign(date=date)
     return _Vehicles(table, queues, fp.length_m[is_vehicle], is_vehicle, len(found.lines))
 
 

@@ -72,11 +72,11 @@ def link_pairs(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
     i, j = pairs[:, 0], pairs[:, 1]
     ok = _axial_diff(heading_deg[i], heading_deg[j]) <= p.max_turn
     d = xy[j] - xy[i]
-    lateral = np.zeros(len(i))
-    for k in (i, j):  # offset from each vehicle's own axis (heading is clockwise from north)
-        h = np.radians(heading_deg[k])
-        lateral = np.maximum(lateral, np.abs(d[:, 0] * np.cos(h) - d[:, 1] * np.sin(h)))
+    # Offset across the pair's mean axis (heading is clockwise from north). Each vehicle's own axis
+    # would do worse: a 2-3 degree heading error, usual for detections, swings 24 m of queue by a
+    # metre, and trucks head to tail in one lane came out 2.3 m apart.
     h = np.radians(_axial_mean(np.stack([heading_deg[i], heading_deg[j]], axis=1)))
+    lateral = np.abs(d[:, 0] * np.cos(h) - d[:, 1] * np.sin(h))
     along = np.abs(d[:, 0] * np.sin(h) + d[:, 1] * np.cos(h))
     gap = along - (length_m[i] + length_m[j]) / 2
     ok &= (lateral <= p.max_lateral) & (gap <= p.max_gap) & (gap >= -2.0)
@@ -116,13 +116,19 @@ def _axial_mean(deg: np.ndarray) -> np.ndarray:
 
 
 def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
-                p: QueueParams = QueueParams()) -> Queues:
-    """Queues among vehicles at metric positions ``xy`` (n, 2)."""
+                p: QueueParams = QueueParams(), on_road: np.ndarray | None = None) -> Queues:
+    """Queues among vehicles at metric positions ``xy`` (n, 2).
+
+    ``on_road`` (from a road map) marks vehicles the map puts on a road: side-by-side neighbours
+    there are the next lane of a multi-lane queue, not the next row of a lot, so they do not count
+    against a chain."""
     n = len(xy)
     xy = np.asarray(xy, float)
     heading_deg, length_m = np.asarray(heading_deg, float), np.asarray(length_m, float)
     i, j = link_pairs(xy, heading_deg, length_m, p)
     blocked = hemmed_in(xy, heading_deg, length_m, p)
+    if on_road is not None:
+        blocked &= ~np.asarray(on_road, bool)
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     _, comp = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
     sizes = np.bincount(comp, minlength=comp.max() + 1 if n else 0)
