@@ -118,12 +118,23 @@ def road_scene(tmp_path_factory) -> dict:
     return write_scene(tmp_path_factory.mktemp("roads"), SynthParams(layout=lp))
 
 
+@pytest.fixture(scope="module")
+def road_run(road_scene, tmp_path_factory) -> Path:
+    """road_scene counted once, through the CLI, with its border and roads."""
+    from typer.testing import CliRunner
+
+    from geotally.cli import app
+
+    out = tmp_path_factory.mktemp("road_run") / "out"
+    res = CliRunner().invoke(app, ["count", road_scene["scene"], "--border", road_scene["border"],
+                                   "--roads", road_scene["roads"], "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
 @pytest.mark.slow
-def test_on_road_assignment_and_counts_per_road_against_truth(road_scene, tmp_path, monkeypatch, capsys):
-    out = tmp_path / "out"
-    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--border", road_scene["border"],
-                       "--roads", road_scene["roads"], "--out", out, "-q")
-    assert code == 0, err
+def test_on_road_assignment_and_counts_per_road_against_truth(road_scene, road_run):
+    out = road_run
     det = gpd.read_file(out / "detections.gpkg")
     truth = gpd.read_file(road_scene["truth"])
     for col in ("road_id", "road_name", "road_dist_m", "on_road"):
@@ -223,11 +234,8 @@ def test_real_osm_extract_loads_and_ties_points_to_its_roads(tmp_path, monkeypat
 
 
 @pytest.mark.slow
-def test_queues_measured_along_the_road_match_truth(road_scene, tmp_path, monkeypatch, capsys):
-    out = tmp_path / "out"
-    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--border", road_scene["border"],
-                       "--roads", road_scene["roads"], "--out", out, "-q")
-    assert code == 0, err
+def test_queues_measured_along_the_road_match_truth(road_scene, road_run):
+    out = road_run
     queues = gpd.read_file(out / "queues.gpkg")
     truth = gpd.read_file(road_scene["truth"])
     road = gpd.read_file(road_scene["roads"]).geometry.iloc[0]  # UTM metres, like the scene

@@ -57,19 +57,23 @@ def snap_to_roads(centres_m: np.ndarray, lines_m: np.ndarray, reach: np.ndarray)
         return RoadMatch(np.full(n, -1, np.int64), np.full(n, np.nan), np.zeros(n, bool))
     pts = shapely.points(np.asarray(centres_m, float))
     tree = shapely.STRtree(lines_m)
-    (i, j), d = tree.query_nearest(pts, return_distance=True, all_matches=False)
     index = np.full(n, -1, np.int64)
     dist = np.full(n, np.nan)
-    index[i], dist[i] = j, d
-    # The nearest line may be a lane too narrow to reach while a wider road a little further does:
-    # among every segment within reach, the nearest one wins.
+    on = np.zeros(n, bool)
+    # Among every segment within reach the nearest wins: the nearest line may be a lane too narrow to
+    # reach while a wider road a little further does.
     pi, pj = tree.query(pts, predicate="dwithin", distance=float(reach.max()))
     pd_ = shapely.distance(pts[pi], lines_m[pj])
     ok = pd_ <= reach[pj]
     pi, pj, pd_ = pi[ok], pj[ok], pd_[ok]
-    order = np.lexsort((pd_, pi))
-    first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]] if len(order) else order
-    on = np.zeros(n, bool)
-    on[pi[first]] = True
-    index[pi[first]], dist[pi[first]] = pj[first], pd_[first]
+    if len(pi):
+        order = np.lexsort((pd_, pi))
+        first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+        on[pi[first]] = True
+        index[pi[first]], dist[pi[first]] = pj[first], pd_[first]
+    # The rest are off road; they keep the nearest segment's distance.
+    off = np.flatnonzero(~on)
+    if len(off):
+        (i, j), d = tree.query_nearest(pts[off], return_distance=True, all_matches=False)
+        index[off[i]], dist[off[i]] = j, d
     return RoadMatch(index, dist, on)
