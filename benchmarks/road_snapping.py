@@ -55,7 +55,8 @@ def vehicles(lines, n: int, rng) -> np.ndarray:
 def work(method: str, n_vehicles: int, n_segments: int, save: str) -> dict:
     import shapely
 
-    from geotally.roads.snap import DEFAULT_WIDTH_M, ROAD_WIDTH_M, RoadParams, snap_to_roads
+    from geotally.roads.config import DEFAULT_WIDTH_M, ROAD_WIDTH_M, RoadParams
+    from geotally.roads.snap import snap_to_roads
 
     lines, highway, rng = network(n_segments)
     xy = vehicles(lines, n_vehicles, rng)

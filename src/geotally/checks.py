@@ -28,7 +28,8 @@ def _model_conf(model: str | None, weights) -> dict | None:
 def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gsd=None, tile_size=None,
                       overlap=DEFAULT_OVERLAP, batch=DEFAULT_BATCH, threads=None,
                       size_thresholds=DEFAULT_THRESHOLDS, queue=None, distance_bands=None, border=None,
-                      sides=None, workers=1, out=None, basemap=None, dask=None, road=None, roads=None) -> None:
+                      sides=None, workers=1, out=None, basemap=None, dask=None, road=None, roads=None,
+                      route=None) -> None:
     """Every option of a count that can be checked without the scene, in one place, before any work."""
     check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
                         threads=threads, size_thresholds=size_thresholds, queue=queue,
@@ -46,6 +47,12 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
             raise GeotallyError(f"--road-distance must be metres between 0.1 and 1000, got {d}")
         if roads is None:
             raise GeotallyError("--road-distance says how near a road counts as on it; give --roads too")
+    if route is not None:
+        from geotally.roads.route import parse_waypoints
+
+        if roads is None:
+            raise GeotallyError("--route is planned over the road network; give --roads too")
+        parse_waypoints(route)
     if dask:
         import importlib.util
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from geotally.roads.config import RoadParams, RouteParams
 from geotally.errors import GeotallyError
 from geotally.training.config import DatasetParams, DegradeParams, TrainParams
 
@@ -211,6 +212,8 @@ def count_cmd(
     distance_bands: Optional[str] = typer.Option(None, "--distance-bands", help="Distance-to-border bands in metres, e.g. 0,1000,5000: counts per side per band."),
     roads: Optional[Path] = typer.Option(None, "--roads", help="Road lines (GeoJSON, GeoPackage, Shapefile, or OpenStreetMap .osm/.osm.pbf), any CRS: each vehicle's road, on_road, counts_by_road.csv."),
     road_distance: Optional[float] = typer.Option(None, "--road-distance", help="On a road within this many metres of its line (default: half the road class's width + 4 m)."),
+    route: Optional[str] = typer.Option(None, "--route", help="Route over --roads through LON,LAT;LON,LAT[;...]: vehicles per stretch and date (route.gpkg, counts_by_route.csv)."),
+    route_stretch: float = typer.Option(RouteParams.stretch_km, "--route-stretch", help="Length of the route's stretches, km."),
     size_thresholds: str = typer.Option("6,10,14", "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
     queue_gap: float = typer.Option(25.0, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
     queue_min: int = typer.Option(5, "--queue-min", help="Fewest vehicles that make a queue."),
@@ -233,10 +236,10 @@ def count_cmd(
     from geotally.analysis.queues import QueueParams
     from geotally.scenes import count_scenes
 
-    from geotally.roads.snap import RoadParams
-
     _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",
-                 "road_distance": "roads"})
+                 "road_distance": "roads", "route": "roads", "route_stretch": "route"})
+    if not (math.isfinite(route_stretch) and 0.01 <= route_stretch <= 1000):
+        raise GeotallyError(f"--route-stretch must be km between 0.01 and 1000, got {route_stretch}")
     _exclusive(ctx, ("model", "weights"), ("dask", "workers"), ("dask", "threads"))
     with _progress_bar(quiet) as on_progress:
         result = count_scenes(scenes, zones=zones, model=model, weights=weights, zone_field=zone_field, conf=_parse_conf(conf), gsd=gsd,
@@ -247,7 +250,8 @@ def count_cmd(
                        queue=QueueParams(max_gap=queue_gap, min_vehicles=queue_min), calibration=calibration,
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
-                       date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance))
+                       date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance),
+                       route=route, route_params=RouteParams(stretch_km=route_stretch))
     _print_result(result, out_dir, quiet)
 
 
@@ -266,6 +270,10 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
     if result.summary.get("roads"):
         r = result.summary["roads"]
         out.print(f"roads: {r['on_road']} detections on {r['segments']} road segments (counts_by_road.csv)")
+    if result.summary.get("route"):
+        r = result.summary["route"]
+        out.print(f"route: {r['length_km']:.1f} km, {r['observed_km']:.1f} km of it imaged, {r['vehicles_along']} "
+                  "vehicles along it (counts_by_route.csv)")
     if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
         out.print("border line extended to the scene edge along its end bearings", style="yellow")
     if not result.summary["scenes"][0].get("georeferenced", True):
@@ -289,8 +297,6 @@ def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thr
                 calibration=calibration, claim=_claim(claim), claim_class=claim_class, conf=_parse_conf(conf),
                 export=_exports(export) if export else None, basemap=basemap, roads=roads)
     if road_distance is not None:
-        from geotally.roads.snap import RoadParams
-
         opts["road"] = RoadParams(distance_m=road_distance)
     if queue_gap is not None or queue_min is not None:
         d = QueueParams()

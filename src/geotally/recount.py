@@ -17,13 +17,14 @@ from pathlib import Path
 from geotally.analysis.queues import QueueParams
 from geotally.api import CountResult
 from geotally.errors import GeotallyError
+from geotally.roads.route import RouteParams
 from geotally.roads.snap import RoadParams
 from geotally.scenes import count_scenes
 from geotally.store.outputs import check_manifest
 
 # Options a recount may change; everything else is taken from the run.
 ANALYSIS = ("conf", "zones", "zone_field", "border", "sides", "distance_bands", "size_thresholds", "queue",
-            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road")
+            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road", "route")
 
 
 def read_summary(results: str | os.PathLike, verify: bool = True) -> dict:
@@ -57,7 +58,8 @@ def run_options(summary: dict) -> dict:
                 sides=tuple(inp["sides"]) if inp["sides"] else None, calibration=inp["calibration"],
                 claim=inp["claim"], claim_class=inp["claim_class"], export=tuple(inp["export"]),
                 basemap=inp["basemap"], date=inp.get("date"), date_pattern=inp.get("date_pattern"),
-                roads=inp.get("roads"), road=RoadParams(**p["road"]) if p.get("road") else RoadParams())
+                roads=inp.get("roads"), road=RoadParams(**p["road"]) if p.get("road") else RoadParams(),
+                route=inp.get("route"), route_params=RouteParams(**p["route"]) if p.get("route") else RouteParams())
 
 
 def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, **changes) -> CountResult:

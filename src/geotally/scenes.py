@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +28,7 @@ from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_corners
 from geotally.imagery.dates import date_from_name, iso_date, raster_date
 from geotally.models.classes import VEHICLE_CLASSES
+from geotally.roads.config import RouteParams
 from geotally.roads.counts import merge_layers, road_counts
 from geotally.zones.assign import OUTSIDE
 
@@ -206,15 +207,27 @@ def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | No
         return count(scenes[0].path, out=out, export=export, basemap=basemap, calibration=calibration, claim=claim,
                      claim_class=claim_class, prepared=opened[0], inputs=list(inputs), date=scenes[0].date, **kw)
     results = []
+    route, route_params = kw.pop("route", None), kw.pop("route_params", None) or RouteParams()
+    planned = None
+    if route:  # planned over every scene before the first tile, so a gap in the roads fails at once
+        from geotally.routes import plan
+
+        crs = opened[0].scene.crs
+        planned = plan(str(kw["roads"]), route, [_footprint(o.scene, crs) for o in opened], crs, route_params)
     for k, (s, o) in enumerate(zip(scenes, opened), 1):
         step = dict(kw, progress=_labelled(kw.get("progress"), f"scene {k} of {len(scenes)}"))
         results.append(count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal,
                              prepared=o, date=s.date, **step))
     merged = merge(results, [s.date for s in scenes], cal, claim, claim_class)
+    if planned is not None:
+        from geotally.routes import add_route
+
+        add_route(merged, planned)
+        merged.summary["parameters"]["route"] = asdict(route_params)
     merged.summary["inputs"] = run_inputs(inputs, zones=kw.get("zones"), border=kw.get("border"),
                                           sides=kw.get("sides"), calibration=calibration, claim=claim,
                                           claim_class=claim_class, export=export, basemap=basemap, date=date,
-                                          date_pattern=date_pattern, roads=kw.get("roads"))
+                                          date_pattern=date_pattern, roads=kw.get("roads"), route=route)
     if out is not None:
         merged.write(out, export=export, basemap=basemap)
     return merged
@@ -252,5 +265,5 @@ def _labelled(progress, label: str):
 
 
 _CHECKED = ("conf", "model", "weights", "gsd", "model_gsd", "tile_size", "overlap", "batch", "threads",
-            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask", "road", "roads")
+            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask", "road", "roads", "route")
 _OPENED = ("zones", "zone_field", "border", "sides", "bands", "gsd", "roads")

@@ -1,6 +1,3 @@
-"""Road networks: reading road lines (GeoJSON, GeoPackage, Shapefile, OpenStreetMap) and tying vehicles to them."""
-
-from geotally.roads.load import Roads, load_roads
-from geotally.roads.snap import RoadParams, RoadMatch, snap_to_roads
-
-__all__ = ["Roads", "load_roads", "RoadParams", "RoadMatch", "snap_to_roads"]
+"""Road networks: reading road lines (GeoJSON, GeoPackage, Shapefile, OpenStreetMap), tying vehicles
+to them (snap), counts per road, queues along roads, and routes. Kept import-free so the CLI can
+read the defaults in ``geotally.roads.config`` cheaply."""

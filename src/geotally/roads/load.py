@@ -94,7 +94,8 @@ def _units_per_metre(crs: CRS | None) -> float:
     return 1.0 / factor
 
 
-def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float]) -> Roads:
+def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
+               margin_m: float = MARGIN_M) -> Roads:
     """Road lines reprojected to the scene CRS, clipped to the scene plus ``MARGIN_M``.
 
     Multi-part lines become one segment per part (each keeps the feature's id, numbered
@@ -128,7 +129,7 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     seq = np.arange(len(parts)) - np.searchsorted(index, index)
     part_id = np.where(n_parts[index] > 1, np.char.add(np.char.add(ids[index].astype(str), "/"),
                                                        (seq + 1).astype(str)), ids[index].astype(str))
-    pad = MARGIN_M * _units_per_metre(scene_crs)
+    pad = margin_m * _units_per_metre(scene_crs)
     window = shapely.box(*scene_bounds).buffer(pad, join_style="mitre")
     clipped = shapely.intersection(parts, window)
     clipped = shapely.line_merge(clipped)
