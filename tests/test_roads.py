@@ -362,3 +362,42 @@ def test_route_on_a_real_osm_extract_offline():
     # Every vertex of the path lies on a road of the extract.
     v = shapely.points(shapely.get_coordinates(r.path_m))
     assert shapely.distance(v[:, None], roads.lines[None, :]).min(axis=1).max() < 0.05
+
+
+@pytest.mark.slow
+def test_report_draws_roads_by_density_route_and_busiest_table(road_run):
+    """report.html in headless Chromium: road segments coloured by vehicles per km, the route's
+    stretches, the busiest-segments and route tables matching the CSVs; the layers toggle."""
+    import shutil
+
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    from geotally.report.payload import road_colour
+
+    roads = pd.read_csv(road_run / "counts_by_road.csv", keep_default_na=False)
+    route = pd.read_csv(road_run / "counts_by_route.csv", keep_default_na=False)
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((road_run / "report.html").resolve().as_uri())
+        page.wait_for_function("document.getElementById('map').dataset.drawnRoads !== undefined")
+        canvas = page.locator("#map")
+        assert canvas.get_attribute("data-drawn-roads") == "1" and canvas.get_attribute("data-drawn-route") == "4"
+        data = json.loads(page.locator("#geotally-data").text_content())
+        seg = roads[roads["level"] == "segment"].iloc[0]
+        assert data["road_colours"] == [road_colour(float(seg["per_km"]))] and data["road_colours"][0] != "#9e9e9e"
+        cells = page.locator("#roads-table tbody tr").first.locator("td").all_text_contents()
+        assert cells[roads.columns.get_loc("road_id")] == "R1" and cells[roads.columns.get_loc("vehicles")] == str(seg["vehicles"])
+        rows = page.locator("#route-table tbody tr")
+        assert rows.count() == len(route)
+        assert [int(r.locator("td").nth(route.columns.get_loc("vehicles")).text_content()) for r in rows.all()] \
+            == route["vehicles"].astype(int).tolist()
+        page.locator("#layer-roads").uncheck()
+        page.locator("#layer-route").uncheck()
+        assert canvas.get_attribute("data-drawn-roads") == "0" and canvas.get_attribute("data-drawn-route") == "0"
+        assert not errors
+        b.close()

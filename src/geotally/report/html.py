@@ -15,7 +15,7 @@ import pandas as pd
 
 from geotally.errors import GeotallyError
 from geotally.report.charts import bar_chart, key_values, table
-from geotally.report.payload import basemap_affine, payload, quicklook
+from geotally.report.payload import ROAD_CLASSES, basemap_affine, payload, quicklook
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -110,7 +110,9 @@ def render(result, basemap: str | None = None) -> str:
         f'<label><input type="checkbox" data-layer="{k}" id="layer-{k}"> {label}</label>'
         for k, label in (("quicklook", "image"), ("zones", "zones"), ("border", "border"),
                          ("detections", "vehicles"), ("queues", "queues"), ("heat", "density heatmap"))
+        + ((("roads", "roads"),) if data["roads"] else ()) + ((("route", "route"),) if data["route"] else ())
         + ((("basemap", "basemap"),) if data["basemap"] else ()))
+    roads_html = _roads_section(result)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: {basemap_origin(basemap) if data['basemap'] else ''}; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
@@ -127,12 +129,31 @@ def render(result, basemap: str | None = None) -> str:
 {bar_chart([str(z) for z in zone_totals.index], zone_totals.tolist(), "Vehicles per zone" + (" and date" if len(dates) > 1 else ""), colour="#e45756", chart_id="zone-chart")}
 <p>The density heatmap is a map layer (tick "density heatmap").</p></section>
 <section><h2>Queues</h2>{table(queues, "queues-table") if len(queues) else "<p>No queues.</p>"}</section>
+{roads_html}
 <section><h2>Provenance</h2>{key_values(_provenance(summary), "provenance-table")}</section>
 </main>
 <script type="application/json" id="geotally-data">{payload_json}</script>
 <script>{js}</script>
 </body></html>
 """
+
+
+def _roads_section(result) -> str:
+    """The busiest road segments (vehicles per km) and the route's stretches, when the run had them."""
+    parts = []
+    roads = result.tables.get("counts_by_road.csv")
+    if roads is not None and len(roads):
+        seg = roads[roads["level"] == "segment"].sort_values("per_km", ascending=False, na_position="last")
+        key = "".join(f'<span style="background:{c}"></span>{"none" if b == 0 else f"≤ {b:g}" if b != float("inf") else "more"}'
+                      for b, c in ROAD_CLASSES)
+        parts.append(f'<section><h2>Busiest road segments</h2><p class="note">Vehicles on each segment per km '
+                     f'(map colours: <span class="legend">{key}</span> per km); all roads and levels in '
+                     f'counts_by_road.csv.</p>{table(seg.head(10), "roads-table")}</section>')
+    route = result.tables.get("counts_by_route.csv")
+    if route is not None and len(route):
+        parts.append(f'<section><h2>Route</h2><p class="note">Vehicles along each stretch; a stretch no scene '
+                     f'imaged has no count (observed_share 0).</p>{table(route, "route-table")}</section>')
+    return "\n".join(parts)
 
 
 _SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",

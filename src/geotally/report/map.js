@@ -8,7 +8,8 @@
   const ctx = canvas.getContext("2d");
   const tip = document.getElementById("tip");
   const n = D.cls.length;
-  const layers = {quicklook: true, heat: false, zones: true, border: true, detections: true, queues: true, basemap: !!D.basemap};
+  const layers = {quicklook: true, heat: false, zones: true, border: true, roads: true, route: true, detections: true,
+                  queues: true, basemap: !!D.basemap};
   const view = {s: 1, x: 0, y: 0};
   const img = new Image();
   let imgReady = false;
@@ -94,6 +95,16 @@
       ctx.lineWidth = 3 * lw; ctx.strokeStyle = "#ff00ff";
       for (const line of D.border) { path(line); ctx.stroke(); }
     }
+    if (layers.roads) {
+      ctx.lineWidth = 4 * lw;
+      D.roads.forEach((line, i) => { ctx.strokeStyle = D.road_colours[i]; path(line); ctx.stroke(); });
+    }
+    if (layers.route) {
+      ctx.lineWidth = 7 * lw; ctx.strokeStyle = "#ffffffb0";
+      for (const line of D.route) { path(line); ctx.stroke(); }
+    }
+    canvas.dataset.drawnRoads = String(layers.roads ? D.roads.length : 0);
+    canvas.dataset.drawnRoute = String(layers.route ? D.route.length : 0);
     let drawn = 0;
     if (layers.detections) {
       // Paths of a few hundred footprints per class: far fewer strokes than footprints, and

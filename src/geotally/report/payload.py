@@ -85,7 +85,40 @@ def payload(result, heat_cells: int = 64) -> dict:
         data["border"] = _to_px(sc, np.array([result.border_line], dtype=object))
     if result.queues is not None and len(result.queues):
         data["queues"] = _to_px(sc, np.asarray(result.queues.geometry.values, dtype=object))
+    data["roads"], data["road_colours"], data["route"] = [], [], []
+    roads = getattr(result, "roads", None)
+    if roads is not None and len(roads):
+        per_km = _per_km(result.tables.get("counts_by_road.csv"), roads["road_id"].to_numpy())
+        for geom, v in zip(roads.geometry.values, per_km):
+            for line in _to_px(sc, np.array([geom], dtype=object)):
+                data["roads"].append(line)
+                data["road_colours"].append(road_colour(v))
+    route = getattr(result, "route", None)
+    if route is not None and len(route):
+        first = route.drop_duplicates("stretch")
+        data["route"] = _to_px(sc, np.asarray(first.geometry.values, dtype=object))
     return data
+
+
+# Vehicles per km of road: the colour classes of the report's road layer (upper bounds, last open).
+ROAD_CLASSES = ((0.0, "#9e9e9e"), (5.0, "#ffe082"), (20.0, "#ffb300"), (50.0, "#f4511e"), (float("inf"), "#b71c1c"))
+
+
+def road_colour(per_km: float) -> str:
+    """The colour of a road segment with ``per_km`` vehicles per km (grey: none)."""
+    for bound, colour in ROAD_CLASSES:
+        if per_km <= bound:
+            return colour
+    return ROAD_CLASSES[-1][1]
+
+
+def _per_km(table, road_ids: np.ndarray) -> np.ndarray:
+    """Each segment's vehicles per km, the highest over the run's dates."""
+    if table is None or not len(table):
+        return np.zeros(len(road_ids))
+    seg = table[table["level"] == "segment"]
+    best = seg.groupby("road_id")["per_km"].max()
+    return best.reindex(road_ids).fillna(0).to_numpy(float)
 
 
 def _scene_box(sc: Scene):
