@@ -6,7 +6,7 @@
 #   * --copies-large 8: five more degraded copies of each image with a large vehicle, keeping only
 #     the tiles that hold one (real trucks are about 350 against 10,000 cars).
 # Validation images (SIMD val.txt, KIT sequence MOS74-93) and the tune split are excluded, as for v1.
-# About 75 minutes on 2 CPU cores (5 epochs of 3,228 tiles); run again with the same --out to resume.
+# About 50 minutes on 2 CPU cores (3 epochs of 3,228 tiles); run again with the same --out to resume.
 set -euo pipefail
 DATA="${DATA:-../shared/data}"
 cd "$(dirname "$0")/.."
@@ -16,4 +16,4 @@ geotally train "$DATA/simd" "$DATA/kit-munich" "$DATA/minsk-drone" "$DATA/dota-s
   --exclude-list "$DATA/simd/val.txt" --exclude-list benchmarks/splits/simd_tune.txt \
   --exclude 'MOS*' --exclude 'MunichStreet02-MOS87' --exclude 'MunichStreet02-MOS88' \
   --exclude 'MunichStreet02-MOS89' --exclude 'MunichStreet02-MOS9*' \
-  --synth 6 --model-gsd 0.25 --gsd-range 0.15,0.6 --copies 3 --copies-large 8 --imgsz 512 --epochs 5 --warmup-epochs 0.5 --batch 16
+  --synth 6 --model-gsd 0.25 --gsd-range 0.15,0.6 --copies 3 --copies-large 8 --imgsz 512 --epochs 3 --warmup-epochs 0.3 --batch 16
