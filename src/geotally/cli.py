@@ -411,24 +411,47 @@ def change_cmd(
 
 @app.command("demo")
 def demo_cmd(
+    ctx: typer.Context,
     out_dir: Path = typer.Option(Path("demo"), "--out", help="Directory for the scene, truth and results."),
     gsd: float = typer.Option(0.15, "--gsd", min=0.15, max=1.0, help="Ground sample distance of the generated scene, metres (0.15-1.0)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same scene."),
+    scenario: str = typer.Option("crossing", "--scenario", help="crossing (one scene) or closure (a weekly series: the border closes, queues build up, it reopens)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Generate a border crossing near Zakho with known trucks, count it per side, and compare with the truth."""
-    from geotally.demo import run_demo
+    """Generate a border crossing near Zakho with known trucks, count it per side, and compare with the truth.
 
+    --scenario closure counts a weekly series across a closure and checks the detected change point."""
+    from geotally.demo import run_closure_demo, run_demo
+
+    if scenario not in ("crossing", "closure"):
+        raise GeotallyError(f"--scenario must be crossing or closure, got {scenario!r}")
+    if scenario == "closure":
+        with _progress_bar(quiet) as on_progress:
+            _, table, verdict = run_closure_demo(out_dir, gsd=gsd if _given(ctx, "gsd") else 0.3,
+                                                 seed=seed, progress=on_progress, say=_say(quiet))
+        out.print(_against_truth(table, "closure demo: trucks counted vs true per date and side", ("date", "side")))
+        out.print(f"change point (largest step of the trucks, all zones): {verdict['detected_from']} -> "
+                  f"{verdict['detected_to']} ({verdict['detected_difference']:+d}); the border closed "
+                  f"{verdict['closure']}, first imaged closed on {verdict['true_change_point']}: "
+                  + ("matches" if verdict["matches"] else "does NOT match"))
+        err.print(f"scenes, truth and results written to {out_dir}/")
+        return
     with _progress_bar(quiet) as on_progress:
         _, table, _ = run_demo(out_dir, gsd=gsd, seed=seed, progress=on_progress, say=_say(quiet))
-    t = Table(title=f"demo at {gsd} m/px: counted vs true vehicles per side")
-    for col in ("side", "class", "count", "truth", "error", "error %"):
-        t.add_column(col, justify="left" if col in ("side", "class") else "right")
-    for row in table.itertuples(index=False):
-        pct = "" if row.error_pct is None or row.error_pct != row.error_pct else f"{row.error_pct:+.1f}"
-        t.add_row(row.side, row._1, str(row.count), str(row.truth), f"{row.error:+d}", pct)
-    out.print(t)
+    out.print(_against_truth(table, f"demo at {gsd} m/px: counted vs true vehicles per side", ("side", "class")))
     err.print(f"scene, border, sides, truth and results written to {out_dir}/")
+
+
+def _against_truth(table, title: str, keys: tuple[str, ...]) -> Table:
+    """A demo's counted-vs-true table: the key columns, then count, truth, error and error %."""
+    t = Table(title=title)
+    for col in (*keys, "count", "truth", "error", "error %"):
+        t.add_column(col, justify="left" if col in keys else "right")
+    for row in table.to_dict(orient="records"):
+        pct = row["error_pct"]
+        pct = "" if pct is None or pct != pct else f"{pct:+.1f}"
+        t.add_row(*(str(row[k]) for k in keys), str(row["count"]), str(row["truth"]), f"{row['error']:+d}", pct)
+    return t
 
 
 def _pairs(text: Optional[str], what: str) -> dict:
@@ -454,13 +477,22 @@ def synth_cmd(
     sun_elevation: float = typer.Option(62.0, "--sun-elevation", min=10.0, max=90.0, help="Sun elevation, degrees (62: mid-morning in summer at 37 N); lower casts longer shadows."),
     dates: int = typer.Option(1, "--dates", min=1, help="The same place on N dates with different queues."),
     start_date: str = typer.Option("2026-06-01", "--start-date", help="First date of a series (weekly steps)."),
+    closure: Optional[str] = typer.Option(None, "--closure", help="Border closed on this date (YYYY-MM-DD): queues build up after it."),
+    reopen: Optional[str] = typer.Option(None, "--reopen", help="Border reopened on this date: the queues drain after it."),
 ) -> None:
     """Generate georeferenced border-crossing scenes with exact truth (GeoTIFF + GeoJSON)."""
 
     from geotally.synth import LayoutParams, SynthParams, series_params, write_scene
 
-    if _given(ctx, "start_date") and dates < 2:
-        raise GeotallyError("--start-date has no effect without --dates N (N of 2 or more); give --dates too")
+    _needs(ctx, {"reopen": "closure"})
+    for opt in ("start_date", "closure"):
+        if _given(ctx, opt) and dates < 2:
+            raise GeotallyError(f"--{opt.replace('_', '-')} has no effect without --dates N (N of 2 or more); "
+                                "give --dates too")
+    from geotally.imagery.dates import iso_date
+
+    closure = iso_date(closure, "--closure") if closure else None
+    reopen = iso_date(reopen, "--reopen") if reopen else None
 
     try:
         shares = tuple(float(x) for x in mix.split(","))
@@ -472,7 +504,10 @@ def synth_cmd(
                       cars_road=cars, cars_park=parked, mix=shares, seed=seed)
     base = SynthParams(layout=lp, gsd=gsd, haze=haze, jpeg_quality=jpeg_quality, sun_azimuth=sun_azimuth,
                        sun_elevation=sun_elevation)
-    runs = series_params(base, dates, start_date) if dates > 1 else [base]
+    try:
+        runs = series_params(base, dates, start_date, closure=closure, reopen=reopen) if dates > 1 else [base]
+    except ValueError as exc:
+        raise GeotallyError(str(exc)) from None
     table = Table(title=f"synthetic scenes in {out_dir}/")
     for col in ("file", "date", "side", "large_vehicle", "small_vehicle"):
         table.add_column(col)

@@ -86,19 +86,49 @@ def truth_counts(vehicles: list[dict]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def series_params(p: SynthParams, n_dates: int, start: str = "2026-06-01", step_days: int = 7) -> list[SynthParams]:
-    """The same place on ``n_dates`` dates: queues at 50-100% of the asked length, the depot 50-100% full."""
+# The closure scenario's queue, as a share of the asked queue: before the closure, while closed
+# (first imaged date, then every later one) and how much of it each date after the reopening keeps.
+CLOSURE_LEVELS = {"open": 0.15, "first_closed": 0.7, "closed": 1.0, "drain": 0.7}
+
+
+def closure_level(day, closure, reopen, previous: float) -> float:
+    """The share of the asked queue standing on ``day`` of a closure series (``previous``: the date before)."""
+    lv = CLOSURE_LEVELS
+    if day < closure:
+        return lv["open"]
+    if reopen is None or day < reopen:
+        return lv["first_closed"] if previous <= lv["open"] else lv["closed"]
+    return max(lv["open"], previous * lv["drain"])
+
+
+def series_params(p: SynthParams, n_dates: int, start: str = "2026-06-01", step_days: int = 7,
+                  closure: str | None = None, reopen: str | None = None) -> list[SynthParams]:
+    """The same place on ``n_dates`` dates: queues at 50-100% of the asked length, the depot 50-100% full.
+
+    With ``closure`` (YYYY-MM-DD) the queues follow a closure instead: 15% of the asked length
+    before it, 70% on the first date on or after it and all of it while closed, then
+    each date from ``reopen`` on 70% of the date before (never under 15%). Truth is exact per date.
+    """
     import datetime as dt
 
     lp = p.layout
     day0 = dt.date.fromisoformat(start)
-    out = []
+    shut = dt.date.fromisoformat(closure) if closure else None
+    back = dt.date.fromisoformat(reopen) if reopen else None
+    if shut is not None and back is not None and back <= shut:
+        raise ValueError(f"the reopening ({reopen}) must come after the closure ({closure})")
+    out, level = [], 0.0
     for k in range(n_dates):
         rng = np.random.default_rng([lp.seed, k, 7])
-        queue = {s: int(round(n * rng.uniform(0.5, 1.0))) for s, n in lp.queue.items()}
+        day = day0 + dt.timedelta(days=step_days * k)
+        if shut is not None:
+            level = closure_level(day, shut, back, level)
+            queue = {s: int(round(n * level)) for s, n in lp.queue.items()}
+        else:
+            queue = {s: int(round(n * rng.uniform(0.5, 1.0))) for s, n in lp.queue.items()}
         depot = {s: int(round(n * rng.uniform(0.5, 1.0))) for s, n in lp.depot.items()}
         layout = replace(lp, queue=queue, depot=depot, date_index=k, depot_capacity=dict(lp.depot))
-        out.append(replace(p, layout=layout, date=(day0 + dt.timedelta(days=step_days * k)).isoformat()))
+        out.append(replace(p, layout=layout, date=day.isoformat()))
     return out
 
 
