@@ -82,7 +82,8 @@ def test_cli_outputs_and_provenance(border_scene, tmp_path, monkeypatch, capsys)
     np.testing.assert_allclose(gj.geometry.centroid.x, gj["lon"], atol=1e-6)
     assert gj["lat"].between(37.0, 37.3).all() and gj["lon"].between(42.4, 42.7).all()
     counts = pd.read_csv(out / "counts.csv")
-    assert list(counts.columns) == ["date", "zone", "class", "count"]
+    assert list(counts.columns) == ["date", "zone", "class", "count", "observed_km2", "observed_share", "coverage",
+                                    "per_observed_km2"]
     vehicles = gpkg[gpkg["class"].isin(["large_vehicle", "small_vehicle"])]
     expect = vehicles.groupby(["zone", "class"]).size()
     for (zone, cls), n in expect.items():

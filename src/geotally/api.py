@@ -19,6 +19,7 @@ import shapely
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.counts import check_claims, count_tables
+from geotally.analysis.coverage import with_coverage, zone_coverage
 from geotally.analysis.queues import PARKED, QueueParams, find_queues, queue_totals
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram, size_class
 from geotally.geo.metric import local_metric_crs, to_metric
@@ -30,6 +31,7 @@ from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP, _model_conf, check_c
 from geotally.limits import check_tile_count
 from geotally.thresholds import check_conf_classes, conf_thresholds, score_floor
 from geotally.geo.footprints import footprints
+from geotally.imagery.coverage import valid_outline
 from geotally.imagery.dates import iso_date, raster_date
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene, file_sha256, open_scene
@@ -90,6 +92,7 @@ class CountResult:
     preview: np.ndarray | None = field(default=None, repr=False)  # (h, w, 3) uint8 picture of the scene, if pieced together
     roads: gpd.GeoDataFrame | None = None  # the road segments within the scene(s), when roads were given
     route: gpd.GeoDataFrame | None = None  # the route's stretches with their counts (one row per date and stretch)
+    observed: object | None = field(default=None, repr=False)  # valid-pixel outline (scene CRS), for coverage
 
     def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
               basemap: str | None = None) -> Path:
@@ -387,6 +390,9 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
                                   list(border_obj.names) if border_obj is not None else None, dates=[scene_date])
+    observed = valid_outline(sc)
+    coverage = zone_coverage({scene_date or "": observed}, zone_set, sc.crs)
+    counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
     layer = road_layer(inp.roads, shapely.box(*bounds), sc.crs) if inp.roads is not None else None
     if layer is not None:
         tables["counts_by_road.csv"] = road_counts(v.table, layer, [scene_date or ""])
@@ -428,7 +434,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                              route=route),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
-                         queues=v.queues, tables=tables, preview=picture, roads=layer,
+                         queues=v.queues, tables=tables, preview=picture, roads=layer, observed=observed,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if planned is not None:
         from geotally.routes import add_route

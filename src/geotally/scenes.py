@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from geotally.analysis.counts import check_claims, count_tables
+from geotally.analysis.coverage import with_coverage, zone_coverage
 from geotally.analysis.queues import queue_totals
 from geotally.api import CountResult, count, open_inputs, run_inputs
 from geotally.checks import check_run_options
@@ -164,6 +165,14 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
                                   first.summary["parameters"].get("distance_bands_m"),
                                   [border["left_side"], border["right_side"]] if border else None,
                                   dates=list(dict.fromkeys(sorted(d for d in dates if d) + [None] * (None in dates))))
+    seen: dict[str, list] = {}
+    for r, d in zip(results, dates):
+        g = r.observed
+        if crs is not None and r.scene.crs is not None and r.scene.crs != crs:
+            g = gpd.GeoSeries([g], crs=r.scene.crs).to_crs(crs).iloc[0]
+        seen.setdefault(d or "", []).append(g)
+    coverage = zone_coverage({d: shapely.union_all(gs) for d, gs in seen.items()}, first.zones, crs)
+    counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
     summary = dict(first.summary)
     summary["scenes"] = [dict(r.summary["scenes"][0], date=d, kept=int(k.sum()), dropped_in_overlaps=int((~k).sum()))
                          for r, k, d in zip(results, keep, dates)]

@@ -84,7 +84,17 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT):
         else:
             row["verdict"] = "untested: raw counts (count with --calibration for an interval)"
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out) and "observed_share" in a.columns and "observed_share" in b.columns:
+        # A date that imaged less of a zone than the other compares different areas, not dates.
+        share = lambda t: t.set_index(key)["observed_share"].replace("", np.nan).astype(float)  # noqa: E731
+        sa, sb = share(a).reindex(out.set_index(key).index), share(b).reindex(out.set_index(key).index)
+        out["observed_share_a"], out["observed_share_b"] = sa.to_numpy(), sb.to_numpy()
+        cov = lambda t: t.set_index(key)["coverage"].reindex(out.set_index(key).index).to_numpy()  # noqa: E731
+        partial = (cov(a) == "partial") | (cov(b) == "partial")
+        out.loc[partial, "verdict"] = [f"not comparable: the dates imaged {x:.0%} and {y:.0%} of the zone"
+                                       for x, y in zip(sa.to_numpy()[partial], sb.to_numpy()[partial])]
+    return out
 
 
 def series(counts, cal=None, n_boot: int = N_BOOT):
@@ -105,6 +115,8 @@ def series(counts, cal=None, n_boot: int = N_BOOT):
 def change_point(table, zone: str = "ALL", cls: str = "large_vehicle") -> dict | None:
     """The largest step between consecutive dates for one zone and class: where it happened and how big."""
     rows = table[(table["zone"] == zone) & (table["class"] == cls)] if len(table) else table
+    if len(rows):  # a step into or out of a partly imaged date is a change of area, not of vehicles
+        rows = rows[~rows["verdict"].astype(str).str.startswith("not comparable")]
     if not len(rows):
         return None
     k = rows["difference"].abs().to_numpy().argmax()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geotally.errors import GeotallyError
+from geotally.analysis.coverage import CoverageParams
 from geotally.report.charts import bar_chart, key_values, table
 from geotally.report.payload import ROAD_CLASSES, basemap_affine, payload, quicklook
 
@@ -99,6 +100,13 @@ def render(result, basemap: str | None = None) -> str:
     zone_totals = per_zone.groupby("zone", sort=False)["count"].sum()
     queues = result.queues.drop(columns="geometry") if result.queues is not None else pd.DataFrame()
     legend = "".join(f'<span style="background:{c}"></span>{escape(k)}' for k, c in zip(data["classes"], data["colours"]))
+    partial = counts[counts.get("coverage", pd.Series(dtype=str)) == "partial"] if "coverage" in counts else counts[:0]
+    coverage_html = ("<p class=\"note\" id=\"coverage-warning\">Partly imaged (less than "
+                     f"{CoverageParams().min_share:.0%} of the zone has valid "
+                     "pixels; do not compare these counts with fully imaged dates): "
+                     + escape(", ".join(sorted({f"{z} on {d or 'the undated scenes'} ({float(s):.0%})"
+                                               for d, z, s in partial[["date", "zone", "observed_share"]].itertuples(index=False)})))
+                     + "</p>") if len(partial) else ""
     claims = summary.get("claims") or []
     claim_html = table(pd.DataFrame(claims), "claims-table", "Claims tested") if claims else ""
     note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
@@ -122,7 +130,7 @@ def render(result, basemap: str | None = None) -> str:
 <section id="map-section"><div id="controls">{layer_boxes}<button id="reset">fit</button>
 <span class="legend">{legend}<span style="background:#00e5ff"></span>queues<span style="background:#ff00ff"></span>border<span style="background:#ffff00"></span>zones</span></div>
 <div id="mapwrap"><canvas id="map"></canvas><div id="tip"></div></div><div id="selected"></div></section>
-<section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{table(counts, "counts-table")}
+<section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{coverage_html}{table(counts, "counts-table")}
 {claim_html}</section>
 <section><h2>Charts</h2>
 {bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}

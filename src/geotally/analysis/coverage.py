@@ -1,0 +1,71 @@
+"""Observed area per zone and date: how much of each zone the scenes' valid pixels cover, vehicles
+per km² of it, and a flag where a date covers less than ``CoverageParams.min_share`` of a zone.
+
+A count over half a zone must never be compared with a count over all of it, so counts.csv carries
+each row's observed share and ``coverage`` ('ok' or 'partial'), and ``geotally change`` says when
+it compares a partial date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geotally.zones.assign import OUTSIDE
+
+COVERAGE_COLUMNS = ["date", "zone", "zone_km2", "observed_km2", "observed_share", "coverage"]
+
+
+@dataclass(frozen=True)
+class CoverageParams:
+    """Every coverage default, declared once."""
+
+    min_share: float = 0.9  # a date that images less of a zone than this is 'partial' there
+
+
+def _km2(geoms: np.ndarray, crs) -> np.ndarray:
+    """Areas in km² (a local UTM for geographic CRS; pixel-space metres without a CRS)."""
+    s = gpd.GeoSeries(geoms, crs=crs)
+    if crs is not None and crs.is_geographic:
+        s = s.to_crs(s.estimate_utm_crs())
+    elif crs is not None and crs.axis_info:
+        return s.area.to_numpy() * crs.axis_info[0].unit_conversion_factor ** 2 / 1e6
+    return s.area.to_numpy() / 1e6
+
+
+def zone_coverage(outlines: dict[str, shapely.Geometry], zones, crs,
+                  params: CoverageParams = CoverageParams()) -> pd.DataFrame:
+    """coverage.csv: per date (key of ``outlines``, '' undated) and zone, and for ALL zones together."""
+    rows = []
+    names = list(zones.names) if zones is not None else []
+    polys = np.asarray(zones.polygons, dtype=object) if zones is not None else np.zeros(0, dtype=object)
+    for date, seen in outlines.items():
+        if len(names):
+            areas = _km2(np.r_[polys, [shapely.union_all(polys)]], crs)
+            got = _km2(np.r_[shapely.intersection(polys, seen), [shapely.intersection(shapely.union_all(polys), seen)]],
+                       crs)
+            for name, a, g in zip(names + ["ALL"], areas, got):
+                share = float(g / a) if a > 0 else float("nan")
+                rows.append((date, name, round(float(a), 6), round(float(g), 6), round(share, 4),
+                             "ok" if share >= params.min_share else "partial"))
+        else:
+            rows.append((date, "ALL", None, round(float(_km2(np.array([seen], dtype=object), crs)[0]), 6), None,
+                         "ok"))
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+
+
+def with_coverage(counts: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
+    """counts.csv with each row's observed km², observed share, vehicles per observed km² and coverage
+    ('ok' / 'partial'); rows for vehicles outside every zone have none."""
+    key = coverage.assign(date=coverage["date"].fillna("").astype(str))[
+        ["date", "zone", "observed_km2", "observed_share", "coverage"]]
+    out = counts.assign(_d=counts["date"].fillna("").astype(str)).merge(
+        key.rename(columns={"date": "_d"}), on=["_d", "zone"], how="left").drop(columns="_d")
+    km2 = out["observed_km2"].astype(float)
+    out["per_observed_km2"] = np.where(km2 > 0, np.round(out["count"] / km2, 2), np.nan)
+    out.loc[out["zone"] == OUTSIDE, ["observed_km2", "observed_share", "coverage", "per_observed_km2"]] = None
+    return out
