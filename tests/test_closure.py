@@ -41,13 +41,24 @@ def test_closure_options_are_checked(tmp_path, monkeypatch, capsys):
     assert_user_error(code, err, "--scenario", tmp_path / "d")
 
 
+@pytest.fixture(scope="module")
+def closure_demo(tmp_path_factory):
+    """`geotally demo --scenario closure`, run once: (its folder, its stdout)."""
+    from typer.testing import CliRunner
+
+    from geotally.cli import app
+
+    out = tmp_path_factory.mktemp("closure") / "demo"
+    res = CliRunner().invoke(app, ["demo", "--scenario", "closure", "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out, res.stdout
+
+
 @pytest.mark.slow
-def test_closure_demo_counts_each_date_and_finds_the_closure(tmp_path, monkeypatch, capsys):
+def test_closure_demo_counts_each_date_and_finds_the_closure(closure_demo):
     """Six weekly dates at 0.3 m, through the detector: trucks per side and date near the truth, and the
     largest step of the series is the step into the first closed date."""
-    out = tmp_path / "demo"
-    code, stdout, err = run(monkeypatch, capsys, "demo", "--scenario", "closure", "--out", out, "-q")
-    assert code == 0, err
+    out, stdout = closure_demo
     table = pd.read_csv(out / "closure_comparison.csv", keep_default_na=False)
     assert table["date"].nunique() == 6
     sides = table[table["side"] != "ALL"]
@@ -61,3 +72,46 @@ def test_closure_demo_counts_each_date_and_finds_the_closure(tmp_path, monkeypat
     assert truth_all.diff().abs().idxmax() == "2026-06-15"  # the truth's own largest step is the closure
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert len(summary["scenes"]) == 6
+
+
+@pytest.mark.slow
+def test_report_time_series_and_date_selector_in_chromium(closure_demo):
+    """The multi-date report: a time-series chart whose points are counts.csv's per date and zone, a
+    date selector that draws only that date's vehicles and queues, and the queues per date."""
+    import shutil
+
+    import geopandas as gpd
+
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    res = closure_demo[0] / "results"
+    counts = pd.read_csv(res / "counts.csv", keep_default_na=False)
+    det = gpd.read_file(res / "detections.gpkg")
+    queues = gpd.read_file(res / "queues.gpkg")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((res / "report.html").resolve().as_uri())
+        page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
+        points = page.eval_on_selector_all("#series-large_vehicle circle", "cs => cs.map(c => [c.dataset.series, "
+                                           "c.dataset.date, Number(c.dataset.value)])")
+        want = counts[(counts["class"] == "large_vehicle") & (counts["zone"] != "outside")]
+        assert sorted(points) == sorted(map(list, want[["zone", "date", "count"]].itertuples(index=False)))
+        canvas = page.locator("#map")
+        assert int(canvas.get_attribute("data-drawn-footprints")) == len(det)
+        for d in ("2026-06-01", "2026-06-22"):
+            page.select_option("#date-select", d)
+            assert canvas.get_attribute("data-date") == d
+            assert int(canvas.get_attribute("data-drawn-footprints")) == int((det["date"] == d).sum())
+            assert int(canvas.get_attribute("data-drawn-queues")) == int((queues["date"] == d).sum())
+        page.select_option("#date-select", "")
+        assert int(canvas.get_attribute("data-drawn-footprints")) == len(det)
+        rows = page.eval_on_selector_all("#queues-per-date tbody tr", "rs => rs.map(r => [r.cells[0].textContent, "
+                                         "Number(r.cells[1].textContent)])")
+        assert rows == [[d, int((queues["date"] == d).sum())] for d in sorted(set(counts["date"]))]
+        assert not errors
+        b.close()

@@ -15,7 +15,8 @@ import pandas as pd
 
 from geotally.errors import GeotallyError
 from geotally.analysis.coverage import CoverageParams
-from geotally.report.charts import bar_chart, key_values, table
+from geotally.zones.assign import OUTSIDE
+from geotally.report.charts import bar_chart, key_values, line_chart, table
 from geotally.report.payload import ROAD_CLASSES, basemap_affine, payload, quicklook
 
 STYLE = """
@@ -121,13 +122,17 @@ def render(result, basemap: str | None = None) -> str:
         + ((("roads", "roads"),) if data["roads"] else ()) + ((("route", "route"),) if data["route"] else ())
         + ((("basemap", "basemap"),) if data["basemap"] else ()))
     roads_html = _roads_section(result)
+    series_html = _series_section(result) if len(dates) > 1 else ""
+    date_select = ('<label>date <select id="date-select"><option value="">all dates</option>'
+                   + "".join(f'<option value="{escape(d)}">{escape(d)}</option>' for d in data["dates"] if d)
+                   + "</select></label>") if len([d for d in data["dates"] if d]) > 1 else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: {basemap_origin(basemap) if data['basemap'] else ''}; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <style>{STYLE}</style></head><body>
 <header><h1>{escape(title)}</h1><div>{len(result.detections)} detections · {escape(note)}</div></header>
 <main>
-<section id="map-section"><div id="controls">{layer_boxes}<button id="reset">fit</button>
+<section id="map-section"><div id="controls">{layer_boxes}{date_select}<button id="reset">fit</button>
 <span class="legend">{legend}<span style="background:#00e5ff"></span>queues<span style="background:#ff00ff"></span>border<span style="background:#ffff00"></span>zones</span></div>
 <div id="mapwrap"><canvas id="map"></canvas><div id="tip"></div></div><div id="selected"></div></section>
 <section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{coverage_html}{table(counts, "counts-table")}
@@ -136,6 +141,7 @@ def render(result, basemap: str | None = None) -> str:
 {bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}
 {bar_chart([str(z) for z in zone_totals.index], zone_totals.tolist(), "Vehicles per zone" + (" and date" if len(dates) > 1 else ""), colour="#e45756", chart_id="zone-chart")}
 <p>The density heatmap is a map layer (tick "density heatmap").</p></section>
+{series_html}
 <section><h2>Queues</h2>{table(queues, "queues-table") if len(queues) else "<p>No queues.</p>"}</section>
 {roads_html}
 <section><h2>Provenance</h2>{key_values(_provenance(summary), "provenance-table")}</section>
@@ -144,6 +150,35 @@ def render(result, basemap: str | None = None) -> str:
 <script>{js}</script>
 </body></html>
 """
+
+
+def _series_section(result) -> str:
+    """Counts over the run's dates per zone, one chart per vehicle class (estimates and 95% intervals
+    when calibrated), and the queues per date."""
+    counts = result.counts
+    dates = [d for d in dict.fromkeys(counts["date"].fillna("").astype(str)) if d]
+    calibrated = "estimate" in counts.columns
+    charts = []
+    for cls in ("large_vehicle", "small_vehicle"):
+        series = {}
+        for zone in [z for z in dict.fromkeys(counts["zone"]) if z != OUTSIDE]:
+            part = counts[(counts["zone"] == zone) & (counts["class"] == cls)].set_index("date").reindex(dates)
+            if calibrated:
+                series[zone] = (part["estimate"].astype(float).tolist(), part["lo95"].astype(float).tolist(),
+                                part["hi95"].astype(float).tolist())
+            else:
+                series[zone] = (part["count"].fillna(0).astype(float).tolist(), None, None)
+        what = "estimate with 95% interval" if calibrated else "raw count"
+        charts.append(line_chart(dates, series, f"{cls} per zone and date ({what})", chart_id=f"series-{cls}"))
+    q = result.queues
+    rows = []
+    for d in dates:
+        part = q[q["date"].fillna("").astype(str) == d] if q is not None and len(q) else q
+        n = 0 if part is None else len(part)
+        rows.append((d, n, int(part["vehicles"].sum()) if n else 0, round(float(part["length_km"].sum()), 3) if n else 0.0))
+    per_date = pd.DataFrame(rows, columns=["date", "queues", "vehicles_in_queues", "total_length_km"])
+    return (f'<section><h2>Over time</h2>{"".join(charts)}'
+            f'{table(per_date, "queues-per-date", "Queues per date")}</section>')
 
 
 def _roads_section(result) -> str:

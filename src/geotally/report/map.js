@@ -11,6 +11,8 @@
   const layers = {quicklook: true, heat: false, zones: true, border: true, roads: true, route: true, detections: true,
                   queues: true, basemap: !!D.basemap};
   const view = {s: 1, x: 0, y: 0};
+  let dateSel = -1;  // index into D.dates, or -1 for every date
+  const shown = (i) => dateSel < 0 || D.date[i] === dateSel;
   const img = new Image();
   let imgReady = false;
   img.onload = function () { imgReady = true; draw(); };
@@ -115,7 +117,7 @@
         let inPath = 0;
         ctx.beginPath();
         for (let i = 0; i < n; i++) {
-          if (D.cls[i] !== c) continue;
+          if (D.cls[i] !== c || !shown(i)) continue;
           const o = i * 8;
           ctx.moveTo(D.xy[o], D.xy[o + 1]); ctx.lineTo(D.xy[o + 2], D.xy[o + 3]);
           ctx.lineTo(D.xy[o + 4], D.xy[o + 5]); ctx.lineTo(D.xy[o + 6], D.xy[o + 7]); ctx.closePath();
@@ -125,12 +127,17 @@
         if (inPath) ctx.stroke();
       }
     }
+    let queuesDrawn = 0;
     if (layers.queues) {
       ctx.lineWidth = 2.5 * lw; ctx.strokeStyle = "#00e5ff";
-      for (const line of D.queues) { path(line); ctx.stroke(); }
+      D.queues.forEach((line, k) => {
+        if (dateSel >= 0 && D.queue_dates[k] !== dateSel) return;
+        path(line); ctx.stroke(); queuesDrawn++;
+      });
     }
     canvas.dataset.drawnFootprints = String(drawn);
-    canvas.dataset.drawnQueues = String(layers.queues ? D.queues.length : 0);
+    canvas.dataset.drawnQueues = String(queuesDrawn);
+    canvas.dataset.date = dateSel < 0 ? "" : D.dates[dateSel];
   }
 
   function sceneAt(ev) {
@@ -150,7 +157,7 @@
   function pick(x, y) {
     const gx = Math.floor(x / B), gy = Math.floor(y / B);
     for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) {
-      for (const i of grid.get((gx + dx) + "," + (gy + dy)) || []) if (inside(i, x, y)) return i;
+      for (const i of grid.get((gx + dx) + "," + (gy + dy)) || []) if (shown(i) && inside(i, x, y)) return i;
     }
     return -1;
   }
@@ -158,7 +165,8 @@
   function describe(i) {
     const q = D.queue.length ? D.queue[i] : -1;
     return D.classes[D.cls[i]] + " · score " + D.score[i] + " · " + D.length[i] + " m · zone " +
-      D.zones_of_vehicles[D.zone[i]] + (q >= 0 ? " · queue " + q : "");
+      D.zones_of_vehicles[D.zone[i]] + (q >= 0 ? " · queue " + q : "") +
+      (D.dates[D.date[i]] ? " · " + D.dates[D.date[i]] : "");
   }
 
   let drag = null;
@@ -190,6 +198,8 @@
     view.x = mx - (mx - view.x) * f; view.y = my - (my - view.y) * f; view.s *= f;
     requestAnimationFrame(draw);
   }, {passive: false});
+  const sel = document.getElementById("date-select");
+  if (sel) sel.addEventListener("change", function () { dateSel = sel.value ? D.dates.indexOf(sel.value) : -1; draw(); });
   for (const box of document.querySelectorAll("input[data-layer]")) {
     box.checked = layers[box.dataset.layer];
     box.addEventListener("change", function () { layers[box.dataset.layer] = box.checked; draw(); });

@@ -56,6 +56,8 @@ def payload(result, heat_cells: int = 64) -> dict:
         if len(det) else np.zeros((0, 4, 2))
     px = map_to_pixel(sc.transform, coords)
     classes = list(dict.fromkeys(det["class"].tolist())) if len(det) else []
+    det_dates = det["date"].fillna("").astype(str).tolist() if "date" in det else [""] * len(det)
+    dates = sorted(set(det_dates) | {sc_.get("date") or "" for sc_ in result.summary.get("scenes", [])})
     zones = list(dict.fromkeys(det["zone"].tolist())) if len(det) else []
     centres = px.mean(axis=1) if len(det) else np.zeros((0, 2))
     cell = max(sc.width, sc.height) / heat_cells
@@ -72,6 +74,8 @@ def payload(result, heat_cells: int = 64) -> dict:
         "zone": [zones.index(z) for z in det["zone"]] if len(det) else [],
         "zones_of_vehicles": zones,
         "queue": det["queue_id"].astype(int).tolist() if len(det) and "queue_id" in det else [],
+        "dates": dates,
+        "date": [dates.index(d) for d in det_dates] if len(det) else [],
         "zone_polygons": [], "zone_names": [], "border": [], "queues": [],
         "heat": {"cell": cell, "w": gw, "h": gh, "counts": heat.astype(int).reshape(-1).tolist()},
     }
@@ -83,8 +87,11 @@ def payload(result, heat_cells: int = 64) -> dict:
     border = result.summary.get("border")
     if border and getattr(result, "border_line", None) is not None:
         data["border"] = _to_px(sc, np.array([result.border_line], dtype=object))
+    data["queue_dates"] = []
     if result.queues is not None and len(result.queues):
         data["queues"] = _to_px(sc, np.asarray(result.queues.geometry.values, dtype=object))
+        qd = result.queues["date"].fillna("").astype(str).tolist() if "date" in result.queues else [""] * len(result.queues)
+        data["queue_dates"] = [dates.index(d) if d in dates else -1 for d in qd]
     data["roads"], data["road_colours"], data["route"] = [], [], []
     roads = getattr(result, "roads", None)
     if roads is not None and len(roads):
