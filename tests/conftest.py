@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +80,22 @@ def scene_box(size: int = 256, gsd: float = 0.5, x0: float = 500000, y0: float =
     """The ring of noise_scene's footprint, for zones drawn over it."""
     x1, y1 = x0 + size * gsd, y0 - size * gsd
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900):
+    """A page of headless Chromium (Debian's, through Playwright), or a skip when either is missing.
+    Yields (page, errors): errors collects the page's uncaught exceptions."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            yield page, errors
+        finally:
+            browser.close()

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import assert_user_error, run
+from conftest import assert_user_error, chromium_page, run
 from geotally.synth import LayoutParams, SynthParams, series_params
 from geotally.synth.scene import CLOSURE_LEVELS
 
@@ -78,23 +78,13 @@ def test_closure_demo_counts_each_date_and_finds_the_closure(closure_demo):
 def test_report_time_series_and_date_selector_in_chromium(closure_demo):
     """The multi-date report: a time-series chart whose points are counts.csv's per date and zone, a
     date selector that draws only that date's vehicles and queues, and the queues per date."""
-    import shutil
-
     import geopandas as gpd
 
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
     res = closure_demo[0] / "results"
     counts = pd.read_csv(res / "counts.csv", keep_default_na=False)
     det = gpd.read_file(res / "detections.gpkg")
     queues = gpd.read_file(res / "queues.gpkg")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = b.new_page(viewport={"width": 1280, "height": 900})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with chromium_page() as (page, errors):
         page.goto((res / "report.html").resolve().as_uri())
         page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
         points = page.eval_on_selector_all("#series-large_vehicle circle", "cs => cs.map(c => [c.dataset.series, "
@@ -114,4 +104,3 @@ def test_report_time_series_and_date_selector_in_chromium(closure_demo):
                                          "Number(r.cells[1].textContent)])")
         assert rows == [[d, int((queues["date"] == d).sum())] for d in sorted(set(counts["date"]))]
         assert not errors
-        b.close()

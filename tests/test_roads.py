@@ -13,7 +13,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from conftest import assert_user_error, noise_scene, run, scene_box
+from conftest import assert_user_error, chromium_page, noise_scene, run, scene_box
 from geotally.roads.load import load_roads
 from geotally.roads.snap import RoadParams, reach_m, snap_to_roads
 
@@ -368,21 +368,11 @@ def test_route_on_a_real_osm_extract_offline():
 def test_report_draws_roads_by_density_route_and_busiest_table(road_run):
     """report.html in headless Chromium: road segments coloured by vehicles per km, the route's
     stretches, the busiest-segments and route tables matching the CSVs; the layers toggle."""
-    import shutil
-
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
     from geotally.report.payload import road_colour
 
     roads = pd.read_csv(road_run / "counts_by_road.csv", keep_default_na=False)
     route = pd.read_csv(road_run / "counts_by_route.csv", keep_default_na=False)
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = b.new_page(viewport={"width": 1280, "height": 900})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with chromium_page() as (page, errors):
         page.goto((road_run / "report.html").resolve().as_uri())
         page.wait_for_function("document.getElementById('map').dataset.drawnRoads !== undefined")
         canvas = page.locator("#map")
@@ -400,4 +390,3 @@ def test_report_draws_roads_by_density_route_and_busiest_table(road_run):
         page.locator("#layer-route").uncheck()
         assert canvas.get_attribute("data-drawn-roads") == "0" and canvas.get_attribute("data-drawn-route") == "0"
         assert not errors
-        b.close()
