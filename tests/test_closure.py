@@ -104,3 +104,23 @@ def test_report_time_series_and_date_selector_in_chromium(closure_demo):
                                          "Number(r.cells[1].textContent)])")
         assert rows == [[d, int((queues["date"] == d).sum())] for d in sorted(set(counts["date"]))]
         assert not errors
+
+
+@pytest.mark.slow
+def test_change_gives_queues_and_their_length_per_date(closure_demo, tmp_path, monkeypatch, capsys):
+    import geopandas as gpd
+
+    res = closure_demo[0] / "results"
+    code, _, err = run(monkeypatch, capsys, "change", res, "-o", tmp_path / "change.csv")
+    assert code == 0, err
+    t = pd.read_csv(tmp_path / "change.csv", keep_default_na=False)
+    q = gpd.read_file(res / "queues.gpkg")
+    for zone in ("TR", "IQ", "ALL"):
+        part = q if zone == "ALL" else q[q["zone"] == zone]
+        rows = t[(t["zone"] == zone) & (t["class"] == "large_vehicle")]
+        for r in rows.itertuples():
+            mine = part[part["date"] == r.date_b]
+            assert r.queues_b == len(mine) and abs(r.queue_length_km_b - mine["length_km"].sum()) < 1e-3
+    # The closure shows in the queues too: far more queue on the first closed date than the week before.
+    step = t[(t["zone"] == "ALL") & (t["class"] == "large_vehicle") & (t["date_b"] == "2026-06-15")].iloc[0]
+    assert step.queue_length_km_b > 3 * step.queue_length_km_a

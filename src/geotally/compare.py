@@ -55,4 +55,34 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
         (a, da), (b, db) = parts
         table = compare(a, b, cal).assign(date_a=da, date_b=db)
         table = table[["date_a", "date_b"] + [c for c in table.columns if c not in ("date_a", "date_b")]]
+    table = _with_queues(table, folders)
     return table, change_point(table)
+
+
+def _queue_totals(folder: Path) -> pd.DataFrame:
+    """Queues and their total length per date and zone (and for ALL zones) of one results folder."""
+    import geopandas as gpd
+
+    path = folder / "queues.gpkg"
+    q = gpd.read_file(path) if path.exists() else pd.DataFrame(columns=["date", "zone", "length_km"])
+    q = pd.DataFrame({"date": q["date"].fillna("").astype(str) if "date" in q else "", "zone": q["zone"].astype(str),
+                      "length_km": q["length_km"].astype(float)})
+    both = pd.concat([q, q.assign(zone="ALL")], ignore_index=True)
+    return both.groupby(["date", "zone"]).agg(queues=("length_km", "size"), queue_length_km=("length_km", "sum"))
+
+
+def _with_queues(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
+    """The change table with each date's queues and total queue length in the row's zone."""
+    if not len(table):
+        return table
+    totals = [_queue_totals(f) for f in folders]
+    qa, qb = totals[0], totals[-1]
+    out = table.copy()
+    for side, q, date_col in (("a", qa, "date_a"), ("b", qb, "date_b")):
+        dates = out[date_col].astype(str)
+        if len(folders) == 2:  # one date per folder: its own undated or dated rows
+            dates = pd.Series([q.index.get_level_values(0)[0] if len(q) else ""] * len(out), index=out.index)
+        idx = pd.MultiIndex.from_arrays([dates, out["zone"].astype(str)])
+        out[f"queues_{side}"] = q["queues"].reindex(idx).fillna(0).astype(int).to_numpy()
+        out[f"queue_length_km_{side}"] = q["queue_length_km"].reindex(idx).fillna(0.0).round(3).to_numpy()
+    return out
