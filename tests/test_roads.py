@@ -390,3 +390,28 @@ def test_report_draws_roads_by_density_route_and_busiest_table(road_run):
         page.locator("#layer-route").uncheck()
         assert canvas.get_attribute("data-drawn-roads") == "0" and canvas.get_attribute("data-drawn-route") == "0"
         assert not errors
+
+
+@pytest.mark.slow
+def test_on_road_only_counts_the_road_and_leaves_out_depots_and_lots(road_scene, road_run, tmp_path, monkeypatch,
+                                                                     capsys):
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--border", road_scene["border"],
+                       "--roads", road_scene["roads"], "--on-road-only", "--out", out, "-q")
+    assert code == 0, err
+    det = gpd.read_file(out / "detections.gpkg")
+    assert det["on_road"].astype(bool).all()
+    full = gpd.read_file(road_run / "detections.gpkg")
+    assert len(det) == int(full["on_road"].astype(bool).sum())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["roads"]["off_road_left_out"] == int((~full["on_road"].astype(bool)).sum()) > 0
+    counts = pd.read_csv(out / "counts.csv", keep_default_na=False)
+    truth = gpd.read_file(road_scene["truth"])
+    on = truth["context"].isin(["queue", "road"]).to_numpy()
+    for cls in ("large_vehicle", "small_vehicle"):
+        n = int(counts[(counts["zone"] == "ALL") & (counts["class"] == cls)]["count"].iloc[0])
+        t = int((on & (truth["class"] == cls).to_numpy()).sum())
+        assert abs(n - t) <= max(1, 0.1 * t), (cls, n, t)
+    code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--on-road-only", "--out", tmp_path / "o",
+                       "-q")
+    assert_user_error(code, err, "--roads", tmp_path / "o")

@@ -235,6 +235,11 @@ class _Vehicles:
     n_queues: int
 
 
+def _kept_lengths(v: _Vehicles, keep: np.ndarray) -> np.ndarray:
+    """The vehicle lengths of the detections ``keep`` retains."""
+    return v.lengths_m[keep[v.is_vehicle]]
+
+
 def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, border_obj,
               size_thresholds, queue: QueueParams, date: str | None = None, roads: Roads | None = None,
               road: RoadParams = RoadParams()) -> _Vehicles:
@@ -331,7 +336,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None,
           inputs: list | None = None, date: str | None = None, roads: str | os.PathLike | None = None,
           road: RoadParams = RoadParams(), route: str | None = None,
-          route_params: RouteParams = RouteParams()) -> CountResult:
+          route_params: RouteParams = RouteParams(), on_road_only: bool = False) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -344,7 +349,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     ``date`` (YYYY-MM-DD) is the scene's date; by default the one in its tags, if any.
     ``roads`` (lines: GeoJSON, GeoPackage, Shapefile, OSM .osm/.osm.pbf) ties each vehicle to the
     road it is on (``road`` says how near counts as on it) and adds counts_by_road.csv; ``route``
-    ('LON,LAT;LON,LAT...') is then planned over the roads and counted per stretch (counts_by_route.csv).
+    ('LON,LAT;LON,LAT...') is then planned over the roads and counted per stretch (counts_by_route.csv);
+    ``on_road_only`` counts only what is on a road (off-road detections are left out of every output).
     ``prepared`` is the scene and vectors already opened by :func:`open_inputs`; ``inputs`` what the
     user named (a STAC file, a folder), recorded in summary.json for 'geotally recount'.
     """
@@ -352,7 +358,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     check_run_options(conf=conf, model=model, weights=weights, gsd=gsd, model_gsd=model_gsd, tile_size=tile_size,
                       overlap=overlap, batch=batch, threads=threads, size_thresholds=size_thresholds, queue=queue,
                       distance_bands=distance_bands, border=border, sides=sides, workers=workers, out=out,
-                      basemap=basemap, dask=dask, road=road, roads=roads, route=route)
+                      basemap=basemap, dask=dask, road=road, roads=roads, route=route, on_road_only=on_road_only)
     thresholds = conf_thresholds(conf if conf is not None else _model_conf(model, weights))
     cal = Calibration.load(calibration) if isinstance(calibration, (str, os.PathLike)) else calibration
     inp = prepared or open_inputs(scene, zones=zones, zone_field=zone_field, border=border, sides=sides,
@@ -387,6 +393,12 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     # count_scenes resolved the date already (STAC, name, tags, --date); a direct call reads the tags
     scene_date = iso_date(date) if date else (raster_date(sc.path) if prepared is None else None)
     v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue, scene_date, inp.roads, road)
+    off_road = 0
+    if on_road_only:  # the road buffer is the area counted: whatever lies off it is left out everywhere
+        keep = v.table["on_road"].to_numpy(bool)
+        off_road = int((~keep).sum())
+        v = _Vehicles(v.table[keep].reset_index(drop=True), v.queues, _kept_lengths(v, keep), v.is_vehicle[keep],
+                      v.n_queues)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
                                   list(border_obj.names) if border_obj is not None else None, dates=[scene_date])
@@ -405,13 +417,14 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         "parameters": dict(asdict(params), size_thresholds_m=list(size_thresholds), queue=asdict(queue),
                            distance_bands_m=list(distance_bands) if distance_bands else None,
                            road=asdict(road) if inp.roads is not None else None,
-                           route=asdict(route_params) if route else None),
+                           route=asdict(route_params) if route else None, on_road_only=on_road_only),
         "scenes": [dict(sc.describe(), tiles=n_tiles, tiles_resumed=resumed, date=scene_date)],
         "zones": {"file": str(Path(zone_set.source).resolve()), "field": zone_set.field,
                   "sha256": file_sha256(zone_set.source), "names": zone_names} if zone_set else None,
         "border": border_summary(border_obj),
         "roads": {"file": str(Path(inp.roads.source).resolve()), "sha256": file_sha256(inp.roads.source),
                   "segments": len(layer), "on_road": int(v.table["on_road"].sum()),
+                  "on_road_only": on_road_only, "off_road_left_out": off_road,
                   "rule": "on a road within half its class's width plus the margin of its line, or road.distance_m"}
         if inp.roads is not None else None,
         "vehicle_classes": list(VEHICLE_CLASSES),

@@ -29,7 +29,7 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
                       overlap=DEFAULT_OVERLAP, batch=DEFAULT_BATCH, threads=None,
                       size_thresholds=DEFAULT_THRESHOLDS, queue=None, distance_bands=None, border=None,
                       sides=None, workers=1, out=None, basemap=None, dask=None, road=None, roads=None,
-                      route=None) -> None:
+                      route=None, on_road_only=False) -> None:
     """Every option of a count that can be checked without the scene, in one place, before any work."""
     check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
                         threads=threads, size_thresholds=size_thresholds, queue=queue,
@@ -47,6 +47,8 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
             raise GeotallyError(f"--road-distance must be metres between 0.1 and 1000, got {d}")
         if roads is None:
             raise GeotallyError("--road-distance says how near a road counts as on it; give --roads too")
+    if on_road_only and roads is None:
+        raise GeotallyError("--on-road-only counts what lies on the roads; give --roads too")
     if route is not None:
         from geotally.roads.route import parse_waypoints
 

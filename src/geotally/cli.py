@@ -214,6 +214,7 @@ def count_cmd(
     road_distance: Optional[float] = typer.Option(None, "--road-distance", help="On a road within this many metres of its line (default: half the road class's width + 4 m)."),
     route: Optional[str] = typer.Option(None, "--route", help="Route over --roads through LON,LAT;LON,LAT[;...]: vehicles per stretch and date (route.gpkg, counts_by_route.csv)."),
     route_stretch: float = typer.Option(RouteParams.stretch_km, "--route-stretch", help="Length of the route's stretches, km."),
+    on_road_only: bool = typer.Option(False, "--on-road-only", help="Count only vehicles on the roads (within their reach); off-road detections are left out."),
     size_thresholds: str = typer.Option("6,10,14", "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
     queue_gap: float = typer.Option(25.0, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
     queue_min: int = typer.Option(5, "--queue-min", help="Fewest vehicles that make a queue."),
@@ -237,7 +238,7 @@ def count_cmd(
     from geotally.scenes import count_scenes
 
     _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",
-                 "road_distance": "roads", "route": "roads", "route_stretch": "route"})
+                 "road_distance": "roads", "route": "roads", "route_stretch": "route", "on_road_only": "roads"})
     if not (math.isfinite(route_stretch) and 0.01 <= route_stretch <= 1000):
         raise GeotallyError(f"--route-stretch must be km between 0.01 and 1000, got {route_stretch}")
     _exclusive(ctx, ("model", "weights"), ("dask", "workers"), ("dask", "threads"))
@@ -251,7 +252,7 @@ def count_cmd(
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
                        date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance),
-                       route=route, route_params=RouteParams(stretch_km=route_stretch))
+                       route=route, route_params=RouteParams(stretch_km=route_stretch), on_road_only=on_road_only)
     _print_result(result, out_dir, quiet)
 
 

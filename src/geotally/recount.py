@@ -24,7 +24,7 @@ from geotally.store.outputs import check_manifest
 
 # Options a recount may change; everything else is taken from the run.
 ANALYSIS = ("conf", "zones", "zone_field", "border", "sides", "distance_bands", "size_thresholds", "queue",
-            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road", "route")
+            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road", "route", "on_road_only")
 
 
 def read_summary(results: str | os.PathLike, verify: bool = True) -> dict:
@@ -59,7 +59,8 @@ def run_options(summary: dict) -> dict:
                 claim=inp["claim"], claim_class=inp["claim_class"], export=tuple(inp["export"]),
                 basemap=inp["basemap"], date=inp.get("date"), date_pattern=inp.get("date_pattern"),
                 roads=inp.get("roads"), road=RoadParams(**p["road"]) if p.get("road") else RoadParams(),
-                route=inp.get("route"), route_params=RouteParams(**p["route"]) if p.get("route") else RouteParams())
+                route=inp.get("route"), route_params=RouteParams(**p["route"]) if p.get("route") else RouteParams(),
+                on_road_only=bool(p.get("on_road_only")))
 
 
 def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, **changes) -> CountResult:

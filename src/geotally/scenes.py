@@ -274,5 +274,5 @@ def _labelled(progress, label: str):
 
 
 _CHECKED = ("conf", "model", "weights", "gsd", "model_gsd", "tile_size", "overlap", "batch", "threads",
-            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask", "road", "roads", "route")
+            "size_thresholds", "queue", "distance_bands", "border", "sides", "workers", "dask", "road", "roads", "route", "on_road_only")
 _OPENED = ("zones", "zone_field", "border", "sides", "bands", "gsd", "roads")
