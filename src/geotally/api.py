@@ -20,33 +20,31 @@ import shapely
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.counts import check_claims, count_tables
 from geotally.analysis.coverage import with_coverage, zone_coverage
-from geotally.analysis.queues import PARKED, QueueParams, find_queues, queue_totals
-from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram, size_class
-from geotally.geo.metric import local_metric_crs, to_metric
-from geotally.store.queues import queue_table
-from geotally.zones.border import border_summary, load_border
+from geotally.analysis.queues import QueueParams, queue_totals
+from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram
+from geotally.analysis.vehicles import build_vehicle_table
+from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP, _model_conf, check_claim, check_run_options
 from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
 from geotally.errors import GeotallyError
-from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP, _model_conf, check_claim, check_run_options
-from geotally.limits import check_tile_count
-from geotally.thresholds import check_conf_classes, conf_thresholds, score_floor
-from geotally.geo.footprints import footprints
 from geotally.imagery.coverage import valid_outline
 from geotally.imagery.dates import iso_date, raster_date
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene, file_sha256, open_scene
+from geotally.limits import check_tile_count
 from geotally.models.backends import load_detector
 from geotally.models.cache import checkpoint_of, ensure_model
 from geotally.models.classes import VEHICLE_CLASSES, class_map
 from geotally.models.registry import DEFAULT_MODEL, get_spec
-from geotally.store.outputs import staged_output, write_json, write_vector
-from geotally.zones.assign import OUTSIDE, assign_zones
-from geotally.zones.load import Zones, load_zones
-from geotally.roads.along import along_road
 from geotally.roads.counts import road_counts, road_layer
 from geotally.roads.load import Roads, load_roads
 from geotally.roads.route import RouteParams
-from geotally.roads.snap import RoadParams, reach_m, snap_to_roads
+from geotally.roads.snap import RoadParams
+from geotally.store.outputs import staged_output, write_json, write_vector
+from geotally.store.queues import queue_table
+from geotally.thresholds import check_conf_classes, conf_thresholds, score_floor
+from geotally.zones.assign import OUTSIDE
+from geotally.zones.border import border_summary, load_border
+from geotally.zones.load import Zones, load_zones
 
 DEFAULT_MODEL_IOU = 0.7
 DEFAULT_SEAM_IOU = 0.3
@@ -225,70 +223,6 @@ def _detect(sc: Scene, m: _Model, params: Params, store_dir, fresh: bool, worker
 
 
 @dataclass
-class _Vehicles:
-    """Every detection measured and placed: the table, and what the counts and summary need."""
-
-    table: gpd.GeoDataFrame
-    queues: gpd.GeoDataFrame
-    lengths_m: np.ndarray  # vehicles only
-    is_vehicle: np.ndarray
-    n_queues: int
-
-
-def _kept_lengths(v: _Vehicles, keep: np.ndarray) -> np.ndarray:
-    """The vehicle lengths of the detections ``keep`` retains."""
-    return v.lengths_m[keep[v.is_vehicle]]
-
-
-def _vehicles(sc: Scene, dets: Detections, m: _Model, zone_set: Zones | None, border_obj,
-              size_thresholds, queue: QueueParams, date: str | None = None, roads: Roads | None = None,
-              road: RoadParams = RoadParams()) -> _Vehicles:
-    """Footprints in metres, zone, side and distance to the border, size class, queue membership,
-    and with roads the segment each vehicle is on (or off road)."""
-    fp = footprints(dets.corners, sc.transform, sc.crs)
-    cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    raw = np.array([m.detector.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    zone = assign_zones(fp.centre_map, zone_set)
-    columns = {
-        "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
-        "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
-        "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
-        "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
-        "date": np.full(len(dets), date, dtype=object),
-        "size_class": size_class(fp.length_m, size_thresholds),
-    }
-    metric_crs = local_metric_crs(sc.crs, _centre_lonlat(sc)) if sc.crs is not None else None
-    metric = to_metric(fp.centre_map, sc.crs, metric_crs)
-    if border_obj is not None:
-        columns["side"] = assign_zones(fp.centre_map, border_obj.zones).astype(str)
-        line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
-        columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
-    is_vehicle = np.isin(cls, VEHICLE_CLASSES)
-    if roads is not None:
-        lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, sc.crs, metric_crs))
-        hit = snap_to_roads(metric, lines_m, reach_m(roads, road))
-    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue,
-                        hit.on_road[is_vehicle] if roads is not None else None)
-    queue_id = np.full(len(dets), -1, np.int64)
-    queue_id[is_vehicle] = found.label
-    columns["queue_id"] = queue_id
-    columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
-    if roads is not None:
-        columns["road_id"] = np.where(hit.on_road, roads.road_id[np.maximum(hit.index, 0)], "").astype(object)
-        columns["road_name"] = np.where(hit.on_road, roads.name[np.maximum(hit.index, 0)], "").astype(object)
-        columns["road_dist_m"] = np.round(hit.distance_m, 1)
-        columns["on_road"] = hit.on_road
-        # Queues stay queues; the rest is told apart by the map: on a road, or off it (a depot, a lot).
-        columns["activity"] = np.where(queue_id >= 0, "queue", np.where(hit.on_road, "on_road", "off_road")).astype(object)
-    table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
-    along = along_road(found.members, metric[is_vehicle], fp.length_m[is_vehicle], hit.index[is_vehicle],
-                       hit.on_road[is_vehicle], lines_m) if roads is not None else None
-    queues = queue_table(found, np.flatnonzero(is_vehicle), fp.centre_map, zone, sc.crs, along,
-                         roads.road_id if roads is not None else None).assign(date=date)
-    return _Vehicles(table, queues, fp.length_m[is_vehicle], is_vehicle, len(found.lines))
-
-
-@dataclass
 class Inputs:
     """One scene and the vectors that divide it, opened and checked before any tile runs."""
 
@@ -392,13 +326,15 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     t_analysis = time.perf_counter()
     # count_scenes resolved the date already (STAC, name, tags, --date); a direct call reads the tags
     scene_date = iso_date(date) if date else (raster_date(sc.path) if prepared is None else None)
-    v = _vehicles(sc, dets, m, zone_set, border_obj, size_thresholds, queue, scene_date, inp.roads, road)
+    v = build_vehicle_table(sc, dets, m.names, m.detector.names, zone_set, border_obj, size_thresholds, queue,
+                            scene_date, inp.roads, road)
+    queues = queue_table(v.found, np.flatnonzero(v.is_vehicle), v.centre_map, v.zone, sc.crs, v.along,
+                         inp.roads.road_id if inp.roads is not None else None).assign(date=scene_date)
     off_road = 0
     if on_road_only:  # the road buffer is the area counted: whatever lies off it is left out everywhere
         keep = v.table["on_road"].to_numpy(bool)
         off_road = int((~keep).sum())
-        v = _Vehicles(v.table[keep].reset_index(drop=True), v.queues, _kept_lengths(v, keep), v.is_vehicle[keep],
-                      v.n_queues)
+        v = v.only(keep)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
                                   list(border_obj.names) if border_obj is not None else None, dates=[scene_date])
@@ -437,8 +373,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                         "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method} if cal else None,
         "size_classes": {k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
                                                               return_counts=True))},
-        "length_histogram": length_histogram(v.lengths_m),
-        "queues": queue_totals(v.n_queues, v.table["queue_id"].to_numpy(), v.is_vehicle),
+        "length_histogram": length_histogram(v.vehicle_lengths_m),
+        "queues": queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle),
         "claims": check_claims(claim, counts, claim_class) if claim else None,
         "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
                         "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
@@ -447,7 +383,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                              route=route),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
-                         queues=v.queues, tables=tables, preview=picture, roads=layer, observed=observed,
+                         queues=queues, tables=tables, preview=picture, roads=layer, observed=observed,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if planned is not None:
         from geotally.routes import add_route
@@ -479,13 +415,6 @@ def run_inputs(scenes, *, zones=None, border=None, sides=None, calibration=None,
             "sides": list(sides) if sides else None, "calibration": absolute(calibration), "claim": claim,
             "claim_class": claim_class, "export": list(export), "basemap": basemap, "date": date,
             "date_pattern": date_pattern, "roads": absolute(roads), "route": route}
-
-
-def _centre_lonlat(sc: Scene) -> tuple[float, float]:
-    from geotally.geo.transform import map_to_wgs84, pixel_to_map
-
-    centre = pixel_to_map(sc.transform, np.array([[sc.width / 2, sc.height / 2]]))
-    return tuple(map_to_wgs84(sc.crs, centre)[0])
 
 
 def _backend(backend: str, weights_path: Path, spec, t_size: int, say) -> tuple[Path, str, str | None]:

@@ -42,3 +42,9 @@ def wgs84_to_map(crs: CRS, lonlat: np.ndarray) -> np.ndarray:
 def scene_corners(transform: Affine, width: int, height: int) -> np.ndarray:
     """The scene's four corners in map coordinates (top-left, top-right, bottom-right, bottom-left)."""
     return pixel_to_map(transform, np.array([[0, 0], [width, 0], [width, height], [0, height]], float))
+
+
+def scene_centre_lonlat(transform: Affine, width: int, height: int, crs: CRS) -> tuple[float, float]:
+    """The (lon, lat) of a georeferenced scene's centre pixel."""
+    centre = pixel_to_map(transform, np.array([[width / 2, height / 2]]))
+    return tuple(float(v) for v in map_to_wgs84(crs, centre)[0])
