@@ -117,7 +117,11 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
         if gdf.empty:
             raise GeotallyError(f"roads file {path} has no lines that vehicles drive on (only footways, paths...)")
     if gdf.crs is not None and scene_crs is not None:
+        declared = gdf.crs
         gdf = gdf.to_crs(scene_crs)
+        if not np.isfinite(gdf.total_bounds).all():
+            raise GeotallyError(f"roads file {path}: its coordinates cannot be placed in the CRS it declares "
+                                f"({declared.to_string()}); check the file's CRS")
     elif gdf.crs is not None and scene_crs is None and not _is_osm(path):
         raise GeotallyError(f"roads file {path} is georeferenced but the scene is not; "
                             "give roads in pixel-space metres without a CRS")
