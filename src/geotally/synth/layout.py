@@ -36,6 +36,7 @@ class LayoutParams:
     seed: int = 0  # fixes the place: road, border, lots
     date_index: int = 0  # varies the vehicles on the same place
     depot_capacity: dict | None = None  # lot size per side; defaults to the depot counts
+    queue_lanes: int = 2  # lanes of trucks per side, inner first; beyond 2 they stand on the shoulder and verge
 
 
 @dataclass
@@ -117,7 +118,7 @@ def _place_queues(p, rng, road, border) -> list[dict]:
     vehicles = []
     for side, forward, sign in ((p.sides[0], False, -1), (p.sides[1], True, 1)):
         want, placed = int(p.queue.get(side, 0)), []
-        for lane_no, offset in enumerate((0.5 * LANE_W, 1.5 * LANE_W)):
+        for lane_no, offset in enumerate((k + 0.5) * LANE_W for k in range(p.queue_lanes)):
             if len(placed) >= want:
                 break
             lane = _lane_line(road, sign * offset, forward)
