@@ -29,6 +29,10 @@ def main() -> None:
     ap.add_argument("--model-gsd", type=float, default=None, help="model GSD chosen on the tune split")
     ap.add_argument("--validation", type=Path, default=None, help="benchmarks/accuracy.py --json output")
     ap.add_argument("--orientation", type=Path, default=None, help="benchmarks/orientation.py output (text)")
+    ap.add_argument("--description", default=("YOLOv8n-OBB fine-tuned by scripts/train_default_model.sh on SIMD, KIT "
+                                              "Munich (train sequence), Minsk drone frames, the DOTA sample and "
+                                              "synthetic crossings, degraded to 0.15-0.6 m"),
+                    help="one line for 'models list' (default: v1's)")
     args = ap.parse_args()
     entry = json.loads((args.folder / "entry.json").read_text())
     for key, sha in (("file", "sha256"), ("checkpoint", "checkpoint_sha256")):
@@ -39,9 +43,7 @@ def main() -> None:
     if args.model_gsd:
         entry["native_gsd_m"] = args.model_gsd
     entry["licence"] = "AGPL-3.0 (fine-tuned from Ultralytics YOLOv8n-OBB DOTA-v1)"
-    entry["description"] = ("YOLOv8n-OBB fine-tuned by scripts/train_default_model.sh on SIMD, KIT Munich (train "
-                            "sequence), Minsk drone frames, the DOTA sample and synthetic crossings, degraded to "
-                            "0.15-0.6 m")
+    entry["description"] = args.description
     if args.validation:
         entry["validation"] = json.loads(args.validation.read_text())
     if args.orientation:

@@ -99,12 +99,15 @@ def test_all_nodata_scene_gives_zero_vehicles(monkeypatch, capsys, tmp_path):
     out = tmp_path / "res"
     code, stdout, err = run(monkeypatch, capsys, "count", path, "--out", out)
     assert code == 0, err
-    counts = (out / "counts.csv").read_text().splitlines()
-    assert counts[0] == "date,zone,class,count"
-    assert all(line.endswith(",0") for line in counts[1:])
+    import pandas as pd
+
+    counts = pd.read_csv(out / "counts.csv", keep_default_na=False)
+    assert list(counts.columns[:4]) == ["date", "zone", "class", "count"] and (counts["count"] == 0).all()
+    # Every pixel is nodata: nothing was imaged, and the table says so rather than 'ok'.
+    assert (counts.loc[counts["zone"] == "ALL", "coverage"] == "nothing imaged").all()
     assert {p.name for p in out.iterdir() if not p.name.startswith(".geotally-checkpoint")} == {"detections.gpkg", "detections.geojson", "detections.parquet",
                                                "queues.gpkg", "queues.geojson", "counts.csv", "counts_by_activity.csv",
-                                               "summary.json", "report.html", "manifest.json"}
+                                               "coverage.csv", "summary.json", "report.html", "manifest.json"}
     del z
 
 

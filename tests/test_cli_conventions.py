@@ -27,7 +27,9 @@ def test_quiet_by_default_verbose_and_log_file(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "-v", "--log-file", log, "count", scene, "--out", tmp_path / "b", "-q")
     assert code == 0, err
     text = log.read_text()
-    for what in ("scene ", "model geotally-vehicles-v1", "on onnx", "detection: ", "writing the results: "):
+    from geotally.models.registry import DEFAULT_MODEL
+
+    for what in ("scene ", f"model {DEFAULT_MODEL}", "on onnx", "detection: ", "writing the results: "):
         assert what in text and what in err, what
     logging.getLogger("geotally").handlers.clear()
 
@@ -62,7 +64,7 @@ def test_a_failing_model_source_is_named_before_the_next(monkeypatch, tmp_path):
     from geotally.models.sources import LocalFile
 
     monkeypatch.setenv("GEOTALLY_CACHE_DIR", str(tmp_path / "cache"))
-    spec = get_spec("geotally-vehicles-v1")
+    spec = get_spec("geotally-vehicles-v1")  # any shipped model: a local file source
     two = replace(spec, sources=(LocalFile(str(tmp_path / "missing.onnx")), *spec.sources))
     notes = []
     monkeypatch.setattr("geotally.models.cache.LocalFile", type("Never", (), {}))  # fetch, do not run in place

@@ -52,9 +52,9 @@ def zone_coverage(outlines: dict[str, shapely.Geometry], zones, crs,
                 share = float(g / a) if a > 0 else float("nan")
                 rows.append((date, name, round(float(a), 6), round(float(g), 6), round(share, 4),
                              "ok" if share >= params.min_share else "partial"))
-        else:
-            rows.append((date, "ALL", None, round(float(_km2(np.array([seen], dtype=object), crs)[0]), 6), None,
-                         "ok"))
+        else:  # no zones: the scenes' own area; a date with no valid pixel at all imaged nothing
+            km2 = float(_km2(np.array([seen], dtype=object), crs)[0])
+            rows.append((date, "ALL", None, round(km2, 6), None, "ok" if km2 > 0 else "nothing imaged"))
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 

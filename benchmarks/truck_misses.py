@@ -1,0 +1,80 @@
+"""Where SIMD's labelled large vehicles are lost: per SIMD label class (truck, longvehicle, bus), how
+many a model finds as a large vehicle within 3 m, finds only 3-6 m away, finds as a small vehicle,
+or misses (nothing within 6 m). Images area-averaged to the GSD as in benchmarks/accuracy.py.
+
+    python benchmarks/truck_misses.py [--split val|tune] [--gsd 0.3] [--model NAME] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import DATA, degrade_to, load_split, run_geotally  # noqa: E402
+
+LARGE = ("truck", "longvehicle", "bus")
+
+
+def verdict(dist_m: float, cls: str) -> str:
+    if dist_m <= 3 and cls == "large_vehicle":
+        return "found as large"
+    if dist_m <= 3:
+        return "found as small"
+    if dist_m <= 6 and cls == "large_vehicle":
+        return "large 3-6 m away"
+    return "missed (nothing within 6 m)" if dist_m > 6 or cls != "small_vehicle" else "small 3-6 m away"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--split", default="val", choices=("val", "tune"))
+    ap.add_argument("--gsd", type=float, default=0.3)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--list", action="store_true", help="print every label not found as large")
+    a = ap.parse_args()
+    if not DATA.exists():
+        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    names = (DATA / "simd" / "classes.names").read_text().split()
+    images = [im for im in load_split(a.split, None) if im.dataset == "simd"]
+    tally, lengths, lost = Counter(), {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for img in images:
+            path, truth_xy, gsd = degrade_to(img, a.gsd, Path(tmp))
+            xy, cls, _ = run_geotally(path, gsd, {"model": a.model} if a.model else {})
+            rows = np.loadtxt(DATA / "simd" / "labels" / f"{img.name}.txt", ndmin=2)
+            scale = img.gsd / gsd  # native label pixels -> degraded pixels
+            h, w = cv2.imread(str(img.path)).shape[:2]
+            for r in rows:
+                kind = names[int(r[0])]
+                if kind not in LARGE:
+                    continue
+                c = np.array([r[1] * w, r[2] * h]) * scale
+                d = np.hypot(*(xy - c).T) * gsd if len(xy) else np.array([np.inf])
+                j = int(np.argmin(d))
+                v = verdict(float(d[j]), str(cls[j]) if len(xy) else "")
+                tally[(kind, v)] += 1
+                lengths.setdefault(v, []).append(max(r[3] * w, r[4] * h) * img.gsd)
+                if v != "found as large":
+                    lost.append((img.name, kind, v, round(float(d[j]), 1)))
+    print(f"{a.split} split, {len(images)} SIMD images at {a.gsd} m, model {a.model or 'default'}")
+    print("\n| SIMD class | labelled | " + " | ".join(sorted({v for _, v in tally})) + " |")
+    kinds = sorted({v for _, v in tally})
+    print("|---|---|" + "---|" * len(kinds))
+    for k in LARGE:
+        n = sum(c for (kk, _), c in tally.items() if kk == k)
+        print(f"| {k} | {n} | " + " | ".join(str(tally[(k, v)]) for v in kinds) + " |")
+    print("\nmedian label length (m): " + ", ".join(f"{v} {np.median(x):.1f}" for v, x in sorted(lengths.items())))
+    if a.list:
+        for row in lost:
+            print(*row)
+
+
+if __name__ == "__main__":
+    main()
