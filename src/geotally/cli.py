@@ -684,8 +684,8 @@ def train_cmd(
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
                        degrade=DegradeParams(gsd_range=(lo, hi)))
-    if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= epochs):
-        raise GeotallyError(f"--warmup-epochs must be between 0 and --epochs ({epochs}), got {warmup_epochs}")
+    if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):
+        raise GeotallyError(f"--warmup-epochs must be between 0 and 100, got {warmup_epochs}")
     tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, disable=quiet)
