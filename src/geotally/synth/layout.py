@@ -64,7 +64,7 @@ def _border_line(p: LayoutParams, rng: np.random.Generator) -> LineString:
 
 def _sides(p: LayoutParams, border: LineString) -> dict[str, Polygon]:
     (x0, y0), (x1, y1) = border.coords
-    big = 1e4
+    big = 10.0 * max(p.width_m, p.height_m, 1e3)  # far past the scene, however tall it is
     north = Polygon([(x0, y0), (x1, y1), (x1, big), (x0, big)])
     south = Polygon([(x0, y0), (x1, y1), (x1, -big), (x0, -big)])
     return {p.sides[0]: north, p.sides[1]: south}
