@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from geotally.analysis.queues import QueueParams
+from geotally.analysis.sizes import DEFAULT_THRESHOLDS
+from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP
 from geotally.roads.config import RoadParams, RouteParams
 from geotally.errors import GeotallyError
 from geotally.training.config import DatasetParams, DegradeParams, TrainParams
@@ -204,8 +207,8 @@ def count_cmd(
     model_gsd: Optional[float] = typer.Option(None, "--model-gsd", help="GSD the model expects, in metres (default: the model's declared GSD)."),
     bands: Optional[str] = typer.Option(None, "--bands", help="Bands to use as R,G,B, e.g. 3,2,1 (default: by colour interpretation)."),
     tile_size: Optional[int] = typer.Option(None, "--tile-size", help="Model input tile size in pixels (default: the model's)."),
-    overlap: int = typer.Option(160, "--overlap", help="Overlap between tiles in model pixels; keep it longer than a truck."),
-    batch: int = typer.Option(4, "--batch", help="Tiles per inference batch."),
+    overlap: int = typer.Option(DEFAULT_OVERLAP, "--overlap", help="Overlap between tiles in model pixels; keep it longer than a truck."),
+    batch: int = typer.Option(DEFAULT_BATCH, "--batch", help="Tiles per inference batch."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for inference (default: all cores)."),
     border: Optional[Path] = typer.Option(None, "--border", help="Border line (LineString/MultiLineString, any CRS) splitting the scene into two sides."),
     sides: Optional[str] = typer.Option(None, "--sides", help="Names of the sides, left then right looking along the line, e.g. TR,IQ (default: the line's left/right properties)."),
@@ -215,9 +218,9 @@ def count_cmd(
     route: Optional[str] = typer.Option(None, "--route", help="Route over --roads through LON,LAT;LON,LAT[;...]: vehicles per stretch and date (route.gpkg, counts_by_route.csv)."),
     route_stretch: float = typer.Option(RouteParams.stretch_km, "--route-stretch", help="Length of the route's stretches, km."),
     on_road_only: bool = typer.Option(False, "--on-road-only", help="Count only vehicles on the roads (within their reach); off-road detections are left out."),
-    size_thresholds: str = typer.Option("6,10,14", "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
-    queue_gap: float = typer.Option(25.0, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
-    queue_min: int = typer.Option(5, "--queue-min", help="Fewest vehicles that make a queue."),
+    size_thresholds: str = typer.Option(",".join(f"{v:g}" for v in DEFAULT_THRESHOLDS), "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
+    queue_gap: float = typer.Option(QueueParams.max_gap, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
+    queue_min: int = typer.Option(QueueParams.min_vehicles, "--queue-min", help="Fewest vehicles that make a queue."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals."),
     claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245."),
     claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
@@ -234,7 +237,6 @@ def count_cmd(
     """Detect vehicles in the SCENES and count them per zone (or border side) and class.
 
     Finished tiles are checkpointed in --out: running the same command again resumes."""
-    from geotally.analysis.queues import QueueParams
     from geotally.scenes import count_scenes
 
     _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",
@@ -290,8 +292,6 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
 def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap, queue_min,
                       calibration, claim, claim_class, conf, export, basemap, roads=None, road_distance=None) -> dict:
     """recount's options: only those given change the run."""
-    from geotally.analysis.queues import QueueParams
-
     opts = dict(zones=zones, zone_field=zone_field, border=border, sides=_names(sides),
                 distance_bands=_floats(distance_bands, "--distance-bands"),
                 size_thresholds=_floats(size_thresholds, "--size-thresholds", 3) if size_thresholds else None,
