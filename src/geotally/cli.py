@@ -20,6 +20,8 @@ from geotally.analysis.queues import QueueParams
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS
 from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP
 from geotally.roads.config import RoadParams, RouteParams
+from geotally.synth.layout import LayoutParams
+from geotally.synth.scene import SynthParams
 from geotally.errors import GeotallyError
 from geotally.training.config import DatasetParams, DegradeParams, TrainParams
 
@@ -459,23 +461,30 @@ def _pairs(text: Optional[str], what: str) -> dict:
     return _key_values(text, int, what, "SIDE=N pairs like TR=18,IQ=32") if text else {}
 
 
+def _pairs_text(pairs: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in pairs.items())
+
+
+_LAYOUT, _SYNTH = LayoutParams(), SynthParams()  # synth's defaults are the layout's and the renderer's own
+
+
 @app.command("synth")
 def synth_cmd(
     ctx: typer.Context,
     out_dir: Path = typer.Option(..., "--out", help="Directory for scene(s), border, sides and truth."),
-    width_m: float = typer.Option(400.0, "--width-m", help="Scene width in metres."),
-    height_m: float = typer.Option(1000.0, "--height-m", help="Scene height in metres (the road runs south-north)."),
-    gsd: float = typer.Option(0.15, "--gsd", min=0.15, max=1.0, help="Ground sample distance, metres (0.15-1.0)."),
+    width_m: float = typer.Option(_LAYOUT.width_m, "--width-m", help="Scene width in metres."),
+    height_m: float = typer.Option(_LAYOUT.height_m, "--height-m", help="Scene height in metres (the road runs south-north)."),
+    gsd: float = typer.Option(_SYNTH.gsd, "--gsd", min=0.15, max=1.0, help="Ground sample distance, metres (0.15-1.0)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the place (road, border, lots) and the vehicles."),
-    queue: str = typer.Option("TR=18,IQ=32", "--queue", help="Trucks queuing per side (north side first)."),
-    depot: str = typer.Option("IQ=12", "--depot", help="Trucks parked in a depot per side."),
-    mix: str = typer.Option("0.4,0.35,0.25", "--mix", help="Shares of tanker, box and flatbed trailers."),
-    cars: int = typer.Option(24, "--cars", help="Cars and vans driving on the road."),
-    parked: int = typer.Option(20, "--parked", help="Cars in the car park."),
-    haze: float = typer.Option(0.0, "--haze", min=0.0, max=1.0, help="Haze, 0 (none) to 1."),
+    queue: str = typer.Option(_pairs_text(_LAYOUT.queue), "--queue", help="Trucks queuing per side (north side first)."),
+    depot: str = typer.Option(_pairs_text(_LAYOUT.depot), "--depot", help="Trucks parked in a depot per side."),
+    mix: str = typer.Option(",".join(f"{v:g}" for v in _LAYOUT.mix), "--mix", help="Shares of tanker, box and flatbed trailers."),
+    cars: int = typer.Option(_LAYOUT.cars_road, "--cars", help="Cars and vans driving on the road."),
+    parked: int = typer.Option(_LAYOUT.cars_park, "--parked", help="Cars in the car park."),
+    haze: float = typer.Option(_SYNTH.haze, "--haze", min=0.0, max=1.0, help="Haze, 0 (none) to 1."),
     jpeg_quality: Optional[int] = typer.Option(None, "--jpeg-quality", min=5, max=100, help="Add JPEG artefacts at this quality."),
-    sun_azimuth: float = typer.Option(140.0, "--sun-azimuth", min=0.0, max=360.0, help="Sun azimuth, degrees clockwise from north; shadows fall the other way."),
-    sun_elevation: float = typer.Option(62.0, "--sun-elevation", min=10.0, max=90.0, help="Sun elevation, degrees (62: mid-morning in summer at 37 N); lower casts longer shadows."),
+    sun_azimuth: float = typer.Option(_SYNTH.sun_azimuth, "--sun-azimuth", min=0.0, max=360.0, help="Sun azimuth, degrees clockwise from north; shadows fall the other way."),
+    sun_elevation: float = typer.Option(_SYNTH.sun_elevation, "--sun-elevation", min=10.0, max=90.0, help="Sun elevation, degrees (62: mid-morning in summer at 37 N); lower casts longer shadows."),
     dates: int = typer.Option(1, "--dates", min=1, help="The same place on N dates with different queues."),
     start_date: str = typer.Option("2026-06-01", "--start-date", help="First date of a series (weekly steps)."),
     closure: Optional[str] = typer.Option(None, "--closure", help="Border closed on this date (YYYY-MM-DD): queues build up after it."),
