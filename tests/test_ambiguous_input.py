@@ -114,3 +114,24 @@ def test_models_list_does_not_call_a_truncated_file_cached(tmp_path, monkeypatch
     assert code == 0, err
     row = next(line for line in stdout.splitlines() if "yolov8n-obb-dota" in line)
     assert "damaged" in row and " yes " not in row
+
+
+def test_undated_scenes_cut_side_by_side_from_one_mosaic_are_not_an_overlap(tmp_path, monkeypatch, capsys):
+    """Pieces cut with rasterio's window transforms share edges up to rounding: they are one mosaic."""
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
+    src_path = noise_scene(tmp_path / "big.tif", size=512, transform=Affine(0.15, 0, 283740.0, 0, -0.15, 4114730.3))
+    pieces = []
+    with rasterio.open(src_path) as src:
+        for r in range(4):
+            for c in range(2):
+                win = Window(c * 256, r * 128, 256, 128)
+                p = tmp_path / f"piece_{r}_{c}.tif"
+                with rasterio.open(p, "w", **dict(src.profile, width=256, height=128,
+                                                  transform=src.window_transform(win))) as dst:
+                    dst.write(src.read(window=win))
+                pieces.append(p)
+    code, _, err = run(monkeypatch, capsys, "count", *pieces, "--out", tmp_path / "out", "-q")
+    assert code == 0, err
