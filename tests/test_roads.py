@@ -413,3 +413,26 @@ def test_on_road_only_counts_the_road_and_leaves_out_depots_and_lots(road_scene,
     code, _, err = run(monkeypatch, capsys, "count", road_scene["scene"], "--on-road-only", "--out", tmp_path / "o",
                        "-q")
     assert_user_error(code, err, "--roads", tmp_path / "o")
+
+
+def test_a_road_that_leaves_the_scene_and_comes_back_is_one_segment():
+    """The clip cuts such a road in two pieces with one id: counts_by_road has one row for it, with
+    both pieces' length (it raised 'cannot reindex on an axis with duplicate labels')."""
+    from geotally.roads.counts import road_counts, road_layer
+    from geotally.roads.load import Roads
+
+    crs = CRS.from_epsg(32638)
+    scene = shapely.box(500000, 4099872, 500128, 4100000)
+    u = shapely.LineString([(500010, 4099990), (500010, 4100500), (500100, 4100500), (500100, 4099990)])
+    pieces = shapely.get_parts(shapely.intersection(u, scene.buffer(100, join_style="mitre")))
+    assert len(pieces) == 2
+    e = np.array([""] * 2, dtype=object)
+    roads = Roads(pieces, np.array(["U", "U"]), np.array(["trunk"] * 2), np.array(["Loop"] * 2), e, e, "mem")
+    layer = road_layer(roads, scene, crs)
+    det = pd.DataFrame({"class": ["large_vehicle", "small_vehicle"], "on_road": [True, True], "road_id": ["U", "U"],
+                        "queue_id": [-1, 3], "date": [None, None]})
+    t = road_counts(det, layer, [""])
+    seg = t[t["level"] == "segment"]
+    assert len(layer) == 1 and len(seg) == 1
+    assert seg.iloc[0]["large_vehicle"] == 1 and seg.iloc[0]["small_vehicle"] == 1
+    assert abs(seg.iloc[0]["length_km"] - 2 * 0.010) < 1e-6  # 10 m of each leg inside the scene

@@ -17,12 +17,14 @@ LEVELS = ("segment", "name", "ref")
 
 
 def road_layer(roads, footprint, crs) -> gpd.GeoDataFrame:
-    """The road segments within one scene's footprint, as a layer: id, attributes and geometry."""
+    """The road segments within one scene's footprint, as a layer: id, attributes and geometry, one
+    row per road id (a road the clip cut into pieces, leaving the scene and coming back, is one row)."""
     lines = shapely.intersection(roads.lines, footprint)
     keep = ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
-    return gpd.GeoDataFrame({"road_id": roads.road_id[keep], "highway": roads.highway[keep], "name": roads.name[keep],
-                             "ref": roads.ref[keep], "oneway": roads.oneway[keep]},
-                            geometry=gpd.GeoSeries(lines[keep], crs=crs), crs=crs)
+    return merge_layers([gpd.GeoDataFrame({"road_id": roads.road_id[keep], "highway": roads.highway[keep],
+                                           "name": roads.name[keep], "ref": roads.ref[keep],
+                                           "oneway": roads.oneway[keep]},
+                                          geometry=gpd.GeoSeries(lines[keep], crs=crs), crs=crs)])
 
 
 def merge_layers(layers: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
