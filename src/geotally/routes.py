@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from geotally.errors import GeotallyError
-from geotally.geo.metric import local_metric_crs, to_metric
+from geotally.geo.metric import local_metric_crs, metres_per_unit, to_metric
 from geotally.geo.transform import map_to_wgs84, wgs84_to_map
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.roads.load import load_roads
@@ -101,5 +101,5 @@ def _inverse(crs, metric_crs):
 
         t = Transformer.from_crs(metric_crs, crs, always_xy=True)
         return lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    factor = metres_per_unit(crs)
     return lambda xy: xy / factor

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from geotally.geo.metric import metric_geometries
 from geotally.zones.assign import OUTSIDE
 
 COVERAGE_COLUMNS = ["date", "zone", "zone_km2", "observed_km2", "observed_share", "coverage"]
@@ -29,12 +29,7 @@ class CoverageParams:
 
 def _km2(geoms: np.ndarray, crs) -> np.ndarray:
     """Areas in km² (a local UTM for geographic CRS; pixel-space metres without a CRS)."""
-    s = gpd.GeoSeries(geoms, crs=crs)
-    if crs is not None and crs.is_geographic:
-        s = s.to_crs(s.estimate_utm_crs())
-    elif crs is not None and crs.axis_info:
-        return s.area.to_numpy() * crs.axis_info[0].unit_conversion_factor ** 2 / 1e6
-    return s.area.to_numpy() / 1e6
+    return shapely.area(metric_geometries(geoms, crs)) / 1e6
 
 
 def zone_coverage(outlines: dict[str, shapely.Geometry], zones, crs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
 
 
@@ -24,5 +25,14 @@ def to_metric(xy: np.ndarray, crs: CRS | None, target: CRS | None = None) -> np.
         target = target or local_metric_crs(crs, tuple(np.nanmean(xy, axis=0)) if len(xy) else (0.0, 0.0))
         x, y = Transformer.from_crs(crs, target, always_xy=True).transform(xy[:, 0], xy[:, 1])
         return np.stack([x, y], axis=1)
-    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    return xy * factor
+    return xy * metres_per_unit(crs)
+
+
+def metres_per_unit(crs: CRS | None) -> float:
+    """Metres in one unit of a projected CRS (1 for pixel-space scenes without one)."""
+    return crs.axis_info[0].unit_conversion_factor if crs is not None and crs.axis_info else 1.0
+
+
+def metric_geometries(geoms: np.ndarray, crs: CRS | None) -> np.ndarray:
+    """Geometries of ``crs`` in metres (see :func:`to_metric`), for lengths and areas."""
+    return shapely.transform(np.asarray(geoms, dtype=object), lambda xy: to_metric(xy, crs))

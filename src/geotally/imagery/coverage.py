@@ -38,6 +38,4 @@ def valid_outline(scene: Scene, max_px: int = MAX_PX) -> shapely.Geometry:
         polys = [shape(g) for g, v in shapes(valid.astype(np.uint8), mask=valid, transform=cell)
                  if v == 1]
         px = shapely.union_all(np.array(polys, dtype=object)) if polys else shapely.Polygon()
-    t = scene.transform
-    return shapely.transform(px, lambda xy: np.column_stack([t.a * xy[:, 0] + t.b * xy[:, 1] + t.c,
-                                                              t.d * xy[:, 0] + t.e * xy[:, 1] + t.f]))
+    return shapely.transform(px, lambda xy: np.column_stack(scene.transform * (xy[:, 0], xy[:, 1])))

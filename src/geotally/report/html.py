@@ -101,7 +101,7 @@ def render(result, basemap: str | None = None) -> str:
     zone_totals = per_zone.groupby("zone", sort=False)["count"].sum()
     queues = result.queues.drop(columns="geometry") if result.queues is not None else pd.DataFrame()
     legend = "".join(f'<span style="background:{c}"></span>{escape(k)}' for k, c in zip(data["classes"], data["colours"]))
-    partial = counts[counts.get("coverage", pd.Series(dtype=str)) == "partial"] if "coverage" in counts else counts[:0]
+    partial = counts[counts["coverage"] == "partial"] if "coverage" in counts else counts[:0]
     coverage_html = ("<p class=\"note\" id=\"coverage-warning\">Partly imaged (less than "
                      f"{CoverageParams().min_share:.0%} of the zone has valid "
                      "pixels; do not compare these counts with fully imaged dates): "

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geotally.geo.metric import metric_geometries
 from geotally.models.classes import VEHICLE_CLASSES
 
 LEVELS = ("segment", "name", "ref")
@@ -39,13 +40,7 @@ def length_km(layer: gpd.GeoDataFrame) -> np.ndarray:
     """Each segment's length in km, in a local metric CRS for geographic layers."""
     if layer.empty:
         return np.zeros(0)
-    crs = layer.crs
-    if crs is None:
-        return layer.geometry.length.to_numpy() / 1000.0  # pixel-space metres
-    if crs.is_geographic:
-        return layer.to_crs(layer.estimate_utm_crs()).geometry.length.to_numpy() / 1000.0
-    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    return layer.geometry.length.to_numpy() * factor / 1000.0
+    return shapely.length(metric_geometries(layer.geometry.values, layer.crs)) / 1000.0
 
 
 def road_counts(detections: pd.DataFrame, layer: gpd.GeoDataFrame, dates: list[str]) -> pd.DataFrame:

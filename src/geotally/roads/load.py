@@ -20,6 +20,7 @@ import shapely
 from pyproj import CRS
 
 from geotally.errors import GeotallyError, first_line
+from geotally.geo.metric import metres_per_unit
 
 # OSM highway values that carry no motor vehicles, or are not roads yet.
 NOT_FOR_VEHICLES = {"footway", "cycleway", "path", "steps", "pedestrian", "bridleway", "corridor", "elevator",
@@ -90,8 +91,7 @@ def _units_per_metre(crs: CRS | None) -> float:
         return 1.0
     if crs.is_geographic:
         return 1.0 / 111_320.0  # a degree of latitude; a degree of longitude is shorter, so the margin only grows
-    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    return 1.0 / factor
+    return 1.0 / metres_per_unit(crs)
 
 
 def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
