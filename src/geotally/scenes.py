@@ -160,11 +160,12 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
         parts.append(det)
     detections = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
     zone_names = [z for z in dict.fromkeys(first.counts["zone"]) if z not in ("ALL", OUTSIDE)] + [OUTSIDE]
+    run_dates = list(dict.fromkeys(sorted(d for d in dates if d) + [None] * (None in dates)))  # dated first, in order
     border = first.summary.get("border")
     counts, tables = count_tables(detections, zone_names, calibration,
                                   first.summary["parameters"].get("distance_bands_m"),
                                   [border["left_side"], border["right_side"]] if border else None,
-                                  dates=list(dict.fromkeys(sorted(d for d in dates if d) + [None] * (None in dates))))
+                                  dates=run_dates)
     seen: dict[str, list] = {}
     for r, d in zip(results, dates):
         g = r.observed
@@ -186,8 +187,7 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
     roads = None
     if first.roads is not None:
         roads = merge_layers([r.roads.to_crs(crs) if crs is not None else r.roads for r in results])
-        tables["counts_by_road.csv"] = road_counts(detections, roads, [d or "" for d in dict.fromkeys(
-            sorted(d for d in dates if d) + [None] * (None in dates))])
+        tables["counts_by_road.csv"] = road_counts(detections, roads, [d or "" for d in run_dates])
         summary["roads"] = dict(first.summary["roads"], segments=len(roads), on_road=int(detections["on_road"].sum()))
     return CountResult(detections=detections, counts=counts, summary=summary, scene=first.scene, zones=first.zones,
                        queues=q, tables=tables, border_line=first.border_line, preview=first.preview, roads=roads)
