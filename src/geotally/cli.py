@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from geotally.analysis.queues import QueueParams
+from geotally.analysis.sampling import SampleParams
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS
 from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP
 from geotally.roads.config import RoadParams, RouteParams
@@ -643,6 +644,29 @@ def calibrate_cmd(
         out.print(f"{cls}: {len(c.n_truth)} labelled images, {sum(c.n_truth)} vehicles; "
                   f"detection rate {r:.3f}, false positives per true vehicle {f:.3f}")
     err.print(f"calibration written to {out_file}")
+
+
+@app.command("review")
+def review_cmd(
+    results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder from 'geotally count'."),
+    port: int = typer.Option(8765, "--port", help="Port on 127.0.0.1 (the app is never served on another address)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser; print the address."),
+    sample: int = typer.Option(0, "--sample", help="Review a seeded random sample of this many detections (stratified by zone and class) and windows, for 'geotally calibrate RESULTS/review.gpkg'."),
+    windows: int = typer.Option(SampleParams.windows, "--windows", help="Windows to search for misses in a --sample."),
+    window_m: float = typer.Option(SampleParams.window_m, "--window-m", help="Side of a sample window, metres."),
+    seed: int = typer.Option(SampleParams.seed, "--seed", help="Seed of the sample."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Name recorded with each decision (default: the login name)."),
+) -> None:
+    """Review detections at full resolution in a local web app: accept, reject, relabel, add misses; saved to RESULTS/review.gpkg."""
+    from geotally.review.run import prepare, serve
+
+    if not 0 <= port <= 65535:
+        raise GeotallyError(f"--port must be 0-65535, got {port}")
+    if sample < 0 or windows < 0 or not window_m > 0:
+        raise GeotallyError("--sample and --windows must be >= 0 and --window-m > 0")
+    params = SampleParams(detections=sample, windows=windows, window_m=window_m, seed=seed) if sample else None
+    say = lambda s: err.print(s)  # noqa: E731
+    serve(prepare(results, params, reviewer, say), port, not no_browser, say)
 
 
 @app.command("train")

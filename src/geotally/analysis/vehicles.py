@@ -62,7 +62,10 @@ def build_vehicle_table(sc: Scene, dets: Detections, names: dict[int, str], mode
     cls = np.array([names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
     raw = np.array([model_names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
     zone = assign_zones(fp.centre_map, zone_set)
+    stem = Path(sc.path).stem
     columns = {
+        # A detection's id to cite (scene name and a running number, kept when rows are filtered out).
+        "det_id": np.array([f"{stem}-{i + 1:05d}" for i in range(len(dets))], dtype=object),
         "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
         "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
         "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],

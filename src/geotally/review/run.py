@@ -1,0 +1,61 @@
+"""Starting a review: open the results, draw the sample if asked, then serve until interrupted."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from pathlib import Path
+from typing import Callable
+
+from geotally.analysis.sampling import SampleParams
+from geotally.imagery.scene import file_sha256
+from geotally.review.server import ReviewApp, make_server
+from geotally.review.session import open_session, sample_plan
+from geotally.store.review import read_review, start_review
+
+
+def prepare(results: str | Path, sample: SampleParams | None = None, reviewer: str | None = None,
+            say: Callable[[str], None] = lambda s: None) -> ReviewApp:
+    """The app for ``results``: review.gpkg made (with the sample) if it is not there yet."""
+    session = open_session(results)
+    existing = read_review(session.review_path, session.crs)
+    if sample is not None and existing.sample is not None:
+        say(f"{session.review_path} already holds a sample of {len(existing.sample)} units; reviewing that one "
+            "(move the file away to draw another)")
+        start_review(session.review_path, session.crs)
+    elif sample is not None:
+        units, strata = sample_plan(session, sample)
+        start_review(session.review_path, session.crs, units, strata)
+        n_det = int((units["unit"] == "detection").sum())
+        say(f"sample: {n_det} detections and {len(units) - n_det} windows of {sample.window_m:g} m, seed {sample.seed}")
+    else:
+        start_review(session.review_path, session.crs)
+    app = ReviewApp(session, reviewer)
+    app.payload()  # built before the page asks, so the first tiles are requested at once
+    return app
+
+
+def check_scenes(app: ReviewApp, say: Callable[[str], None]) -> threading.Thread:
+    """Hash the scenes in the background and say if one is not the file that was counted."""
+    def run() -> None:
+        for rs in app.session.scenes:
+            if rs.sha256 and file_sha256(rs.scene.path) != rs.sha256:
+                say(f"warning: {rs.scene.path} has changed since it was counted (sha256 differs); "
+                    "the detections may not match the imagery")
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def serve(app: ReviewApp, port: int, open_browser: bool, say: Callable[[str], None]) -> None:
+    """Serve on 127.0.0.1:``port`` until Ctrl+C."""
+    server = make_server(app, port)
+    url = f"http://127.0.0.1:{app.port}/"
+    say(f"review app at {url} (decisions saved to {app.session.review_path}); Ctrl+C to stop")
+    check_scenes(app, say)
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

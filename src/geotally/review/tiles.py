@@ -1,0 +1,87 @@
+"""Map tiles of a scene at full resolution, read window by window from the raster itself.
+
+Tile (z, x, y) of the pyramid covers scene pixels ``x * 256 * 2**(Z - z)`` onwards, where Z is the
+zoom at which one screen pixel is one scene pixel, so the map's coordinates are the scene's pixel
+coordinates (Leaflet's ``CRS.Simple``). Only the tile's window is read, so a 40,000 px scene opens
+as fast as a small one; far-out zooms read through the file's overviews when it has them, and are
+limited to 16 scene pixels per screen pixel when it has none.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from geotally.imagery.offline import network_off
+from geotally.imagery.preview import read_shrunk
+from geotally.imagery.scene import Scene
+
+TILE = 256
+MAX_SHRINK_NO_OVERVIEWS = 4  # zoom levels below native when the file has no overviews (16x)
+
+
+@dataclass(frozen=True)
+class Pyramid:
+    """The zoom range of a scene's tiles."""
+
+    max_zoom: int  # native: one scene pixel per map pixel
+    min_zoom: int
+
+    def to_dict(self) -> dict:
+        return {"max_zoom": self.max_zoom, "min_zoom": self.min_zoom, "tile": TILE}
+
+
+class TileSource:
+    """Reads JPEG tiles of one scene; one open dataset per thread."""
+
+    def __init__(self, scene: Scene) -> None:
+        self.scene = scene
+        self._local = threading.local()
+        z = max(0, math.ceil(math.log2(max(scene.width, scene.height) / TILE)))
+        with network_off(), rasterio.open(scene.path) as src:
+            has_overviews = bool(src.overviews(scene.bands[0]))
+        self.pyramid = Pyramid(z, 0 if has_overviews else max(0, z - MAX_SHRINK_NO_OVERVIEWS))
+
+    def _src(self):
+        src = getattr(self._local, "src", None)
+        if src is None:
+            with network_off():
+                src = rasterio.open(self.scene.path)
+            self._local.src = src
+        return src
+
+    def tile(self, z: int, x: int, y: int, quality: int = 88) -> bytes | None:
+        """The JPEG bytes of tile (z, x, y), or None outside the scene or the zoom range."""
+        p = self.pyramid
+        if not (p.min_zoom <= z <= p.max_zoom) or x < 0 or y < 0:
+            return None
+        f = 2 ** (p.max_zoom - z)
+        span = TILE * f
+        c0, r0 = x * span, y * span
+        if c0 >= self.scene.width or r0 >= self.scene.height:
+            return None
+        w, h = min(span, self.scene.width - c0), min(span, self.scene.height - r0)
+        ow, oh = max(1, round(w / f)), max(1, round(h / f))
+        rgb = read_shrunk(self._src(), self.scene, Window(c0, r0, w, h), ow, oh)
+        canvas = np.zeros((TILE, TILE, 3), np.uint8)
+        canvas[:oh, :ow] = rgb[:TILE, :TILE]
+        ok, buf = cv2.imencode(".jpg", canvas[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return buf.tobytes() if ok else None
+
+    def crop(self, col: float, row: float, half: int) -> np.ndarray:
+        """A native-resolution RGB crop centred on (col, row), padded black at the scene's edges."""
+        c0, r0 = int(round(col)) - half, int(round(row)) - half
+        size = 2 * half
+        out = np.zeros((size, size, 3), np.uint8)
+        a0, b0 = max(c0, 0), max(r0, 0)
+        a1, b1 = min(c0 + size, self.scene.width), min(r0 + size, self.scene.height)
+        if a1 > a0 and b1 > b0:
+            out[b0 - r0:b1 - r0, a0 - c0:a1 - c0] = read_shrunk(self._src(), self.scene,
+                                                                 Window(a0, b0, a1 - a0, b1 - b0), a1 - a0, b1 - b0)
+        return out
