@@ -298,6 +298,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     inp = prepared or open_inputs(scene, zones=zones, zone_field=zone_field, border=border, sides=sides,
                                   bands=bands, gsd=gsd, export=export, basemap=basemap, roads=roads)
     sc, zone_set, border_obj, bounds = inp.scene, inp.zones, inp.border, inp.bounds
+    if hasattr(cal, "check_scene"):
+        cal.check_scene(sc.sha256, str(scene))
     if claim:
         check_claim(claim, claim_class, zone_set)
     planned = None

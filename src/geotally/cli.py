@@ -619,11 +619,11 @@ def evaluate_cmd(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    evaluation: Path = typer.Argument(..., help="evaluation.json from 'geotally evaluate' on labelled images like the ones to count."),
+    evaluation: Path = typer.Argument(..., metavar="EVALUATION|REVIEW", help="evaluation.json from 'geotally evaluate' on labelled images like the ones to count, or RESULTS/review.gpkg from a 'geotally review --sample'."),
     out_file: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file for 'count --calibration'."),
     force: bool = typer.Option(False, "--force", help="Replace the calibration file if it exists."),
 ) -> None:
-    """Turn an evaluation into a calibration: per class detection and false-positive rates per labelled image."""
+    """Turn an evaluation, or a reviewed sample of the scene itself, into a calibration for count intervals."""
     import json
     from dataclasses import asdict
 
@@ -631,6 +631,27 @@ def calibrate_cmd(
     from geotally.store.outputs import check_out_file, write_json
 
     check_out_file(out_file, "-o", force=force)
+    if evaluation.suffix.lower() == ".gpkg":
+        from geotally.review.calibrate import sample_calibration
+
+        cal = sample_calibration(evaluation)
+        write_json(out_file, asdict(cal))
+        m = cal.meta
+        out.print(f"review sample: {m['reviewed_detections']} detections reviewed, {m['searched_windows']} windows searched")
+        table = Table(title="this scene's true counts from the review sample (estimate [95% interval])")
+        for col in ("zone", "class", "estimate", "95% interval", "detection rate", "false per true"):
+            table.add_column(col, justify="left" if col in ("zone", "class") else "right", no_wrap=True)
+        zones = sorted({k.split("|", 1)[0] for k in (*cal.detections, *cal.windows)})
+        for cls in cal.classes():
+            r, f = cal.rates(cls)
+            for zone in [None, *zones]:
+                e, lo, hi = cal.estimate(zone, cls)
+                rate = (f"{r:.3f}", f"{f:.3f}") if zone is None else ("", "")
+                table.add_row(zone or "ALL", cls, f"{e:.0f}", f"[{lo:.0f}, {hi:.0f}]", *rate)
+        out.print(table)
+        err.print(f"calibration written to {out_file} (it applies to this scene only: "
+                  f"geotally recount {evaluation.parent} --calibration {out_file})")
+        return
     try:
         report = json.loads(evaluation.read_text())
     except (FileNotFoundError, IsADirectoryError):
@@ -667,6 +688,22 @@ def review_cmd(
     params = SampleParams(detections=sample, windows=windows, window_m=window_m, seed=seed) if sample else None
     say = lambda s: err.print(s)  # noqa: E731
     serve(prepare(results, params, reviewer, say), port, not no_browser, say)
+
+
+@app.command("review-export")
+def review_export_cmd(
+    results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder with a review.gpkg from 'geotally review'."),
+    out_dir: Path = typer.Argument(..., metavar="OUT", help="Folder for truth.geojson, train/, coco.json and dota/labelTxt/."),
+) -> None:
+    """Export the reviewed labels: truth for 'evaluate', training data for 'train', COCO and DOTA labelTxt."""
+    from geotally.review.export import export_review
+
+    done = export_review(results, out_dir)
+    out.print(f"{done.labels} reviewed labels exported:")
+    out.print(f"  {done.truth}  (geotally evaluate {results} {done.truth})")
+    out.print(f"  {done.train}/  (geotally train {done.train} --name NAME)")
+    out.print(f"  {done.coco}")
+    out.print(f"  {done.dota}/labelTxt/")
 
 
 @app.command("train")

@@ -71,6 +71,10 @@ class Calibration:
     def load(cls, path: str | Path) -> "Calibration":
         try:
             data = json.loads(Path(path).read_text())
+            if isinstance(data, dict) and data.get("kind") == "scene-sample":
+                from geotally.analysis.sampling import SampleCalibration
+
+                return SampleCalibration.from_dict(data)
             classes = {str(k): ClassCalibration(**v) for k, v in data["classes"].items()}
         except FileNotFoundError:
             raise GeotallyError(f"calibration file not found: {path}") from None

@@ -51,9 +51,13 @@ def band_labels(distance_m: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
     return out
 
 
-def add_intervals(counts: pd.DataFrame, cal) -> pd.DataFrame:
-    """Columns ``estimate``, ``lo95`` and ``hi95`` from a calibration, per zone and class."""
+def add_intervals(counts: pd.DataFrame, cal, detections: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Columns ``estimate``, ``lo95`` and ``hi95`` from a calibration, per zone and class (a review
+    sample of the scene itself needs the detections, to check they are the ones it sampled)."""
     from geotally.analysis.calibration import interval
+
+    if hasattr(cal, "count_intervals"):
+        return cal.count_intervals(counts, detections)
 
     est, lo, hi = [], [], []
     for _, row in counts.iterrows():
@@ -85,7 +89,7 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
         zone, cls = part["zone"].to_numpy(), part["class"].to_numpy()
         c = count_table(zone, cls, zone_names)
         if cal is not None:
-            c = add_intervals(c, cal)
+            c = add_intervals(c, cal, part)
         counts.append(c.assign(date=d))
         activity.append(count_by(zone, cls, part["activity"].to_numpy(), "activity", zone_names).assign(date=d))
         if distance_bands and side_names and "side" in part:

@@ -132,6 +132,7 @@ class SampleCalibration:
     windows: dict
     scene_sha256: list = field(default_factory=list)
     source: str = ""
+    source_sha256: str = ""
     kind: str = "scene-sample"
     method: str = ("stratified review sample of this scene: Dirichlet-multinomial outcomes per detection stratum, "
                    "Gamma-Poisson misses per window stratum over a Bayesian bootstrap of the windows")
@@ -142,8 +143,14 @@ class SampleCalibration:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SampleCalibration":
-        keys = ("detections", "windows", "scene_sha256", "source", "kind", "method", "meta")
+        keys = ("detections", "windows", "scene_sha256", "source", "source_sha256", "kind", "method", "meta")
         return cls(**{k: data[k] for k in keys if k in data})
+
+    def check_scene(self, sha256: str, name: str) -> None:
+        """A review sample speaks for its own scene only."""
+        if self.scene_sha256 and sha256 and sha256 not in self.scene_sha256:
+            raise GeotallyError(f"{self.source or 'the calibration'} is a review sample of another scene, not {name}; "
+                                "a scene's own review calibrates only that scene")
 
     def classes(self) -> list[str]:
         out = {c for s in self.detections.values() for c in s["outcomes"] if c != REJECT}

@@ -172,7 +172,13 @@
       L.polygon(u.ring.map(ll), { color: "#ffffff", weight: 1, fill: false }).addTo(g); }
     L.control.layers(null, overlays, { collapsed: true }).addTo(map);
     map.on("click", onClick);
-    document.addEventListener("keydown", onKey);
+    // Keys are handled one after another: a key pressed while a decision is being saved waits its turn,
+    // so fast typing never decides the same detection twice.
+    let chain = Promise.resolve();
+    document.addEventListener("keydown", (e) => {
+      if (e.key.length === 1 || e.key.startsWith("Arrow")) e.preventDefault();
+      chain = chain.then(() => onKey(e)).catch((err) => say(String(err), true));
+    });
     classList();
     document.body.dataset.ready = "1";
     go(0);

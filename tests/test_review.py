@@ -1,0 +1,320 @@
+"""geotally review: a real review in headless Chromium, a killed server, the server's refusals,
+concurrent writers, the sample calibration on a generated scene with exact truth, and the exports."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+import geotally
+from conftest import chromium_page, run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def counted(border_scene, tmp_path_factory):
+    out = tmp_path_factory.mktemp("review") / "res"
+    geotally.count_scenes([border_scene["scene"]], out=out, tile_size=512, overlap=64, zones=border_scene["sides"],
+                          border=border_scene["border"], sides=("TR", "IQ"))
+    return out
+
+
+@pytest.fixture
+def results(counted, tmp_path):
+    """A fresh copy of the counted results for each test (the scene stays where it was)."""
+    dst = tmp_path / "res"
+    shutil.copytree(counted, dst)
+    return dst
+
+
+def _decisions(path: Path):
+    from geotally.store.review import current_labels, read_review
+
+    return current_labels(read_review(path).decisions)
+
+
+def test_browser_review_saves_exactly_the_decisions_and_evaluate_reads_the_export(results, tmp_path, monkeypatch, capsys):
+    from geotally.review.run import prepare
+    from geotally.review.server import serve_in_thread
+
+    app = prepare(results, reviewer="tester")
+    server, _ = serve_in_thread(app)
+    order = list(app.payload()["scenes"][0]["detections"])
+    try:
+        with chromium_page() as (page, errors):
+            page.goto(f"http://127.0.0.1:{app.port}/")
+            page.wait_for_selector("body[data-ready='1']")
+            page.wait_for_selector(".leaflet-tile-loaded")
+            for key in ["a", "a", "a", "x", "x", "c", "2"]:
+                page.keyboard.press(key)
+            page.keyboard.press("m")
+            box = page.locator("#map").bounding_box()
+            cx, cy = box["x"] + 200, box["y"] + 200
+            page.locator("#mode", has_text="click two corners").wait_for()
+            for dx, dy in ((0, 0), (60, 0), (60, 20)):
+                page.mouse.click(cx + dx, cy + dy)
+            page.locator("#mode", has_text="class of the added").wait_for()
+            page.keyboard.press("1")
+            page.locator("#tally", has_text="1 added").wait_for()
+            page.reload()
+            page.wait_for_selector("body[data-ready='1']")
+            tally = page.inner_text("#tally")
+            assert not errors, errors
+    finally:
+        server.shutdown()
+    assert tally.startswith("6 decided, 1 added, 7 in the log")
+    live = _decisions(results / "review.gpkg")
+    assert list(live["action"]) == ["accept"] * 3 + ["reject"] * 2 + ["relabel", "add"]
+    assert list(live["det_id"][:6]) == [d["id"] for d in order[:6]]
+    assert live["label_class"].iloc[5] == "small_vehicle" and live["label_class"].iloc[6] == "large_vehicle"
+    assert set(live["reviewer"]) == {"tester"}
+    added = live.geometry.iloc[6]
+    gsd = 0.15
+    assert 60 * 20 * gsd ** 2 * 0.5 < added.area < 60 * 20 * gsd ** 2 * 4  # a box of about 60 x 20 screen px
+    code, out, err = run(monkeypatch, capsys, "review-export", results, tmp_path / "export")
+    assert code == 0, err
+    truth = gpd.read_file(tmp_path / "export" / "truth.geojson")
+    assert len(truth) == 5 and (truth["action"] == "add").sum() == 1
+    code, out, err = run(monkeypatch, capsys, "evaluate", results, tmp_path / "export" / "truth.geojson",
+                         "-o", tmp_path / "ev.json")
+    assert code == 0, err
+    report = json.loads((tmp_path / "ev.json").read_text())
+    assert sum(r["n_truth"] for r in report["per_class"].values()) == 5
+    assert sum(r["tp"] for r in report["per_class"].values()) >= 4  # the accepted and relabelled ones match themselves
+    coco = json.loads((tmp_path / "export" / "coco.json").read_text())
+    assert len(coco["annotations"]) == 5
+    dota = (tmp_path / "export" / "dota" / "labelTxt" / f"{Path(app.session.scenes[0].scene.path).stem}.txt").read_text()
+    assert len([ln for ln in dota.splitlines() if ln.endswith(" 0")]) == 5
+    from geotally.training.sources import read_source
+
+    items = read_source(tmp_path / "export" / "train")
+    assert len(items) == 1 and len(items[0].cls) == 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_up(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read().decode())
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start")
+
+
+def _post(port: int, token: str, body: dict, origin: str | None = None, host: str | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Review-Token": token,
+               "Origin": origin or f"http://127.0.0.1:{port}", "Host": host or f"127.0.0.1:{port}"}
+    conn.request("POST", "/api/decision", body=data, headers=headers)
+    r = conn.getresponse()
+    return r.status, json.loads(r.read() or b"{}")
+
+
+def _token(port: int) -> str:
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
+    return re.search(r'name="review-token" content="([^"]+)"', page).group(1)
+
+
+def _start(results: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "geotally", "review", str(results), "--no-browser", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_up(port, proc)
+    return proc
+
+
+def test_killed_server_loses_nothing(results, counted):
+    ids = gpd.read_file(counted / "detections.gpkg")["det_id"].tolist()
+    port = _free_port()
+    proc = _start(results, port)
+    try:
+        token = _token(port)
+        for i in range(3):
+            assert _post(port, token, {"action": "accept", "det_id": ids[i]})[0] == 200
+        assert _post(port, token, {"action": "reject", "det_id": ids[3]})[0] == 200
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    port = _free_port()
+    proc = _start(results, port)
+    try:
+        state = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/decisions", timeout=30).read())
+        assert sorted(state["per_detection"]) == sorted(ids[:4])
+        assert state["per_detection"][ids[3]]["action"] == "reject"
+        token = _token(port)
+        status, body = _post(port, token, {"action": "undo"})
+        assert status == 200 and ids[3] not in body["decisions"]["per_detection"]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert len(_decisions(results / "review.gpkg")) == 3
+    assert not list(results.glob(".review-*"))  # no half-written file left beside it
+
+
+def _non_loopback_address() -> str | None:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # no packet is sent; this picks the outgoing interface
+            addr = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if addr.startswith("127.") else addr
+
+
+def test_server_refuses_foreign_origin_host_and_paths_outside(results):
+    from geotally.review.run import prepare
+    from geotally.review.server import serve_in_thread
+
+    app = prepare(results)
+    server, _ = serve_in_thread(app)
+    port = app.port
+    det = app.session.detections["det_id"].iloc[0]
+
+    def get(path: str, host: str | None = None, origin: str | None = None) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.putrequest("GET", path, skip_host=True)
+        conn.putheader("Host", host or f"127.0.0.1:{port}")
+        if origin:
+            conn.putheader("Origin", origin)
+        conn.endheaders()
+        return conn.getresponse().status
+
+    try:
+        assert get("/") == 200 and get("/api/session") == 200 and get("/leaflet/leaflet.js") == 200
+        assert get("/", host=f"localhost:{port}") == 200
+        assert get("/", host="evil.example:80") == 403  # DNS rebinding
+        assert get("/", host=f"127.0.0.1:{port + 1}") == 403
+        assert get("/api/session", origin="http://evil.example") == 403
+        for path in ("/static/../summary.json", "/static/%2e%2e/summary.json", "/static/..%2fsummary.json",
+                     "/leaflet/../../../etc/passwd", "//etc/passwd", "/static//etc/passwd", "/static/%2Fetc%2Fpasswd",
+                     "/static/..\\summary.json", "/tiles/../summary.json", "/summary.json", "/review.gpkg"):
+            assert get(path) in (403, 404), path
+        token = app.token
+        assert _post(port, token, {"action": "accept", "det_id": det}, origin="http://evil.example")[0] == 403
+        assert _post(port, "wrong", {"action": "accept", "det_id": det})[0] == 403
+        assert _post(port, token, {"action": "accept", "det_id": det}, host="evil.example")[0] == 403
+        assert _post(port, token, {"action": "accept", "det_id": "no-such"})[0] == 400
+        assert _post(port, token, {"action": "accept", "det_id": det})[0] == 200
+        addr = _non_loopback_address()
+        if addr is not None:
+            with pytest.raises(OSError):
+                socket.create_connection((addr, port), timeout=2).close()
+    finally:
+        server.shutdown()
+    assert len(_decisions(results / "review.gpkg")) == 1  # only the one honest request was saved
+
+
+def test_two_writers_append_in_turn(results):
+    from geotally.review.session import open_session
+    from geotally.store.review import Decision, append, read_review
+
+    session = open_session(results)
+    ids = session.detections["det_id"].tolist()[:20]
+
+    def write(part):
+        for d in part:
+            append(session.review_path, Decision("accept", d, "large_vehicle", reviewer="t"), session.crs)
+
+    threads = [threading.Thread(target=write, args=(ids[i::2],)) for i in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    log = read_review(session.review_path).decisions
+    assert sorted(log["det_id"]) == sorted(ids) and sorted(log["decision_id"]) == list(range(1, 21))
+    # and a second process appending at the same time as this one
+    code = ("import sys; sys.path.insert(0, %r)\n" % str(Path(__file__).parent) +
+            "from geotally.review.session import open_session\n"
+            "from geotally.store.review import Decision, append\n"
+            f"s = open_session({str(results)!r})\n"
+            "for d in [f'p-{i}' for i in range(10)]:\n"
+            "    append(s.review_path, Decision('reject', d, reviewer='p'), s.crs)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    write([f"t-{i}" for i in range(10)])
+    assert proc.wait() == 0
+    log = read_review(session.review_path).decisions
+    assert len(log) == 40 and log["decision_id"].is_unique
+
+
+def _truth_matches(results: Path, truth_path: str):
+    """Each detection's true class (or None) and the truth vehicles no detection found, by centre distance."""
+    det = gpd.read_file(results / "detections.gpkg")
+    truth = gpd.read_file(truth_path).to_crs(det.crs)
+    tc = shapely.get_coordinates(truth.geometry.centroid)
+    dc = shapely.get_coordinates(det.geometry.centroid)
+    d = np.linalg.norm(dc[:, None] - tc[None], axis=2)
+    cls = np.array([None] * len(det), dtype=object)
+    used = np.zeros(len(truth), bool)
+    for i in np.argsort(d.min(axis=1)):
+        j = int(np.argmin(np.where(used, np.inf, d[i])))
+        if d[i, j] < 3.0:
+            used[j] = True
+            cls[i] = "large_vehicle" if truth["class"].iloc[j] in ("large_vehicle", "truck", "tanker", "box", "flatbed", "bus") else "small_vehicle"
+    return det, cls, truth, used
+
+
+def test_sample_review_gives_an_interval_around_the_true_count(results, border_scene, tmp_path, monkeypatch, capsys):
+    """A reviewer who answers from the exact truth: the scene's own calibration must cover the true count."""
+    from geotally.analysis.sampling import SampleParams
+    from geotally.review.run import prepare
+    from geotally.review.session import to_pixels
+
+    app = prepare(results, SampleParams(detections=40, windows=30, window_m=30, seed=3), reviewer="oracle")
+    det, true_cls, truth, found = _truth_matches(results, border_scene["truth"])
+    by_id = dict(zip(det["det_id"], true_cls))
+    sc = app.session.scenes[0].scene
+    tpx = to_pixels(sc, truth.geometry.to_numpy(), truth.crs)
+    tcent = shapely.get_coordinates(shapely.centroid(tpx))
+    for unit in app.payload()["sample"]:
+        if unit["unit"] == "detection":
+            t = by_id[unit["id"]]
+            det_cls = det.loc[det["det_id"] == unit["id"], "class"].iloc[0]
+            body = {"action": "reject"} if t is None else {"action": "accept"} if t == det_cls else \
+                {"action": "relabel", "label_class": t}
+            app.decide(dict(body, det_id=unit["id"], sample_unit=unit["id"]))
+        else:
+            ring = np.asarray(unit["ring"])
+            x0, y0 = ring.min(axis=0)
+            x1, y1 = ring.max(axis=0)
+            inside = (~found) & (tcent[:, 0] >= x0) & (tcent[:, 0] < x1) & (tcent[:, 1] >= y0) & (tcent[:, 1] < y1)
+            for j in np.flatnonzero(inside):
+                cls = "large_vehicle" if truth["class"].iloc[j] in ("large_vehicle", "truck", "tanker", "box", "flatbed", "bus") else "small_vehicle"
+                ring_px = np.asarray(shapely.get_exterior_ring(tpx[j]).coords)[:4].tolist()
+                app.decide({"action": "add", "label_class": cls, "ring": ring_px, "scene": Path(sc.path).name,
+                            "sample_unit": unit["id"]})
+            app.decide({"action": "searched", "det_id": unit["id"], "sample_unit": unit["id"]})
+    code, out, err = run(monkeypatch, capsys, "calibrate", results / "review.gpkg", "-o", tmp_path / "cal.json")
+    assert code == 0, err
+    code, out, err = run(monkeypatch, capsys, "recount", results, "--calibration", tmp_path / "cal.json")
+    assert code == 0, err
+    import pandas as pd
+
+    counts = pd.read_csv(results / "counts.csv")
+    row = counts[(counts["zone"] == "ALL") & (counts["class"] == "large_vehicle")].iloc[0]
+    n_true = int(sum(truth["class"].isin(["large_vehicle", "truck", "tanker", "box", "flatbed", "bus"])))
+    assert row["lo95"] <= n_true <= row["hi95"], (row.to_dict(), n_true)
+    assert row["hi95"] - row["lo95"] < n_true  # an interval that says something
