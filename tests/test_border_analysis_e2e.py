@@ -88,10 +88,25 @@ def test_evaluate_calibrate_and_claim(analysed, border_scene, tmp_path, monkeypa
     out = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", border_scene["border"], "--sides", "TR,IQ",
               "--calibration", cal, "--claim", f"TR=4530,IQ={true_iq}", "--out", res)
     counts = pd.read_csv(res / "counts.csv")
-    assert {"estimate", "lo95", "hi95"} <= set(counts.columns)
+    # One labelled scene says nothing about how the rates vary between scenes: no interval, and it says so.
+    assert {"estimate", "lo95", "hi95"} <= set(counts.columns) and counts["lo95"].isna().all()
+    assert "fewer than 3" in out and "no interval" in out
+    claims = {c["zone"]: c["verdict"] for c in json.loads((res / "summary.json").read_text())["claims"]}
+    assert set(claims.values()) == {"untested: counts are uncorrected (run with --calibration)"}
+    # The same evaluation read as three scene groups (one image each would be one group; here the
+    # evaluation's rows are relabelled as three scenes with the same rates) gives an interval that holds.
+    data = json.loads(report.read_text())
+    rows = [dict(r, image=f"{r['image']}-{k}") for k in ("a", "b", "c") for r in data["per_image"]]
+    three = tmp_path / "eval3.json"
+    three.write_text(json.dumps(dict(data, per_image=rows)))
+    run(monkeypatch, capsys, "calibrate", three, "-o", tmp_path / "cal3.json", "--group", r"-(\w)$")
+    res3 = tmp_path / "calibrated3"
+    out = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", border_scene["border"], "--sides", "TR,IQ",
+              "--calibration", tmp_path / "cal3.json", "--claim", f"TR=4530,IQ={true_iq}", "--out", res3)
+    counts = pd.read_csv(res3 / "counts.csv")
     iq = counts[(counts["zone"] == "IQ") & (counts["class"] == "large_vehicle")].iloc[0]
     assert iq["lo95"] <= true_iq <= iq["hi95"]
-    claims = {c["zone"]: c["verdict"] for c in json.loads((res / "summary.json").read_text())["claims"]}
+    claims = {c["zone"]: c["verdict"] for c in json.loads((res3 / "summary.json").read_text())["claims"]}
     assert claims == {"TR": "too high", "IQ": "consistent"}
     assert "too high" in out
 

@@ -372,7 +372,11 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                  if cal is not None else
                  "Counts are raw detector counts, not corrected for missed or false detections."),
         "calibration": {"file": str(calibration) if not isinstance(calibration, Calibration) else None,
-                        "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method} if cal else None,
+                        "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method,
+                        "warnings": cal.warnings(sc.gsd_m) if hasattr(cal, "warnings") else [],
+                        "no_interval": {c: why for c in VEHICLE_CLASSES
+                                        if hasattr(cal, "no_interval") and (why := cal.no_interval(c))}}
+        if cal else None,
         "size_classes": {k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
                                                               return_counts=True))},
         "length_histogram": length_histogram(v.vehicle_lengths_m),

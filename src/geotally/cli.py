@@ -285,6 +285,9 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
     if not result.summary["scenes"][0].get("georeferenced", True):
         out.print("the scene has no georeference: outputs are in pixel-space metres, with no WGS84 file and no "
                   "lon/lat", style="yellow")
+    cal = result.summary.get("calibration") or {}
+    for text in [*cal.get("warnings", []), *cal.get("no_interval", {}).values()]:
+        out.print(f"calibration: {text}", style="yellow")
     for c in result.summary.get("claims") or []:
         rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
         when = f" on {c['date']}" if c.get("date") else ""
@@ -622,6 +625,10 @@ def calibrate_cmd(
     evaluation: Path = typer.Argument(..., metavar="EVALUATION|REVIEW", help="evaluation.json from 'geotally evaluate' on labelled images like the ones to count, or RESULTS/review.gpkg from a 'geotally review --sample'."),
     out_file: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file for 'count --calibration'."),
     force: bool = typer.Option(False, "--force", help="Replace the calibration file if it exists."),
+    group: Optional[str] = typer.Option(r"^(.*?)[-_]?\d+$", "--group", metavar="REGEX", help="Scene group of each labelled image, from its name (the regex's first group): intervals carry the spread of the rates between groups, and none is given with fewer than 3 groups. The default strips a trailing frame number (MOS74 -> MOS). --group '' treats every image as a scene of its own."),
+    gsd: Optional[str] = typer.Option(None, "--gsd", metavar="MIN[,MAX]", help="GSD in metres of the labelled imagery; count warns outside it."),
+    sensor: Optional[str] = typer.Option(None, "--sensor", help="Sensor or source of the labelled imagery (recorded, shown by count)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="Kind of scene (urban street, border crossing, ...), recorded and shown by count."),
 ) -> None:
     """Turn an evaluation, or a reviewed sample of the scene itself, into a calibration for count intervals."""
     import json
@@ -658,12 +665,20 @@ def calibrate_cmd(
         raise GeotallyError(f"evaluation file not found: {evaluation}") from None
     except (ValueError, UnicodeDecodeError):
         raise GeotallyError(f"{evaluation} is not JSON; give the file 'geotally evaluate' wrote") from None
-    cal = Calibration.from_evaluation(report, source=str(evaluation))
+    meta = {"sensor": sensor, "kind": kind}
+    if gsd:
+        lo_hi = _floats(gsd, "--gsd")
+        if not 1 <= len(lo_hi) <= 2 or min(lo_hi) <= 0:
+            raise GeotallyError(f"--gsd takes MIN[,MAX] metres, got {gsd!r}")
+        meta.update(gsd_m_min=min(lo_hi), gsd_m_max=max(lo_hi))
+    cal = Calibration.from_evaluation(report, source=str(evaluation), group=group or r"^(.*)$", meta=meta)
     write_json(out_file, asdict(cal))
     for cls, c in cal.classes.items():
         r, f = c.rates()
-        out.print(f"{cls}: {len(c.n_truth)} labelled images, {sum(c.n_truth)} vehicles; "
-                  f"detection rate {r:.3f}, false positives per true vehicle {f:.3f}")
+        why = cal.no_interval(cls)
+        out.print(f"{cls}: {len(c.n_truth)} labelled images in {c.n_groups()} scene groups, {sum(c.n_truth)} vehicles; "
+                  f"detection rate {r:.3f}, false positives per true vehicle {f:.3f}"
+                  + (f"; {why}" if why else ""))
     err.print(f"calibration written to {out_file}")
 
 

@@ -11,6 +11,15 @@ approximation to that sum). Averaging over the pairs and normalising over N (fla
 gives a distribution for N: its median is the estimate, its 2.5% and 97.5% points the
 95% interval. Both the uncertainty of the rates (few labelled images) and the chance
 variation of detection in the zone itself widen the interval.
+
+Between scenes. Rates measured on some scenes do not hold on another: on KIT frames the detection
+rate of one street was 0.88 and of the next 0.65. So the labelled images are grouped into scenes
+(a sequence, a site, a date: ``groups``), and the rates for the scene being counted are drawn from
+the spread between those groups (a random-effects predictive: logit detection rate and log
+false-positive rate per group, Student t with G - 1 degrees of freedom, scaled by sqrt(1 + 1/G)).
+With fewer than MIN_GROUPS groups that spread cannot be measured, and no interval is given.
+A calibration also records the GSD, sensor and kind of imagery it came from, and ``count`` warns
+when a scene's GSD is outside it.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import numpy as np
 from geotally.errors import GeotallyError
 
 N_BOOT = 1000
+MIN_GROUPS = 3  # scene groups needed to measure the spread of the rates between scenes
+GSD_SLACK = 1.25  # a scene's GSD may differ this much (ratio) from the calibration's range
 
 
 @dataclass
@@ -34,6 +45,16 @@ class ClassCalibration:
     n_truth: list[int]
     tp: list[int]
     fp: list[int]
+    groups: list[str] | None = None  # the scene group of each labelled image
+
+    def n_groups(self) -> int:
+        return len(set(self.groups)) if self.groups else 0
+
+    def group_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per scene group: true vehicles, true positives, false positives."""
+        keys, inv = np.unique(np.asarray(self.groups, dtype=str), return_inverse=True)
+        return tuple(np.bincount(inv, weights=np.asarray(a, float), minlength=len(keys))
+                     for a in (self.n_truth, self.tp, self.fp))
 
     def rates(self) -> tuple[float, float]:
         n = max(sum(self.n_truth), 1)
@@ -43,12 +64,29 @@ class ClassCalibration:
         """(r, f) draws: images resampled with replacement (variation between images), then the
         rates drawn from Beta/Gamma given the resampled totals (finite counts, so even a single
         labelled image gives honest uncertainty)."""
-        n, tp, fp = (np.asarray(a, float) for a in (self.n_truth, self.tp, self.fp))
         rng = np.random.default_rng(seed)
+        if self.groups:
+            return self._between_groups(n_boot, rng)
+        n, tp, fp = (np.asarray(a, float) for a in (self.n_truth, self.tp, self.fp))
         idx = rng.integers(0, len(n), size=(n_boot, len(n)))
         total, found, false = n[idx].sum(1), tp[idx].sum(1), fp[idx].sum(1)
         r = rng.beta(found + 0.5, np.maximum(total - found, 0) + 0.5)
         f = rng.gamma(false + 0.5, 1.0 / np.maximum(total, 1.0))
+        return r, f
+
+    def _between_groups(self, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(r, f) draws for a new scene: the predictive of the spread between scene groups."""
+        n, tp, fp = self.group_totals()
+        g = len(n)
+        if g < MIN_GROUPS:
+            raise GeotallyError(f"the calibration has {g} scene group(s); at least {MIN_GROUPS} are needed to "
+                                "measure how the rates vary between scenes")
+        lr = np.log((tp + 0.5) / (np.maximum(n - tp, 0) + 0.5))
+        lf = np.log((fp + 0.5) / (n + 1.0))
+        scale = np.sqrt(1 + 1 / g)
+        t_r, t_f = rng.standard_t(g - 1, n_boot), rng.standard_t(g - 1, n_boot)
+        r = 1 / (1 + np.exp(-(lr.mean() + lr.std(ddof=1) * scale * t_r)))
+        f = np.exp(lf.mean() + lf.std(ddof=1) * scale * t_f)
         return r, f
 
 
@@ -67,6 +105,32 @@ class Calibration:
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
+    def no_interval(self, cls: str) -> str | None:
+        """Why no honest interval can be given for ``cls`` (None when one can)."""
+        c = self.classes.get(cls)
+        if c is None:
+            return f"the calibration has no {cls}"
+        if c.groups is not None and c.n_groups() < MIN_GROUPS:
+            return (f"the calibration's {cls} rates come from {c.n_groups()} scene group(s), fewer than "
+                    f"{MIN_GROUPS}, so how they vary between scenes is unknown: no interval (review a sample of "
+                    "this scene instead: geotally review RESULTS --sample 200)")
+        return None
+
+    def warnings(self, scene_gsd_m: float) -> list[str]:
+        """Where a scene falls outside the imagery the calibration came from."""
+        out = []
+        lo, hi = self.meta.get("gsd_m_min"), self.meta.get("gsd_m_max")
+        if lo and hi and not lo / GSD_SLACK <= scene_gsd_m <= hi * GSD_SLACK:
+            out.append(f"the calibration comes from imagery at {lo:g}-{hi:g} m, this scene is {scene_gsd_m:.3g} m: "
+                       "its rates may not hold here")
+        if not any(c.groups for c in self.classes.values()):
+            out.append("the calibration does not measure how rates vary between scenes (made without scene groups); "
+                       "its interval holds only for scenes like its own images")
+        what = ", ".join(f"{k} {self.meta[k]}" for k in ("sensor", "kind") if self.meta.get(k))
+        if what:
+            out.append(f"calibrated on {what}: apply it only to imagery of that kind")
+        return out
+
     @classmethod
     def load(cls, path: str | Path) -> "Calibration":
         try:
@@ -84,15 +148,30 @@ class Calibration:
         return cls(classes=classes, **{k: data[k] for k in ("source", "source_sha256", "method", "meta") if k in data})
 
     @classmethod
-    def from_evaluation(cls, evaluation: dict, source: str = "") -> "Calibration":
+    def from_evaluation(cls, evaluation: dict, source: str = "", group: str | None = None,
+                        meta: dict | None = None) -> "Calibration":
+        """Per class and labelled image the rates; ``group`` a regular expression whose first group
+        (or whole match) in an image's name names its scene group (None: no groups)."""
+        import re
+
         what = source or "the evaluation"
+        pattern = None
+        if group is not None:
+            try:
+                pattern = re.compile(group)
+            except re.error as exc:
+                raise GeotallyError(f"--group {group!r} is not a regular expression: {exc}") from None
         per_image = evaluation.get("per_image") if isinstance(evaluation, dict) else None
         if not isinstance(per_image, list):
             raise GeotallyError(f"{what} is not an evaluation from 'geotally evaluate' (no per_image list)")
         classes: dict[str, ClassCalibration] = {}
         try:
             for row in per_image:
-                c = classes.setdefault(str(row["class"]), ClassCalibration([], [], []))
+                c = classes.setdefault(str(row["class"]), ClassCalibration([], [], [], [] if pattern else None))
+                if pattern is not None:
+                    name = str(row.get("image", ""))
+                    m = pattern.search(name)  # no match: the image is a group of its own
+                    c.groups.append(name if m is None else (m.group(1) if m.groups() else m.group(0)) or name)
                 c.n_truth.append(_count(row["n_truth"]))
                 c.tp.append(_count(row["tp"]))
                 c.fp.append(_count(row["fp"]))
@@ -103,7 +182,7 @@ class Calibration:
         if not classes:
             raise GeotallyError(f"{source or 'the evaluation'} has no labelled vehicles per image to calibrate from")
         sha = hashlib.sha256(Path(source).read_bytes()).hexdigest() if source and Path(source).exists() else ""
-        return cls(classes=classes, source=str(source), source_sha256=sha)
+        return cls(classes=classes, source=str(source), source_sha256=sha, meta=dict(meta or {}, group=group))
 
 
 def _count(v) -> int:
@@ -118,6 +197,8 @@ def check_rates(cls: str, c: ClassCalibration, where: str) -> None:
     n = len(c.n_truth)
     if not (len(c.tp) == len(c.fp) == n) or n == 0:
         raise GeotallyError(f"{where}: class {cls!r} needs one n_truth, tp and fp per labelled image")
+    if c.groups is not None and len(c.groups) != n:
+        raise GeotallyError(f"{where}: class {cls!r} needs one scene group per labelled image")
     for v in (*c.n_truth, *c.tp, *c.fp):
         _count(v)
     if any(t > m for t, m in zip(c.tp, c.n_truth)):

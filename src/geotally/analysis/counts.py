@@ -62,7 +62,7 @@ def add_intervals(counts: pd.DataFrame, cal, detections: pd.DataFrame | None = N
     est, lo, hi = [], [], []
     for _, row in counts.iterrows():
         c = cal.classes.get(row["class"])
-        if c is None:
+        if c is None or cal.no_interval(row["class"]):
             est.append(None), lo.append(None), hi.append(None)
             continue
         e, a, b = interval(int(row["count"]), c)
