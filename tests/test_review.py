@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import shutil
 import signal
@@ -318,3 +317,40 @@ def test_sample_review_gives_an_interval_around_the_true_count(results, border_s
     n_true = int(sum(truth["class"].isin(["large_vehicle", "truck", "tanker", "box", "flatbed", "bus"])))
     assert row["lo95"] <= n_true <= row["hi95"], (row.to_dict(), n_true)
     assert row["hi95"] - row["lo95"] < n_true  # an interval that says something
+
+
+def test_report_names_zones_filters_cites_ids_reads_coordinates_and_shows_crops(counted):
+    """The report's upgrades, driven in headless Chromium: zone names, filters by class and score, a
+    scale bar that matches the GSD, a click that gives the detection id, its crop and WGS84 coordinates."""
+    det = gpd.read_file(counted / "detections.gpkg")
+    with chromium_page() as (page, errors):
+        page.goto((counted / "report.html").resolve().as_uri())
+        page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
+        data = json.loads(page.locator("#geotally-data").text_content())
+        assert sorted(z[2] for z in data["zone_labels"]) == ["IQ", "TR"]
+        assert data["ids"] == det["det_id"].tolist() and len(data["crops"]) == len(det)
+        canvas = page.locator("#map")
+        view = page.evaluate("() => window.geotallyReport.view")
+        metres, pixels = float(canvas.get_attribute("data-scale-metres")), float(canvas.get_attribute("data-scale-pixels"))
+        assert metres == pytest.approx(pixels / view["s"] * data["gsd_m"], rel=0.02)
+        # filters
+        large = data["classes"].index("large_vehicle")
+        page.locator(f"input[data-class='{large}']").uncheck()
+        assert int(canvas.get_attribute("data-drawn-footprints")) == int((det["class"] != "large_vehicle").sum())
+        page.locator(f"input[data-class='{large}']").check()
+        page.locator("#score-min").fill("0.8")
+        assert int(canvas.get_attribute("data-drawn-footprints")) == int((det["score"] >= 0.8).sum())
+        page.locator("#score-min").fill("0")
+        # click the first large vehicle: its id, its crop, and coordinates within a few metres of it
+        i = int(np.flatnonzero(det["class"].to_numpy() == "large_vehicle")[0])
+        xy = np.asarray(data["xy"]).reshape(-1, 4, 2)[i].mean(axis=0)
+        page.mouse.wheel(0, 0)
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + view["x"] + xy[0] * view["s"], box["y"] + view["y"] + xy[1] * view["s"])
+        assert page.inner_text("#selected").startswith(det["det_id"].iloc[i])
+        assert page.get_attribute("#selected-crop", "src").startswith("data:image/jpeg;base64,")
+        m = re.search(r"lon (-?[\d.]+), lat (-?[\d.]+)", page.inner_text("#readout"))
+        lon, lat = float(m.group(1)), float(m.group(2))
+        d_m = np.hypot((lon - det["lon"].iloc[i]) * 111320 * np.cos(np.radians(lat)), (lat - det["lat"].iloc[i]) * 110540)
+        assert d_m < 3 * data["gsd_m"] / view["s"] + 1.0  # within a few screen pixels of the vehicle's centre
+        assert not errors

@@ -16,7 +16,9 @@ Between scenes. Rates measured on some scenes do not hold on another: on KIT fra
 rate of one street was 0.88 and of the next 0.65. So the labelled images are grouped into scenes
 (a sequence, a site, a date: ``groups``), and the rates for the scene being counted are drawn from
 the spread between those groups (a random-effects predictive: logit detection rate and log
-false-positive rate per group, Student t with G - 1 degrees of freedom, scaled by sqrt(1 + 1/G)).
+false-positive rate per group, Student t with G - 1 degrees of freedom, scaled by sqrt(1 + 1/G);
+from EMPIRICAL_GROUPS groups on, the rates of a group drawn at random, with the Beta and Gamma
+uncertainty of its own counts).
 With fewer than MIN_GROUPS groups that spread cannot be measured, and no interval is given.
 A calibration also records the GSD, sensor and kind of imagery it came from, and ``count`` warns
 when a scene's GSD is outside it.
@@ -35,6 +37,8 @@ from geotally.errors import GeotallyError
 
 N_BOOT = 1000
 MIN_GROUPS = 3  # scene groups needed to measure the spread of the rates between scenes
+EMPIRICAL_GROUPS = 20  # from this many groups on, a new scene's rates are those of a random group
+MAX_SPREAD = 10.0  # no interval when a new scene's detections per true vehicle may differ more than this (97.5% / 2.5%)
 GSD_SLACK = 1.25  # a scene's GSD may differ this much (ratio) from the calibration's range
 
 
@@ -81,6 +85,11 @@ class ClassCalibration:
         if g < MIN_GROUPS:
             raise GeotallyError(f"the calibration has {g} scene group(s); at least {MIN_GROUPS} are needed to "
                                 "measure how the rates vary between scenes")
+        if g >= EMPIRICAL_GROUPS:  # enough scenes to draw a new scene's rates from theirs directly
+            pick = rng.integers(0, g, n_boot)
+            r = rng.beta(tp[pick] + 0.5, np.maximum(n[pick] - tp[pick], 0) + 0.5)
+            f = rng.gamma(fp[pick] + 0.5, 1.0 / np.maximum(n[pick], 1.0))
+            return r, f
         lr = np.log((tp + 0.5) / (np.maximum(n - tp, 0) + 0.5))
         lf = np.log((fp + 0.5) / (n + 1.0))
         scale = np.sqrt(1 + 1 / g)
@@ -114,6 +123,13 @@ class Calibration:
             return (f"the calibration's {cls} rates come from {c.n_groups()} scene group(s), fewer than "
                     f"{MIN_GROUPS}, so how they vary between scenes is unknown: no interval (review a sample of "
                     "this scene instead: geotally review RESULTS --sample 200)")
+        if c.groups is not None:
+            r, f = c.bootstrap(2000, seed=0)
+            lo, hi = np.quantile(r + f, [0.025, 0.975])
+            if hi > MAX_SPREAD * max(lo, 1e-9):
+                return (f"the calibration's {cls} detections per true vehicle vary from {lo:.2f} to {hi:.2f} between "
+                        f"its scenes (more than {MAX_SPREAD:g}-fold), so an interval would say next to nothing: "
+                        "none is given (review a sample of this scene instead: geotally review RESULTS --sample 200)")
         return None
 
     def warnings(self, scene_gsd_m: float) -> list[str]:

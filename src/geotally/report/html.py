@@ -17,7 +17,7 @@ from geotally.errors import GeotallyError
 from geotally.analysis.coverage import CoverageParams
 from geotally.zones.assign import OUTSIDE
 from geotally.report.charts import bar_chart, key_values, line_chart, table
-from geotally.report.payload import ROAD_CLASSES, basemap_affine, payload, quicklook
+from geotally.report.payload import MAX_CROPS, ROAD_CLASSES, basemap_affine, crops, payload, quicklook
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -30,6 +30,10 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px}td,th{border:1px soli
 th{background:#eef}.kv th{width:220px}figure{display:inline-block;margin:8px 16px 8px 0}
 figcaption{font-weight:600;font-size:13px;margin-bottom:4px}.note{color:#8a4b00;font-weight:600}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:middle}
+#filters{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0;align-items:center}
+#readout{font-family:ui-monospace,monospace;font-size:12px;margin:4px 0}
+#selected-box{display:flex;gap:10px;align-items:flex-start;min-height:20px}#selected-crop{max-width:160px;image-rendering:pixelated}
+#selected-crop:not([src]){display:none}
 """
 
 
@@ -85,6 +89,17 @@ def render(result, basemap: str | None = None) -> str:
     """The report as one HTML string."""
     data = payload(result)
     data["quicklook"], _, _ = quicklook(result.scene, result.preview)
+    det = result.detections
+    if len(det):
+        centres = np.asarray(data["xy"], float).reshape(-1, 4, 2).mean(axis=1)
+        large = (det["class"].to_numpy() == "large_vehicle").astype(int)
+        order = np.lexsort((-det["score"].to_numpy(float), -large))
+        data["crops"] = {str(k): v for k, v in crops(result.scene, centres, det["length_m"].to_numpy(float) / result.scene.gsd_m,
+                                                       order).items()}
+    else:
+        data["crops"] = {}
+    crops_note = (f"Native-resolution crops are embedded for {len(data['crops'])} of {len(det)} detections "
+                  "(large vehicles first, then by score)." if len(det) > MAX_CROPS else "")
     data["basemap"] = None
     if basemap and result.scene.crs is not None:
         data["lonlat_to_px"] = basemap_affine(result.scene)
@@ -98,7 +113,12 @@ def render(result, basemap: str | None = None) -> str:
     dates = [d for d in dict.fromkeys(per_zone["date"].fillna("").astype(str))] if "date" in per_zone else [""]
     if len(dates) > 1:  # one bar per date and zone: counts of different dates are never added up
         per_zone = per_zone.assign(zone=per_zone["date"].fillna("").astype(str) + " " + per_zone["zone"].astype(str))
-    zone_totals = per_zone.groupby("zone", sort=False)["count"].sum()
+    zone_charts = "".join(
+        bar_chart([str(z) for z in part["zone"]], part["count"].tolist(),
+                  f"{cls} per zone" + (" and date" if len(dates) > 1 else ""), colour=colour,
+                  chart_id=f"zone-chart-{cls}")
+        for cls, colour in (("large_vehicle", "#e45756"), ("small_vehicle", "#4c78a8"))
+        for part in [per_zone[per_zone["class"] == cls]] if len(part))
     queues = result.queues.drop(columns="geometry") if result.queues is not None else pd.DataFrame()
     legend = "".join(f'<span style="background:{c}"></span>{escape(k)}' for k, c in zip(data["classes"], data["colours"]))
     partial = counts[counts["coverage"] == "partial"] if "coverage" in counts else counts[:0]
@@ -123,6 +143,10 @@ def render(result, basemap: str | None = None) -> str:
         + ((("basemap", "basemap"),) if data["basemap"] else ()))
     roads_html = _roads_section(result)
     series_html = _series_section(result) if len(dates) > 1 else ""
+    class_boxes = "".join(f'<label><input type="checkbox" data-class="{i}" checked> {escape(c)}</label>'
+                          for i, c in enumerate(data["classes"]))
+    score_filter = ('<label>score ≥ <input type="range" id="score-min" min="0" max="1" step="0.05" value="0">'
+                    '<span id="score-min-value">0.00</span></label>')
     date_select = ('<label>date <select id="date-select"><option value="">all dates</option>'
                    + "".join(f'<option value="{escape(d)}">{escape(d)}</option>' for d in data["dates"] if d)
                    + "</select></label>") if len([d for d in data["dates"] if d]) > 1 else ""
@@ -132,14 +156,17 @@ def render(result, basemap: str | None = None) -> str:
 <style>{STYLE}</style></head><body>
 <header><h1>{escape(title)}</h1><div>{len(result.detections)} detections · {escape(note)}</div></header>
 <main>
-<section id="map-section"><div id="controls">{layer_boxes}{date_select}<button id="reset">fit</button>
+<section id="map-section"><div id="controls">{layer_boxes}{date_select}<button id="reset">fit</button></div>
+<div id="filters">{class_boxes}{score_filter}<span id="shown-count"></span></div><div id="controls2">
 <span class="legend">{legend}<span style="background:#00e5ff"></span>queues<span style="background:#ff00ff"></span>border<span style="background:#ffff00"></span>zones</span></div>
-<div id="mapwrap"><canvas id="map"></canvas><div id="tip"></div></div><div id="selected"></div></section>
+<div id="mapwrap"><canvas id="map"></canvas><div id="tip"></div></div>
+<div id="readout">click the map for coordinates (WGS84)</div>
+<div id="selected-box"><img id="selected-crop" alt=""><div id="selected"></div></div><p class="note">{escape(crops_note)}</p></section>
 <section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{coverage_html}{table(counts, "counts-table")}
 {claim_html}</section>
 <section><h2>Charts</h2>
 {bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}
-{bar_chart([str(z) for z in zone_totals.index], zone_totals.tolist(), "Vehicles per zone" + (" and date" if len(dates) > 1 else ""), colour="#e45756", chart_id="zone-chart")}
+{zone_charts}
 <p>The density heatmap is a map layer (tick "density heatmap").</p></section>
 {series_html}
 <section><h2>Queues</h2>{table(queues, "queues-table") if len(queues) else "<p>No queues.</p>"}</section>

@@ -12,7 +12,9 @@
                   queues: true, basemap: !!D.basemap};
   const view = {s: 1, x: 0, y: 0};
   let dateSel = -1;  // index into D.dates, or -1 for every date
-  const shown = (i) => dateSel < 0 || D.date[i] === dateSel;
+  const classOn = D.classes.map(() => true);
+  let scoreMin = 0;
+  const shown = (i) => (dateSel < 0 || D.date[i] === dateSel) && classOn[D.cls[i]] && D.score[i] >= scoreMin;
   const img = new Image();
   let imgReady = false;
   img.onload = function () { imgReady = true; draw(); };
@@ -92,6 +94,10 @@
     if (layers.zones) {
       ctx.lineWidth = 2 * lw; ctx.strokeStyle = "#ffff00";
       for (const ring of D.zone_polygons) { path(ring); ctx.closePath(); ctx.stroke(); }
+      ctx.font = "bold " + (15 / view.s) + "px system-ui, sans-serif";
+      ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      ctx.lineWidth = 3 / view.s; ctx.strokeStyle = "#000000"; ctx.fillStyle = "#ffff00";
+      for (const [x, y, name] of D.zone_labels || []) { ctx.strokeText(name, x, y); ctx.fillText(name, x, y); }
     }
     if (layers.border) {
       ctx.lineWidth = 3 * lw; ctx.strokeStyle = "#ff00ff";
@@ -135,9 +141,37 @@
         path(line); ctx.stroke(); queuesDrawn++;
       });
     }
+    drawScale();
     canvas.dataset.drawnFootprints = String(drawn);
+    const sc = document.getElementById("shown-count");
+    if (sc) sc.textContent = drawn + " of " + n + " vehicles shown";
     canvas.dataset.drawnQueues = String(queuesDrawn);
     canvas.dataset.date = dateSel < 0 ? "" : D.dates[dateSel];
+  }
+
+  function drawScale() {
+    // A bar of a round number of metres, at most 140 screen pixels long, bottom left.
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    const mpp = D.gsd_m / view.s;  // metres per screen pixel
+    let len = 1;
+    for (const base of [1, 2, 5]) for (let k = -2; k < 7; k++) {
+      const v = base * Math.pow(10, k);
+      if (v / mpp <= 140 && v > len) len = v;
+    }
+    if (len / mpp > 140) len = mpp * 100;
+    const w = len / mpp, x = 12, y = canvas.height - 14;
+    ctx.fillStyle = "#000000aa"; ctx.fillRect(x - 6, y - 20, w + 12, 28);
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(x, y - 4); ctx.lineTo(x, y); ctx.lineTo(x + w, y); ctx.lineTo(x + w, y - 4); ctx.stroke();
+    ctx.fillStyle = "#fff"; ctx.font = "12px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "alphabetic";
+    ctx.fillText(len >= 1000 ? (len / 1000) + " km" : len + " m", x + w / 2, y - 7);
+    canvas.dataset.scaleMetres = String(len);
+    canvas.dataset.scalePixels = String(Math.round(w));
+  }
+
+  function lonlat(x, y) {
+    const a = D.px_to_lonlat;
+    return a ? [a[0] * x + a[1] * y + a[2], a[3] * x + a[4] * y + a[5]] : null;
   }
 
   function sceneAt(ev) {
@@ -164,7 +198,7 @@
 
   function describe(i) {
     const q = D.queue.length ? D.queue[i] : -1;
-    return D.classes[D.cls[i]] + " · score " + D.score[i] + " · " + D.length[i] + " m · zone " +
+    return D.ids[i] + " · " + D.classes[D.cls[i]] + " · score " + D.score[i] + " · " + D.length[i] + " m · zone " +
       D.zones_of_vehicles[D.zone[i]] + (q >= 0 ? " · queue " + q : "") +
       (D.dates[D.date[i]] ? " · " + D.dates[D.date[i]] : "");
   }
@@ -189,6 +223,13 @@
     const [x, y] = sceneAt(ev);
     const i = layers.detections ? pick(x, y) : -1;
     document.getElementById("selected").textContent = i >= 0 ? describe(i) : "";
+    const crop = document.getElementById("selected-crop");
+    if (i >= 0 && D.crops[String(i)]) crop.src = D.crops[String(i)]; else crop.removeAttribute("src");
+    const ll = lonlat(x, y);
+    document.getElementById("readout").textContent = ll ?
+      "lon " + ll[0].toFixed(6) + ", lat " + ll[1].toFixed(6) + " (WGS84, ±" + D.px_to_lonlat_err_m.toFixed(1) +
+      " m) · pixel " + Math.round(x) + ", " + Math.round(y) : "pixel " + Math.round(x) + ", " + Math.round(y) +
+      " (the scene has no georeference)";
   });
   canvas.addEventListener("wheel", function (ev) {
     ev.preventDefault();
@@ -200,6 +241,15 @@
   }, {passive: false});
   const sel = document.getElementById("date-select");
   if (sel) sel.addEventListener("change", function () { dateSel = sel.value ? D.dates.indexOf(sel.value) : -1; draw(); });
+  for (const box of document.querySelectorAll("input[data-class]")) {
+    box.addEventListener("change", function () { classOn[Number(box.dataset.class)] = box.checked; draw(); });
+  }
+  const smin = document.getElementById("score-min");
+  if (smin) smin.addEventListener("input", function () {
+    scoreMin = Number(smin.value);
+    document.getElementById("score-min-value").textContent = scoreMin.toFixed(2);
+    draw();
+  });
   for (const box of document.querySelectorAll("input[data-layer]")) {
     box.checked = layers[box.dataset.layer];
     box.addEventListener("change", function () { layers[box.dataset.layer] = box.checked; draw(); });

@@ -16,6 +16,51 @@ from geotally.imagery.scene import Scene
 
 CLASS_COLOURS = {"large_vehicle": "#ff7f0e", "small_vehicle": "#1f77b4"}
 OTHER_COLOUR = "#bbbbbb"
+MAX_CROPS = 1500  # native-resolution crops embedded in the report (large vehicles first, then by score)
+CROP_PX = (32, 160)  # a crop's side in scene pixels: 1.6 vehicle lengths, within these bounds
+
+
+def crops(scene: Scene, centres_px: np.ndarray, length_px: np.ndarray, order: np.ndarray,
+          limit: int = MAX_CROPS) -> dict[int, str]:
+    """JPEG data URIs of native-resolution crops around the detections ``order`` names first
+    (at most ``limit``), keyed by detection index: what the report shows for a selected vehicle."""
+    out: dict[int, str] = {}
+    if not len(order):
+        return out
+    sides = np.clip(np.ceil(1.6 * np.asarray(length_px, float)), *CROP_PX).astype(int)
+    with open_reader(scene) as src:
+        for i in order[:limit]:
+            side = int(sides[i])
+            c0 = int(np.clip(round(centres_px[i, 0] - side / 2), 0, max(scene.width - side, 0)))
+            r0 = int(np.clip(round(centres_px[i, 1] - side / 2), 0, max(scene.height - side, 0)))
+            w, h = min(side, scene.width - c0), min(side, scene.height - r0)
+            rgb = read_shrunk(src, scene, Window(c0, r0, w, h), w, h)
+            ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 82])
+            if ok:
+                out[int(i)] = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+    return out
+
+
+def pixel_to_lonlat_affine(scene: Scene) -> tuple[list[float] | None, float | None]:
+    """Least-squares affine from scene pixels to (lon, lat) over a 5 x 5 grid, and its worst error in
+    metres on that grid: the report's click readout (the error is printed with it)."""
+    if scene.crs is None:
+        return None, None
+    from geotally.geo.metric import local_metric_crs, to_metric
+    from geotally.geo.transform import map_to_wgs84, pixel_to_map, scene_centre_lonlat
+
+    g = np.linspace(0, 1, 5)
+    px = np.array([[x * scene.width, y * scene.height] for x in g for y in g], float)
+    ll = map_to_wgs84(scene.crs, pixel_to_map(scene.transform, px))
+    a = np.column_stack([px, np.ones(len(px))])
+    coef, *_ = np.linalg.lstsq(a, ll, rcond=None)
+    fit = a @ coef
+    metric = local_metric_crs(scene.crs, scene_centre_lonlat(scene.transform, scene.width, scene.height, scene.crs))
+    from pyproj import CRS
+
+    wgs = CRS.from_epsg(4326)
+    err = np.hypot(*(to_metric(fit, wgs, metric) - to_metric(ll, wgs, metric)).T).max()
+    return coef.T.reshape(-1).tolist(), float(err)
 
 
 def quicklook(scene: Scene, preview: np.ndarray | None = None, max_side: int = PREVIEW_MAX) -> tuple[str, int, int]:
@@ -63,8 +108,11 @@ def payload(result, heat_cells: int = 64) -> dict:
     cell = max(sc.width, sc.height) / heat_cells
     gw, gh = int(np.ceil(sc.width / cell)), int(np.ceil(sc.height / cell))
     heat, _, _ = np.histogram2d(centres[:, 1], centres[:, 0], bins=[gh, gw], range=[[0, gh * cell], [0, gw * cell]])
+    affine, affine_err = pixel_to_lonlat_affine(sc)
     data = {
-        "width": sc.width, "height": sc.height,
+        "width": sc.width, "height": sc.height, "gsd_m": sc.gsd_m,
+        "px_to_lonlat": affine, "px_to_lonlat_err_m": affine_err,
+        "ids": det["det_id"].astype(str).tolist() if len(det) and "det_id" in det else [str(i + 1) for i in range(len(det))],
         "xy": np.round(px.reshape(-1), 1).tolist(),
         "cls": [classes.index(c) for c in det["class"]] if len(det) else [],
         "classes": classes,
@@ -76,14 +124,20 @@ def payload(result, heat_cells: int = 64) -> dict:
         "queue": det["queue_id"].astype(int).tolist() if len(det) and "queue_id" in det else [],
         "dates": dates,
         "date": [dates.index(d) for d in det_dates] if len(det) else [],
-        "zone_polygons": [], "zone_names": [], "border": [], "queues": [],
+        "zone_polygons": [], "zone_names": [], "zone_labels": [], "border": [], "queues": [],
         "heat": {"cell": cell, "w": gw, "h": gh, "counts": heat.astype(int).reshape(-1).tolist()},
     }
     if result.zones is not None:
-        for name, poly in zip(result.zones.names, result.zones.polygons):
-            for ring in _to_px(sc, np.array([poly.intersection(_scene_box(sc))], dtype=object)):
+        clipped = shapely.intersection(np.asarray(result.zones.polygons, dtype=object), _scene_box(sc))
+        empty = shapely.is_empty(clipped)
+        where = shapely.point_on_surface(np.where(empty, _scene_box(sc), clipped))  # one point per zone
+        inner = map_to_pixel(sc.transform, shapely.get_coordinates(where))
+        for name, poly, at, empty in zip(result.zones.names, clipped, inner, empty):
+            for ring in _to_px(sc, np.array([poly], dtype=object)):
                 data["zone_polygons"].append(ring)
                 data["zone_names"].append(str(name))
+            if not empty:
+                data["zone_labels"].append([round(float(at[0]), 1), round(float(at[1]), 1), str(name)])
     border = result.summary.get("border")
     if border and getattr(result, "border_line", None) is not None:
         data["border"] = _to_px(sc, np.array([result.border_line], dtype=object))
