@@ -227,7 +227,7 @@
     if (i >= 0 && D.crops[String(i)]) crop.src = D.crops[String(i)]; else crop.removeAttribute("src");
     const ll = lonlat(x, y);
     document.getElementById("readout").textContent = ll ?
-      "lon " + ll[0].toFixed(6) + ", lat " + ll[1].toFixed(6) + " (WGS84, ±" + D.px_to_lonlat_err_m.toFixed(1) +
+      "lon " + ll[0].toFixed(6) + ", lat " + ll[1].toFixed(6) + " (WGS84, ±" + D.px_to_lonlat_err_m.toFixed(2) +
       " m) · pixel " + Math.round(x) + ", " + Math.round(y) : "pixel " + Math.round(x) + ", " + Math.round(y) +
       " (the scene has no georeference)";
   });

@@ -35,6 +35,7 @@
   }
 
   function restyle() {
+    if (!Object.keys(shapes).length && S.scenes[0].detections.length) { show(); return; }
     for (const det of S.scenes[0].detections) if (shapes[det.id]) shapes[det.id].setStyle(styleFor(det));
     addedGroup.clearLayers();
     for (const a of decisions.added) if (a.ring.length)
@@ -144,7 +145,7 @@
     decisions = S.decisions;
     const sc = S.scenes[0];
     Z = sc.max_zoom;
-    map = L.map("map", { crs: L.CRS.Simple, minZoom: sc.min_zoom, maxZoom: Z + 2, keyboard: false,
+    map = L.map("map", { crs: L.CRS.Simple, minZoom: sc.min_zoom, maxZoom: Z + 2, keyboard: false, preferCanvas: true,
                          zoomControl: true, attributionControl: false });
     const byId = {};
     for (const d of sc.detections) byId[d.id] = d;
@@ -152,25 +153,36 @@
     const first = items.length ? centre(items[0].ring) : [sc.width / 2, sc.height / 2];
     map.setView(ll(first), Z);  // the first tiles are asked for now, before the layers are drawn
     const bounds = L.latLngBounds(ll([0, sc.height]), ll([sc.width, 0]));
-    L.tileLayer(`/tiles/${encodeURIComponent(sc.name)}/{z}/{x}/{y}.jpg`, {
+    const tiles = L.tileLayer(`/tiles/${encodeURIComponent(sc.name)}/{z}/{x}/{y}.jpg`, {
       tileSize: 256, minZoom: sc.min_zoom, maxNativeZoom: Z, maxZoom: Z + 2, noWrap: true, bounds: bounds,
     }).addTo(map);
-    const overlays = {};
-    const group = (name) => (overlays[name] = L.layerGroup().addTo(map));
-    const dets = group("detections");
-    for (const d of sc.detections) shapes[d.id] = L.polygon(d.ring.map(ll), styleFor(d)).addTo(dets);
-    overlays["added vehicles"] = addedGroup.addTo(map);
-    const L_ = sc.layers;
-    if (L_.zones) { const g = group("zones"); for (const z of L_.zones) for (const r of z.rings)
-      L.polygon(r.map(ll), { color: "#ffffff", weight: 1, fill: false, dashArray: "6 4" }).bindTooltip(z.name).addTo(g); }
-    for (const [name, colour] of [["border", "#ff3030"], ["queues", "#ffe100"], ["roads", "#9b9b9b"], ["route", "#00ff90"]]) {
-      if (!L_[name]) continue;
-      const g = group(name);
-      for (const f of L_[name]) for (const r of f.rings) L.polyline(r.map(ll), { color: colour, weight: 2 }).addTo(g);
-    }
-    if (S.sample.length) { const g = group("sample windows"); for (const u of S.sample) if (u.unit === "window")
-      L.polygon(u.ring.map(ll), { color: "#ffffff", weight: 1, fill: false }).addTo(g); }
-    L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    // The vector layers are drawn once the first tiles are in (or after a second at most), so that
+    // tens of thousands of footprints never hold back the imagery.
+    let drawn = false;
+    const drawLayers = () => {
+      if (drawn) return;
+      drawn = true;
+      const overlays = {};
+      const group = (name) => (overlays[name] = L.layerGroup().addTo(map));
+      const dets = group("detections");
+      for (const d of sc.detections) shapes[d.id] = L.polygon(d.ring.map(ll), styleFor(d)).addTo(dets);
+      overlays["added vehicles"] = addedGroup.addTo(map);
+      const L_ = sc.layers;
+      if (L_.zones) { const g = group("zones"); for (const z of L_.zones) for (const r of z.rings)
+        L.polygon(r.map(ll), { color: "#ffffff", weight: 1, fill: false, dashArray: "6 4" }).bindTooltip(z.name).addTo(g); }
+      for (const [name, colour] of [["border", "#ff3030"], ["queues", "#ffe100"], ["roads", "#9b9b9b"], ["route", "#00ff90"]]) {
+        if (!L_[name]) continue;
+        const g = group(name);
+        for (const f of L_[name]) for (const r of f.rings) L.polyline(r.map(ll), { color: colour, weight: 2 }).addTo(g);
+      }
+      if (S.sample.length) { const g = group("sample windows"); for (const u of S.sample) if (u.unit === "window")
+        L.polygon(u.ring.map(ll), { color: "#ffffff", weight: 1, fill: false }).addTo(g); }
+      L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+      restyle();
+      document.body.dataset.ready = "1";
+    };
+    tiles.once("load", () => setTimeout(drawLayers, 0));
+    setTimeout(drawLayers, 1000);
     map.on("click", onClick);
     // Keys are handled one after another: a key pressed while a decision is being saved waits its turn,
     // so fast typing never decides the same detection twice.
@@ -180,7 +192,6 @@
       chain = chain.then(() => onKey(e)).catch((err) => say(String(err), true));
     });
     classList();
-    document.body.dataset.ready = "1";
     go(0);
   }
   start().catch((e) => say(String(e), true));
