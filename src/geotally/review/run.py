@@ -31,7 +31,7 @@ def prepare(results: str | Path, sample: SampleParams | None = None, reviewer: s
     else:
         start_review(session.review_path, session.crs)
     app = ReviewApp(session, reviewer)
-    app.payload()  # built before the page asks, so the first tiles are requested at once
+    app.layers_bytes()  # built before the page asks, so the first tiles are requested at once
     return app
 
 

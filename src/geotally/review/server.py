@@ -119,6 +119,23 @@ class ReviewApp:
                              "reviewer": self.reviewer}
         return dict(self._payload, decisions=self.decisions())
 
+    def first_view(self) -> bytes:
+        """What the page needs to show the first tiles: the scenes without their layers, the
+        classes, the sample, the decisions, and where the first item is (small, so tiles start at once)."""
+        p = self.payload()
+        scenes = [{k: v for k, v in sc.items() if k not in ("detections", "layers")} for sc in p["scenes"]]
+        first = p["sample"][0]["ring"] if p["sample"] else \
+            (p["scenes"][0]["detections"][0]["ring"] if p["scenes"][0]["detections"] else None)
+        return json.dumps(dict(p, scenes=scenes, first=first)).encode()
+
+    def layers_bytes(self) -> bytes:
+        """Each scene's detections and map layers, serialised once."""
+        if getattr(self, "_layers", None) is None:
+            p = self.payload()
+            self._layers = json.dumps([{"detections": sc["detections"], "layers": sc["layers"]}
+                                       for sc in p["scenes"]]).encode()
+        return self._layers
+
     def decisions(self) -> dict:
         """The decisions in effect: per detection, and the added vehicles with their rings."""
         review = read_review(self.session.review_path, self.session.crs)
@@ -242,7 +259,9 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/favicon.ico":
                 return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             if path == "/api/session":
-                return self._send(HTTPStatus.OK, json.dumps(self.app.payload()).encode(), "application/json")
+                return self._send(HTTPStatus.OK, self.app.first_view(), "application/json")
+            if path == "/api/layers":
+                return self._send(HTTPStatus.OK, self.app.layers_bytes(), "application/json")
             if path == "/api/decisions":
                 return self._send(HTTPStatus.OK, json.dumps(self.app.decisions()).encode(), "application/json")
             if path.startswith("/static/"):

@@ -10,7 +10,9 @@ limited to 16 scene pixels per screen pixel when it has none.
 from __future__ import annotations
 
 import math
-import threading
+import queue
+from contextlib import contextmanager
+from typing import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -38,23 +40,28 @@ class Pyramid:
 
 
 class TileSource:
-    """Reads JPEG tiles of one scene; one open dataset per thread."""
+    """Reads JPEG tiles of one scene. The server starts a thread per request, so open datasets are
+    kept in a pool and lent to one request at a time (opening a GeoTIFF costs more than a tile)."""
 
     def __init__(self, scene: Scene) -> None:
         self.scene = scene
-        self._local = threading.local()
+        self._pool: queue.SimpleQueue = queue.SimpleQueue()
         z = max(0, math.ceil(math.log2(max(scene.width, scene.height) / TILE)))
         with network_off(), rasterio.open(scene.path) as src:
             has_overviews = bool(src.overviews(scene.bands[0]))
         self.pyramid = Pyramid(z, 0 if has_overviews else max(0, z - MAX_SHRINK_NO_OVERVIEWS))
 
-    def _src(self):
-        src = getattr(self._local, "src", None)
-        if src is None:
+    @contextmanager
+    def _src(self) -> Iterator[rasterio.DatasetReader]:
+        try:
+            src = self._pool.get_nowait()
+        except queue.Empty:
             with network_off():
                 src = rasterio.open(self.scene.path)
-            self._local.src = src
-        return src
+        try:
+            yield src
+        finally:
+            self._pool.put(src)
 
     def tile(self, z: int, x: int, y: int, quality: int = 88) -> bytes | None:
         """The JPEG bytes of tile (z, x, y), or None outside the scene or the zoom range."""
@@ -68,7 +75,8 @@ class TileSource:
             return None
         w, h = min(span, self.scene.width - c0), min(span, self.scene.height - r0)
         ow, oh = max(1, round(w / f)), max(1, round(h / f))
-        rgb = read_shrunk(self._src(), self.scene, Window(c0, r0, w, h), ow, oh)
+        with self._src() as src:
+            rgb = read_shrunk(src, self.scene, Window(c0, r0, w, h), ow, oh)
         canvas = np.zeros((TILE, TILE, 3), np.uint8)
         canvas[:oh, :ow] = rgb[:TILE, :TILE]
         ok, buf = cv2.imencode(".jpg", canvas[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -82,6 +90,7 @@ class TileSource:
         a0, b0 = max(c0, 0), max(r0, 0)
         a1, b1 = min(c0 + size, self.scene.width), min(r0 + size, self.scene.height)
         if a1 > a0 and b1 > b0:
-            out[b0 - r0:b1 - r0, a0 - c0:a1 - c0] = read_shrunk(self._src(), self.scene,
-                                                                 Window(a0, b0, a1 - a0, b1 - b0), a1 - a0, b1 - b0)
+            with self._src() as src:
+                out[b0 - r0:b1 - r0, a0 - c0:a1 - c0] = read_shrunk(src, self.scene, Window(a0, b0, a1 - a0, b1 - b0),
+                                                                     a1 - a0, b1 - b0)
         return out

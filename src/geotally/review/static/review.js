@@ -147,15 +147,13 @@
     Z = sc.max_zoom;
     map = L.map("map", { crs: L.CRS.Simple, minZoom: sc.min_zoom, maxZoom: Z + 2, keyboard: false, preferCanvas: true,
                          zoomControl: true, attributionControl: false });
-    const byId = {};
-    for (const d of sc.detections) byId[d.id] = d;
-    items = S.sample.length ? S.sample.map((u) => Object.assign({}, byId[u.id] || {}, u)) : sc.detections.slice();
-    const first = items.length ? centre(items[0].ring) : [sc.width / 2, sc.height / 2];
-    map.setView(ll(first), Z);  // the first tiles are asked for now, before the layers are drawn
+    const first = S.first ? centre(S.first) : [sc.width / 2, sc.height / 2];
+    map.setView(ll(first), Z);  // the first tiles are asked for now, before the layers are loaded
     const bounds = L.latLngBounds(ll([0, sc.height]), ll([sc.width, 0]));
     const tiles = L.tileLayer(`/tiles/${encodeURIComponent(sc.name)}/{z}/{x}/{y}.jpg`, {
       tileSize: 256, minZoom: sc.min_zoom, maxNativeZoom: Z, maxZoom: Z + 2, noWrap: true, bounds: bounds,
     }).addTo(map);
+    const tilesIn = new Promise((done) => { tiles.once("load", done); setTimeout(done, 1000); });
     // The vector layers are drawn once the first tiles are in (or after a second at most), so that
     // tens of thousands of footprints never hold back the imagery.
     let drawn = false;
@@ -178,11 +176,15 @@
       if (S.sample.length) { const g = group("sample windows"); for (const u of S.sample) if (u.unit === "window")
         L.polygon(u.ring.map(ll), { color: "#ffffff", weight: 1, fill: false }).addTo(g); }
       L.control.layers(null, overlays, { collapsed: true }).addTo(map);
-      restyle();
-      document.body.dataset.ready = "1";
     };
-    tiles.once("load", () => setTimeout(drawLayers, 0));
-    setTimeout(drawLayers, 1000);
+    await tilesIn;  // the detections (megabytes for a large scene) are fetched once the imagery is in
+    const got = await (await fetch("/api/layers")).json();
+    S.scenes.forEach((s, k) => Object.assign(s, got[k]));
+    const byId = {};
+    for (const d of sc.detections) byId[d.id] = d;
+    items = S.sample.length ? S.sample.map((u) => Object.assign({}, byId[u.id] || {}, u)) : sc.detections.slice();
+    await tilesIn;
+    drawLayers();
     map.on("click", onClick);
     // Keys are handled one after another: a key pressed while a decision is being saved waits its turn,
     // so fast typing never decides the same detection twice.
@@ -193,6 +195,7 @@
     });
     classList();
     go(0);
+    document.body.dataset.ready = "1";
   }
   start().catch((e) => say(String(e), true));
 })();
