@@ -86,7 +86,7 @@ def test_report_time_series_and_date_selector_in_chromium(closure_demo):
     queues = gpd.read_file(res / "queues.gpkg")
     with chromium_page() as (page, errors):
         page.goto((res / "report.html").resolve().as_uri())
-        page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
+        page.locator("#map[data-drawn-footprints]").wait_for(state="attached")  # no eval: the report's CSP forbids it
         points = page.eval_on_selector_all("#series-large_vehicle circle", "cs => cs.map(c => [c.dataset.series, "
                                            "c.dataset.date, Number(c.dataset.value)])")
         want = counts[(counts["class"] == "large_vehicle") & (counts["zone"] != "outside")]

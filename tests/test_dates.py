@@ -118,9 +118,10 @@ def test_the_report_chart_never_adds_dates(series, tmp_path):
     out = tmp_path / "all"
     r = geotally.count_scenes([s["scene"] for s in scenes[:2]], out=out, tile_size=512, overlap=64)
     html = (out / "report.html").read_text()
-    chart = html.split('id="zone-chart"', 1)[1].split("</svg>", 1)[0]
-    labels = [t.split("<", 1)[0] for t in chart.split("<title>")[1:]]
-    for s in scenes[:2]:  # every bar is one date's zone, with that date's count
-        mine = r.counts[(r.counts["date"] == s["date"]) & (r.counts["zone"] != "ALL")]
-        for zone, n in mine.groupby("zone", sort=False)["count"].sum().items():
-            assert f"{s['date']} {zone}: {n:g}" in labels
+    for cls in ("large_vehicle", "small_vehicle"):  # one chart per class
+        chart = html.split(f'id="zone-chart-{cls}"', 1)[1].split("</svg>", 1)[0]
+        labels = [t.split("<", 1)[0] for t in chart.split("<title>")[1:]]
+        for s in scenes[:2]:  # every bar is one date's zone, with that date's count of the class
+            mine = r.counts[(r.counts["date"] == s["date"]) & (r.counts["zone"] != "ALL") & (r.counts["class"] == cls)]
+            for zone, n in mine.groupby("zone", sort=False)["count"].sum().items():
+                assert f"{s['date']} {zone}: {n:g}" in labels

@@ -70,7 +70,7 @@ def test_hostile_names_in_the_report_stay_text(tmp_path, monkeypatch, capsys):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((out / "report.html").resolve().as_uri())
-        page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
+        page.locator("#map[data-drawn-footprints]").wait_for(state="attached")  # no eval: the report's CSP forbids it
         data = page.evaluate("JSON.parse(document.getElementById('geotally-data').textContent)")
         pwned = page.evaluate("window.__pwned === undefined")
         table = page.inner_text("#counts-table")

@@ -39,7 +39,7 @@ def open_report(browser, path: Path):
     page.on("request", lambda r: requests.append(r.url))
     t0 = time.perf_counter()
     page.goto(path.resolve().as_uri())
-    page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
+    page.locator("#map[data-drawn-footprints]").wait_for(state="attached")  # no eval: the report's CSP forbids it
     return page, errors, requests, time.perf_counter() - t0
 
 

@@ -325,7 +325,7 @@ def test_report_names_zones_filters_cites_ids_reads_coordinates_and_shows_crops(
     det = gpd.read_file(counted / "detections.gpkg")
     with chromium_page() as (page, errors):
         page.goto((counted / "report.html").resolve().as_uri())
-        page.wait_for_function("document.getElementById('map').dataset.drawnFootprints !== undefined")
+        page.locator("#map[data-drawn-footprints]").wait_for(state="attached")  # no eval: the report's CSP forbids it
         data = json.loads(page.locator("#geotally-data").text_content())
         assert sorted(z[2] for z in data["zone_labels"]) == ["IQ", "TR"]
         assert data["ids"] == det["det_id"].tolist() and len(data["crops"]) == len(det)

@@ -23,6 +23,8 @@ from geotally.analysis.coverage import with_coverage, zone_coverage
 from geotally.analysis.queues import QueueParams, queue_totals
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram
 from geotally.analysis.vehicles import build_vehicle_table
+from geotally.analysis.types import claim_table
+from geotally.detect.trailer_types import TrailerParams, confusion_for, type_vehicles
 from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP, _model_conf, check_claim, check_run_options
 from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
 from geotally.errors import GeotallyError
@@ -91,6 +93,7 @@ class CountResult:
     roads: gpd.GeoDataFrame | None = None  # the road segments within the scene(s), when roads were given
     route: gpd.GeoDataFrame | None = None  # the route's stretches with their counts (one row per date and stretch)
     observed: object | None = field(default=None, repr=False)  # valid-pixel outline (scene CRS), for coverage
+    type_confusion: np.ndarray | None = field(default=None, repr=False)  # the trailer classifier's, at this GSD
 
     def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
               basemap: str | None = None) -> Path:
@@ -270,7 +273,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           say: Callable[[str], None] = lambda msg: None, prepared: Inputs | None = None,
           inputs: list | None = None, date: str | None = None, roads: str | os.PathLike | None = None,
           road: RoadParams = RoadParams(), route: str | None = None,
-          route_params: RouteParams = RouteParams(), on_road_only: bool = False) -> CountResult:
+          route_params: RouteParams = RouteParams(), on_road_only: bool = False,
+          trailer: TrailerParams = TrailerParams()) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -328,8 +332,11 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     t_analysis = time.perf_counter()
     # count_scenes resolved the date already (STAC, name, tags, --date); a direct call reads the tags
     scene_date = iso_date(date) if date else (raster_date(sc.path) if prepared is None else None)
+    with _timed("trailer types"):
+        det_cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+        types = type_vehicles(sc, dets.corners, det_cls, trailer, threads)
     v = build_vehicle_table(sc, dets, m.names, m.detector.names, zone_set, border_obj, size_thresholds, queue,
-                            scene_date, inp.roads, road)
+                            scene_date, inp.roads, road, types)
     queues = queue_table(v.found, np.flatnonzero(v.is_vehicle), v.centre_map, v.zone, sc.crs, v.along,
                          inp.roads.road_id if inp.roads is not None else None).assign(date=scene_date)
     off_road = 0
@@ -338,8 +345,10 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         off_road = int((~keep).sum())
         v = v.only(keep)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
+    type_confusion = confusion_for(types.spec, sc.gsd_m)
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
-                                  list(border_obj.names) if border_obj is not None else None, dates=[scene_date])
+                                  list(border_obj.names) if border_obj is not None else None, dates=[scene_date],
+                                  type_confusion=type_confusion)
     observed = valid_outline(sc)
     coverage = zone_coverage({scene_date or "": observed}, zone_set, sc.crs)
     counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
@@ -377,11 +386,15 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                         "no_interval": {c: why for c in VEHICLE_CLASSES
                                         if hasattr(cal, "no_interval") and (why := cal.no_interval(c))}}
         if cal else None,
+        "trailer_types": {"model": types.spec.describe() if types.spec else None, "note": types.note,
+                          "corrected_for_confusion": type_confusion is not None,
+                          "table": "counts_by_type.csv (large vehicles per trailer type; estimate and 95% interval "
+                                   "corrected for the classifier's confusions on real crops)"},
         "size_classes": {k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
                                                               return_counts=True))},
         "length_histogram": length_histogram(v.vehicle_lengths_m),
         "queues": queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle),
-        "claims": check_claims(claim, counts, claim_class) if claim else None,
+        "claims": check_claims(claim, claim_table(counts, tables, claim_class), claim_class) if claim else None,
         "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
                         "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         "inputs": run_inputs(inputs or [scene], zones=zones, border=border, sides=sides, calibration=calibration, claim=claim,
@@ -389,6 +402,7 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                              route=route),
     }
     result = CountResult(detections=v.table, counts=counts, summary=summary, scene=sc, zones=zone_set,
+                         type_confusion=type_confusion,
                          queues=queues, tables=tables, preview=picture, roads=layer, observed=observed,
                          border_line=border_obj.extended.intersection(shapely.box(*bounds)) if border_obj else None)
     if planned is not None:

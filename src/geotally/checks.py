@@ -70,8 +70,11 @@ def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gs
 
 def check_claim(claim: dict[str, float], claim_class: str, zone_set: Zones | None) -> None:
     """A claim must name zones of this run (or ALL) and a vehicle class: else it could only be 'not found'."""
-    if claim_class not in VEHICLE_CLASSES:
-        raise GeotallyError(f"--claim-class must be one of {', '.join(VEHICLE_CLASSES)}, got {claim_class!r}")
+    from geotally.models.trailers import TRAILER_TYPES
+
+    if claim_class not in (*VEHICLE_CLASSES, *TRAILER_TYPES):
+        raise GeotallyError(f"--claim-class must be one of {', '.join((*VEHICLE_CLASSES, *TRAILER_TYPES))}, "
+                            f"got {claim_class!r}")
     known = set(zone_set.names.tolist()) if zone_set is not None else set()
     unknown = [z for z in claim if z not in known | {"ALL", OUTSIDE}]
     if unknown:

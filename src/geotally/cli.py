@@ -18,6 +18,7 @@ from rich.table import Table
 
 from geotally.analysis.queues import QueueParams
 from geotally.analysis.sampling import SampleParams
+from geotally.detect.trailer_types import TrailerParams
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS
 from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP
 from geotally.roads.config import RoadParams, RouteParams
@@ -235,6 +236,7 @@ def count_cmd(
     date: Optional[str] = typer.Option(None, "--date", help="Date (YYYY-MM-DD) of every scene that has none of its own (STAC datetime, file name, tags)."),
     date_pattern: Optional[str] = typer.Option(None, "--date-pattern", help="Read each scene's date from its file name, e.g. 'zakho_{date:%Y%m%d}.tif'."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
+    no_trailer_types: bool = typer.Option(False, "--no-trailer-types", help="Do not classify large vehicles by trailer type (tanker, box, flatbed or container, bus, other)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
     """Detect vehicles in the SCENES and count them per zone (or border side) and class.
@@ -257,7 +259,8 @@ def count_cmd(
                        claim=_claim(claim), claim_class=claim_class, export=_exports(export), basemap=basemap,
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
                        date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance),
-                       route=route, route_params=RouteParams(stretch_km=route_stretch), on_road_only=on_road_only)
+                       route=route, route_params=RouteParams(stretch_km=route_stretch), on_road_only=on_road_only,
+                       trailer=TrailerParams(enabled=not no_trailer_types))
     _print_result(result, out_dir, quiet)
 
 
@@ -748,14 +751,36 @@ def train_cmd(
     val_exhaustive: List[Path] = typer.Option([], "--val-exhaustive", metavar="DIR",
                                               help="Held-out folder whose labels are exhaustive (recall, precision, count error)."),
     val_gsds: str = typer.Option("0.15,0.3,0.5", "--val-gsds", help="GSDs (m) to validate at."),
+    task: str = typer.Option("obb", "--task", help="obb: the vehicle detector; trailer-type: the trailer-type classifier (DATA: a types.csv of labelled real crops)."),
+    images: Optional[Path] = typer.Option(None, "--images", help="With --task trailer-type: the folder the types.csv file paths are under (e.g. ../shared/data)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """Fine-tune an oriented (OBB) vehicle detector on labelled overhead imagery, degraded to satellite GSDs.
+    """Fine-tune an oriented (OBB) vehicle detector on labelled overhead imagery, degraded to satellite GSDs
+    (or, with --task trailer-type, train the trailer-type classifier on synthetic and real crops).
 
     Writes the checkpoint, its ONNX export and a registry entry, and registers the model in the
     cache so that 'count --model NAME' uses it. Interrupted runs resume from the last epoch."""
     from geotally.models.local import register
     from geotally.training.run import run_training
+
+    if task not in ("obb", "trailer-type"):
+        raise GeotallyError(f"--task must be obb or trailer-type, got {task!r}")
+    if task == "trailer-type":
+        from geotally.training.trailer import TrailerTrainParams, run_trailer_training
+
+        if len(data) != 1 or data[0].suffix.lower() != ".csv" or not data[0].is_file():
+            raise GeotallyError("--task trailer-type takes one DATA: a types.csv of labelled crops "
+                                "(see benchmarks/trailer_labels/README.md)")
+        if images is None or not images.is_dir():
+            raise GeotallyError("--task trailer-type needs --images DIR, the folder its file paths are under")
+        lo, hi = _floats(gsd_range, "--gsd-range", 2)
+        tp = TrailerTrainParams(epochs=epochs if _given(ctx, "epochs") else TrailerTrainParams.epochs,
+                                gsd_range=(lo, hi))
+        entry = run_trailer_training(data[0], images, out_dir, name, tp, log=_say(quiet))
+        out.print(f"{name}: {entry} (copy it and its .onnx into src/geotally/models/weights to ship it)")
+        return
+    if images is not None:
+        raise GeotallyError("--images is for --task trailer-type")
 
     if _given(ctx, "val_gsds") and not (val or val_exhaustive):
         raise GeotallyError("--val-gsds has no effect without --val or --val-exhaustive; give a held-out folder too")

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from geotally.analysis.counts import check_claims, count_tables
+from geotally.analysis.types import claim_table
 from geotally.analysis.coverage import with_coverage, zone_coverage
 from geotally.analysis.queues import queue_totals
 from geotally.api import CountResult, count, open_inputs, run_inputs
@@ -165,7 +166,7 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
     counts, tables = count_tables(detections, zone_names, calibration,
                                   first.summary["parameters"].get("distance_bands_m"),
                                   [border["left_side"], border["right_side"]] if border else None,
-                                  dates=run_dates)
+                                  dates=run_dates, type_confusion=first.type_confusion)
     seen: dict[str, list] = {}
     for r, d in zip(results, dates):
         g = r.observed
@@ -180,7 +181,7 @@ def merge(results: list[CountResult], dates: list[str | None], calibration=None,
     summary["counts"] = counts.to_dict(orient="records")
     summary["overlap_rule"] = ("where scenes of the same date overlap, a vehicle is kept only from the scene in which "
                                "its centre lies farthest from the scene edge")
-    summary["claims"] = check_claims(claim, counts, claim_class) if claim else None
+    summary["claims"] = check_claims(claim, claim_table(counts, tables, claim_class), claim_class) if claim else None
     summary["queues"] = queue_totals(offset, detections["queue_id"].to_numpy(),
                                      np.isin(detections["class"].to_numpy(), VEHICLE_CLASSES))
     q = gpd.GeoDataFrame(pd.concat(queues, ignore_index=True), crs=crs) if queues else first.queues

@@ -72,7 +72,8 @@ def add_intervals(counts: pd.DataFrame, cal, detections: pd.DataFrame | None = N
 
 def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
                  distance_bands: tuple[float, ...] | None = None, side_names: list[str] | None = None,
-                 dates: list[str | None] | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                 dates: list[str | None] | None = None,
+                 type_confusion: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """counts.csv (with intervals when calibrated) and the extra tables by file name: per activity, and
     per border side and distance band when bands were asked for and the detections have sides.
 
@@ -99,6 +100,11 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
     first = lambda frames: (lambda df: df[["date"] + [k for k in df.columns if k != "date"]])(  # noqa: E731
         pd.concat(frames, ignore_index=True))
     tables = {"counts_by_activity.csv": first(activity)}
+    if "trailer_type" in detections:  # large vehicles per trailer type (types from the second stage)
+        from geotally.analysis.types import type_table
+
+        types = tuple(c[2:] for c in detections.columns if c.startswith("p_"))
+        tables["counts_by_type.csv"] = type_table(detections, zone_names, types, type_confusion, order)
     if bands:
         tables["counts_by_band.csv"] = first(bands)
     return first(counts), tables

@@ -17,6 +17,7 @@ import shapely
 from geotally.analysis.queues import PARKED, QueueParams, Queues, find_queues
 from geotally.analysis.sizes import size_class
 from geotally.detect.run import Detections
+from geotally.detect.trailer_types import TrailerTypes
 from geotally.geo.footprints import footprints
 from geotally.geo.metric import local_metric_crs, to_metric
 from geotally.geo.transform import scene_centre_lonlat
@@ -55,7 +56,7 @@ class VehicleTable:
 def build_vehicle_table(sc: Scene, dets: Detections, names: dict[int, str], model_names: dict[int, str],
                         zone_set: Zones | None, border_obj, size_thresholds, queue: QueueParams,
                         date: str | None = None, roads: Roads | None = None,
-                        road: RoadParams = RoadParams()) -> VehicleTable:
+                        road: RoadParams = RoadParams(), types: TrailerTypes | None = None) -> VehicleTable:
     """Every detection measured and placed (see the module docstring); ``names`` maps class ids to
     geotally classes, ``model_names`` to the model's own names."""
     fp = footprints(dets.corners, sc.transform, sc.crs)
@@ -81,6 +82,11 @@ def build_vehicle_table(sc: Scene, dets: Detections, names: dict[int, str], mode
         line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
         columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
     is_vehicle = np.isin(cls, VEHICLE_CLASSES)
+    if types is not None:
+        for k, name in enumerate(types.names):
+            columns[f"p_{name}"] = np.round(types.probs[:, k].astype(float), 3)
+        columns["trailer_type"] = types.types.astype(object)
+        columns["trailer_type_score"] = np.round(types.score.astype(float), 3)
     if roads is not None:
         lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, sc.crs, metric_crs))
         hit = snap_to_roads(metric, lines_m, reach_m(roads, road))

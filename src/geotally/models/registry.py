@@ -93,7 +93,8 @@ def spec_from_entry(entry: dict, folder: Path) -> ModelSpec:
 
 def _shipped() -> tuple[ModelSpec, ...]:
     """Models that ship inside the package, each described by the entry `geotally train` wrote."""
-    return tuple(spec_from_entry(json.loads(f.read_text()), SHIPPED) for f in sorted(SHIPPED.glob("*.json")))
+    entries = [json.loads(f.read_text()) for f in sorted(SHIPPED.glob("*.json"))]
+    return tuple(spec_from_entry(e, SHIPPED) for e in entries if e.get("task", "obb") == "obb")
 
 
 REGISTRY.update({spec.name: spec for spec in _shipped()})

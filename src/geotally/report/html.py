@@ -34,6 +34,8 @@ figcaption{font-weight:600;font-size:13px;margin-bottom:4px}.note{color:#8a4b00;
 #readout{font-family:ui-monospace,monospace;font-size:12px;margin:4px 0}
 #selected-box{display:flex;gap:10px;align-items:flex-start;min-height:20px}#selected-crop{max-width:160px;image-rendering:pixelated}
 #selected-crop:not([src]){display:none}
+#type-filters{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0;align-items:center}
+.swatch{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;border:1px solid #555}
 """
 
 
@@ -128,6 +130,12 @@ def render(result, basemap: str | None = None) -> str:
                      + escape(", ".join(sorted({f"{z} on {d or 'the undated scenes'} ({float(s):.0%})"
                                                for d, z, s in partial[["date", "zone", "observed_share"]].itertuples(index=False)})))
                      + "</p>") if len(partial) else ""
+    by_type = result.tables.get("counts_by_type.csv")
+    tnote = (summary.get("trailer_types") or {}).get("note", "")
+    type_html = (f'<h3>Large vehicles by trailer type</h3><p class="note">{escape(tnote)}. Estimates and 95% '
+                 'intervals correct for the classifier\'s confusions between types measured on real crops; '
+                 'they do not correct missed or false detections.</p>' + table(by_type, "types-table")
+                 if by_type is not None and len(by_type) else "")
     claims = summary.get("claims") or []
     claim_html = table(pd.DataFrame(claims), "claims-table", "Claims tested") if claims else ""
     note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
@@ -145,6 +153,11 @@ def render(result, basemap: str | None = None) -> str:
     series_html = _series_section(result) if len(dates) > 1 else ""
     class_boxes = "".join(f'<label><input type="checkbox" data-class="{i}" checked> {escape(c)}</label>'
                           for i, c in enumerate(data["classes"]))
+    typed = [t for t in data["type_names"] if t in set(det["trailer_type"])] if "trailer_type" in det else []
+    type_boxes = ("".join(f'<label><input type="checkbox" data-type="{data["type_names"].index(t)}" checked> '
+                          f'<span class="swatch" style="background:{data["type_colours"][data["type_names"].index(t)]}">'
+                          f'</span>{escape(t)}</label>' for t in typed)
+                  + '<label><input type="checkbox" id="colour-by-type"> colour trucks by trailer type</label>') if typed else ""
     score_filter = ('<label>score ≥ <input type="range" id="score-min" min="0" max="1" step="0.05" value="0">'
                     '<span id="score-min-value">0.00</span></label>')
     date_select = ('<label>date <select id="date-select"><option value="">all dates</option>'
@@ -157,13 +170,14 @@ def render(result, basemap: str | None = None) -> str:
 <header><h1>{escape(title)}</h1><div>{len(result.detections)} detections · {escape(note)}</div></header>
 <main>
 <section id="map-section"><div id="controls">{layer_boxes}{date_select}<button id="reset">fit</button></div>
-<div id="filters">{class_boxes}{score_filter}<span id="shown-count"></span></div><div id="controls2">
+<div id="filters">{class_boxes}{score_filter}<span id="shown-count"></span></div>
+<div id="type-filters">{type_boxes}</div><div id="controls2">
 <span class="legend">{legend}<span style="background:#00e5ff"></span>queues<span style="background:#ff00ff"></span>border<span style="background:#ffff00"></span>zones</span></div>
 <div id="mapwrap"><canvas id="map"></canvas><div id="tip"></div></div>
 <div id="readout">click the map for coordinates (WGS84)</div>
 <div id="selected-box"><img id="selected-crop" alt=""><div id="selected"></div></div><p class="note">{escape(crops_note)}</p></section>
 <section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{coverage_html}{table(counts, "counts-table")}
-{claim_html}</section>
+{claim_html}{type_html}</section>
 <section><h2>Charts</h2>
 {bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}
 {zone_charts}

@@ -14,7 +14,10 @@
   let dateSel = -1;  // index into D.dates, or -1 for every date
   const classOn = D.classes.map(() => true);
   let scoreMin = 0;
-  const shown = (i) => (dateSel < 0 || D.date[i] === dateSel) && classOn[D.cls[i]] && D.score[i] >= scoreMin;
+  const typeOn = D.type_names.map(() => true);
+  let byType = false;
+  const shown = (i) => (dateSel < 0 || D.date[i] === dateSel) && classOn[D.cls[i]] && D.score[i] >= scoreMin &&
+    (D.ttype[i] < 0 || typeOn[D.ttype[i]]);
   const img = new Image();
   let imgReady = false;
   img.onload = function () { imgReady = true; draw(); };
@@ -118,12 +121,16 @@
       // Paths of a few hundred footprints per class: far fewer strokes than footprints, and
       // each path small enough for the rasteriser.
       ctx.lineWidth = lw;
-      for (let c = 0; c < D.classes.length; c++) {
-        ctx.strokeStyle = D.colours[c];
+      // one pass per class colour, then (colouring by type) one per trailer type
+      const groups = byType ? D.classes.map((_, c) => [D.colours[c], (i) => D.cls[i] === c && D.ttype[i] < 0])
+        .concat(D.type_names.map((_, t) => [D.type_colours[t], (i) => D.ttype[i] === t]))
+        : D.classes.map((_, c) => [D.colours[c], (i) => D.cls[i] === c]);
+      for (const [colour, member] of groups) {
+        ctx.strokeStyle = colour;
         let inPath = 0;
         ctx.beginPath();
         for (let i = 0; i < n; i++) {
-          if (D.cls[i] !== c || !shown(i)) continue;
+          if (!member(i) || !shown(i)) continue;
           const o = i * 8;
           ctx.moveTo(D.xy[o], D.xy[o + 1]); ctx.lineTo(D.xy[o + 2], D.xy[o + 3]);
           ctx.lineTo(D.xy[o + 4], D.xy[o + 5]); ctx.lineTo(D.xy[o + 6], D.xy[o + 7]); ctx.closePath();
@@ -198,7 +205,9 @@
 
   function describe(i) {
     const q = D.queue.length ? D.queue[i] : -1;
-    return D.ids[i] + " · " + D.classes[D.cls[i]] + " · score " + D.score[i] + " · " + D.length[i] + " m · zone " +
+    const t = D.ttype[i] >= 0 && D.type_names[D.ttype[i]] !== "unknown" ?
+      " · " + D.type_names[D.ttype[i]] + " (" + D.tscore[i] + ")" : "";
+    return D.ids[i] + " · " + D.classes[D.cls[i]] + t + " · score " + D.score[i] + " · " + D.length[i] + " m · zone " +
       D.zones_of_vehicles[D.zone[i]] + (q >= 0 ? " · queue " + q : "") +
       (D.dates[D.date[i]] ? " · " + D.dates[D.date[i]] : "");
   }
@@ -244,6 +253,11 @@
   for (const box of document.querySelectorAll("input[data-class]")) {
     box.addEventListener("change", function () { classOn[Number(box.dataset.class)] = box.checked; draw(); });
   }
+  for (const box of document.querySelectorAll("input[data-type]")) {
+    box.addEventListener("change", function () { typeOn[Number(box.dataset.type)] = box.checked; draw(); });
+  }
+  const cbt = document.getElementById("colour-by-type");
+  if (cbt) cbt.addEventListener("change", function () { byType = cbt.checked; draw(); });
   const smin = document.getElementById("score-min");
   if (smin) smin.addEventListener("input", function () {
     scoreMin = Number(smin.value);

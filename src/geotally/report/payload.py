@@ -16,6 +16,8 @@ from geotally.imagery.scene import Scene
 
 CLASS_COLOURS = {"large_vehicle": "#ff7f0e", "small_vehicle": "#1f77b4"}
 OTHER_COLOUR = "#bbbbbb"
+TYPE_COLOURS = {"tanker": "#d62728", "box": "#f7f7f7", "flatbed_or_container": "#8c564b", "bus": "#ffd92f",
+                "other": "#9467bd", "unknown": "#7f7f7f"}
 MAX_CROPS = 1500  # native-resolution crops embedded in the report (large vehicles first, then by score)
 CROP_PX = (32, 160)  # a crop's side in scene pixels: 1.6 vehicle lengths, within these bounds
 
@@ -122,6 +124,11 @@ def payload(result, heat_cells: int = 64) -> dict:
         "zone": [zones.index(z) for z in det["zone"]] if len(det) else [],
         "zones_of_vehicles": zones,
         "queue": det["queue_id"].astype(int).tolist() if len(det) and "queue_id" in det else [],
+        "type_names": list(TYPE_COLOURS), "type_colours": list(TYPE_COLOURS.values()),
+        "ttype": ([list(TYPE_COLOURS).index(t) if t in TYPE_COLOURS else -1 for t in det["trailer_type"].fillna("")]
+                  if len(det) and "trailer_type" in det else [-1] * len(det)),
+        "tscore": (det["trailer_type_score"].round(2).tolist() if len(det) and "trailer_type_score" in det
+                   else [None] * len(det)),
         "dates": dates,
         "date": [dates.index(d) for d in det_dates] if len(det) else [],
         "zone_polygons": [], "zone_names": [], "zone_labels": [], "border": [], "queues": [],

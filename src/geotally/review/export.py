@@ -41,6 +41,7 @@ def reviewed_labels(results: str | Path) -> gpd.GeoDataFrame:
     live = current_labels(review.decisions)
     keep = live[live["action"].isin(["accept", "relabel", "add"])]
     out = gpd.GeoDataFrame({"det_id": keep["det_id"].to_numpy(), "class": keep["label_class"].to_numpy(),
+                            "trailer_type": keep["trailer_type"].to_numpy(),
                             "action": keep["action"].to_numpy(), "scene": keep["scene"].to_numpy()},
                            geometry=gpd.GeoSeries(keep.geometry.to_numpy(), crs=review.decisions.crs),
                            crs=review.decisions.crs)

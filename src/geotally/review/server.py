@@ -29,6 +29,7 @@ import shapely
 
 from geotally.errors import GeotallyError
 from geotally.models.classes import VEHICLE_CLASSES
+from geotally.models.trailers import TRAILER_TYPES
 from geotally.review.session import ReviewSession, from_pixels, to_pixels
 from geotally.review.tiles import TileSource
 from geotally.store.review import Decision, append, current_labels, read_review
@@ -103,8 +104,11 @@ class ReviewApp:
                 scenes.append({
                     "name": name, "width": sc.width, "height": sc.height, "gsd_m": sc.gsd_m,
                     **self.sources[name].pyramid.to_dict(),
-                    "detections": [{"id": i, "cls": c, "score": float(sco), "zone": z, "ring": r[0]} for i, c, sco, z, r in
-                                   zip(det["det_id"], det["class"], det["score"], det["zone"].astype(str), _geom_rings(px))],
+                    "detections": [{"id": i, "cls": c, "score": float(sco), "zone": z, "ttype": t, "ring": r[0]}
+                                   for i, c, sco, z, t, r in
+                                   zip(det["det_id"], det["class"], det["score"], det["zone"].astype(str),
+                                       det["trailer_type"].fillna("").astype(str) if "trailer_type" in det
+                                       else [""] * len(det), _geom_rings(px))],
                     "layers": layers,
                 })
             review = read_review(s.review_path, s.crs)
@@ -116,6 +120,7 @@ class ReviewApp:
                 sample = [{"id": u, "unit": k, "stratum": st, "scene": scn, "ring": r[0]}
                           for u, k, st, scn, r in zip(smp["unit_id"], smp["unit"], smp["stratum"], smp["scene"], rings)]
             self._payload = {"scenes": scenes, "classes": list(VEHICLE_CLASSES), "sample": sample,
+                             "trailer_types": list(TRAILER_TYPES),
                              "reviewer": self.reviewer}
         return dict(self._payload, decisions=self.decisions())
 
@@ -143,6 +148,7 @@ class ReviewApp:
         per_det, added = {}, []
         for _, row in live.iterrows():
             item = {"decision_id": int(row["decision_id"]), "action": row["action"], "cls": row["label_class"],
+                    "trailer_type": row["trailer_type"],
                     "sample_unit": row["sample_unit"]}
             if row["action"] == "add":
                 sc = self.session.scene_of(row["scene"]).scene
@@ -185,6 +191,8 @@ class ReviewApp:
             geom = from_pixels(sc, np.array([poly]), self.session.crs)[0]
             det_id = ""
         trailer = str(body.get("trailer_type", "") or "")
+        if trailer and trailer not in TRAILER_TYPES:
+            raise GeotallyError(f"trailer type must be one of {', '.join(TRAILER_TYPES)}, not {trailer!r}")
         unit = str(body.get("sample_unit", "") or "")
         decision_id, _ = append(self.session.review_path,
                                 Decision(action, det_id, cls, trailer, unit, self.reviewer, scene, geom),

@@ -93,6 +93,24 @@ def _trailer(p: Painter, kind: str, back: float, front: float, hw: float, rng) -
         p.rect(back, front, hw, colour, 1.0 - 0.15 * (np.abs(v) > hw - 0.12))
 
 
+BUS_ROOFS = np.array([[0.93, 0.93, 0.92], [0.90, 0.78, 0.20], [0.80, 0.18, 0.14], [0.20, 0.42, 0.70],
+                      [0.30, 0.60, 0.35], [0.85, 0.86, 0.88]], np.float32)
+
+
+def _bus(p: Painter, hl: float, hw: float, rng) -> None:
+    """A bus from above: one long uniform roof, air-conditioning boxes and hatches, the windscreen at
+    the front, and the dark band of its side windows along the edges (seen a little from the side)."""
+    roof = BUS_ROOFS[rng.integers(len(BUS_ROOFS))]
+    p.rect(-hl, hl, hw, roof, 1.0 - 0.12 * (np.abs(p.v) > hw - 0.1))
+    windows = (np.abs(p.v) > hw - 0.22) & (p.u > -hl + 0.8) & (p.u < hl - 0.6)
+    p.rgb[windows] = np.array([0.12, 0.14, 0.17], np.float32)
+    p.rect(hl - 0.5, hl, hw - 0.1, [0.08, 0.10, 0.12])  # windscreen
+    for c in ([-2.5, 2.0] if rng.random() < 0.6 else [0.0]):
+        p.rect(c - 1.1, c + 1.1, 0.8, roof * 0.72)  # air-conditioning unit
+    for h in (-hl + 2.0, hl - 3.0):
+        p.rect(h - 0.4, h + 0.4, 0.4, roof * 0.6)  # roof hatches
+
+
 def _car(p: Painter, hl: float, hw: float, colour: np.ndarray, van: bool) -> None:
     u, v = p.u, p.v
     body = (np.abs(u / hl) ** 4 + np.abs(v / hw) ** 4) <= 1.0
@@ -126,9 +144,15 @@ def paint_vehicle(kind: str, length: float, width: float, u: np.ndarray, v: np.n
     if kind in ("car", "van"):
         _car(p, hl, hw, PAINTS[rng.integers(len(PAINTS))], kind == "van")
         return p.rgb, p.cov
+    if kind == "bus":
+        _bus(p, hl, hw, rng)
+        return p.rgb, p.cov
     cab_colour = PAINTS[rng.integers(len(PAINTS))]
     cab_back = _cab(p, hl, hw, cab_colour, rng)
-    if kind == "rigid":
+    if kind == "tractor":  # the bare chassis behind the cab, fifth wheel and all
+        p.rect(-hl, cab_back, hw - 0.45, [0.12, 0.12, 0.12])
+        p.rect(-hl + 0.5, -hl + 1.7, hw - 0.6, [0.22, 0.22, 0.22])
+    elif kind == "rigid":
         _trailer(p, "rigid", -hl, cab_back - 0.3, hw, rng)
     else:
         p.rect(cab_back - 1.0, cab_back, hw - 0.45, [0.12, 0.12, 0.12])  # chassis and fifth wheel

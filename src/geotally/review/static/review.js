@@ -52,9 +52,9 @@
     if (!cur) { $("item").textContent = "nothing to review"; return; }
     const d = decisions.per_detection[cur.id];
     const what = cur.unit === "window" ? `window ${cur.id} (${cur.stratum})` :
-      `${cur.id} ${cur.cls || ""} ${cur.score !== undefined ? cur.score.toFixed(2) : ""} ${cur.zone || ""}`;
+      `${cur.id} ${cur.cls || ""}${cur.ttype ? " (" + cur.ttype + ")" : ""} ${cur.score !== undefined ? cur.score.toFixed(2) : ""} ${cur.zone || ""}`;
     $("item").textContent = `${pos + 1}/${items.length}  ${what}`;
-    $("state").textContent = d ? (d.action === "relabel" ? "relabelled " + d.cls : d.action === "searched" ?
+    $("state").textContent = d ? (d.action === "relabel" ? "relabelled " + d.cls + (d.trailer_type ? ", " + d.trailer_type : "") : d.action === "searched" ?
       "searched" : d.action + "ed") : "undecided";
   }
 
@@ -116,6 +116,14 @@
     const k = e.key;
     if ((k === "z" && (e.ctrlKey || e.metaKey)) || k === "u") { e.preventDefault(); cancel(); await post({ action: "undo" }); return; }
     if (k === "Escape") { cancel(); return; }
+    if (mode === "type") {
+      const i = parseInt(k, 10) - 1;
+      if (!(i >= 0 && i < S.trailer_types.length)) return;
+      setMode(null);
+      await post({ action: "relabel", det_id: cur.id, label_class: (decisions.per_detection[cur.id] || {}).cls || cur.cls,
+                   trailer_type: S.trailer_types[i], sample_unit: unitOf() });
+      return;
+    }
     if (mode === "relabel" || mode === "addclass") {
       const i = parseInt(k, 10) - 1;
       if (!(i >= 0 && i < S.classes.length)) return;
@@ -137,6 +145,8 @@
       go(pos + 1);
     } else if (k === "x" && cur && cur.unit !== "window") { await post({ action: "reject", det_id: cur.id, sample_unit: unitOf() }); go(pos + 1); }
     else if (k === "c" && cur && cur.unit !== "window") setMode("relabel", "new class: 1–9");
+    else if (k === "t" && cur && cur.unit !== "window")
+      setMode("type", "trailer type: " + S.trailer_types.map((t, i) => `${i + 1} ${t}`).join(", "));
     else if (k === "m") { cancel(); setMode("draw", "click two corners along the vehicle, then one across"); }
   }
 
