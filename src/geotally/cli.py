@@ -237,6 +237,7 @@ def count_cmd(
     date_pattern: Optional[str] = typer.Option(None, "--date-pattern", help="Read each scene's date from its file name, e.g. 'zakho_{date:%Y%m%d}.tif'."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
     no_trailer_types: bool = typer.Option(False, "--no-trailer-types", help="Do not classify large vehicles by trailer type (tanker, box, flatbed or container, bus, other)."),
+    trailer_max_gsd: Optional[float] = typer.Option(None, "--trailer-max-gsd", metavar="M", help="Type large vehicles in scenes up to this GSD even where the shipped classifier's real validation does not allow it (an experiment: see the README for its real accuracy)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
 ) -> None:
     """Detect vehicles in the SCENES and count them per zone (or border side) and class.
@@ -260,7 +261,7 @@ def count_cmd(
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
                        date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance),
                        route=route, route_params=RouteParams(stretch_km=route_stretch), on_road_only=on_road_only,
-                       trailer=TrailerParams(enabled=not no_trailer_types))
+                       trailer=TrailerParams(enabled=not no_trailer_types, max_gsd=trailer_max_gsd))
     _print_result(result, out_dir, quiet)
 
 

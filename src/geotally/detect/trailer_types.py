@@ -60,9 +60,16 @@ def type_vehicles(scene: Scene, corners_px: np.ndarray, classes: np.ndarray,
     score = np.full(n, np.nan, np.float32)
     limit = params.max_gsd if params.max_gsd is not None else spec.max_gsd
     if scene.gsd_m > limit:
-        return TrailerTypes(probs, types, score, spec.types, spec,
-                            f"no trailer types: the scene's GSD ({scene.gsd_m:.2f} m) is coarser than {limit:g} m, "
-                            "where the classifier could not tell the types apart on real validation crops")
+        v = spec.card.get("validation") or {}
+        if limit <= 0:
+            acc = ", ".join(f"{float(a):.2f} at {g} m" for g, a in (v.get("accuracy") or {}).items())
+            note = (f"no trailer types: on real held-out crops {spec.name} was right only {acc} of the time "
+                    f"(it needs {v.get('min_real_accuracy', 0.85)}), so it is not trusted at any GSD; "
+                    "--trailer-max-gsd M types anyway, as an experiment")
+        else:
+            note = (f"no trailer types: the scene's GSD ({scene.gsd_m:.2f} m) is coarser than {limit:g} m, "
+                    "where the classifier could not tell the types apart on real validation crops")
+        return TrailerTypes(probs, types, score, spec.types, spec, note)
     idx = np.flatnonzero(large)
     crops = scene_crops(scene, np.asarray(corners_px, float)[idx], CropSpec(spec.crop_size_m, spec.crop_size_px))
     p = classify(spec, crops, threads=threads)
@@ -73,10 +80,10 @@ def type_vehicles(scene: Scene, corners_px: np.ndarray, classes: np.ndarray,
     return TrailerTypes(probs, types, score, spec.types, spec, f"{len(idx)} large vehicles typed by {spec.name}")
 
 
-def confusion_for(spec: TrailerModelSpec | None, gsd_m: float) -> np.ndarray | None:
+def confusion_for(spec: TrailerModelSpec | None, gsd_m: float, max_gsd: float | None = None) -> np.ndarray | None:
     """The model card's confusion counts (true x predicted) measured on real crops at the GSD nearest
-    to ``gsd_m``, or None when the card has none (then type counts are not corrected)."""
-    if spec is None or gsd_m > spec.max_gsd:
+    to ``gsd_m``, or None when the scene is not typed or the card has none (then no correction)."""
+    if spec is None or gsd_m > (max_gsd if max_gsd is not None else spec.max_gsd):
         return None
     table = (spec.card.get("validation") or {}).get("confusion") or {}
     if not table:
