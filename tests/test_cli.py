@@ -106,7 +106,7 @@ def test_all_nodata_scene_gives_zero_vehicles(monkeypatch, capsys, tmp_path):
     # Every pixel is nodata: nothing was imaged, and the table says so rather than 'ok'.
     assert (counts.loc[counts["zone"] == "ALL", "coverage"] == "nothing imaged").all()
     assert {p.name for p in out.iterdir() if not p.name.startswith(".geotally-checkpoint")} == {"detections.gpkg", "detections.geojson", "detections.parquet",
-                                               "queues.gpkg", "queues.geojson", "counts.csv", "counts_by_activity.csv",
+                                               "queues.gpkg", "queues.geojson", "counts.csv", "counts_by_activity.csv", "counts_by_type.csv",
                                                "coverage.csv", "summary.json", "report.html", "manifest.json"}
     del z
 

@@ -65,7 +65,7 @@ def test_synth_start_date_without_dates(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--claim", "XX=5"], "not a zone of this run"),
-    (["--claim", "ALL=5", "--claim-class", "bus"], "--claim-class must be one of"),
+    (["--claim", "ALL=5", "--claim-class", "plane"], "--claim-class must be one of"),
 ])
 def test_claims_name_zones_and_classes_of_the_run(args, fragment, scene, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
