@@ -696,6 +696,7 @@ def review_cmd(
     window_m: float = typer.Option(SampleParams.window_m, "--window-m", help="Side of a sample window, metres."),
     seed: int = typer.Option(SampleParams.seed, "--seed", help="Seed of the sample."),
     reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Name recorded with each decision (default: the login name)."),
+    scene: Optional[str] = typer.Option(None, "--scene", help="The scene (file name) of a multi-scene result to review; default the first."),
 ) -> None:
     """Review detections at full resolution in a local web app: accept, reject, relabel, add misses; saved to RESULTS/review.gpkg."""
     from geotally.review.run import prepare, serve
@@ -706,7 +707,7 @@ def review_cmd(
         raise GeotallyError("--sample and --windows must be >= 0 and --window-m > 0")
     params = SampleParams(detections=sample, windows=windows, window_m=window_m, seed=seed) if sample else None
     say = lambda s: err.print(s)  # noqa: E731
-    serve(prepare(results, params, reviewer, say), port, not no_browser, say)
+    serve(prepare(results, params, reviewer, say, scene), port, not no_browser, say)
 
 
 @app.command("review-export")

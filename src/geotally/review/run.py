@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 import webbrowser
 from pathlib import Path
 from typing import Callable
@@ -15,9 +16,16 @@ from geotally.store.review import read_review, start_review
 
 
 def prepare(results: str | Path, sample: SampleParams | None = None, reviewer: str | None = None,
-            say: Callable[[str], None] = lambda s: None) -> ReviewApp:
-    """The app for ``results``: review.gpkg made (with the sample) if it is not there yet."""
+            say: Callable[[str], None] = lambda s: None, scene: str | None = None) -> ReviewApp:
+    """The app for ``results``: review.gpkg made (with the sample) if it is not there yet. The map
+    shows the first scene, or ``scene`` (a file name) of a multi-scene result."""
     session = open_session(results)
+    if scene is not None:
+        chosen = session.scene_of(scene)
+        session = replace(session, scenes=[chosen] + [s for s in session.scenes if s is not chosen])
+    elif len(session.scenes) > 1:
+        say(f"{len(session.scenes)} scenes in these results; reviewing {Path(session.scenes[0].scene.path).name} "
+            "(--scene NAME for another)")
     existing = read_review(session.review_path, session.crs)
     if sample is not None and existing.sample is not None:
         say(f"{session.review_path} already holds a sample of {len(existing.sample)} units; reviewing that one "
