@@ -354,3 +354,49 @@ def test_report_names_zones_filters_cites_ids_reads_coordinates_and_shows_crops(
         d_m = np.hypot((lon - det["lon"].iloc[i]) * 111320 * np.cos(np.radians(lat)), (lat - det["lat"].iloc[i]) * 110540)
         assert d_m < 3 * data["gsd_m"] / view["s"] + 1.0  # within a few screen pixels of the vehicle's centre
         assert not errors
+
+
+def test_browser_sample_review_searches_windows_and_calibrates(results, tmp_path, monkeypatch, capsys):
+    """A --sample review in the browser: decide the sampled detections, add a miss inside a sampled
+    window and mark the windows searched; calibrate then reads exactly that sample."""
+    from geotally.analysis.sampling import SampleParams
+    from geotally.review.run import prepare
+    from geotally.review.server import serve_in_thread
+
+    app = prepare(results, SampleParams(detections=4, windows=2, window_m=30, seed=1))
+    units = app.payload()["sample"]
+    n_det = sum(u["unit"] == "detection" for u in units)
+    server, _ = serve_in_thread(app)
+    try:
+        with chromium_page() as (page, errors):
+            page.goto(f"http://127.0.0.1:{app.port}/")
+            page.wait_for_selector("body[data-ready='1']")
+            for _ in range(n_det):
+                page.keyboard.press("a")
+            page.locator("#item", has_text=f"{n_det + 1}/{len(units)}").wait_for()
+            assert "window" in page.inner_text("#item")
+            page.keyboard.press("m")
+            page.locator("#mode", has_text="click two corners").wait_for()
+            box = page.locator("#map").bounding_box()  # the window is fitted to the map: draw in its middle
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            for dx, dy in ((-30, 0), (30, 0), (30, 10)):
+                page.mouse.click(cx + dx, cy + dy)
+            page.locator("#mode", has_text="class of the added").wait_for()
+            page.keyboard.press("1")
+            for _ in range(len(units) - n_det):
+                page.keyboard.press("a")
+            page.locator("#tally", has_text=f"{len(units)} decided").wait_for()
+            assert not errors, errors
+    finally:
+        server.shutdown()
+    live = _decisions(results / "review.gpkg")
+    added = live[live["action"] == "add"]
+    first_window = next(u["id"] for u in units if u["unit"] == "window")
+    assert len(added) == 1 and added["sample_unit"].iloc[0] == first_window
+    assert (live["action"] == "searched").sum() == len(units) - n_det
+    code, out, err = run(monkeypatch, capsys, "calibrate", results / "review.gpkg", "-o", tmp_path / "cal.json")
+    assert code == 0, err
+    cal = json.loads((tmp_path / "cal.json").read_text())
+    assert cal["meta"]["reviewed_detections"] == n_det and cal["meta"]["searched_windows"] == len(units) - n_det
+    misses = [w for s in cal["windows"].values() for w in s["misses"]]
+    assert sorted(sum(m.values()) for m in misses)[-1] == 1  # the one added vehicle, in its window
