@@ -242,20 +242,18 @@ def test_real_osm_extract_loads_and_ties_points_to_its_roads(tmp_path, monkeypat
     assert abs(seg["length_km"].sum() - inside) < 0.01  # measured within the scene, not over the whole extract
 
 
-@pytest.mark.slow
-def test_queues_measured_along_the_road_match_truth(road_scene, road_run):
-    out = road_run
+def _check_along_road(out: Path, scene: dict) -> list[tuple[float, float]]:
+    """Each measured queue against the truth's queue it overlaps most, as road intervals (each
+    queued vehicle's position along the road, +- half its length): lengths and ends within 5%."""
     queues = gpd.read_file(out / "queues.gpkg")
-    truth = gpd.read_file(road_scene["truth"])
-    road = gpd.read_file(road_scene["roads"]).geometry.iloc[0]  # UTM metres, like the scene
-    # The truth's queues as road intervals: each queued vehicle's position along the road, +- half its length.
+    truth = gpd.read_file(scene["truth"])
+    road = gpd.read_file(scene["roads"]).geometry.iloc[0]  # UTM metres, like the scene
     tq = truth[truth["context"] == "queue"]
     pos = shapely.line_locate_point(road, shapely.centroid(np.asarray(tq.geometry.values)))
     tq = tq.assign(lo=pos - tq["length"] / 2, hi=pos + tq["length"] / 2)
     intervals = tq.groupby("queue_id").agg(lo=("lo", "min"), hi=("hi", "max"))
-    # Two queues on the road, one each side (IQ's second lane queues beside its first, on the same stretch).
-    assert len(queues) == 2 and len(intervals) == 3
     assert (queues["measured"] == "along_road").all() and set(queues["road_id"]) == {"R1"}
+    pairs = []
     for _, q in queues.iterrows():
         lo, hi = q["road_start_m"], q["road_end_m"]
         overlap = (np.minimum(hi, intervals["hi"]) - np.maximum(lo, intervals["lo"])).to_numpy()
@@ -264,6 +262,35 @@ def test_queues_measured_along_the_road_match_truth(road_scene, road_run):
         assert abs((hi - lo) - true_len) <= 0.05 * true_len, (hi - lo, true_len)
         assert abs(q["length_km"] * 1000 - (hi - lo)) < 0.5
         assert abs(lo - t["lo"]) < 0.05 * true_len and abs(hi - t["hi"]) < 0.05 * true_len
+        pairs.append((hi - lo, true_len))
+    return pairs
+
+
+@pytest.mark.slow
+def test_queues_measured_along_the_road_match_truth(road_scene, road_run):
+    # Two queues on the road, one each side (IQ's second lane queues beside its first, on the same stretch).
+    assert len(gpd.read_file(road_run / "queues.gpkg")) == 2
+    _check_along_road(road_run, road_scene)
+
+
+@pytest.mark.slow
+def test_queues_along_a_smoothly_curving_road_match_truth(tmp_path, monkeypatch, capsys):
+    """An S-bend road (one full sine swinging 0.25 of the width: radii down to about 150 m, where a
+    200 m queue's straight chord is 8% short): queue lengths measured along the curve within 5%."""
+    from geotally.synth import LayoutParams, SynthParams, write_scene
+
+    lp = LayoutParams(width_m=240, height_m=600, queue={"TR": 10, "IQ": 14}, depot={}, cars_road=6, cars_park=0,
+                      seed=5, road_curve=0.25)
+    scene = write_scene(tmp_path / "curve", SynthParams(layout=lp))
+    road = gpd.read_file(scene["roads"]).geometry.iloc[0]
+    assert road.length > 1.08 * 610  # the road really curves
+    out = tmp_path / "res"
+    code, _, err = run(monkeypatch, capsys, "count", scene["scene"], "--border", scene["border"], "--sides", "TR,IQ",
+                       "--roads", scene["roads"], "--out", out, "-q")
+    assert code == 0, err
+    pairs = _check_along_road(out, scene)
+    assert len(pairs) >= 2
+    print("curved road: measured vs true queue length (m):", [(round(a, 1), round(b, 1)) for a, b in pairs])
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ class LayoutParams:
     date_index: int = 0  # varies the vehicles on the same place
     depot_capacity: dict | None = None  # lot size per side; defaults to the depot counts
     queue_lanes: int = 2  # lanes of trucks per side, inner first; beyond 2 they stand on the shoulder and verge
+    road_curve: float = 0.0  # > 0: a smooth S-bend instead of the one kink, swinging this share of the width
 
 
 @dataclass
@@ -54,6 +55,9 @@ class Layout:
 def _road_line(p: LayoutParams, rng: np.random.Generator) -> LineString:
     w, h = p.width_m, p.height_m
     bend = rng.uniform(-0.06, 0.06) * w
+    if p.road_curve > 0:  # one full sine over the scene's height: curves of a few hundred metres' radius
+        y = np.linspace(-5.0, h + 5.0, 241)
+        return LineString(np.column_stack([0.46 * w + p.road_curve * w * np.sin(2 * np.pi * y / h), y]))
     return LineString([(0.42 * w, -5.0), (0.5 * w + bend, 0.5 * h), (0.46 * w, h + 5.0)])
 
 
