@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from geotally.analysis.calibration import Calibration
-from geotally.analysis.counts import check_claims, count_tables
+from geotally.analysis.counts import check_claims, count_table, count_tables
 from geotally.analysis.coverage import with_coverage, zone_coverage
 from geotally.analysis.queues import QueueParams, queue_totals
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS, length_histogram
@@ -274,7 +274,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
           inputs: list | None = None, date: str | None = None, roads: str | os.PathLike | None = None,
           road: RoadParams = RoadParams(), route: str | None = None,
           route_params: RouteParams = RouteParams(), on_road_only: bool = False,
-          trailer: TrailerParams = TrailerParams()) -> CountResult:
+          trailer: TrailerParams = TrailerParams(), models: dict | None = None,
+          part_of_run: bool = False) -> CountResult:
     """Count vehicles in one scene, per zone.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"``
@@ -291,6 +292,9 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     ``on_road_only`` counts only what is on a road (off-road detections are left out of every output).
     ``prepared`` is the scene and vectors already opened by :func:`open_inputs`; ``inputs`` what the
     user named (a STAC file, a folder), recorded in summary.json for 'geotally recount'.
+    ``trailer`` says whether and how large vehicles are typed; ``models`` is a dict shared by the
+    scenes of one run, so that the model is loaded and its file checked once, not per scene;
+    ``part_of_run`` (count_scenes) skips the count tables, which the merge makes over all scenes.
     """
     # Inputs first, so a bad file or value fails before any model work.
     check_run_options(conf=conf, model=model, weights=weights, gsd=gsd, model_gsd=model_gsd, tile_size=tile_size,
@@ -314,8 +318,14 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
              sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
     with _timed("model"):
-        m = _prepare_model(model, weights, backend, thresholds, model_iou, tile_size, model_gsd, overlap, threads,
-                           say)
+        key = (model, str(weights) if weights else None, backend, tuple(sorted(thresholds.items())), model_iou,
+               tile_size, model_gsd, overlap, threads)
+        m = models.get(key) if models is not None else None
+        if m is None:
+            m = _prepare_model(model, weights, backend, thresholds, model_iou, tile_size, model_gsd, overlap, threads,
+                               say)
+            if models is not None:
+                models[key] = m
     log.info("model %s (%s, sha256 %s) on %s, at %.3f m/px, tiles of %d px, score floor %.2f",
              m.spec.name if m.spec else m.checkpoint, m.run_file.name, (m.run_sha or m.sha)[:12], m.backend, m.gsd,
              m.tile_size, m.conf)
@@ -346,15 +356,20 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         v = v.only(keep)
     zone_names = list(dict.fromkeys(zone_set.names.tolist())) if zone_set is not None else []
     type_confusion = confusion_for(types.spec, sc.gsd_m, trailer.max_gsd)
-    counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
-                                  list(border_obj.names) if border_obj is not None else None, dates=[scene_date],
-                                  type_confusion=type_confusion)
     observed = valid_outline(sc)
-    coverage = zone_coverage({scene_date or "": observed}, zone_set, sc.crs)
-    counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
     layer = road_layer(inp.roads, shapely.box(*bounds), sc.crs) if inp.roads is not None else None
-    if layer is not None:
-        tables["counts_by_road.csv"] = road_counts(v.table, layer, [scene_date or ""])
+    if part_of_run:  # count_scenes merges the scenes and makes every table once, over all of them
+        counts = count_table(v.table["zone"].to_numpy(), v.table["class"].to_numpy(),
+                             zone_names + [OUTSIDE]).assign(date=scene_date)
+        tables: dict = {}
+    else:
+        counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, distance_bands,
+                                      list(border_obj.names) if border_obj is not None else None, dates=[scene_date],
+                                      type_confusion=type_confusion)
+        coverage = zone_coverage({scene_date or "": observed}, zone_set, sc.crs)
+        counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
+        if layer is not None:
+            tables["counts_by_road.csv"] = road_counts(v.table, layer, [scene_date or ""])
     from geotally import __version__
 
     summary = {
@@ -394,7 +409,8 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
                                                               return_counts=True))},
         "length_histogram": length_histogram(v.vehicle_lengths_m),
         "queues": queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle),
-        "claims": check_claims(claim, claim_table(counts, tables, claim_class), claim_class) if claim else None,
+        "claims": check_claims(claim, claim_table(counts, tables, claim_class), claim_class)
+        if claim and not part_of_run else None,
         "coordinates": ("scene CRS; detections.geojson and queues.geojson in WGS84" if sc.crs is not None else
                         "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         "inputs": run_inputs(inputs or [scene], zones=zones, border=border, sides=sides, calibration=calibration, claim=claim,

@@ -224,10 +224,11 @@ def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | No
 
         crs = opened[0].scene.crs
         planned = plan(str(kw["roads"]), route, [_footprint(o.scene, crs) for o in opened], crs, route_params)
+    models: dict = {}  # the model is loaded (and its file checked) once for all the scenes
     for k, (s, o) in enumerate(zip(scenes, opened), 1):
         step = dict(kw, progress=_labelled(kw.get("progress"), f"scene {k} of {len(scenes)}"))
         results.append(count(s.path, checkpoint_dir=str(out) if out is not None else None, calibration=cal,
-                             prepared=o, date=s.date, **step))
+                             prepared=o, date=s.date, models=models, part_of_run=True, **step))
     merged = merge(results, [s.date for s in scenes], cal, claim, claim_class)
     if planned is not None:
         from geotally.routes import add_route

@@ -96,6 +96,8 @@ def render(result, basemap: str | None = None) -> str:
         centres = np.asarray(data["xy"], float).reshape(-1, 4, 2).mean(axis=1)
         large = (det["class"].to_numpy() == "large_vehicle").astype(int)
         order = np.lexsort((-det["score"].to_numpy(float), -large))
+        if "scene" in det:  # the map and its crops are of the first scene; others' vehicles get no crop
+            order = order[det["scene"].to_numpy()[order] == Path(result.scene.path).name]
         data["crops"] = {str(k): v for k, v in crops(result.scene, centres, det["length_m"].to_numpy(float) / result.scene.gsd_m,
                                                        order).items()}
     else:

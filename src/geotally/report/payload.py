@@ -30,8 +30,10 @@ def crops(scene: Scene, centres_px: np.ndarray, length_px: np.ndarray, order: np
     if not len(order):
         return out
     sides = np.clip(np.ceil(1.6 * np.asarray(length_px, float)), *CROP_PX).astype(int)
+    pick = np.asarray(order[:limit])
+    pick = pick[np.argsort(centres_px[pick, 1], kind="stable")]  # read top to bottom: strips and blocks are reused
     with open_reader(scene) as src:
-        for i in order[:limit]:
+        for i in pick:
             side = int(sides[i])
             c0 = int(np.clip(round(centres_px[i, 0] - side / 2), 0, max(scene.width - side, 0)))
             r0 = int(np.clip(round(centres_px[i, 1] - side / 2), 0, max(scene.height - side, 0)))

@@ -86,7 +86,8 @@ class TileStore:
         """Keep the report's picture of the scene, so a recount need not read the scene again."""
         import cv2
 
-        ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+        # Fast PNG (level 1): a run of many small scenes stores one picture per scene.
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if ok:
             with self.db:
                 self.db.execute("INSERT OR REPLACE INTO preview VALUES (0, ?)", (buf.tobytes(),))
