@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 
 from geotally.errors import GeotallyError
-from geotally.review.session import open_session, to_pixels
-from geotally.store.outputs import write_vector
+from geotally.review.session import ReviewSession, open_session, to_pixels
+from geotally.store.outputs import write_text, write_vector
 from geotally.store.review import current_labels, read_review
 
 
@@ -34,9 +34,8 @@ class ReviewExport:
     labels: int
 
 
-def reviewed_labels(results: str | Path) -> gpd.GeoDataFrame:
+def reviewed_labels(session: ReviewSession) -> gpd.GeoDataFrame:
     """The labels the review stands by: columns det_id, class, action, scene, geometry (results CRS)."""
-    session = open_session(results)
     review = read_review(session.review_path, session.crs)
     live = current_labels(review.decisions)
     keep = live[live["action"].isin(["accept", "relabel", "add"])]
@@ -46,12 +45,6 @@ def reviewed_labels(results: str | Path) -> gpd.GeoDataFrame:
                            geometry=gpd.GeoSeries(keep.geometry.to_numpy(), crs=review.decisions.crs),
                            crs=review.decisions.crs)
     return out
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _write_labels(gdf: gpd.GeoDataFrame, path: Path) -> None:
@@ -64,7 +57,7 @@ def export_review(results: str | Path, out_dir: str | Path) -> ReviewExport:
     """Write ``truth.geojson``, ``train/`` (scene links with NAME_truth.geojson), ``coco.json`` and
     ``dota/labelTxt/NAME.txt`` under ``out_dir``."""
     session = open_session(results)
-    labels = reviewed_labels(results)
+    labels = reviewed_labels(session)
     if labels.empty:
         raise GeotallyError(f"{session.review_path}: no accepted, relabelled or added vehicle to export yet")
     out = Path(out_dir)
@@ -92,7 +85,7 @@ def export_review(results: str | Path, out_dir: str | Path) -> ReviewExport:
         corners = shapely.get_coordinates(shapely.get_exterior_ring(px)).reshape(len(px), -1, 2)[:, :4]
         rows = [" ".join(f"{v:.1f}" for v in c.ravel()) + f" {cls.replace('_', '-')} 0"
                 for c, cls in zip(corners, mine["class"])]
-        _write_text(out / "dota" / "labelTxt" / f"{Path(name).stem}.txt",
+        write_text(out / "dota" / "labelTxt" / f"{Path(name).stem}.txt",
                     f"imagesource:geotally-review\ngsd:{sc.gsd_m:.4f}\n" + "\n".join(rows) + "\n")
         image_id = len(coco["images"]) + 1
         coco["images"].append({"id": image_id, "file_name": name, "width": sc.width, "height": sc.height})
@@ -103,5 +96,5 @@ def export_review(results: str | Path, out_dir: str | Path) -> ReviewExport:
                                         "category_id": categories[cls], "segmentation": [np.round(c.ravel(), 1).tolist()],
                                         "bbox": [round(float(a), 1), round(float(b), 1), round(float(e - a), 1),
                                                  round(float(f - b), 1)], "area": round(float(area), 1), "iscrowd": 0})
-    _write_text(out / "coco.json", json.dumps(coco, indent=1) + "\n")
+    write_text(out / "coco.json", json.dumps(coco, indent=1) + "\n")
     return ReviewExport(truth, out / "train", out / "coco.json", out / "dota", len(labels))

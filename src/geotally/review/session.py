@@ -26,7 +26,6 @@ LAYER_FILES = {"queues": "queues.gpkg", "roads": "roads.gpkg", "route": "route.g
 class ReviewScene:
     """One scene of the results, opened without re-hashing it (the check runs in the background)."""
 
-    index: int
     scene: Scene
     sha256: str  # as recorded by the count
 
@@ -74,13 +73,13 @@ def open_session(folder: str | Path) -> ReviewSession:
         det["det_id"] = [f"{Path(s).stem}-{i + 1:05d}" for s, i in zip(det["scene"], det.groupby("scene").cumcount())]
     det = det[det["class"].isin(VEHICLE_CLASSES)].reset_index(drop=True)
     scenes = []
-    for i, rec in enumerate(summary.get("scenes", [])):
+    for rec in summary.get("scenes", []):
         path = Path(rec["path"])
         if not path.is_file():
             raise GeotallyError(f"scene {path} of {folder} is not there any more; put it back to review it")
         bands = tuple(rec.get("bands_used") or []) or None
         gsd = None if rec.get("georeferenced", True) else float(rec["gsd_m"][0])
-        scenes.append(ReviewScene(i, open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.get("sha256", "")))
+        scenes.append(ReviewScene(open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.get("sha256", "")))
     if not scenes:
         raise GeotallyError(f"{folder}/summary.json lists no scene")
     zones = None

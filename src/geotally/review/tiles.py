@@ -81,16 +81,3 @@ class TileSource:
         canvas[:oh, :ow] = rgb[:TILE, :TILE]
         ok, buf = cv2.imencode(".jpg", canvas[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return buf.tobytes() if ok else None
-
-    def crop(self, col: float, row: float, half: int) -> np.ndarray:
-        """A native-resolution RGB crop centred on (col, row), padded black at the scene's edges."""
-        c0, r0 = int(round(col)) - half, int(round(row)) - half
-        size = 2 * half
-        out = np.zeros((size, size, 3), np.uint8)
-        a0, b0 = max(c0, 0), max(r0, 0)
-        a1, b1 = min(c0 + size, self.scene.width), min(r0 + size, self.scene.height)
-        if a1 > a0 and b1 > b0:
-            with self._src() as src:
-                out[b0 - r0:b1 - r0, a0 - c0:a1 - c0] = read_shrunk(src, self.scene, Window(a0, b0, a1 - a0, b1 - b0),
-                                                                     a1 - a0, b1 - b0)
-        return out

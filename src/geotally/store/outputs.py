@@ -212,12 +212,17 @@ def json_ready(value):
     return value
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Strict JSON (no bare NaN), written in full before it is visible under its name."""
-    text = json.dumps(json_ready(data), indent=2, default=str, allow_nan=False) + "\n"
+def write_text(path: Path, text: str) -> None:
+    """A text file, written in full before it is visible under its name."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Strict JSON (no bare NaN), written in full before it is visible under its name."""
+    write_text(path, json.dumps(json_ready(data), indent=2, default=str, allow_nan=False) + "\n")
 
 
 def write_csv(path: Path, table) -> None:

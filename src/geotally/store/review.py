@@ -165,8 +165,7 @@ def append(path: str | os.PathLike, decision: Decision, crs) -> tuple[int, Revie
                "sample_unit": decision.sample_unit, "undoes": undoes, "reviewer": decision.reviewer,
                "time_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
                "scene": decision.scene}
-        geom = decision.geometry if decision.geometry is not None else None
-        new = gpd.GeoDataFrame([row], geometry=gpd.GeoSeries([geom], crs=crs), crs=crs)
+        new = gpd.GeoDataFrame([row], geometry=gpd.GeoSeries([decision.geometry], crs=crs), crs=crs)
         log = new if log.empty else pd.concat([log.to_crs(crs) if log.crs and crs else log, new], ignore_index=True)
         review = ReviewFile(gpd.GeoDataFrame(log, geometry="geometry", crs=crs), current.sample, current.strata)
         _write(path, review)
