@@ -59,10 +59,11 @@ def add_intervals(counts: pd.DataFrame, cal, detections: pd.DataFrame | None = N
     if hasattr(cal, "count_intervals"):
         return cal.count_intervals(counts, detections)
 
+    refused = {c: cal.no_interval(c) for c in set(counts["class"])}  # once per class, not per zone
     est, lo, hi = [], [], []
     for _, row in counts.iterrows():
         c = cal.classes.get(row["class"])
-        if c is None or cal.no_interval(row["class"]):
+        if c is None or refused[row["class"]]:
             est.append(None), lo.append(None), hi.append(None)
             continue
         e, a, b = interval(int(row["count"]), c)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geotally.errors import GeotallyError
 
@@ -109,10 +110,11 @@ def draw_sample(classes: np.ndarray, zones: np.ndarray, centres: np.ndarray, win
     det_rows, det_strata = _strata_sample(det_keys, params.detections, params.min_per_stratum, rng)
     det_strata = det_strata.assign(unit="detection", zone=[s.split("|")[0] for s in det_strata["stratum"]])
     occupied = np.zeros(len(windows), bool)
-    if len(centres) and len(windows):
-        inside = ((centres[:, None, 0] >= windows[None, :, 0]) & (centres[:, None, 0] < windows[None, :, 2])
-                  & (centres[:, None, 1] >= windows[None, :, 1]) & (centres[:, None, 1] < windows[None, :, 3]))
-        occupied = inside.any(axis=0)
+    if len(centres) and len(windows):  # candidate pairs from a tree, then the half-open test on them only
+        pt, win = shapely.STRtree(shapely.box(*windows.T)).query(shapely.points(centres), predicate="intersects")
+        c, w = centres[pt], windows[win]
+        inside = (c[:, 0] >= w[:, 0]) & (c[:, 0] < w[:, 2]) & (c[:, 1] >= w[:, 1]) & (c[:, 1] < w[:, 3])
+        occupied[win[inside]] = True
     win_keys = np.array([f"{z}|{'occupied' if o else 'empty'}" for z, o in zip(window_zones, occupied)], dtype=object)
     win_rows, win_strata = _strata_sample(win_keys, params.windows, 1, rng)
     win_strata = win_strata.assign(unit="window", zone=[s.split("|")[0] for s in win_strata["stratum"]])

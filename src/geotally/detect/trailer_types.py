@@ -50,12 +50,12 @@ def type_vehicles(scene: Scene, corners_px: np.ndarray, classes: np.ndarray,
     types = np.where(large, UNKNOWN, NOT_TYPED).astype(object)
     if not params.enabled:
         return TrailerTypes(np.full((n, 0), np.nan), types, np.full(n, np.nan), (), None, "trailer types not asked for")
-    if params.model not in trailer_specs():
+    spec = trailer_specs().get(params.model)
+    if spec is None:
         if params.model != DEFAULT_TRAILER_MODEL:
             get_trailer_spec(params.model)  # an unknown model asked for by name: a one-line error
         return TrailerTypes(np.full((n, 0), np.nan), types, np.full(n, np.nan), (), None,
                             "no trailer-type model is installed")
-    spec = get_trailer_spec(params.model)
     probs = np.full((n, len(spec.types)), np.nan, np.float32)
     score = np.full(n, np.nan, np.float32)
     limit = params.max_gsd if params.max_gsd is not None else spec.max_gsd

@@ -70,7 +70,7 @@ def scene_crops(scene: Scene, corners_px: np.ndarray, spec: CropSpec = CropSpec(
     centres, axes = long_axis(np.asarray(corners_px, float))
     half = 0.5 * np.hypot(*spec.size_m) / scene.gsd_m + 2  # scene pixels from centre to a crop corner
     with open_reader(scene) as src:
-        for i in range(n):
+        for i in np.argsort(centres[:, 1], kind="stable"):  # top to bottom: strips and blocks are reused
             c0, r0 = int(np.floor(centres[i, 0] - half)), int(np.floor(centres[i, 1] - half))
             c1, r1 = int(np.ceil(centres[i, 0] + half)), int(np.ceil(centres[i, 1] + half))
             a0, b0, a1, b1 = max(c0, 0), max(r0, 0), min(c1, scene.width), min(r1, scene.height)
