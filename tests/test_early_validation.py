@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_user_error, noise_scene, run, write_raster
-import geotally.api
+import geotally.pipeline.detection
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def no_detection(monkeypatch):
     """Fail the test if any tile is detected."""
     def refuse(*a, **k):
         raise AssertionError("detection ran before the inputs were checked")
-    monkeypatch.setattr(geotally.api, "detect_scene", refuse)
+    monkeypatch.setattr(geotally.pipeline.detection, "detect_scene", refuse)
 
 
 @pytest.mark.parametrize("later", ["missing", "corrupt"])

@@ -48,7 +48,7 @@ def test_detections_match_truth_footprints(border_scene):
     """Found trucks sit on true trucks, with true sizes and headings; progress runs from 0 to every tile."""
     calls = []
     res = geotally.count(border_scene["scene"], zones=border_scene["sides"], progress=lambda *a: calls.append(a))
-    n_tiles = res.summary["scenes"][0]["tiles"]
+    n_tiles = res.summary.scenes[0].tiles
     assert calls[0] == (0, n_tiles, 0) and calls[-1][:2] == (n_tiles, n_tiles)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[-1][2] >= len(res.detections)
     det = res.detections[res.detections["class"] == "large_vehicle"]
@@ -120,11 +120,11 @@ def test_onnx_and_ultralytics_backends_give_the_same_counts(border_scene, tmp_pa
     spec = REGISTRY[DEFAULT_MODEL]
     a = geotally.count(border_scene["scene"], zones=border_scene["sides"], backend="ultralytics")
     b = geotally.count(border_scene["scene"], zones=border_scene["sides"], backend="onnx")
-    assert a.summary["model"]["detector"]["backend"] == "ultralytics"
-    assert b.summary["model"]["detector"]["backend"] == "onnxruntime"
-    assert b.summary["model"]["run_file_sha256"] == b.summary["model"]["sha256"] == spec.sha256
-    assert a.summary["model"]["run_file"].endswith(".pt")
-    assert a.summary["model"]["run_file_sha256"] == spec.checkpoint_sha256
+    assert a.summary.model.detector["backend"] == "ultralytics"
+    assert b.summary.model.detector["backend"] == "onnxruntime"
+    assert b.summary.model.run_file_sha256 == b.summary.model.sha256 == spec.sha256
+    assert a.summary.model.run_file.endswith(".pt")
+    assert a.summary.model.run_file_sha256 == spec.checkpoint_sha256
     assert (np.abs(a.counts["count"].values - b.counts["count"].values) <= 1).all(), (a.counts, b.counts)
 
 

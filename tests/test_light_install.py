@@ -25,7 +25,7 @@ def test_count_with_the_default_model_imports_neither_torch_nor_ultralytics(tmp_
         "import sys, geotally\n"
         f"r = geotally.count({border_scene['scene']!r})\n"
         "n = int((r.detections['class'] == 'large_vehicle').sum())\n"
-        "print(n, 'torch' in sys.modules, 'ultralytics' in sys.modules, r.summary['model']['file'])\n"
+        "print(n, 'torch' in sys.modules, 'ultralytics' in sys.modules, r.summary.model.file)\n"
     )
     env = {"GEOTALLY_CACHE_DIR": str(tmp_path / "empty-cache"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

@@ -9,7 +9,8 @@ import rasterio
 import shapely
 from rasterio.windows import Window
 
-from geotally.scenes import count_scenes, expand
+from geotally import count_scenes
+from geotally.scenes import expand
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def test_overlap_of_two_scenes_of_one_date_is_counted_once(border_scene, halves,
     n_both = int((both.detections["class"] == "large_vehicle").sum())
     assert abs(n_both - n_whole) <= 2, (n_both, n_whole)
     assert no_duplicates(both.detections)
-    dropped = sum(s["dropped_in_overlaps"] for s in both.summary["scenes"])
+    dropped = sum(s.dropped_in_overlaps for s in both.summary.scenes)
     assert dropped > 0  # the overlap holds queued trucks seen in both scenes
     assert set(gpd.read_file(tmp_path / "res" / "detections.gpkg")["scene"]) == {"a_north.tif", "b_south.tif"}
 
@@ -62,7 +63,7 @@ def test_different_dates_are_all_kept(halves, tmp_path, border_scene):
     d, north, south = halves
     later = cut(south, tmp_path / "c_later.tif", 0, rasterio.open(south).height, "2026-06-08")
     res = count_scenes([north, later], zones=border_scene["sides"])
-    assert all(s["dropped_in_overlaps"] == 0 for s in res.summary["scenes"])
+    assert all(s.dropped_in_overlaps == 0 for s in res.summary.scenes)
 
 
 def test_directory_glob_and_stac_inputs(halves, tmp_path, border_scene):
@@ -97,7 +98,60 @@ def test_several_scenes_write_the_tables_one_scene_writes(halves, tmp_path, bord
         assert mine[["zone", "band", "class", "count"]].values.tolist() == \
             own[["zone", "band", "class", "count"]].values.tolist()
     assert bands["count"].sum() > 0
-    q = res.summary["queues"]
+    q = res.summary.queues
     vehicles = int(res.detections["class"].isin(["large_vehicle", "small_vehicle"]).sum())
-    assert q["vehicles_in_queues"] + q["vehicles_elsewhere"] == vehicles
-    assert q["count"] == sum(p.summary["queues"]["count"] for p in parts)
+    assert q.vehicles_in_queues + q.vehicles_elsewhere == vehicles
+    assert q.count == sum(p.summary.queues.count for p in parts)
+
+
+def test_a_queue_across_two_scenes_of_one_date_is_one_queue(border_scene, halves):
+    """One analysis pass over all scenes: a queue that runs through the overlap of two scenes of one
+    date is found once, as in the whole scene, and each queue's vehicle count is its kept vehicles."""
+    d, north, south = halves
+    whole = count_scenes([border_scene["scene"]], zones=border_scene["sides"], tile_size=512, overlap=64)
+    both = count_scenes([north, south], zones=border_scene["sides"], tile_size=512, overlap=64)
+    assert len(whole.queues) >= 2
+    assert len(both.queues) == len(whole.queues)
+    np.testing.assert_allclose(np.sort(both.queues["length_km"]), np.sort(whole.queues["length_km"]), rtol=0.1)
+    in_queue = both.detections["queue_id"].to_numpy()
+    for q, n in zip(both.queues["queue_id"], both.queues["vehicles"]):
+        assert (in_queue == q).sum() == n
+    assert set(both.queues["scene"]) <= {"a_north.tif", "b_south.tif"}
+
+
+def test_the_summary_reads_back_as_written(halves, tmp_path, border_scene):
+    """summary.json is the typed RunSummary: read back, it is the same record."""
+    from geotally.store.outputs import json_ready
+    from geotally.store.summary import RunSummary, read_summary
+
+    d, north, south = halves
+    res = count_scenes([north, south], zones=border_scene["sides"], out=tmp_path / "res", tile_size=512, overlap=64)
+    doc = json.loads((tmp_path / "res" / "summary.json").read_text())
+    back = read_summary(tmp_path / "res")
+    assert isinstance(back, RunSummary) and json.loads(json.dumps(json_ready(back.to_dict()))) == doc
+    assert back.model == res.summary.model and back.scenes == res.summary.scenes
+    assert [s.name for s in back.scenes] == ["a_north.tif", "b_south.tif"]
+    assert sum(s.kept for s in back.scenes) == len(res.detections) == doc["queues"]["vehicles_in_queues"] + \
+        doc["queues"]["vehicles_elsewhere"] + int((~res.detections["class"].isin(res.summary.vehicle_classes)).sum())
+    assert back.dates == ["2026-06-01"]
+
+
+def test_a_truck_cut_by_the_edge_between_two_scenes_is_counted_once(border_scene, tmp_path):
+    """Scenes of one date that touch without overlapping: a truck the edge cuts is one detection."""
+    truth = gpd.read_file(border_scene["truth"])
+    with rasterio.open(border_scene["scene"]) as src:
+        h, inv = src.height, ~src.transform
+        trucks = truth[truth["class"] == "large_vehicle"].to_crs(src.crs)
+        rows = np.array([(inv * (c.x, c.y))[1] for c in trucks.geometry.centroid])
+    row = int(rows[np.argmin(np.abs(rows - h / 2))])  # the edge runs through the truck nearest the middle
+    top = cut(border_scene["scene"], tmp_path / "top.tif", 0, row, "2026-06-01")
+    bottom = cut(border_scene["scene"], tmp_path / "bottom.tif", row, h, "2026-06-01")
+    kw = dict(zones=border_scene["sides"], tile_size=512, overlap=64)
+    whole = count_scenes([border_scene["scene"]], **kw)
+    both = count_scenes([top, bottom], **kw)
+    joined = sum(s.joined_at_seams for s in both.summary.scenes)
+    assert joined >= 1
+    n = lambda r: int(r.detections["class"].isin(["large_vehicle", "small_vehicle"]).sum())  # noqa: E731
+    assert abs(n(both) - n(whole)) <= 1, (n(both), n(whole), joined)
+    longest = both.detections.loc[both.detections["class"] == "large_vehicle", "length_m"].max()
+    assert longest < 25

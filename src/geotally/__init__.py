@@ -7,9 +7,8 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+unknown"
 
-from geotally.api import CountResult, count  # noqa: E402
+from geotally.api import CountConfig, CountResult, count, count_scenes  # noqa: E402
 from geotally.errors import GeotallyError  # noqa: E402
-from geotally.scenes import count_scenes  # noqa: E402
 from geotally.recount import recount  # noqa: E402
 
-__all__ = ["count", "count_scenes", "recount", "CountResult", "GeotallyError", "__version__"]
+__all__ = ["count", "count_scenes", "recount", "CountConfig", "CountResult", "GeotallyError", "__version__"]

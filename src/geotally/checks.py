@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from geotally.analysis.sizes import DEFAULT_THRESHOLDS
+from geotally.config import CountConfig
 from geotally.errors import GeotallyError
 from geotally.limits import check_count_options
 from geotally.models.classes import VEHICLE_CLASSES
@@ -17,37 +17,33 @@ from geotally.thresholds import conf_thresholds
 from geotally.zones.assign import OUTSIDE
 from geotally.zones.load import Zones
 
-DEFAULT_OVERLAP = 160
-DEFAULT_BATCH = 4
 
-
-def _model_conf(model: str | None, weights) -> dict | None:
+def model_conf(model: str | None, weights) -> dict | None:
+    """The registered model's own per-class thresholds (None for local weights: the defaults)."""
     return get_spec(model or DEFAULT_MODEL).conf if weights is None else None
 
 
-def check_run_options(*, conf=None, model=None, weights=None, gsd=None, model_gsd=None, tile_size=None,
-                      overlap=DEFAULT_OVERLAP, batch=DEFAULT_BATCH, threads=None,
-                      size_thresholds=DEFAULT_THRESHOLDS, queue=None, distance_bands=None, border=None,
-                      sides=None, workers=1, out=None, basemap=None, dask=None, road=None, roads=None,
-                      route=None, on_road_only=False) -> None:
+def check_run_options(cfg: CountConfig, out=None) -> None:
     """Every option of a count that can be checked without the scene, in one place, before any work."""
-    check_count_options(gsd=gsd, model_gsd=model_gsd, tile_size=tile_size, overlap=overlap, batch=batch,
-                        threads=threads, size_thresholds=size_thresholds, queue=queue,
-                        distance_bands=distance_bands, workers=workers)
-    if distance_bands and border is None:
+    check_count_options(gsd=cfg.gsd, model_gsd=cfg.model_gsd, tile_size=cfg.tile_size, overlap=cfg.overlap,
+                        batch=cfg.batch, threads=cfg.threads, size_thresholds=cfg.size_thresholds, queue=cfg.queue,
+                        distance_bands=cfg.distance_bands, workers=cfg.workers)
+    border, sides, roads, road, route, dask, basemap = (cfg.border, cfg.sides, cfg.roads, cfg.road, cfg.route,
+                                                        cfg.dask, cfg.basemap)
+    if cfg.distance_bands and border is None:
         raise GeotallyError("--distance-bands measures distance to a border; give --border too")
     if sides is not None and border is None:
         raise GeotallyError("--sides names the sides of a border; give --border too")
     if sides is not None and sides[0] == sides[1]:
         raise GeotallyError(f"--sides needs two different names, got {sides[0]!r} twice")
-    conf_thresholds(conf if conf is not None else _model_conf(model, weights))
+    conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
     if road is not None and road.distance_m is not None:
         d = road.distance_m
         if not (isinstance(d, (int, float)) and math.isfinite(d) and 0.1 <= d <= 1000):
             raise GeotallyError(f"--road-distance must be metres between 0.1 and 1000, got {d}")
         if roads is None:
             raise GeotallyError("--road-distance says how near a road counts as on it; give --roads too")
-    if on_road_only and roads is None:
+    if cfg.on_road_only and roads is None:
         raise GeotallyError("--on-road-only counts what lies on the roads; give --roads too")
     if route is not None:
         from geotally.roads.route import parse_waypoints

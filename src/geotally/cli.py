@@ -19,13 +19,14 @@ from rich.table import Table
 from geotally.analysis.queues import QueueParams
 from geotally.analysis.sampling import SampleParams
 from geotally.detect.trailer_types import TrailerParams
-from geotally.analysis.sizes import DEFAULT_THRESHOLDS
-from geotally.checks import DEFAULT_BATCH, DEFAULT_OVERLAP
+from geotally.config import CountConfig
 from geotally.roads.config import RoadParams, RouteParams
 from geotally.synth.layout import LayoutParams
 from geotally.synth.scene import SynthParams
 from geotally.errors import GeotallyError
 from geotally.training.config import DatasetParams, DegradeParams, TrainParams
+
+_COUNT = CountConfig()  # count's defaults: the CLI reads them from the API's config, never writes its own
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Count trucks and other vehicles in georeferenced overhead imagery, per zone.")
@@ -203,7 +204,7 @@ def count_cmd(
     scenes: List[str] = typer.Argument(..., metavar="SCENE", help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, or a STAC ItemCollection JSON; one set of outputs."),
     zones: Optional[Path] = typer.Option(None, "--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile), any CRS."),
     out_dir: Path = typer.Option(Path("results"), "--out", help="Directory for the results (created; files in it are replaced)."),
-    zone_field: str = typer.Option("name", "--zone-field", help="Attribute that names each zone."),
+    zone_field: str = typer.Option(_COUNT.zone_field, "--zone-field", help="Attribute that names each zone."),
     model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see 'geotally models list')."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Local Ultralytics checkpoint (.pt) or ONNX export instead of a registered model."),
     conf: Optional[str] = typer.Option(None, "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 (default: the model's own, chosen by measurement; " + _default_conf_text() + ")."),
@@ -211,8 +212,8 @@ def count_cmd(
     model_gsd: Optional[float] = typer.Option(None, "--model-gsd", help="GSD the model expects, in metres (default: the model's declared GSD)."),
     bands: Optional[str] = typer.Option(None, "--bands", help="Bands to use as R,G,B, e.g. 3,2,1 (default: by colour interpretation)."),
     tile_size: Optional[int] = typer.Option(None, "--tile-size", help="Model input tile size in pixels (default: the model's)."),
-    overlap: int = typer.Option(DEFAULT_OVERLAP, "--overlap", help="Overlap between tiles in model pixels; keep it longer than a truck."),
-    batch: int = typer.Option(DEFAULT_BATCH, "--batch", help="Tiles per inference batch."),
+    overlap: int = typer.Option(_COUNT.overlap, "--overlap", help="Overlap between tiles in model pixels; keep it longer than a truck."),
+    batch: int = typer.Option(_COUNT.batch, "--batch", help="Tiles per inference batch."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for inference (default: all cores)."),
     border: Optional[Path] = typer.Option(None, "--border", help="Border line (LineString/MultiLineString, any CRS) splitting the scene into two sides."),
     sides: Optional[str] = typer.Option(None, "--sides", help="Names of the sides, left then right looking along the line, e.g. TR,IQ (default: the line's left/right properties)."),
@@ -220,18 +221,18 @@ def count_cmd(
     roads: Optional[Path] = typer.Option(None, "--roads", help="Road lines (GeoJSON, GeoPackage, Shapefile, or OpenStreetMap .osm/.osm.pbf), any CRS: each vehicle's road, on_road, counts_by_road.csv."),
     road_distance: Optional[float] = typer.Option(None, "--road-distance", help="On a road within this many metres of its line (default: half the road class's width + 4 m)."),
     route: Optional[str] = typer.Option(None, "--route", help="Route over --roads through LON,LAT;LON,LAT[;...]: vehicles per stretch and date (route.gpkg, counts_by_route.csv)."),
-    route_stretch: float = typer.Option(RouteParams.stretch_km, "--route-stretch", help="Length of the route's stretches, km."),
+    route_stretch: float = typer.Option(_COUNT.route_params.stretch_km, "--route-stretch", help="Length of the route's stretches, km."),
     on_road_only: bool = typer.Option(False, "--on-road-only", help="Count only vehicles on the roads (within their reach); off-road detections are left out."),
-    size_thresholds: str = typer.Option(",".join(f"{v:g}" for v in DEFAULT_THRESHOLDS), "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
-    queue_gap: float = typer.Option(QueueParams.max_gap, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
-    queue_min: int = typer.Option(QueueParams.min_vehicles, "--queue-min", help="Fewest vehicles that make a queue."),
+    size_thresholds: str = typer.Option(",".join(f"{v:g}" for v in _COUNT.size_thresholds), "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
+    queue_gap: float = typer.Option(_COUNT.queue.max_gap, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
+    queue_min: int = typer.Option(_COUNT.queue.min_vehicles, "--queue-min", help="Fewest vehicles that make a queue."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals."),
     claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245."),
-    claim_class: str = typer.Option("large_vehicle", "--claim-class", help="Class the claim counts."),
+    claim_class: str = typer.Option(_COUNT.claim_class, "--claim-class", help="Class the claim counts."),
     export: List[str] = typer.Option([], "--export", metavar="FORMAT", help="Extra export beside the report: kml (GeoParquet is always written)."),
     basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no network request."),
-    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime on CPU, Ultralytics on a GPU), onnx or ultralytics."),
-    workers: int = typer.Option(1, "--workers", help="Local worker processes, each loading the model once (threads are split between them)."),
+    backend: str = typer.Option(_COUNT.backend, "--backend", help="auto (ONNX Runtime on CPU, Ultralytics on a GPU), onnx or ultralytics."),
+    workers: int = typer.Option(_COUNT.workers, "--workers", help="Local worker processes, each loading the model once (threads are split between them)."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run tiles on Dask: tcp://host:8786 for a cluster, local:N for a LocalCluster of N workers."),
     date: Optional[str] = typer.Option(None, "--date", help="Date (YYYY-MM-DD) of every scene that has none of its own (STAC datetime, file name, tags)."),
     date_pattern: Optional[str] = typer.Option(None, "--date-pattern", help="Read each scene's date from its file name, e.g. 'zakho_{date:%Y%m%d}.tif'."),
@@ -243,7 +244,7 @@ def count_cmd(
     """Detect vehicles in the SCENES and count them per zone (or border side) and class.
 
     Finished tiles are checkpointed in --out: running the same command again resumes."""
-    from geotally.scenes import count_scenes
+    from geotally.api import count_scenes
 
     _needs(ctx, {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",
                  "road_distance": "roads", "route": "roads", "route_stretch": "route", "on_road_only": "roads"})
@@ -269,30 +270,35 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
     """The counts table, queues, border and claims of a count, as the terminal shows them."""
     if quiet:
         return
-    corrected = result.summary["counts_corrected"]
-    names = ", ".join(Path(s["path"]).name for s in result.summary["scenes"])
+    summary = result.summary
+    corrected = summary.counts_corrected
+    names = ", ".join(s.name for s in summary.scenes)
     print_counts(result.counts, f"{names}: vehicles per zone "
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
                     else "(raw, uncorrected: no calibration given)"))
-    q = result.summary["queues"]
-    out.print(f"queues: {q['count']} with {q['vehicles_in_queues']} vehicles; "
-              f"{q['vehicles_elsewhere']} vehicles parked or elsewhere")
-    if result.summary.get("roads"):
-        r = result.summary["roads"]
+    q = summary.queues
+    out.print(f"queues: {q.count} with {q.vehicles_in_queues} vehicles; "
+              f"{q.vehicles_elsewhere} vehicles parked or elsewhere")
+    if summary.roads:
+        r = summary.roads
         out.print(f"roads: {r['on_road']} detections on {r['segments']} road segments (counts_by_road.csv)")
-    if result.summary.get("route"):
-        r = result.summary["route"]
+    if summary.route:
+        r = summary.route
         out.print(f"route: {r['length_km']:.1f} km, {r['observed_km']:.1f} km of it imaged, {r['vehicles_along']} "
                   "vehicles along it (counts_by_route.csv)")
-    if result.summary.get("border", {}) and result.summary["border"]["extended_to_scene_edge"]:
+    dropped = sum(s.dropped_in_overlaps for s in summary.scenes)
+    if dropped:
+        out.print(f"{dropped} detections lie where another scene of the same date sees them better and are counted "
+                  "once, from that scene (summary.json: overlap_rule)")
+    if summary.border and summary.border["extended_to_scene_edge"]:
         out.print("border line extended to the scene edge along its end bearings", style="yellow")
-    if not result.summary["scenes"][0].get("georeferenced", True):
+    if not summary.georeferenced:
         out.print("the scene has no georeference: outputs are in pixel-space metres, with no WGS84 file and no "
                   "lon/lat", style="yellow")
-    cal = result.summary.get("calibration") or {}
+    cal = summary.calibration or {}
     for text in [*cal.get("warnings", []), *cal.get("no_interval", {}).values()]:
         out.print(f"calibration: {text}", style="yellow")
-    for c in result.summary.get("claims") or []:
+    for c in summary.claims or []:
         rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
         when = f" on {c['date']}" if c.get("date") else ""
         out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}")
@@ -367,24 +373,24 @@ def show_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A resu
     """Print the counts table and the provenance of a results folder (nothing is recomputed)."""
     import pandas as pd
 
-    from geotally.recount import read_summary
+    from geotally.store.summary import read_summary
 
     summary = read_summary(results)
     counts = pd.read_csv(results / "counts.csv", keep_default_na=False, dtype={"zone": str})
     print_counts(counts, f"{results}: vehicles per zone"
-                 + (" (estimate [95% interval]; raw count first)" if summary.get("counts_corrected") else " (raw)"))
+                 + (" (estimate [95% interval]; raw count first)" if summary.counts_corrected else " (raw)"))
     table = Table(title="provenance", show_header=False)
     table.add_column("what")
     table.add_column("value")
-    model = summary["model"]
-    rows = [("geotally", summary["geotally_version"]), ("run (UTC)", summary["created_utc"]),
-            ("model", f"{model['name'] or model['file']} (sha256 {model['sha256'][:16]}…)"),
-            ("file run", f"{Path(model['run_file']).name} (sha256 {model['run_file_sha256'][:16]}…)"),
-            ("backend", model["detector"].get("backend", ""))]
-    rows += [(f"scene {i + 1}", f"{sc['path']} (sha256 {sc['sha256'][:16]}…, {sc.get('tiles', '?')} tiles)")
-             for i, sc in enumerate(summary["scenes"])]
-    rows += [("coordinates", summary.get("coordinates", ""))]
-    rows += [(f"parameter {k}", str(v)) for k, v in summary["parameters"].items()]
+    model = summary.model
+    rows = [("geotally", summary.geotally_version), ("run (UTC)", summary.created_utc),
+            ("model", f"{model.name or model.file} (sha256 {model.sha256[:16]}…)"),
+            ("file run", f"{Path(model.run_file).name} (sha256 {model.run_file_sha256[:16]}…)"),
+            ("backend", model.detector.get("backend", ""))]
+    rows += [(f"scene {i + 1}", f"{sc.path} (sha256 {sc.sha256[:16]}…, {sc.tiles} tiles)")
+             for i, sc in enumerate(summary.scenes)]
+    rows += [("coordinates", summary.coordinates)]
+    rows += [(f"parameter {k}", str(v)) for k, v in summary.parameters.items()]
     for k, v in rows:
         table.add_row(k, str(v))
     out.print(table)

@@ -10,16 +10,16 @@ import pandas as pd
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.change import change_point, compare, series
 from geotally.errors import GeotallyError
-from geotally.recount import read_summary
+from geotally.store.summary import RunSummary, read_summary
 
 
 def _counts(folder: Path) -> pd.DataFrame:
     return pd.read_csv(folder / "counts.csv", keep_default_na=False, dtype={"date": str, "zone": str})
 
 
-def _calibration(summaries: list[dict]) -> Calibration | None:
+def _calibration(summaries: list[RunSummary]) -> Calibration | None:
     """The runs' calibration when they share one; none when uncalibrated; an error when they differ."""
-    cals = [s.get("calibration") for s in summaries]
+    cals = [s.calibration for s in summaries]
     if not all(cals):
         return None
     if len({c["source_sha256"] for c in cals}) > 1:

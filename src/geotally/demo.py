@@ -55,7 +55,7 @@ def run_closure_demo(out: str | Path, *, gsd: float = 0.3, seed: int = 0, dates:
     import datetime as dt
 
     from geotally.analysis.change import change_point, series
-    from geotally.scenes import count_scenes
+    from geotally.api import count_scenes
     from geotally.synth import series_params
 
     out = check_out_dir(out)

@@ -10,43 +10,23 @@ score floor) is refused by the checkpoint, as for any resumed run.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from geotally.analysis.queues import QueueParams
-from geotally.api import CountResult
+from geotally.api import CountResult, count_scenes
 from geotally.errors import GeotallyError
-from geotally.roads.route import RouteParams
-from geotally.roads.snap import RoadParams
-from geotally.scenes import count_scenes
-from geotally.store.outputs import check_manifest
+from geotally.roads.config import RoadParams, RouteParams
+from geotally.store.summary import RunSummary, read_summary
 
 # Options a recount may change; everything else is taken from the run.
 ANALYSIS = ("conf", "zones", "zone_field", "border", "sides", "distance_bands", "size_thresholds", "queue",
             "calibration", "claim", "claim_class", "export", "basemap", "roads", "road", "route", "on_road_only")
 
 
-def read_summary(results: str | os.PathLike, verify: bool = True) -> dict:
-    """The summary.json of a results folder; with ``verify``, only of a complete one (its manifest
-    checked). A recount needs only the summary: it makes every other file again."""
-    folder = Path(results)
-    if not (folder / "summary.json").is_file():
-        raise GeotallyError(f"{folder} is not a geotally results folder (no summary.json); give the --out of a count")
-    if verify:
-        check_manifest(folder)
-    try:
-        summary = json.loads((folder / "summary.json").read_text())
-    except ValueError:
-        raise GeotallyError(f"{folder}/summary.json is not JSON; count again") from None
-    if "inputs" not in summary:
-        raise GeotallyError(f"{folder} was written by an older geotally that did not record its inputs; count again")
-    return summary
-
-
-def run_options(summary: dict) -> dict:
+def run_options(summary: RunSummary) -> dict:
     """count_scenes keyword arguments that repeat the run recorded in ``summary``."""
-    p, inp = summary["parameters"], summary["inputs"]
+    p, inp = summary.parameters, summary.inputs
     q = p.get("queue") or {}
     return dict(model=p["model"], weights=p["weights"], conf=p["conf"], model_iou=p["model_iou"],
                 seam_iou=p["seam_iou"], tile_size=p["tile_size"], overlap=p["overlap"], batch=p["batch"],
@@ -73,8 +53,8 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
     summary = read_summary(results, verify=False)  # the checkpoint guards what detection depends on
     opts = run_options(summary)
     opts.update({k: v for k, v in changes.items() if v is not None})
-    for path in summary["inputs"]["scenes"]:
+    for path in summary.inputs["scenes"]:
         if not any(ch in path for ch in "*?[") and not Path(path).exists():
             raise GeotallyError(f"the run's scene {path} is no longer there; a recount reads the scene's header "
                                 "and checksum, so put it back where it was")
-    return count_scenes(summary["inputs"]["scenes"], out=results, progress=progress, say=say, **opts)
+    return count_scenes(summary.inputs["scenes"], out=results, progress=progress, say=say, **opts)

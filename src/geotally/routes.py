@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from geotally.errors import GeotallyError
-from geotally.geo.metric import local_metric_crs, metres_per_unit, to_metric
+from geotally.geo.metric import from_metric, local_metric_crs, to_metric
 from geotally.geo.transform import map_to_wgs84, wgs84_to_map
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.roads.load import load_roads
@@ -64,7 +64,7 @@ def add_route(result, planned: PlannedRoute) -> None:
     result.detections = det.assign(route_stretch=stretch)
     outline_m = shapely.transform(outline, lambda xy: to_metric(xy, crs, metric_crs))
     seen = shapely.length(shapely.intersection(plan.stretches_m, outline_m)) / shapely.length(plan.stretches_m)
-    to_scene = _inverse(crs, metric_crs)
+    to_scene = lambda xy: from_metric(xy, crs, metric_crs)  # noqa: E731
     stretches = shapely.transform(plan.stretches_m, to_scene)
     mid = shapely.get_coordinates(shapely.line_interpolate_point(stretches, 0.5, normalized=True))
     zone = assign_zones(mid, result.zones) if result.zones is not None else np.full(len(stretches), "", object)
@@ -72,8 +72,7 @@ def add_route(result, planned: PlannedRoute) -> None:
     dates = result.detections["date"].fillna("").astype(str).to_numpy()
     cls = result.detections["class"].to_numpy()
     rows = []
-    run_dates = [sc.get("date") or "" for sc in result.summary["scenes"]]
-    for d in dict.fromkeys(sorted(d for d in run_dates if d) + [""] * ("" in run_dates)):
+    for d in result.summary.dates:
         for k in range(len(stretches)):
             on = (stretch == k) & (dates == d)
             row = {"date": d, "stretch": k + 1, "start_km": round(plan.starts_m[k] / 1000, 3),
@@ -87,19 +86,8 @@ def add_route(result, planned: PlannedRoute) -> None:
     result.tables["counts_by_route.csv"] = table
     result.route = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(np.tile(stretches, len(table) // len(stretches)),
                                                                   crs=crs), crs=crs)
-    result.summary["route"] = {"points": lonlat.tolist(), "roads": planned.roads, "length_km": round(plan.path_m.length / 1000, 3),
+    result.summary.route = {"points": lonlat.tolist(), "roads": planned.roads, "length_km": round(plan.path_m.length / 1000, 3),
                                "stretch_km": params.stretch_km,
                                "observed_km": round(float((km * seen).sum()), 3),
                                "vehicles_along": int(((stretch >= 0) & np.isin(cls, VEHICLE_CLASSES)).sum()),
                                "rule": "on a road, and the route passes within 1 m of the vehicle's distance to that road"}
-
-
-def _inverse(crs, metric_crs):
-    """Metric coordinates back to the scene CRS."""
-    if crs.is_geographic:
-        from pyproj import Transformer
-
-        t = Transformer.from_crs(metric_crs, crs, always_xy=True)
-        return lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-    factor = metres_per_unit(crs)
-    return lambda xy: xy / factor

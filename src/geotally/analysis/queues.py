@@ -155,3 +155,23 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
         lengths.append(line.length)
         headings.append(hd)
     return Queues(label, lines, members, np.asarray(lengths), np.asarray(headings))
+
+
+def find_queues_in_groups(groups: np.ndarray, xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
+                          p: QueueParams = QueueParams(), on_road: np.ndarray | None = None) -> Queues:
+    """Queues within each group (a date: vehicles seen on two dates never chain), numbered group by
+    group in sorted order (the empty group, undated, last); members index the whole arrays."""
+    keys = np.array(["" if d is None else str(d) for d in groups], dtype=object)
+    order = sorted(set(keys.tolist()), key=lambda d: (d == "", d))
+    label = np.full(len(keys), -1, np.int64)
+    lines, members, lengths, headings = [], [], [], []
+    for d in order:
+        idx = np.flatnonzero(keys == d)
+        q = find_queues(xy[idx], heading_deg[idx], length_m[idx], p, None if on_road is None else on_road[idx])
+        label[idx] = np.where(q.label >= 0, q.label + len(lines), -1)
+        lines += q.lines
+        members += [idx[m] for m in q.members]
+        lengths.append(q.length_m)
+        headings.append(q.heading_deg)
+    return Queues(label, lines, members, np.concatenate(lengths) if lengths else np.zeros(0),
+                  np.concatenate(headings) if headings else np.zeros(0))

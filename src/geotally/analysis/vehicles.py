@@ -14,13 +14,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geotally.analysis.queues import PARKED, QueueParams, Queues, find_queues
+from geotally.analysis.queues import PARKED, QueueParams, Queues, find_queues_in_groups
 from geotally.analysis.sizes import size_class
 from geotally.detect.run import Detections
 from geotally.detect.trailer_types import TrailerTypes
 from geotally.geo.footprints import footprints
-from geotally.geo.metric import local_metric_crs, to_metric
-from geotally.geo.transform import scene_centre_lonlat
+from geotally.geo.metric import scenes_metric_crs, to_metric
 from geotally.imagery.scene import Scene
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.roads.along import AlongRoad, along_road
@@ -53,46 +52,89 @@ class VehicleTable:
                        zone=self.zone[keep], lengths_m=self.lengths_m[keep], is_vehicle=self.is_vehicle[keep])
 
 
-def build_vehicle_table(sc: Scene, dets: Detections, names: dict[int, str], model_names: dict[int, str],
+@dataclass(frozen=True)
+class ScenePart:
+    """One scene's detections as they enter the analysis (those the overlap rule kept), with their
+    ids (the scene's stem and a running number over all of its detections), date and trailer types."""
+
+    scene: Scene
+    detections: Detections
+    det_id: np.ndarray  # (n,) str
+    date: str | None = None
+    types: TrailerTypes | None = None
+
+
+def detection_ids(scene: Scene, n: int) -> np.ndarray:
+    """Ids to cite: the scene's stem and a running number, kept when rows are filtered out."""
+    stem = Path(scene.path).stem
+    return np.array([f"{stem}-{i + 1:05d}" for i in range(n)], dtype=object)
+
+
+def _in_crs(xy: np.ndarray, polygons: np.ndarray, src, dst) -> tuple[np.ndarray, np.ndarray]:
+    """Centres and polygons of one scene in the run's CRS (scenes of a run may come in several)."""
+    if src is None or dst is None or src == dst or not len(xy):
+        return xy, polygons
+    from pyproj import Transformer
+
+    t = Transformer.from_crs(src, dst, always_xy=True)
+    move = lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1]))  # noqa: E731
+    return move(xy), shapely.transform(polygons, move)
+
+
+def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], model_names: dict[int, str],
                         zone_set: Zones | None, border_obj, size_thresholds, queue: QueueParams,
-                        date: str | None = None, roads: Roads | None = None,
-                        road: RoadParams = RoadParams(), types: TrailerTypes | None = None) -> VehicleTable:
-    """Every detection measured and placed (see the module docstring); ``names`` maps class ids to
-    geotally classes, ``model_names`` to the model's own names."""
-    fp = footprints(dets.corners, sc.transform, sc.crs)
-    cls = np.array([names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    raw = np.array([model_names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
-    zone = assign_zones(fp.centre_map, zone_set)
-    stem = Path(sc.path).stem
+                        roads: Roads | None = None, road: RoadParams = RoadParams()) -> VehicleTable:
+    """Every detection of every scene measured and placed, in the run's CRS ``crs`` (see the module
+    docstring); ``names`` maps class ids to geotally classes, ``model_names`` to the model's own names.
+    Queues are found within each date, across the scenes of that date (within each scene when the
+    scenes have no georeference)."""
+    fps = [footprints(p.detections.corners, p.scene.transform, p.scene.crs) for p in parts]
+    placed = [_in_crs(fp.centre_map, fp.polygons, p.scene.crs, crs) for p, fp in zip(parts, fps)]
+    centre_map = np.concatenate([c for c, _ in placed]).reshape(-1, 2)
+    polygons = np.concatenate([g for _, g in placed])
+    cat = lambda attr: np.concatenate([getattr(fp, attr) for fp in fps])  # noqa: E731
+    length_m, width_m, heading, lonlat = cat("length_m"), cat("width_m"), cat("heading_deg"), cat("lonlat")
+    lonlat = lonlat.reshape(-1, 2)
+    n_each = [len(p.detections) for p in parts]
+    class_id = np.concatenate([p.detections.class_id for p in parts]).astype(np.int64)
+    score = np.concatenate([p.detections.score for p in parts])
+    dates = np.repeat(np.array([p.date for p in parts], dtype=object), n_each)
+    cls = np.array([names.get(int(c), str(c)) for c in class_id], dtype=object)
+    raw = np.array([model_names.get(int(c), str(c)) for c in class_id], dtype=object)
+    zone = assign_zones(centre_map, zone_set)
     columns = {
-        # A detection's id to cite (scene name and a running number, kept when rows are filtered out).
-        "det_id": np.array([f"{stem}-{i + 1:05d}" for i in range(len(dets))], dtype=object),
-        "class": cls, "model_class": raw, "score": np.round(dets.score.astype(float), 4),
-        "length_m": np.round(fp.length_m, 2), "width_m": np.round(fp.width_m, 2),
-        "heading_deg": np.round(fp.heading_deg, 1), "lon": fp.lonlat[:, 0], "lat": fp.lonlat[:, 1],
-        "zone": zone.astype(str), "scene": np.full(len(dets), Path(sc.path).name, dtype=object),
-        "date": np.full(len(dets), date, dtype=object),
-        "size_class": size_class(fp.length_m, size_thresholds),
+        "det_id": np.concatenate([p.det_id for p in parts]).astype(object),
+        "class": cls, "model_class": raw, "score": np.round(score.astype(float), 4),
+        "length_m": np.round(length_m, 2), "width_m": np.round(width_m, 2),
+        "heading_deg": np.round(heading, 1), "lon": lonlat[:, 0], "lat": lonlat[:, 1],
+        "zone": zone.astype(str),
+        "scene": np.repeat(np.array([Path(p.scene.path).name for p in parts], dtype=object), n_each),
+        "date": dates,
+        "size_class": size_class(length_m, size_thresholds),
     }
-    metric_crs = local_metric_crs(sc.crs, scene_centre_lonlat(sc.transform, sc.width, sc.height, sc.crs)) \
-        if sc.crs is not None else None
-    metric = to_metric(fp.centre_map, sc.crs, metric_crs)
+    metric_crs = scenes_metric_crs([p.scene for p in parts], crs)
+    metric = to_metric(centre_map, crs, metric_crs)
     if border_obj is not None:
-        columns["side"] = assign_zones(fp.centre_map, border_obj.zones).astype(str)
-        line_m = to_metric(np.asarray(border_obj.extended.coords), sc.crs, metric_crs)
+        columns["side"] = assign_zones(centre_map, border_obj.zones).astype(str)
+        line_m = to_metric(np.asarray(border_obj.extended.coords), crs, metric_crs)
         columns["border_dist_m"] = np.round(shapely.distance(shapely.points(metric), shapely.linestrings(line_m)), 1)
     is_vehicle = np.isin(cls, VEHICLE_CLASSES)
-    if types is not None:
-        for k, name in enumerate(types.names):
-            columns[f"p_{name}"] = np.round(types.probs[:, k].astype(float), 3)
-        columns["trailer_type"] = types.types.astype(object)
-        columns["trailer_type_score"] = np.round(types.score.astype(float), 3)
+    typed = [p.types for p in parts if p.types is not None]
+    if typed and len(typed) == len(parts):
+        for k, name in enumerate(typed[0].names):
+            columns[f"p_{name}"] = np.round(np.concatenate([t.probs[:, k] for t in typed]).astype(float), 3)
+        columns["trailer_type"] = np.concatenate([t.types for t in typed]).astype(object)
+        columns["trailer_type_score"] = np.round(np.concatenate([t.score for t in typed]).astype(float), 3)
     if roads is not None:
-        lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, sc.crs, metric_crs))
+        lines_m = shapely.transform(roads.lines, lambda xy: to_metric(xy, crs, metric_crs))
         hit = snap_to_roads(metric, lines_m, reach_m(roads, road))
-    found = find_queues(metric[is_vehicle], fp.heading_deg[is_vehicle], fp.length_m[is_vehicle], queue,
-                        hit.on_road[is_vehicle] if roads is not None else None)
-    queue_id = np.full(len(dets), -1, np.int64)
+    vehicle_rows = np.flatnonzero(is_vehicle)
+    # Queues form within one date; scenes without georeference share no frame, so each is its own.
+    groups = dates if crs is not None else np.char.add(dates.astype(str), columns["scene"].astype(str))
+    found = find_queues_in_groups(groups[vehicle_rows], metric[vehicle_rows], heading[vehicle_rows],
+                                length_m[vehicle_rows], queue,
+                                hit.on_road[vehicle_rows] if roads is not None else None)
+    queue_id = np.full(len(cls), -1, np.int64)
     queue_id[is_vehicle] = found.label
     columns["queue_id"] = queue_id
     columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
@@ -104,7 +146,7 @@ def build_vehicle_table(sc: Scene, dets: Detections, names: dict[int, str], mode
         columns["on_road"] = hit.on_road
         # Queues stay queues; the rest is told apart by the map: on a road, or off it (a depot, a lot).
         columns["activity"] = np.where(queue_id >= 0, "queue", np.where(hit.on_road, "on_road", "off_road")).astype(object)
-        along = along_road(found.members, metric[is_vehicle], fp.length_m[is_vehicle], hit.index[is_vehicle],
+        along = along_road(found.members, metric[is_vehicle], length_m[is_vehicle], hit.index[is_vehicle],
                            hit.on_road[is_vehicle], lines_m)
-    table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(fp.polygons, crs=sc.crs), crs=sc.crs)
-    return VehicleTable(table, found, along, fp.centre_map, zone, fp.length_m, is_vehicle)
+    table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(polygons, crs=crs), crs=crs)
+    return VehicleTable(table, found, along, centre_map, zone, length_m, is_vehicle)

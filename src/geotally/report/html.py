@@ -17,6 +17,7 @@ from geotally.errors import GeotallyError
 from geotally.analysis.coverage import CoverageParams
 from geotally.zones.assign import OUTSIDE
 from geotally.report.charts import bar_chart, key_values, line_chart, table
+from geotally.store.summary import RunSummary
 from geotally.report.payload import MAX_CROPS, ROAD_CLASSES, basemap_affine, crops, payload, quicklook
 
 STYLE = """
@@ -67,22 +68,26 @@ def _tiles(sc, zoom: int | None = None) -> tuple[list[dict], int]:
     return out[:64], zoom
 
 
-def _provenance(summary: dict) -> list[tuple[str, object]]:
-    scene = summary["scenes"][0]
-    rows = [("geotally version", summary["geotally_version"]), ("run (UTC)", summary["created_utc"]),
+def _provenance(summary: RunSummary) -> list[tuple[str, object]]:
+    rows = [("geotally version", summary.geotally_version), ("run (UTC)", summary.created_utc),
             ("report written (UTC)", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
-            ("model", summary["model"]["name"] or summary["model"]["file"]),
-            ("model sha256", summary["model"]["sha256"]), ("scene", scene["path"]),
-            ("scene sha256", scene["sha256"]), ("scene size", f"{scene['width']} x {scene['height']} px"),
-            ("scene CRS", scene["crs"]), ("scene GSD (m)", ", ".join(map(str, scene["gsd_m"])))]
-    if summary.get("zones"):
-        rows += [("zones", summary["zones"]["file"]), ("zones sha256", summary["zones"]["sha256"])]
-    if summary.get("border"):
-        rows += [("border", summary["border"]["file"]), ("border note", summary["border"]["note"])]
-    if summary.get("calibration"):
-        rows += [("calibration", summary["calibration"]["file"]), ("calibration source sha256",
-                                                                   summary["calibration"]["source_sha256"])]
-    for k, v in summary["parameters"].items():
+            ("model", summary.model.name or summary.model.file), ("model sha256", summary.model.sha256)]
+    for k, sc in enumerate(summary.scenes, 1):
+        n = f" {k}" if len(summary.scenes) > 1 else ""
+        rows += [(f"scene{n}", sc.path), (f"scene{n} sha256", sc.sha256),
+                 (f"scene{n} size", f"{sc.width} x {sc.height} px"), (f"scene{n} CRS", sc.crs),
+                 (f"scene{n} GSD (m)", ", ".join(map(str, sc.gsd_m)))]
+        if len(summary.scenes) > 1:
+            rows += [(f"scene{n} date", sc.date or "undated"),
+                     (f"scene{n} detections kept / dropped in overlaps", f"{sc.kept} / {sc.dropped_in_overlaps}")]
+    if summary.zones:
+        rows += [("zones", summary.zones["file"]), ("zones sha256", summary.zones["sha256"])]
+    if summary.border:
+        rows += [("border", summary.border["file"]), ("border note", summary.border["note"])]
+    if summary.calibration:
+        rows += [("calibration", summary.calibration["file"]), ("calibration source sha256",
+                                                                summary.calibration["source_sha256"])]
+    for k, v in summary.parameters.items():
         rows.append((f"parameter: {k}", json.dumps(v) if isinstance(v, (dict, list)) else v))
     return rows
 
@@ -111,8 +116,8 @@ def render(result, basemap: str | None = None) -> str:
         data["basemap"] = basemap
     summary = result.summary
     counts = result.counts
-    corrected = summary.get("counts_corrected")
-    hist = summary.get("length_histogram") or {"bin_edges_m": [0, 1], "counts": [0]}
+    corrected = summary.counts_corrected
+    hist = summary.length_histogram or {"bin_edges_m": [0, 1], "counts": [0]}
     per_zone = counts[(counts["zone"] != "ALL")]
     dates = [d for d in dict.fromkeys(per_zone["date"].fillna("").astype(str))] if "date" in per_zone else [""]
     if len(dates) > 1:  # one bar per date and zone: counts of different dates are never added up
@@ -133,18 +138,19 @@ def render(result, basemap: str | None = None) -> str:
                                                for d, z, s in partial[["date", "zone", "observed_share"]].itertuples(index=False)})))
                      + "</p>") if len(partial) else ""
     by_type = result.tables.get("counts_by_type.csv")
-    tnote = (summary.get("trailer_types") or {}).get("note", "")
+    tnote = (summary.trailer_types or {}).get("note", "")
     type_html = (f'<h3>Large vehicles by trailer type</h3><p class="note">{escape(tnote)}. Estimates and 95% '
                  'intervals correct for the classifier\'s confusions between types measured on real crops; '
                  'they do not correct missed or false detections.</p>' + table(by_type, "types-table")
                  if by_type is not None and len(by_type) else "")
-    claims = summary.get("claims") or []
+    claims = summary.claims or []
     claim_html = table(pd.DataFrame(claims), "claims-table", "Claims tested") if claims else ""
     note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
             "Counts are raw detector counts, uncorrected for missed or false detections.")
     js = files("geotally.report").joinpath("map.js").read_text()
     payload_json = script_json(data)
-    title = f"geotally report: {Path(summary['scenes'][0]['path']).name}"
+    title = f"geotally report: {summary.scenes[0].name}" + (f" and {len(summary.scenes) - 1} more scenes"
+                                                             if len(summary.scenes) > 1 else "")
     layer_boxes = "".join(
         f'<label><input type="checkbox" data-layer="{k}" id="layer-{k}"> {label}</label>'
         for k, label in (("quicklook", "image"), ("zones", "zones"), ("border", "border"),

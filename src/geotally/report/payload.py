@@ -106,7 +106,7 @@ def payload(result, heat_cells: int = 64) -> dict:
     px = map_to_pixel(sc.transform, coords)
     classes = list(dict.fromkeys(det["class"].tolist())) if len(det) else []
     det_dates = det["date"].fillna("").astype(str).tolist() if "date" in det else [""] * len(det)
-    dates = sorted(set(det_dates) | {sc_.get("date") or "" for sc_ in result.summary.get("scenes", [])})
+    dates = sorted(set(det_dates) | {sc_.date or "" for sc_ in result.summary.scenes})
     zones = list(dict.fromkeys(det["zone"].tolist())) if len(det) else []
     centres = px.mean(axis=1) if len(det) else np.zeros((0, 2))
     cell = max(sc.width, sc.height) / heat_cells
@@ -147,8 +147,7 @@ def payload(result, heat_cells: int = 64) -> dict:
                 data["zone_names"].append(str(name))
             if not empty:
                 data["zone_labels"].append([round(float(at[0]), 1), round(float(at[1]), 1), str(name)])
-    border = result.summary.get("border")
-    if border and getattr(result, "border_line", None) is not None:
+    if result.summary.border and result.border_line is not None:
         data["border"] = _to_px(sc, np.array([result.border_line], dtype=object))
     data["queue_dates"] = []
     if result.queues is not None and len(result.queues):

@@ -51,10 +51,10 @@ def sample_calibration(path: str | Path) -> SampleCalibration:
     if reviewed == 0:
         raise GeotallyError(f"{path}: no sampled detection has been reviewed yet; review some with 'geotally review'")
     scene_sha = []
-    summary = path.parent / "summary.json"
-    if summary.is_file():
-        import json
-        scene_sha = [s.get("sha256", "") for s in json.loads(summary.read_text()).get("scenes", [])]
+    if (path.parent / "summary.json").is_file():
+        from geotally.store.summary import read_summary
+
+        scene_sha = [s.sha256 for s in read_summary(path.parent, verify=False).scenes]
     cal = SampleCalibration(detections, windows, scene_sha256=scene_sha, source=str(path),
                             source_sha256=file_sha256(path),
                             meta={"reviewed_detections": reviewed, "searched_windows": n_win,

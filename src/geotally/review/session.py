@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from geotally.errors import GeotallyError
 from geotally.geo.transform import map_to_pixel, pixel_to_map
 from geotally.imagery.scene import Scene, open_scene
 from geotally.models.classes import VEHICLE_CLASSES
+from geotally.store.summary import RunSummary, read_summary
 from geotally.zones.assign import assign_zones
 from geotally.zones.load import Zones
 
@@ -40,7 +40,7 @@ class ReviewSession:
     crs: object
     zones: gpd.GeoDataFrame | None
     layers: dict[str, gpd.GeoDataFrame]  # border, queues, roads, route (those present)
-    summary: dict
+    summary: RunSummary
 
     @property
     def review_path(self) -> Path:
@@ -65,7 +65,7 @@ def open_session(folder: str | Path) -> ReviewSession:
     folder = Path(folder)
     if not (folder / "summary.json").is_file():
         raise GeotallyError(f"{folder} is not a results folder from 'geotally count' (no summary.json)")
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder, verify=False)
     if not (folder / "detections.gpkg").is_file():
         raise GeotallyError(f"{folder} has no detections.gpkg; count again")
     det = _read(folder / "detections.gpkg", "detections")
@@ -73,24 +73,24 @@ def open_session(folder: str | Path) -> ReviewSession:
         det["det_id"] = [f"{Path(s).stem}-{i + 1:05d}" for s, i in zip(det["scene"], det.groupby("scene").cumcount())]
     det = det[det["class"].isin(VEHICLE_CLASSES)].reset_index(drop=True)
     scenes = []
-    for rec in summary.get("scenes", []):
-        path = Path(rec["path"])
+    for rec in summary.scenes:
+        path = Path(rec.path)
         if not path.is_file():
             raise GeotallyError(f"scene {path} of {folder} is not there any more; put it back to review it")
-        bands = tuple(rec.get("bands_used") or []) or None
-        gsd = None if rec.get("georeferenced", True) else float(rec["gsd_m"][0])
-        scenes.append(ReviewScene(open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.get("sha256", "")))
+        bands = tuple(rec.bands_used or []) or None
+        gsd = None if rec.georeferenced else float(rec.gsd_m[0])
+        scenes.append(ReviewScene(open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.sha256))
     if not scenes:
         raise GeotallyError(f"{folder}/summary.json lists no scene")
     zones = None
-    zfile = (summary.get("zones") or {}).get("file")
+    zfile = (summary.zones or {}).get("file")
     if zfile and Path(zfile).is_file():
         zones = _read(Path(zfile), "zones")
-        field = summary["zones"].get("field", "name")
+        field = summary.zones.get("field", "name")
         zones = zones.assign(name=zones[field].astype(str)) if field in zones else zones.assign(name="zone")
         zones = zones[["name", "geometry"]]
     layers = {}
-    bfile = (summary.get("border") or {}).get("file")
+    bfile = (summary.border or {}).get("file")
     if bfile and Path(bfile).is_file():
         layers["border"] = _read(Path(bfile), "border")[["geometry"]]
     for name, fname in LAYER_FILES.items():

@@ -1,0 +1,103 @@
+"""One analysis pass over every scene of a run: the vehicle table (zones, sides, sizes, types, roads,
+queues within each date), the queue layer, and every count table per date, with observed area."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geotally.analysis.counts import count_tables
+from geotally.analysis.coverage import with_coverage, zone_coverage
+from geotally.analysis.vehicles import ScenePart, VehicleTable, build_vehicle_table
+from geotally.config import CountConfig
+from geotally.detect.trailer_types import confusion_for
+from geotally.imagery.coverage import valid_outline
+from geotally.pipeline.inputs import RunInputs
+from geotally.pipeline.model import RunModel
+from geotally.roads.counts import road_counts, road_layer
+from geotally.store.queues import queue_table
+from geotally.zones.assign import OUTSIDE
+
+
+@dataclass
+class Analysis:
+    """What the pass makes: the vehicles, their queues, the count tables, and the roads within the run."""
+
+    vehicles: VehicleTable
+    queues: gpd.GeoDataFrame
+    counts: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    zone_names: list[str]
+    roads: gpd.GeoDataFrame | None
+    type_confusion: np.ndarray | None
+    off_road_left_out: int
+    trailer_record: dict  # summary.json's trailer_types
+
+
+def _observed(run: RunInputs) -> dict[str, shapely.Geometry]:
+    """Per date ('' undated), the union of its scenes' valid pixels, in the run's CRS."""
+    seen: dict[str, list] = {}
+    for sc, d in zip(run.scenes, run.dates):
+        g = valid_outline(sc)
+        if run.crs is not None and sc.crs is not None and sc.crs != run.crs:
+            g = gpd.GeoSeries([g], crs=sc.crs).to_crs(run.crs).iloc[0]
+        seen.setdefault(d or "", []).append(g)
+    return {d: shapely.union_all(gs) if len(gs) > 1 else gs[0] for d, gs in seen.items()}
+
+
+def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfig, cal) -> Analysis:
+    """Build the vehicle table of all ``parts`` and count it per date, zone and class."""
+    v = build_vehicle_table(parts, run.crs, m.names, m.detector.names, run.zones, run.border, cfg.size_thresholds,
+                            cfg.queue, run.roads, cfg.road)
+    vehicle_scene = v.table["scene"].to_numpy()[np.flatnonzero(v.is_vehicle)]
+    queues = queue_table(v.found, np.flatnonzero(v.is_vehicle), v.centre_map, v.zone, run.crs, v.along,
+                         run.roads.road_id if run.roads is not None else None)
+    queue_date = [_queue_date(v, rows) for rows in _member_rows(v)]
+    queues = queues.assign(date=queue_date)
+    if len(run.scenes) > 1:
+        queues = queues.assign(scene=[_most_common(vehicle_scene[mm]) for mm in v.found.members])
+    off_road = 0
+    if cfg.on_road_only:  # the road buffer is the area counted: whatever lies off it is left out everywhere
+        keep = v.table["on_road"].to_numpy(bool)
+        off_road = int((~keep).sum())
+        v = v.only(keep)
+    zone_names = list(dict.fromkeys(run.zones.names.tolist())) if run.zones is not None else []
+    types = next((p.types for p in parts if p.types is not None), None)
+    type_confusion = confusion_for(types.spec if types else None, run.scenes[0].gsd_m, cfg.trailer.max_gsd)
+    counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, cfg.distance_bands,
+                                  list(run.border.names) if run.border is not None else None,
+                                  dates=run.run_dates, type_confusion=type_confusion)
+    coverage = zone_coverage(_observed(run), run.zones, run.crs)
+    counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
+    layer = None
+    if run.roads is not None:
+        area = shapely.box(*run.bounds) if len(run.scenes) == 1 else shapely.union_all(np.array(run.footprints,
+                                                                                                 dtype=object))
+        layer = road_layer(run.roads, area, run.crs)
+        tables["counts_by_road.csv"] = road_counts(v.table, layer, [d or "" for d in run.run_dates])
+    notes = list(dict.fromkeys(p.types.note for p in parts if p.types is not None))
+    trailer = {"model": types.spec.describe() if types is not None and types.spec else None,
+               "note": "; ".join(notes), "corrected_for_confusion": type_confusion is not None,
+               "table": "counts_by_type.csv (large vehicles per trailer type; estimate and 95% interval "
+                        "corrected for the classifier's confusions on real crops)"}
+    return Analysis(v, queues, counts, tables, zone_names, layer, type_confusion, off_road, trailer)
+
+
+def _member_rows(v: VehicleTable) -> list[np.ndarray]:
+    """Each queue's rows of the vehicle table (its members index the vehicles only)."""
+    rows = np.flatnonzero(v.is_vehicle)
+    return [rows[mm] for mm in v.found.members]
+
+
+def _queue_date(v: VehicleTable, rows: np.ndarray):
+    """A queue's date: that of its vehicles (queues form within one date)."""
+    return v.table["date"].to_numpy()[rows[0]] if len(rows) else None
+
+
+def _most_common(values: np.ndarray) -> str:
+    names, n = np.unique(values.astype(str), return_counts=True)
+    return str(names[np.argmax(n)])

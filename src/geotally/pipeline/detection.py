@@ -1,0 +1,133 @@
+"""Detection of one scene as a run does it: tiles checkpointed (and resumed), the report's picture
+pieced together from the tiles, the tiles run here, on local workers or on Dask."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
+from geotally.imagery.preview import Preview, PreviewFrame
+from geotally.imagery.scene import Scene
+from geotally.limits import check_tile_count
+from geotally.pipeline.model import RunModel
+
+
+@dataclass
+class Params:
+    """Every parameter that shapes detection and the count, recorded in summary.json."""
+
+    model: str | None
+    weights: str | None
+    conf: dict
+    model_iou: float
+    seam_iou: float
+    tile_size: int
+    overlap: int
+    batch: int
+    model_gsd: float
+    gsd: float | None
+    bands: list[int] | None
+    zone_field: str
+    threads: int | None
+    backend: str = "auto"
+
+
+@dataclass
+class SceneDetections:
+    """One scene's detections merged over its tiles, its picture for the report, and its tiles."""
+
+    scene: Scene
+    detections: Detections
+    picture: np.ndarray  # (h, w, 3) uint8
+    tiles: int
+    resumed: int
+
+
+def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
+               dask: str | None, progress, say) -> SceneDetections:
+    """Detections merged over the scene, with its picture; resumed from the checkpoint in ``store_dir``."""
+    tile = fitted_tile_size(sc, m.gsd, m.tile_size) if getattr(m.detector, "dynamic_size", False) else m.tile_size
+    check_tile_count(_tile_estimate(sc, m.gsd, tile, params.overlap))
+    grid = scene_grid(sc, m.gsd, tile, params.overlap)
+    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
+    pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
+    done = [0, 0]
+
+    def on_batch(tiles: int, found: int) -> None:
+        done[0] += tiles
+        done[1] += found
+        if progress:
+            progress(done[0], len(grid), done[1])
+
+    store = _checkpoint(store_dir, sc, m, params, fresh)
+    if progress:
+        progress(0, len(grid), 0)  # the bar appears, and its clock starts, as detection starts
+    failed = True
+    try:
+        finished = store.load() if store else None
+        resumed = len(store.done()) if store else 0
+        if resumed:
+            say(f"resuming: {resumed} of {len(grid)} tiles already done in {store_dir}")
+        dets = detect_scene(sc, m.detector, model_gsd=m.gsd, tile_size=tile, overlap=params.overlap,
+                            batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,
+                            finished=finished, skip=store.done() if store else frozenset(),
+                            on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
+                            runner=_runner(workers, dask, sc, m, params, preview if pieced else None))
+        stored = store.preview(preview.image.shape[:2]) if store and resumed == len(grid) else None
+        if stored is not None:  # nothing was detected this time: the picture of the first run
+            preview.image = stored
+        else:
+            preview.fill(sc, grid)
+            if store:
+                store.put_preview(preview.image)
+        failed = False
+    finally:
+        if store:
+            store.close(discard_if_empty=failed)
+    return SceneDetections(sc, dets, preview.image, len(grid), resumed)
+
+
+def _runner(workers: int, dask: str | None, sc: Scene, m: RunModel, params: Params, preview: Preview | None):
+    """Where tiles run: here (None), on a local process pool, or on a Dask cluster.
+
+    With ``preview``, workers send back their tiles' pieces of the report's picture.
+    """
+    if workers == 1 and not dask:
+        return None
+    from dataclasses import replace
+
+    from geotally.detect.parallel import Job, run_dask, run_pool
+
+    n = workers if not dask else 1
+    threads = max(1, (params.threads or os.cpu_count() or 1) // n)  # --threads in all, split between workers
+    job = Job(scene=sc, weights=str(m.run_file), conf=m.conf, iou=params.model_iou, imgsz=m.tile_size,
+              threads=threads, grid=None, batch=params.batch,
+              preview=preview.frame if preview else None)
+    paste = preview.paste if preview else None
+    if dask:
+        return lambda grid, tiles, cb: run_dask(replace(job, grid=grid, threads=1), tiles, dask, cb, on_piece=paste)
+    return lambda grid, tiles, cb: run_pool(replace(job, grid=grid), tiles, workers, cb, on_piece=paste)
+
+
+def _checkpoint(out, sc: Scene, m: RunModel, params: Params, fresh: bool):
+    """The run's tile checkpoint in ``out`` (none without ``out``)."""
+    if out is None:
+        return None
+    from geotally.store.checkpoint import TileStore, checkpoint_path, manifest, remove
+
+    path = checkpoint_path(out, sc.path)
+    if fresh:
+        remove(path)
+    # What shapes the stored tiles; class thresholds are applied afterwards, so they may change.
+    detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch", "conf")}
+    detection["score_floor"] = m.conf
+    return TileStore(path, manifest(sc.sha256, m.sha, detection, m.run_sha))
+
+
+def _tile_estimate(sc: Scene, model_gsd: float, tile: int, overlap: int) -> int:
+    """Tiles a grid would have, without making it (a mistaken GSD could ask for billions)."""
+    step = max(1, tile - min(overlap, tile // 2))
+    return int(np.ceil(sc.width * sc.gsd[0] / model_gsd / step) * np.ceil(sc.height * sc.gsd[1] / model_gsd / step))

@@ -1,0 +1,94 @@
+"""The run's provenance: a :class:`~geotally.store.summary.RunSummary` made from what the run was
+given, the model and parameters it used, each scene's checksum and tiles, and what it found."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from geotally.analysis.calibration import Calibration
+from geotally.analysis.counts import check_claims
+from geotally.analysis.queues import queue_totals
+from geotally.analysis.sizes import length_histogram
+from geotally.analysis.types import claim_table
+from geotally.config import CountConfig
+from geotally.imagery.scene import file_sha256
+from geotally.models.classes import VEHICLE_CLASSES
+from geotally.pipeline.analysis import Analysis
+from geotally.pipeline.detection import Params, SceneDetections
+from geotally.pipeline.inputs import RunInputs
+from geotally.pipeline.model import RunModel
+from geotally.store.summary import QueueTotals, RunSummary, SceneRecord
+from geotally.zones.border import border_summary
+
+
+def run_inputs(scenes, cfg: CountConfig) -> dict:
+    """What the run was given, as absolute paths: enough for 'geotally recount' to run it again."""
+    def absolute(p):
+        return os.path.abspath(str(p)) if p is not None and not isinstance(p, Calibration) else None
+
+    return {"scenes": [absolute(s) for s in scenes], "zones": absolute(cfg.zones), "border": absolute(cfg.border),
+            "sides": list(cfg.sides) if cfg.sides else None, "calibration": absolute(cfg.calibration),
+            "claim": cfg.claim, "claim_class": cfg.claim_class, "export": list(cfg.export), "basemap": cfg.basemap,
+            "date": cfg.date, "date_pattern": cfg.date_pattern, "roads": absolute(cfg.roads), "route": cfg.route}
+
+
+def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, params: Params,
+                  found: list[SceneDetections], kept: list[np.ndarray], at_seams: list[int], a: Analysis, cal,
+                  started: str,
+                  version: str) -> RunSummary:
+    """summary.json of the run (see RunSummary)."""
+    v = a.vehicles
+    zones = run.zones
+    scenes = [SceneRecord(**sd.scene.describe(), tiles=sd.tiles, tiles_resumed=sd.resumed, date=d,
+                          kept=int(k.sum()), dropped_in_overlaps=int((~k).sum()) - n, joined_at_seams=n)
+              for sd, k, d, n in zip(found, kept, run.dates, at_seams)]
+    roads = None
+    if run.roads is not None:
+        roads = {"file": str(Path(run.roads.source).resolve()), "sha256": file_sha256(run.roads.source),
+                 "segments": len(a.roads), "on_road": int(v.table["on_road"].sum()),
+                 "on_road_only": cfg.on_road_only, "off_road_left_out": a.off_road_left_out,
+                 "rule": "on a road within half its class's width plus the margin of its line, or road.distance_m"}
+    calibration = None
+    if cal is not None:
+        calibration = {"file": str(cfg.calibration) if not isinstance(cfg.calibration, Calibration) else None,
+                       "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method,
+                       "warnings": cal.warnings(run.scenes[0].gsd_m) if hasattr(cal, "warnings") else [],
+                       "no_interval": {c: why for c in VEHICLE_CLASSES
+                                       if hasattr(cal, "no_interval") and (why := cal.no_interval(c))}}
+    georef = run.crs is not None
+    totals = queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle)
+    return RunSummary(
+        geotally_version=version,
+        created_utc=started,
+        model=m.record(),
+        parameters=dict(asdict(params), size_thresholds_m=list(cfg.size_thresholds), queue=asdict(cfg.queue),
+                        distance_bands_m=list(cfg.distance_bands) if cfg.distance_bands else None,
+                        road=asdict(cfg.road) if run.roads is not None else None,
+                        route=asdict(cfg.route_params) if cfg.route else None, on_road_only=cfg.on_road_only),
+        scenes=scenes,
+        zones={"file": str(Path(zones.source).resolve()), "field": zones.field, "sha256": file_sha256(zones.source),
+               "names": a.zone_names} if zones is not None else None,
+        border=border_summary(run.border),
+        roads=roads,
+        vehicle_classes=list(VEHICLE_CLASSES),
+        counts=a.counts.to_dict(orient="records"),
+        counts_corrected=cal is not None,
+        note=("Estimates and 95% intervals are corrected with the calibration's detection and false-positive rates."
+              if cal is not None else
+              "Counts are raw detector counts, not corrected for missed or false detections."),
+        calibration=calibration,
+        trailer_types=a.trailer_record,
+        size_classes={k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
+                                                           return_counts=True))},
+        length_histogram=length_histogram(v.vehicle_lengths_m),
+        queues=QueueTotals(**totals),
+        claims=check_claims(cfg.claim, claim_table(a.counts, a.tables, cfg.claim_class), cfg.claim_class)
+        if cfg.claim else None,
+        coordinates=("scene CRS; detections.geojson and queues.geojson in WGS84" if georef else
+                     "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
+        inputs=run_inputs(inputs, cfg),
+    )

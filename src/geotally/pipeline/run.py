@@ -1,0 +1,207 @@
+"""One count, from the inputs to the written folder: everything checked and opened first, the model
+prepared once, each scene detected (resuming its checkpoint), overlaps between scenes of one date
+settled on the raw detections, trailer types on the vehicles kept, then one analysis pass over all
+scenes, the provenance, and the outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+import shapely
+
+from geotally.analysis.calibration import Calibration
+from geotally.analysis.vehicles import ScenePart, detection_ids
+from geotally.checks import check_claim, check_run_options, model_conf
+from geotally.config import CountConfig
+from geotally.detect.boxes import centres, corners_to_polygons
+from geotally.detect.run import Detections
+from geotally.detect.trailer_types import type_vehicles
+from geotally.errors import GeotallyError
+from geotally.geo.metric import from_metric, scenes_metric_crs, to_metric
+from geotally.geo.overlaps import kept_in_overlaps
+from geotally.geo.seams import seam_pairs
+from geotally.geo.transform import map_to_pixel, pixel_to_map
+from geotally.pipeline.analysis import analyse
+from geotally.pipeline.detection import Params, SceneDetections, detect_one
+from geotally.pipeline.inputs import RunInputs, open_run
+from geotally.pipeline.model import RunModel, prepare_model
+from geotally.pipeline.provenance import build_summary
+from geotally.result import CountResult
+from geotally.scenes import expand
+from geotally.thresholds import check_conf_classes, conf_thresholds
+
+log = logging.getLogger("geotally")
+
+Progress = Callable[..., None]
+
+
+def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, progress: Progress | None = None,
+              say: Callable[[str], None] = lambda msg: None, models: dict | None = None) -> CountResult:
+    """Count the scenes named by ``inputs`` (files, folders, globs, STAC) into one result; see
+    geotally.api.count_scenes. ``models`` caches prepared models between runs of one process."""
+    scenes = expand(inputs, date=cfg.date, date_pattern=cfg.date_pattern)
+    if not scenes:
+        raise GeotallyError("no scene given")
+    check_run_options(cfg, out)
+    cal = Calibration.load(cfg.calibration) if isinstance(cfg.calibration, (str, os.PathLike)) else cfg.calibration
+    run = open_run(scenes, cfg)
+    if hasattr(cal, "check_scene"):
+        for sc in run.scenes:
+            cal.check_scene(sc.sha256, str(sc.path))
+    if cfg.claim:
+        check_claim(cfg.claim, cfg.claim_class, run.zones)
+    planned = None
+    if cfg.route:  # planned before any detection, so a gap in the roads fails at once
+        from geotally.routes import plan
+
+        planned = plan(str(cfg.roads), cfg.route, run.footprints, run.crs, cfg.route_params)
+    thresholds = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
+    with _timed("model"):
+        m = _model(cfg, thresholds, say, models)
+    log.info("model %s (%s, sha256 %s) on %s, at %.3f m/px, tiles of %d px, score floor %.2f",
+             m.name or m.checkpoint, m.run_file.name, (m.run_sha or m.sha)[:12], m.backend, m.gsd, m.tile_size, m.conf)
+    check_conf_classes(cfg.conf, m.names)
+    params = Params(model=m.name, weights=str(cfg.weights) if cfg.weights else None, conf=thresholds,
+                    model_iou=cfg.model_iou, seam_iou=cfg.seam_iou, tile_size=m.tile_size, overlap=cfg.overlap,
+                    batch=cfg.batch, model_gsd=m.gsd, gsd=cfg.gsd, bands=list(cfg.bands) if cfg.bands else None,
+                    zone_field=cfg.zone_field, threads=cfg.threads, backend=m.backend)
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    found = []
+    for k, sc in enumerate(run.scenes, 1):
+        log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
+                 sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
+        step = _labelled(progress, f"scene {k} of {len(run.scenes)}") if len(run.scenes) > 1 else progress
+        with _timed("detection"):
+            sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say)
+        log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles, sd.resumed,
+                 len(sd.detections))
+        found.append(sd)
+    t0 = time.perf_counter()
+    kept = _kept(found, run)
+    found, kept, at_seams = _join_seams(found, kept, run, m)
+    with _timed("trailer types"):
+        parts = [_part(sd, k, d, m, cfg) for sd, k, d in zip(found, kept, run.dates)]
+    a = analyse(parts, run, m, cfg, cal)
+    from geotally import __version__
+
+    summary = build_summary(inputs, cfg, run, m, params, found, kept, at_seams, a, cal, started, __version__)
+    border_line = run.border.extended.intersection(shapely.box(*run.bounds)) if run.border is not None else None
+    result = CountResult(detections=a.vehicles.table, counts=a.counts, summary=summary, scene=run.scenes[0],
+                         zones=run.zones, queues=a.queues, tables=a.tables, border_line=border_line,
+                         preview=found[0].picture, roads=a.roads)
+    if planned is not None:
+        from geotally.routes import add_route
+
+        add_route(result, planned)
+    log.info("analysis (overlaps, sizes, zones, queues, counts): %.2f s", time.perf_counter() - t0)
+    if out is not None:
+        with _timed("writing the results"):
+            result.write(out, export=cfg.export, basemap=cfg.basemap)
+    return result
+
+
+def _model(cfg: CountConfig, thresholds: dict, say, models: dict | None) -> RunModel:
+    key = (cfg.model, str(cfg.weights) if cfg.weights else None, cfg.backend, tuple(sorted(thresholds.items())),
+           cfg.model_iou, cfg.tile_size, cfg.model_gsd, cfg.overlap, cfg.threads)
+    m = models.get(key) if models is not None else None
+    if m is None:
+        m = prepare_model(cfg.model, cfg.weights, cfg.backend, thresholds, cfg.model_iou, cfg.tile_size,
+                          cfg.model_gsd, cfg.overlap, cfg.threads, say)
+        if models is not None:
+            models[key] = m
+    return m
+
+
+def _kept(found: list[SceneDetections], run: RunInputs) -> list[np.ndarray]:
+    """Per scene, the detections the overlap rule leaves it (all of them for one scene, or without a CRS)."""
+    if len(found) == 1 or run.crs is None:
+        return [np.ones(len(sd.detections), bool) for sd in found]
+    xy = [_to_run_crs(pixel_to_map(sd.scene.transform, centres(sd.detections.corners)).reshape(-1, 2), sd.scene.crs,
+                      run.crs) for sd in found]
+    return kept_in_overlaps(xy, run.footprints, run.dates)
+
+
+def _join_seams(found: list[SceneDetections], kept: list[np.ndarray], run: RunInputs,
+                m: RunModel) -> tuple[list[SceneDetections], list[np.ndarray], list[int]]:
+    """Vehicles cut by the edge between two scenes of one date, seen as a piece in each, made one
+    (see geotally.geo.seams): the larger piece's detection becomes the rectangle of both, the other
+    is dropped. Returns the scenes' detections, what each keeps, and how many pieces each gave up."""
+    if len(found) == 1 or run.crs is None:
+        return found, kept, [0] * len(found)
+    metric_crs = scenes_metric_crs(run.scenes, run.crs)
+    polys, classes, rows = [], [], []
+    for sd, k in zip(found, kept):
+        idx = np.flatnonzero(k)
+        xy = _to_run_crs(pixel_to_map(sd.scene.transform, sd.detections.corners[idx]).reshape(-1, 2), sd.scene.crs,
+                         run.crs)
+        polys.append(corners_to_polygons(to_metric(xy, run.crs, metric_crs).reshape(-1, 4, 2)))
+        classes.append(np.array([m.names.get(int(c), str(c)) for c in sd.detections.class_id[idx]], dtype=object))
+        rows.append(idx)
+    feet = [shapely.transform(f, lambda xy: to_metric(xy, run.crs, metric_crs)) for f in run.footprints]
+    pairs = seam_pairs(polys, classes, feet, run.dates)
+    if not pairs:
+        return found, kept, [0] * len(found)
+    corners = [sd.detections.corners.copy() for sd in found]
+    scores = [sd.detections.score.copy() for sd in found]
+    kept = [k.copy() for k in kept]
+    gave = [0] * len(found)
+    for p in pairs:
+        sc = found[p.keep_scene].scene
+        ring = shapely.get_coordinates(p.rectangle)[:4]
+        xy = _to_run_crs(from_metric(ring, run.crs, metric_crs), run.crs, sc.crs)
+        r_keep, r_drop = rows[p.keep_scene][p.keep_row], rows[p.drop_scene][p.drop_row]
+        corners[p.keep_scene][r_keep] = map_to_pixel(sc.transform, xy)
+        scores[p.keep_scene][r_keep] = max(scores[p.keep_scene][r_keep], found[p.drop_scene].detections.score[r_drop])
+        kept[p.drop_scene][r_drop] = False
+        gave[p.drop_scene] += 1
+    joined = [replace(sd, detections=Detections(c, s, sd.detections.class_id, sd.detections.tile))
+              for sd, c, s in zip(found, corners, scores)]
+    log.info("%d vehicles cut by the edge between two scenes joined into one detection each", len(pairs))
+    return joined, kept, gave
+
+
+def _to_run_crs(xy: np.ndarray, src, dst) -> np.ndarray:
+    """Map coordinates from one scene's CRS to another's (as they are when both are the same)."""
+    if src is None or dst is None or src == dst or not len(xy):
+        return xy
+    from pyproj import Transformer
+
+    t = Transformer.from_crs(src, dst, always_xy=True)
+    return np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+
+
+def _part(sd: SceneDetections, keep: np.ndarray, date: str | None, m: RunModel, cfg: CountConfig) -> ScenePart:
+    """A scene's kept detections, with their ids (numbered over all of the scene's) and trailer types."""
+    idx = np.flatnonzero(keep)
+    dets = sd.detections.take(idx)
+    cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+    types = type_vehicles(sd.scene, dets.corners, cls, cfg.trailer, cfg.threads)
+    return ScenePart(sd.scene, dets, detection_ids(sd.scene, len(sd.detections))[idx], date, types)
+
+
+@contextmanager
+def _timed(stage: str):
+    """Log how long a stage took (geotally -v shows it)."""
+    t0 = time.perf_counter()
+    yield
+    log.info("%s: %.2f s", stage, time.perf_counter() - t0)
+
+
+def _labelled(progress: Progress | None, label: str) -> Progress | None:
+    """A progress callback that also names the scene, when it takes a label (the CLI's bar does)."""
+    if progress is None:
+        return None
+    try:
+        takes_label = len(inspect.signature(progress).parameters) >= 4
+    except (TypeError, ValueError):
+        takes_label = False
+    return (lambda done, total, found: progress(done, total, found, label)) if takes_label else progress
+
