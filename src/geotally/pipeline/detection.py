@@ -41,19 +41,21 @@ class SceneDetections:
 
     scene: Scene
     detections: Detections
-    picture: np.ndarray  # (h, w, 3) uint8
+    picture: np.ndarray | None  # (h, w, 3) uint8, when asked for
     tiles: int
     resumed: int
 
 
 def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
-               dask: str | None, progress, say) -> SceneDetections:
-    """Detections merged over the scene, with its picture; resumed from the checkpoint in ``store_dir``."""
+               dask: str | None, progress, say, picture: bool = True) -> SceneDetections:
+    """Detections merged over the scene, resumed from the checkpoint in ``store_dir``; with
+    ``picture``, also the report's picture of it (pieced together from the tiles, and kept in the
+    checkpoint so a recount need not read the scene again)."""
     tile = fitted_tile_size(sc, m.gsd, m.tile_size) if getattr(m.detector, "dynamic_size", False) else m.tile_size
     check_tile_count(_tile_estimate(sc, m.gsd, tile, params.overlap))
     grid = scene_grid(sc, m.gsd, tile, params.overlap)
-    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height))
-    pieced = preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
+    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height)) if picture else None
+    pieced = picture and preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
     done = [0, 0]
 
     def on_batch(tiles: int, found: int) -> None:
@@ -76,18 +78,19 @@ def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, w
                             finished=finished, skip=store.done() if store else frozenset(),
                             on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
                             runner=_runner(workers, dask, sc, m, params, preview if pieced else None))
-        stored = store.preview(preview.image.shape[:2]) if store and resumed == len(grid) else None
-        if stored is not None:  # nothing was detected this time: the picture of the first run
-            preview.image = stored
-        else:
-            preview.fill(sc, grid)
-            if store:
-                store.put_preview(preview.image)
+        if preview is not None:
+            stored = store.preview(preview.image.shape[:2]) if store and resumed == len(grid) else None
+            if stored is not None:  # nothing was detected this time: the picture of the first run
+                preview.image = stored
+            else:
+                preview.fill(sc, grid)
+                if store:
+                    store.put_preview(preview.image)
         failed = False
     finally:
         if store:
             store.close(discard_if_empty=failed)
-    return SceneDetections(sc, dets, preview.image, len(grid), resumed)
+    return SceneDetections(sc, dets, preview.image if preview is not None else None, len(grid), resumed)
 
 
 def _runner(workers: int, dask: str | None, sc: Scene, m: RunModel, params: Params, preview: Preview | None):

@@ -80,7 +80,8 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
                  sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
         step = _labelled(progress, f"scene {k} of {len(run.scenes)}") if len(run.scenes) > 1 else progress
         with _timed("detection"):
-            sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say)
+            # the report's map is drawn on the first scene: only its picture is made
+            sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say, picture=k == 1)
         log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles, sd.resumed,
                  len(sd.detections))
         found.append(sd)
