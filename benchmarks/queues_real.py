@@ -1,5 +1,6 @@
 """How many vehicles the queue finder puts in queues on real car parks, yards and streets, with the
-single-file rules (geotally's) beside the plain chaining rule they replaced, in one run.
+single-file rules (geotally's) beside the plain chaining rule they replaced, in one run, and the
+vehicles now put in queues by what they are when the image is looked at (queue_labels/).
 
 Real scenes: SIMD's validation images (Google Earth streets, car parks, yards; at their native GSD,
 estimated from car lengths) and the DOTA sample (truck yards and depots; in the detector's training
@@ -50,7 +51,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="SIMD images to use (default: all of val.txt)")
     ap.add_argument("--save-overlays", default=None, help="write each image with its queues drawn, old and new")
     args = ap.parse_args()
-    tallies = {}
+    tallies, verdicts, by_verdict = {}, _verdicts(), {}
     for it in images(args.limit):
         r = geotally.count(str(it.path), gsd=float(it.gsd))
         det = r.detections
@@ -66,12 +67,29 @@ def main() -> None:
         t[1] += int(old.sum())
         t[2] += int(new.sum())
         t[3] += 1
+        if new.any():
+            v = verdicts.get(it.path.stem, "not judged")
+            by_verdict[v] = by_verdict.get(v, 0) + int(new.sum())
         if args.save_overlays and (old.any() or new.any()):
             draw(it.path, veh, old, new, Path(args.save_overlays), float(it.gsd))
     print("| images | vehicles detected | in queues, plain chaining (before) | in queues, single-file rules (now) |")
     print("|---|---|---|---|")
     for ds, (n, o, q, k) in tallies.items():
         print(f"| {ds}: {k} | {n} | {o} ({o / n:.1%}) | {q} ({q / n:.1%}) |")
+    total = sum(by_verdict.values())
+    print("\nVehicles in queues now, by what they are by eye (benchmarks/queue_labels/verdicts.csv):\n")
+    print("| by eye | vehicles in queues | share |")
+    print("|---|---|---|")
+    for v, n in sorted(by_verdict.items(), key=lambda kv: -kv[1]):
+        print(f"| {v} | {n} | {n / max(total, 1):.1%} |")
+
+
+def _verdicts() -> dict[str, str]:
+    import csv
+
+    path = Path(__file__).resolve().parent / "queue_labels" / "verdicts.csv"
+    with open(path, newline="") as f:
+        return {row["image"]: row["verdict"] for row in csv.DictReader(f)}
 
 
 def draw(path: Path, veh, old: np.ndarray, new: np.ndarray, out: Path, gsd: float) -> None:

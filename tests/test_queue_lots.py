@@ -57,3 +57,15 @@ def test_a_queue_beside_a_car_park_is_kept_and_the_park_is_not():
     n_park = len(park[0])
     assert (q.label[:n_park] < 0).all()
     assert (q.label[n_park:] >= 0).all()
+
+
+def test_traffic_keeping_its_distance_is_no_queue_but_a_queue_with_a_hole_is():
+    """Moving cars a second's headway apart (12 m gaps) are traffic; stationary ones (2-3 m) a queue,
+    and a queue stays one where the detector missed a vehicle (one 22 m hole)."""
+    moving = _lane(8, spacing=4.5 + 12.0, length=4.5)
+    standing = _lane(8, spacing=4.5 + 2.5, length=4.5)
+    xy, hd, ln = _lane(9, spacing=4.5 + 2.5, length=4.5)
+    keep = np.arange(9) != 4  # the fifth car missed: a 16.5 m hole in the queue
+    assert (find_queues(*moving).label < 0).all()
+    assert (find_queues(*standing).label == 0).all()
+    assert (find_queues(xy[keep], hd[keep], ln[keep]).label == 0).all()

@@ -9,7 +9,8 @@ Linked vehicles form chains (connected components); chains of at least
 in a block (a parallel vehicle beside them on both sides, or beside one that has: the
 inside and the outer rows of a car park or depot; a two-lane queue is neither) or the
 chain winds (its length through the vehicles over the distance between its ends is more
-than ``max_winding``). Candidate pairs come from a k-d tree, so the cost grows
+than ``max_winding``), or its median gap is over ``max_median_gap`` (moving traffic keeps its
+distance; a queue stands close). Candidate pairs come from a k-d tree, so the cost grows
 with the number of vehicles, not its square.
 """
 
@@ -42,6 +43,11 @@ class QueueParams:
     side_reach: float = 6.0  # metres across within which a parallel vehicle stands "beside" another
     max_blocked: float = 0.5  # a chain with more of its vehicles hemmed in on both sides is a lot, not a queue
     max_winding: float = 1.3  # chain length through its vehicles over the distance between its ends
+    # Stationary vehicles stand a few metres apart (bumper to bumper, or a truck's length of brake
+    # distance at most); moving traffic keeps about a second's headway, over 8 m at 30 km/h. A chain
+    # whose typical gap is wider is traffic passing, not a queue (single holes up to max_gap, where
+    # the detector missed a vehicle, still do not break one).
+    max_median_gap: float = 8.0
 
 
 @dataclass
@@ -143,8 +149,11 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
         order = idx[np.argsort(xy[idx] @ axis)]
         pts = xy[order]
         span = float(np.linalg.norm(pts[-1] - pts[0]))
-        path = float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
-        if blocked[idx].mean() > p.max_blocked or path > p.max_winding * max(span, 1e-9):
+        steps = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+        path = float(steps.sum())
+        gaps = steps - (length_m[order[:-1]] + length_m[order[1:]]) / 2
+        if blocked[idx].mean() > p.max_blocked or path > p.max_winding * max(span, 1e-9) \
+                or float(np.median(gaps)) > p.max_median_gap:
             continue
         ends = np.vstack([pts[0] - axis * length_m[order[0]] / 2, pts, pts[-1] + axis * length_m[order[-1]] / 2])
         line = LineString(ends)
