@@ -58,7 +58,7 @@ def type_vehicles(scene: Scene, corners_px: np.ndarray, classes: np.ndarray,
                             "no trailer-type model is installed")
     probs = np.full((n, len(spec.types)), np.nan, np.float32)
     score = np.full(n, np.nan, np.float32)
-    limit = params.max_gsd if params.max_gsd is not None else spec.max_gsd
+    limit = gsd_limit(spec, params.max_gsd)
     if scene.gsd_m > limit:
         v = spec.card.get("validation") or {}
         if limit <= 0:
@@ -80,10 +80,15 @@ def type_vehicles(scene: Scene, corners_px: np.ndarray, classes: np.ndarray,
     return TrailerTypes(probs, types, score, spec.types, spec, f"{len(idx)} large vehicles typed by {spec.name}")
 
 
+def gsd_limit(spec: TrailerModelSpec, max_gsd: float | None = None) -> float:
+    """The coarsest GSD at which vehicles are typed: ``--trailer-max-gsd`` when given, else the model card's."""
+    return max_gsd if max_gsd is not None else spec.max_gsd
+
+
 def confusion_for(spec: TrailerModelSpec | None, gsd_m: float, max_gsd: float | None = None) -> np.ndarray | None:
     """The model card's confusion counts (true x predicted) measured on real crops at the GSD nearest
     to ``gsd_m``, or None when the scene is not typed or the card has none (then no correction)."""
-    if spec is None or gsd_m > (max_gsd if max_gsd is not None else spec.max_gsd):
+    if spec is None or gsd_m > gsd_limit(spec, max_gsd):
         return None
     table = (spec.card.get("validation") or {}).get("confusion") or {}
     if not table:

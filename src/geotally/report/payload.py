@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 from rasterio.windows import Window
 
+from geotally.geo.rings import pixel_rings
 from geotally.geo.transform import map_to_pixel
 from geotally.imagery.preview import PREVIEW_MAX, PreviewFrame, read_shrunk
 from geotally.imagery.read import open_reader
@@ -45,26 +46,39 @@ def crops(scene: Scene, centres_px: np.ndarray, length_px: np.ndarray, order: np
     return out
 
 
+def _grid_lonlat(scene: Scene, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """An n x n grid over the scene: its pixels and their (lon, lat)."""
+    from geotally.geo.transform import map_to_wgs84, pixel_to_map
+
+    g = np.linspace(0, 1, n)
+    px = np.array([[x * scene.width, y * scene.height] for x in g for y in g], float)
+    return px, map_to_wgs84(scene.crs, pixel_to_map(scene.transform, px))
+
+
+def _fit_affine(src: np.ndarray, dst: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """Least-squares affine from ``src`` to ``dst`` points as [a, b, c, d, e, f] (x' = a x + b y + c,
+    y' = d x + e y + f), and the fitted points."""
+    a = np.column_stack([src, np.ones(len(src))])
+    coef, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    return coef.T.reshape(-1).tolist(), a @ coef
+
+
 def pixel_to_lonlat_affine(scene: Scene) -> tuple[list[float] | None, float | None]:
     """Least-squares affine from scene pixels to (lon, lat) over a 5 x 5 grid, and its worst error in
     metres on that grid: the report's click readout (the error is printed with it)."""
     if scene.crs is None:
         return None, None
-    from geotally.geo.metric import local_metric_crs, to_metric
-    from geotally.geo.transform import map_to_wgs84, pixel_to_map, scene_centre_lonlat
-
-    g = np.linspace(0, 1, 5)
-    px = np.array([[x * scene.width, y * scene.height] for x in g for y in g], float)
-    ll = map_to_wgs84(scene.crs, pixel_to_map(scene.transform, px))
-    a = np.column_stack([px, np.ones(len(px))])
-    coef, *_ = np.linalg.lstsq(a, ll, rcond=None)
-    fit = a @ coef
-    metric = local_metric_crs(scene.crs, scene_centre_lonlat(scene.transform, scene.width, scene.height, scene.crs))
     from pyproj import CRS
 
+    from geotally.geo.metric import local_metric_crs, to_metric
+    from geotally.geo.transform import scene_centre_lonlat
+
+    px, ll = _grid_lonlat(scene)
+    coef, fit = _fit_affine(px, ll)
+    metric = local_metric_crs(scene.crs, scene_centre_lonlat(scene.transform, scene.width, scene.height, scene.crs))
     wgs = CRS.from_epsg(4326)
     err = np.hypot(*(to_metric(fit, wgs, metric) - to_metric(ll, wgs, metric)).T).max()
-    return coef.T.reshape(-1).tolist(), float(err)
+    return coef, float(err)
 
 
 def quicklook(scene: Scene, preview: np.ndarray | None = None, max_side: int = PREVIEW_MAX) -> tuple[str, int, int]:
@@ -83,18 +97,6 @@ def quicklook(scene: Scene, preview: np.ndarray | None = None, max_side: int = P
             rgb = read_shrunk(src, scene, Window(0, 0, scene.width, scene.height), w, h)
     ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode(), w, h
-
-
-def _to_px(scene: Scene, geoms: np.ndarray) -> list[list[list[float]]]:
-    """Each geometry's outer ring or line as pixel coordinates, rounded to 0.1 px."""
-    out = []
-    for g in geoms:
-        parts = getattr(g, "geoms", [g])
-        for part in parts:
-            ring = part.exterior if hasattr(part, "exterior") else part
-            xy = map_to_pixel(scene.transform, np.asarray(ring.coords)[:, :2])
-            out.append(np.round(xy, 1).tolist())
-    return out
 
 
 def payload(result, heat_cells: int = 64) -> dict:
@@ -142,16 +144,16 @@ def payload(result, heat_cells: int = 64) -> dict:
         where = shapely.point_on_surface(np.where(empty, _scene_box(sc), clipped))  # one point per zone
         inner = map_to_pixel(sc.transform, shapely.get_coordinates(where))
         for name, poly, at, empty in zip(result.zones.names, clipped, inner, empty):
-            for ring in _to_px(sc, np.array([poly], dtype=object)):
+            for ring in pixel_rings(sc.transform, np.array([poly], dtype=object)):
                 data["zone_polygons"].append(ring)
                 data["zone_names"].append(str(name))
             if not empty:
                 data["zone_labels"].append([round(float(at[0]), 1), round(float(at[1]), 1), str(name)])
     if result.summary.border and result.border_line is not None:
-        data["border"] = _to_px(sc, np.array([result.border_line], dtype=object))
+        data["border"] = pixel_rings(sc.transform, np.array([result.border_line], dtype=object))
     data["queue_dates"] = []
     if result.queues is not None and len(result.queues):
-        data["queues"] = _to_px(sc, np.asarray(result.queues.geometry.values, dtype=object))
+        data["queues"] = pixel_rings(sc.transform, np.asarray(result.queues.geometry.values, dtype=object))
         qd = result.queues["date"].fillna("").astype(str).tolist() if "date" in result.queues else [""] * len(result.queues)
         data["queue_dates"] = [dates.index(d) if d in dates else -1 for d in qd]
     data["roads"], data["road_colours"], data["route"] = [], [], []
@@ -159,13 +161,13 @@ def payload(result, heat_cells: int = 64) -> dict:
     if roads is not None and len(roads):
         per_km = _per_km(result.tables.get("counts_by_road.csv"), roads["road_id"].to_numpy())
         for geom, v in zip(roads.geometry.values, per_km):
-            for line in _to_px(sc, np.array([geom], dtype=object)):
+            for line in pixel_rings(sc.transform, np.array([geom], dtype=object)):
                 data["roads"].append(line)
                 data["road_colours"].append(road_colour(v))
     route = getattr(result, "route", None)
     if route is not None and len(route):
         first = route.drop_duplicates("stretch")
-        data["route"] = _to_px(sc, np.asarray(first.geometry.values, dtype=object))
+        data["route"] = pixel_rings(sc.transform, np.asarray(first.geometry.values, dtype=object))
     return data
 
 
@@ -197,14 +199,9 @@ def _scene_box(sc: Scene):
 
 
 def basemap_affine(scene: Scene) -> list[float] | None:
-    """Least-squares affine from (lon, lat) to scene pixels, for placing web map tiles."""
+    """Least-squares affine from (lon, lat) to scene pixels over a 5 x 5 grid, for placing web map
+    tiles: [a, b, c, d, e, f] with col = a lon + b lat + c, row = d lon + e lat + f."""
     if scene.crs is None:
         return None
-    from geotally.geo.transform import map_to_wgs84, pixel_to_map
-
-    px = np.array([[0, 0], [scene.width, 0], [scene.width, scene.height], [0, scene.height],
-                   [scene.width / 2, scene.height / 2]], float)
-    ll = map_to_wgs84(scene.crs, pixel_to_map(scene.transform, px))
-    a = np.column_stack([ll, np.ones(len(ll))])
-    coef, *_ = np.linalg.lstsq(a, px, rcond=None)
-    return coef.T.reshape(-1).tolist()  # [a, b, c, d, e, f]: col = a lon + b lat + c; row = d lon + e lat + f
+    px, ll = _grid_lonlat(scene)
+    return _fit_affine(ll, px)[0]

@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 
 from geotally.errors import GeotallyError
+from geotally.geo.rings import ring_lists
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.models.trailers import TRAILER_TYPES
 from geotally.review.session import ReviewSession, from_pixels, to_pixels
@@ -49,23 +50,11 @@ def leaflet_dir() -> Path:
     return Path(leaflet.BASE_DIR)
 
 
-def _rings(geoms: np.ndarray) -> list[list[list[float]]]:
-    """Each polygon's outer ring and each line as lists of [col, row], 0.1 px."""
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
-    if not len(parts):
-        return []
-    polys = shapely.get_type_id(parts) == 3
-    parts = np.where(polys, shapely.get_exterior_ring(parts), parts)
-    xy, idx = shapely.get_coordinates(parts, return_index=True)
-    splits = np.flatnonzero(np.diff(idx)) + 1
-    return [np.round(a, 1).tolist() for a in np.split(xy, splits)] if len(xy) else []
-
-
 def _geom_rings(geoms: np.ndarray) -> list:
     """One list of rings per geometry (a MultiPolygon keeps all its parts)."""
     geoms = np.asarray(geoms, dtype=object)
     n = shapely.get_num_geometries(geoms)
-    flat = _rings(geoms)
+    flat = ring_lists(geoms)
     out, k = [], 0
     for c in n:
         out.append(flat[k:k + int(c)])
@@ -152,7 +141,7 @@ class ReviewApp:
                     "sample_unit": row["sample_unit"]}
             if row["action"] == "add":
                 sc = self.session.scene_of(row["scene"]).scene
-                ring = _rings(to_pixels(sc, np.array([row.geometry]), review.decisions.crs))
+                ring = ring_lists(to_pixels(sc, np.array([row.geometry]), review.decisions.crs))
                 added.append(dict(item, id=row["det_id"], scene=row["scene"], ring=ring[0] if ring else []))
             else:
                 per_det[row["det_id"]] = item
