@@ -272,7 +272,8 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
         return
     summary = result.summary
     corrected = summary.counts_corrected
-    names = ", ".join(s.name for s in summary.scenes)
+    names = ", ".join(s.name for s in summary.scenes) if len(summary.scenes) <= 3 else \
+        f"{len(summary.scenes)} scenes ({summary.scenes[0].name} ... {summary.scenes[-1].name})"
     print_counts(result.counts, f"{names}: vehicles per zone "
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
                     else "(raw, uncorrected: no calibration given)"))
@@ -287,9 +288,13 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
         out.print(f"route: {r['length_km']:.1f} km, {r['observed_km']:.1f} km of it imaged, {r['vehicles_along']} "
                   "vehicles along it (counts_by_route.csv)")
     dropped = sum(s.dropped_in_overlaps for s in summary.scenes)
+    joined = sum(s.joined_at_seams for s in summary.scenes)
     if dropped:
         out.print(f"{dropped} detections lie where another scene of the same date sees them better and are counted "
                   "once, from that scene (summary.json: overlap_rule)")
+    if joined:
+        out.print(f"{joined} vehicles cut by the edge between two scenes of one date are counted once, their two "
+                  "pieces joined (summary.json: overlap_rule)")
     if summary.border and summary.border["extended_to_scene_edge"]:
         out.print("border line extended to the scene edge along its end bearings", style="yellow")
     if not summary.georeferenced:
