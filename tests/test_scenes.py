@@ -155,3 +155,26 @@ def test_a_truck_cut_by_the_edge_between_two_scenes_is_counted_once(border_scene
     assert abs(n(both) - n(whole)) <= 1, (n(both), n(whole), joined)
     longest = both.detections.loc[both.detections["class"] == "large_vehicle", "length_m"].max()
     assert longest < 25
+
+
+def test_scenes_in_two_crs_are_counted_as_in_one(halves, tmp_path, border_scene):
+    """One half in WGS84, the other in UTM: the overlap rule and the analysis work in the run's CRS
+    (the first scene's), whichever comes first."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    d, north, south = halves
+    wgs = tmp_path / "a_north_wgs84.tif"
+    with rasterio.open(north) as src:
+        t, w, h = calculate_default_transform(src.crs, "EPSG:4326", src.width, src.height, *src.bounds)
+        with rasterio.open(wgs, "w", **dict(src.profile, crs="EPSG:4326", transform=t, width=w, height=h)) as dst:
+            for b in range(1, src.count + 1):
+                reproject(rasterio.band(src, b), rasterio.band(dst, b), resampling=Resampling.bilinear)
+            dst.update_tags(ACQUISITION_DATE="2026-06-01")
+    kw = dict(zones=border_scene["sides"], tile_size=512, overlap=64)
+    same = count_scenes([north, south], **kw)
+    for order in ([str(wgs), south], [south, str(wgs)]):
+        mixed = count_scenes(order, **kw)
+        assert mixed.detections.crs == rasterio.open(order[0]).crs
+        np.testing.assert_array_equal(mixed.counts["count"].to_numpy(), same.counts["count"].to_numpy())
+        assert sum(s.dropped_in_overlaps for s in mixed.summary.scenes) > 0
+        assert len(mixed.queues) == len(same.queues)
