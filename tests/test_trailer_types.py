@@ -99,6 +99,12 @@ def test_count_types_large_vehicles_and_tests_a_tanker_claim(border_scene, tmp_p
     assert set(large_rows["trailer_type"]) <= set(TRAILER_TYPES) and large_rows["trailer_type_score"].between(0, 1).all()
     assert np.allclose(large_rows[[f"p_{t}" for t in TRAILER_TYPES]].sum(axis=1), 1, atol=0.01)
     assert (g.loc[g["class"] == "small_vehicle", "trailer_type"].fillna("") == "").all()
+    # a recount repeats the run's trailer settings (--trailer-max-gsd), as it does every other
+    code, _, err = run(monkeypatch, capsys, "recount", out, "--conf", "0.3", "-q")
+    assert code == 0, err
+    again = gpd.read_file(out / "detections.gpkg")
+    assert set(again.loc[again["class"] == "large_vehicle", "trailer_type"]) <= set(TRAILER_TYPES)
+    assert json.loads((out / "summary.json").read_text())["parameters"]["trailer"]["max_gsd"] == 0.6
 
 
 @shipped
