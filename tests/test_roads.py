@@ -463,3 +463,17 @@ def test_a_road_that_leaves_the_scene_and_comes_back_is_one_segment():
     assert len(layer) == 1 and len(seg) == 1
     assert seg.iloc[0]["large_vehicle"] == 1 and seg.iloc[0]["small_vehicle"] == 1
     assert abs(seg.iloc[0]["length_km"] - 2 * 0.010) < 1e-6  # 10 m of each leg inside the scene
+
+
+def test_roads_in_pixel_space_metres_for_a_scene_without_georeference(tmp_path):
+    """A scene without a CRS takes roads without one, in its pixel-space metres (x = col * gsd,
+    y = -row * gsd), as it takes zones (this used to fail, as if the file were an OSM extract)."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    path = tmp_path / "roads.gpkg"
+    gpd.GeoDataFrame({"highway": ["primary"]}, geometry=[LineString([(0, -32), (64, -32)])],
+                     crs=None).to_file(path, driver="GPKG")
+    roads = load_roads(str(path), None, (0.0, -64.0, 64.0, 0.0))
+    assert len(roads.lines) == 1 and roads.highway.tolist() == ["primary"]
+    np.testing.assert_allclose(shapely.bounds(roads.lines[0]), [0, -32, 64, -32])

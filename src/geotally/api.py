@@ -39,7 +39,7 @@ def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | No
 def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
           out: str | os.PathLike | None = None, config: CountConfig | None = None,
           progress: Callable[..., None] | None = None, say: Callable[[str], None] = lambda msg: None,
-          **options) -> CountResult:
+          models: dict | None = None, **options) -> CountResult:
     """Count vehicles in one scene, per zone: :func:`count_scenes` of that one scene.
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"`` for the rest;
@@ -54,4 +54,4 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
         options["zones"] = zones
     if model is not None:
         options["model"] = model
-    return count_scenes([scene], out=out, config=config, progress=progress, say=say, **options)
+    return count_scenes([scene], out=out, config=config, progress=progress, say=say, models=models, **options)

@@ -125,7 +125,7 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     elif gdf.crs is not None and scene_crs is None and not _is_osm(path):
         raise GeotallyError(f"roads file {path} is georeferenced but the scene is not; "
                             "give roads in pixel-space metres without a CRS")
-    elif scene_crs is None:
+    elif scene_crs is None and _is_osm(path):
         raise GeotallyError(f"roads file {path} is an OpenStreetMap extract but the scene has no CRS to place it")
     ids, attrs = _ids(gdf), {k: _text(gdf, k) for k in ATTRIBUTES}
     parts, index = shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object), return_index=True)
