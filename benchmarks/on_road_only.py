@@ -9,7 +9,8 @@ road class's half-width plus the margin of its line). Rows:
 * all cars: every detection against every label (the default count);
 * on-road only: what `--on-road-only` keeps against the labels on the roads, which is what it
   claims to count; the labels off the roads (parked in the car park, the bays along the top) are
-  left out by design, and their number is printed.
+  left out by design, and their number is printed;
+* and how many vehicles the queue finder puts in queues without and with the roads.
 
     python benchmarks/on_road_only.py [--gsd 0.15 0.3]
 """
@@ -67,12 +68,13 @@ def main() -> None:
 
     frames = [im for im in load_split("val", None) if im.dataset == "kit" and im.name.startswith("MOS")]
     models: dict = {}
-    rows = []
+    rows, queue_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for g in args.gsd:
             t = {k: [0, 0, 0] for k in ("all", "on_road_only")}  # tp, detected, labelled
             off_labels = 0
+            queued = {"without roads": 0, "with roads": 0}  # vehicles put in queues
             for im in frames:
                 path, centres, gsd = degrade_to(im, g, work)
                 cars = centres[im.cls == "small_vehicle"]
@@ -80,9 +82,13 @@ def main() -> None:
                 roads = roads_file(work / f"roads_{im.name}_{g}.gpkg", im.gsd)
                 on = labels_on_road(cars, gsd, roads, (w, h))
                 off_labels += int((~on).sum())
+                plain = geotally.count(str(path), gsd=gsd, models=models).detections
+                queued["without roads"] += int((plain["queue_id"] >= 0).sum())
                 for key, only in (("all", False), ("on_road_only", True)):
                     det = geotally.count(str(path), gsd=gsd, roads=str(roads), on_road_only=only,
                                          models=models).detections
+                    if not only:
+                        queued["with roads"] += int((det["queue_id"] >= 0).sum())
                     det = det[det["class"] == "small_vehicle"]
                     c = det.geometry.centroid
                     xy = np.column_stack([c.x.to_numpy() / gsd, -c.y.to_numpy() / gsd]) if len(det) else np.zeros((0, 2))
@@ -96,6 +102,7 @@ def main() -> None:
                 rows.append((g, key, nt, nd, tp / max(nd, 1), tp / max(nt, 1), (nd - nt) / max(nt, 1)))
             rows.append((g, "labelled cars off the roads (left out by --on-road-only)", off_labels, None, None, None,
                          None))
+            queue_rows.append((g, queued))
     print(f"KIT Munich validation frames MOS74-MOS93 ({len(frames)}), cars; roads drawn by eye "
           "(benchmarks/road_labels/kit_mos.json); centre match within 2 m\n")
     print("| GSD | run | labelled | detected | precision | recall | count error |")
@@ -105,6 +112,12 @@ def main() -> None:
             print(f"| {g} | {key} | {nt} | | | | |")
         else:
             print(f"| {g} | {key} | {nt} | {nd} | {p:.3f} | {r:.3f} | {e:+.1%} |")
+    print("\nVehicles the queue finder puts in queues (by eye no queue stands at the junction; a column of "
+          "the car park chains up without a map):\n")
+    print("| GSD | without roads | with roads |")
+    print("|---|---|---|")
+    for g, q in queue_rows:
+        print(f"| {g} | {q['without roads']} | {q['with roads']} |")
 
 
 if __name__ == "__main__":

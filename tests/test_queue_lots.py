@@ -69,3 +69,12 @@ def test_traffic_keeping_its_distance_is_no_queue_but_a_queue_with_a_hole_is():
     assert (find_queues(*moving).label < 0).all()
     assert (find_queues(*standing).label == 0).all()
     assert (find_queues(xy[keep], hd[keep], ln[keep]).label == 0).all()
+
+
+def test_with_a_road_map_a_column_off_the_roads_is_no_queue():
+    """Cars nose to tail down one column of a car park look like a queue; with roads given, a chain
+    that stands mostly off them is parked, and the same chain on a road stays a queue."""
+    xy, hd, ln = _lane(6, spacing=4.5 + 1.0, length=4.5)
+    assert (find_queues(xy, hd, ln).label == 0).all()
+    assert (find_queues(xy, hd, ln, on_road=np.array([True, False, False, False, False, False])).label < 0).all()
+    assert (find_queues(xy, hd, ln, on_road=np.ones(6, bool)).label == 0).all()

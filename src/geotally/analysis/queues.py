@@ -10,7 +10,7 @@ in a block (a parallel vehicle beside them on both sides, or beside one that has
 inside and the outer rows of a car park or depot; a two-lane queue is neither) or the
 chain winds (its length through the vehicles over the distance between its ends is more
 than ``max_winding``), or its median gap is over ``max_median_gap`` (moving traffic keeps its
-distance; a queue stands close). Candidate pairs come from a k-d tree, so the cost grows
+distance; a queue stands close), or, with a road map, most of it stands off the roads. Candidate pairs come from a k-d tree, so the cost grows
 with the number of vehicles, not its square.
 """
 
@@ -127,7 +127,8 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
 
     ``on_road`` (from a road map) marks vehicles the map puts on a road: side-by-side neighbours
     there are the next lane of a multi-lane queue, not the next row of a lot, so they do not count
-    against a chain."""
+    against a chain; and a chain most of whose vehicles stand off the roads (a column in a car
+    park or depot) is no queue: with a map, a queue follows a road."""
     n = len(xy)
     xy = np.asarray(xy, float)
     heading_deg, length_m = np.asarray(heading_deg, float), np.asarray(length_m, float)
@@ -153,7 +154,8 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
         path = float(steps.sum())
         gaps = steps - (length_m[order[:-1]] + length_m[order[1:]]) / 2
         if blocked[idx].mean() > p.max_blocked or path > p.max_winding * max(span, 1e-9) \
-                or float(np.median(gaps)) > p.max_median_gap:
+                or float(np.median(gaps)) > p.max_median_gap \
+                or (on_road is not None and np.asarray(on_road, bool)[idx].mean() <= 0.5):
             continue
         ends = np.vstack([pts[0] - axis * length_m[order[0]] / 2, pts, pts[-1] + axis * length_m[order[-1]] / 2])
         line = LineString(ends)
