@@ -28,40 +28,38 @@ def check_run_options(cfg: CountConfig, out=None) -> None:
     check_count_options(gsd=cfg.gsd, model_gsd=cfg.model_gsd, tile_size=cfg.tile_size, overlap=cfg.overlap,
                         batch=cfg.batch, threads=cfg.threads, size_thresholds=cfg.size_thresholds, queue=cfg.queue,
                         distance_bands=cfg.distance_bands, workers=cfg.workers)
-    border, sides, roads, road, route, dask, basemap = (cfg.border, cfg.sides, cfg.roads, cfg.road, cfg.route,
-                                                        cfg.dask, cfg.basemap)
-    if cfg.distance_bands and border is None:
+    if cfg.distance_bands and cfg.border is None:
         raise GeotallyError("--distance-bands measures distance to a border; give --border too")
-    if sides is not None and border is None:
+    if cfg.sides is not None and cfg.border is None:
         raise GeotallyError("--sides names the sides of a border; give --border too")
-    if sides is not None and sides[0] == sides[1]:
-        raise GeotallyError(f"--sides needs two different names, got {sides[0]!r} twice")
+    if cfg.sides is not None and cfg.sides[0] == cfg.sides[1]:
+        raise GeotallyError(f"--sides needs two different names, got {cfg.sides[0]!r} twice")
     conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
-    if road is not None and road.distance_m is not None:
-        d = road.distance_m
+    if cfg.road is not None and cfg.road.distance_m is not None:
+        d = cfg.road.distance_m
         if not (isinstance(d, (int, float)) and math.isfinite(d) and 0.1 <= d <= 1000):
             raise GeotallyError(f"--road-distance must be metres between 0.1 and 1000, got {d}")
-        if roads is None:
+        if cfg.roads is None:
             raise GeotallyError("--road-distance says how near a road counts as on it; give --roads too")
-    if cfg.on_road_only and roads is None:
+    if cfg.on_road_only and cfg.roads is None:
         raise GeotallyError("--on-road-only counts what lies on the roads; give --roads too")
-    if route is not None:
+    if cfg.route is not None:
         from geotally.roads.route import parse_waypoints
 
-        if roads is None:
+        if cfg.roads is None:
             raise GeotallyError("--route is planned over the road network; give --roads too")
-        parse_waypoints(route)
-    if dask:
+        parse_waypoints(cfg.route)
+    if cfg.dask:
         import importlib.util
 
         if importlib.util.find_spec("distributed") is None:
             raise GeotallyError("--dask needs Dask's distributed scheduler: pip install 'geotally[dask]'")
     if out is not None:
         check_out_dir(out)
-    if basemap:
+    if cfg.basemap:
         from geotally.report.html import basemap_origin
 
-        basemap_origin(basemap)
+        basemap_origin(cfg.basemap)
 
 
 def check_claim(claim: dict[str, float], claim_class: str, zone_set: Zones | None) -> None:

@@ -20,8 +20,9 @@ from geotally.detect.run import Detections
 from geotally.detect.trailer_types import TrailerTypes
 from geotally.geo.footprints import footprints
 from geotally.geo.metric import scenes_metric_crs, to_metric
+from geotally.geo.transform import map_to_map
 from geotally.imagery.scene import Scene
-from geotally.models.classes import VEHICLE_CLASSES
+from geotally.models.classes import VEHICLE_CLASSES, names_of
 from geotally.roads.along import AlongRoad, along_road
 from geotally.roads.config import RoadParams
 from geotally.roads.load import Roads
@@ -74,11 +75,7 @@ def _in_crs(xy: np.ndarray, polygons: np.ndarray, src, dst) -> tuple[np.ndarray,
     """Centres and polygons of one scene in the run's CRS (scenes of a run may come in several)."""
     if src is None or dst is None or src == dst or not len(xy):
         return xy, polygons
-    from pyproj import Transformer
-
-    t = Transformer.from_crs(src, dst, always_xy=True)
-    move = lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1]))  # noqa: E731
-    return move(xy), shapely.transform(polygons, move)
+    return map_to_map(src, dst, xy), shapely.transform(polygons, lambda c: map_to_map(src, dst, c))
 
 
 def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], model_names: dict[int, str],
@@ -99,8 +96,7 @@ def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], mode
     class_id = np.concatenate([p.detections.class_id for p in parts]).astype(np.int64)
     score = np.concatenate([p.detections.score for p in parts])
     dates = np.repeat(np.array([p.date for p in parts], dtype=object), n_each)
-    cls = np.array([names.get(int(c), str(c)) for c in class_id], dtype=object)
-    raw = np.array([model_names.get(int(c), str(c)) for c in class_id], dtype=object)
+    cls, raw = names_of(class_id, names), names_of(class_id, model_names)
     zone = assign_zones(centre_map, zone_set)
     columns = {
         "det_id": np.concatenate([p.det_id for p in parts]).astype(object),

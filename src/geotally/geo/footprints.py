@@ -32,7 +32,8 @@ def _edge_lengths_and_azimuths(lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.asarray(len_a), np.asarray(len_b), np.asarray(az_a), np.asarray(az_b)
 
 
-def _planar_edges(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def planar_edges(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lengths and azimuths (degrees clockwise from +y) of the first two edges of (n, 4, 2) planar boxes."""
     ea = xy[:, 1] - xy[:, 0]
     eb = xy[:, 2] - xy[:, 1]
     return (np.hypot(ea[:, 0], ea[:, 1]), np.hypot(eb[:, 0], eb[:, 1]),
@@ -56,7 +57,7 @@ def footprints(corners_px: np.ndarray, transform: Affine, crs: CRS | None) -> Fo
         lonlat = map_to_wgs84(crs, centre)
         polys_ll = corners_to_polygons(ll)
     else:
-        len_a, len_b, az_a, az_b = _planar_edges(xy)
+        len_a, len_b, az_a, az_b = planar_edges(xy)
         lonlat = np.full((len(xy), 2), np.nan)
         polys_ll = None if crs is None else corners_to_polygons(xy)
     a_longer = len_a >= len_b

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from geotally.geo.footprints import planar_edges
+
 
 @dataclass(frozen=True)
 class SeamParams:
@@ -37,14 +39,11 @@ class SeamPair:
     rectangle: shapely.Polygon  # both pieces, metric coordinates
 
 
-def _heading(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Axial heading (degrees) and length/width ratio of minimum rotated rectangles."""
-    xy = shapely.get_coordinates(shapely.get_exterior_ring(poly)).reshape(len(poly), -1, 2)[:, :4]
-    a, b = xy[:, 1] - xy[:, 0], xy[:, 2] - xy[:, 1]
-    la, lb = np.hypot(*a.T), np.hypot(*b.T)
-    long = np.where((la >= lb)[:, None], a, b)
-    ratio = np.maximum(la, lb) / np.maximum(np.minimum(la, lb), 1e-9)
-    return np.mod(np.degrees(np.arctan2(long[:, 0], long[:, 1])), 180.0), ratio
+def _box_sides(rects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long side, short side and axial heading (degrees) of minimum rotated rectangles."""
+    corners = shapely.get_coordinates(shapely.get_exterior_ring(rects)).reshape(len(rects), -1, 2)[:, :4]
+    len_a, len_b, az_a, az_b = planar_edges(corners)
+    return np.maximum(len_a, len_b), np.minimum(len_a, len_b), np.mod(np.where(len_a >= len_b, az_a, az_b), 180.0)
 
 
 def seam_pairs(polygons_m: list[np.ndarray], classes: list[np.ndarray], footprints_m: list[shapely.Geometry],
@@ -60,7 +59,8 @@ def seam_pairs(polygons_m: list[np.ndarray], classes: list[np.ndarray], footprin
     geoms = np.concatenate([np.asarray(polygons_m[s], dtype=object)[r] for s, r in enumerate(rows)])
     cls = np.concatenate([np.asarray(classes[s], dtype=object)[r] for s, r in enumerate(rows)]).astype(str)
     date = np.array(["" if d is None else str(d) for d in dates], dtype=object)[scene]
-    heading, ratio = _heading(shapely.minimum_rotated_rectangle(geoms))
+    long, short, heading = _box_sides(shapely.minimum_rotated_rectangle(geoms))
+    ratio = long / np.maximum(short, 1e-9)
     i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=p.gap_m)
     ok = (i < j) & (scene[i] != scene[j]) & (date[i] == date[j])
     i, j = i[ok], j[ok]
@@ -71,8 +71,7 @@ def seam_pairs(polygons_m: list[np.ndarray], classes: list[np.ndarray], footprin
     if not len(i):
         return []
     rect = shapely.minimum_rotated_rectangle(shapely.union(geoms[i], geoms[j]))
-    xy = shapely.get_coordinates(shapely.get_exterior_ring(rect)).reshape(len(rect), -1, 2)[:, :4]
-    length = np.maximum(np.hypot(*(xy[:, 1] - xy[:, 0]).T), np.hypot(*(xy[:, 2] - xy[:, 1]).T))
+    length = _box_sides(rect)[0]
     bigger = np.where(shapely.area(geoms[i]) >= shapely.area(geoms[j]), i, j)
     limit = np.array([p.max_length_m.get(c, 0.0) for c in cls[bigger]])
     fits = length <= limit

@@ -25,6 +25,15 @@ def _transformer(src: CRS, dst: CRS | str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
+def map_to_map(src: CRS | None, dst: CRS | None, xy: np.ndarray) -> np.ndarray:
+    """Map coordinates (n, 2) of ``src`` in ``dst`` (as they are when either has no CRS, or both are one)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if src is None or dst is None or src == dst or not len(xy):
+        return xy
+    x, y = _transformer(src, dst).transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
 def map_to_wgs84(crs: CRS, xy: np.ndarray) -> np.ndarray:
     """Map coordinates to (lon, lat) degrees."""
     xy = np.asarray(xy, dtype=np.float64)

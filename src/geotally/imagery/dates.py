@@ -19,6 +19,11 @@ from geotally.imagery.offline import check_local, network_off
 _FIELD = re.compile(r"\{date:([^}]+)\}")
 
 
+def run_dates(dates: list[str | None]) -> list[str | None]:
+    """A run's dates once each: the dated ones in order, then None when some scene has none."""
+    return sorted({d for d in dates if d}) + [None] * (None in dates or "" in dates)
+
+
 def iso_date(text: str, what: str = "--date") -> str:
     """'2026-06-01' (or '2026-06-01T10:00:00Z') as '2026-06-01'; anything else is a one-line error."""
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 LARGE = "large_vehicle"
 SMALL = "small_vehicle"
 VEHICLE_CLASSES = (LARGE, SMALL)
@@ -30,3 +32,8 @@ def class_map(names: dict[int, str]) -> dict[int, str]:
         key = normalise(raw)
         out[int(idx)] = _SYNONYMS.get(key, key)
     return out
+
+
+def names_of(class_id: np.ndarray, names: dict[int, str]) -> np.ndarray:
+    """The name of each model class id in ``names`` (the id itself, as text, where it has none)."""
+    return np.array([names.get(int(c), str(c)) for c in np.asarray(class_id).ravel()], dtype=object)

@@ -53,13 +53,14 @@ def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfi
     """Build the vehicle table of all ``parts`` and count it per date, zone and class."""
     v = build_vehicle_table(parts, run.crs, m.names, m.detector.names, run.zones, run.border, cfg.size_thresholds,
                             cfg.queue, run.roads, cfg.road)
-    vehicle_scene = v.table["scene"].to_numpy()[np.flatnonzero(v.is_vehicle)]
-    queues = queue_table(v.found, np.flatnonzero(v.is_vehicle), v.centre_map, v.zone, run.crs, v.along,
+    vehicle_rows = np.flatnonzero(v.is_vehicle)  # queue members index these
+    queues = queue_table(v.found, vehicle_rows, v.centre_map, v.zone, run.crs, v.along,
                          run.roads.road_id if run.roads is not None else None)
-    queue_date = [_queue_date(v, rows) for rows in _member_rows(v)]
-    queues = queues.assign(date=queue_date)
+    dates = v.table["date"].to_numpy()[vehicle_rows]
+    queues = queues.assign(date=[dates[mm[0]] for mm in v.found.members])  # queues form within one date
     if len(run.scenes) > 1:
-        queues = queues.assign(scene=[_most_common(vehicle_scene[mm]) for mm in v.found.members])
+        scenes = v.table["scene"].to_numpy()[vehicle_rows]
+        queues = queues.assign(scene=[_most_common(scenes[mm]) for mm in v.found.members])
     off_road = 0
     if cfg.on_road_only:  # the road buffer is the area counted: whatever lies off it is left out everywhere
         keep = v.table["on_road"].to_numpy(bool)
@@ -85,17 +86,6 @@ def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfi
                "table": "counts_by_type.csv (large vehicles per trailer type; estimate and 95% interval "
                         "corrected for the classifier's confusions on real crops)"}
     return Analysis(v, queues, counts, tables, zone_names, layer, type_confusion, off_road, trailer)
-
-
-def _member_rows(v: VehicleTable) -> list[np.ndarray]:
-    """Each queue's rows of the vehicle table (its members index the vehicles only)."""
-    rows = np.flatnonzero(v.is_vehicle)
-    return [rows[mm] for mm in v.found.members]
-
-
-def _queue_date(v: VehicleTable, rows: np.ndarray):
-    """A queue's date: that of its vehicles (queues form within one date)."""
-    return v.table["date"].to_numpy()[rows[0]] if len(rows) else None
 
 
 def _most_common(values: np.ndarray) -> str:

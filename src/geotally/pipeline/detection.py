@@ -70,12 +70,13 @@ def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, w
     failed = True
     try:
         finished = store.load() if store else None
-        resumed = len(store.done()) if store else 0
+        done_tiles = store.done() if store else frozenset()
+        resumed = len(done_tiles)
         if resumed:
             say(f"resuming: {resumed} of {len(grid)} tiles already done in {store_dir}")
         dets = detect_scene(sc, m.detector, model_gsd=m.gsd, tile_size=tile, overlap=params.overlap,
                             batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,
-                            finished=finished, skip=store.done() if store else frozenset(),
+                            finished=finished, skip=done_tiles,
                             on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
                             runner=_runner(workers, dask, sc, m, params, preview if pieced else None))
         if preview is not None:

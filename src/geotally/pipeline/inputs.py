@@ -11,6 +11,7 @@ import shapely
 
 from geotally.config import CountConfig
 from geotally.errors import GeotallyError
+from geotally.imagery.dates import run_dates
 from geotally.imagery.scene import Scene, open_scene
 from geotally.roads.load import Roads, load_roads
 from geotally.scenes import SceneInput, check_undated_overlaps, footprint
@@ -34,7 +35,7 @@ class RunInputs:
     @property
     def run_dates(self) -> list[str | None]:
         """Dated first, in order, then None when some scene has no date."""
-        return list(dict.fromkeys(sorted(d for d in self.dates if d) + [None] * (None in self.dates)))
+        return run_dates(self.dates)
 
 
 def open_run(scenes: list[SceneInput], cfg: CountConfig) -> RunInputs:

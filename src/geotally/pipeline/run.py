@@ -28,7 +28,8 @@ from geotally.errors import GeotallyError
 from geotally.geo.metric import from_metric, scenes_metric_crs, to_metric
 from geotally.geo.overlaps import kept_in_overlaps
 from geotally.geo.seams import seam_pairs
-from geotally.geo.transform import map_to_pixel, pixel_to_map
+from geotally.geo.transform import map_to_map, map_to_pixel, pixel_to_map
+from geotally.models.classes import names_of
 from geotally.pipeline.analysis import analyse
 from geotally.pipeline.detection import Params, SceneDetections, detect_one
 from geotally.pipeline.inputs import RunInputs, open_run
@@ -125,8 +126,7 @@ def _kept(found: list[SceneDetections], run: RunInputs) -> list[np.ndarray]:
     """Per scene, the detections the overlap rule leaves it (all of them for one scene, or without a CRS)."""
     if len(found) == 1 or run.crs is None:
         return [np.ones(len(sd.detections), bool) for sd in found]
-    xy = [_to_run_crs(pixel_to_map(sd.scene.transform, centres(sd.detections.corners)).reshape(-1, 2), sd.scene.crs,
-                      run.crs) for sd in found]
+    xy = [map_to_map(sd.scene.crs, run.crs, pixel_to_map(sd.scene.transform, centres(sd.detections.corners)).reshape(-1, 2)) for sd in found]
     return kept_in_overlaps(xy, run.footprints, run.dates)
 
 
@@ -141,10 +141,9 @@ def _join_seams(found: list[SceneDetections], kept: list[np.ndarray], run: RunIn
     polys, classes, rows = [], [], []
     for sd, k in zip(found, kept):
         idx = np.flatnonzero(k)
-        xy = _to_run_crs(pixel_to_map(sd.scene.transform, sd.detections.corners[idx]).reshape(-1, 2), sd.scene.crs,
-                         run.crs)
+        xy = map_to_map(sd.scene.crs, run.crs, pixel_to_map(sd.scene.transform, sd.detections.corners[idx]).reshape(-1, 2))
         polys.append(corners_to_polygons(to_metric(xy, run.crs, metric_crs).reshape(-1, 4, 2)))
-        classes.append(np.array([m.names.get(int(c), str(c)) for c in sd.detections.class_id[idx]], dtype=object))
+        classes.append(names_of(sd.detections.class_id[idx], m.names))
         rows.append(idx)
     feet = [shapely.transform(f, lambda xy: to_metric(xy, run.crs, metric_crs)) for f in run.footprints]
     pairs = seam_pairs(polys, classes, feet, run.dates)
@@ -157,7 +156,7 @@ def _join_seams(found: list[SceneDetections], kept: list[np.ndarray], run: RunIn
     for p in pairs:
         sc = found[p.keep_scene].scene
         ring = shapely.get_coordinates(p.rectangle)[:4]
-        xy = _to_run_crs(from_metric(ring, run.crs, metric_crs), run.crs, sc.crs)
+        xy = map_to_map(run.crs, sc.crs, from_metric(ring, run.crs, metric_crs))
         r_keep, r_drop = rows[p.keep_scene][p.keep_row], rows[p.drop_scene][p.drop_row]
         corners[p.keep_scene][r_keep] = map_to_pixel(sc.transform, xy)
         scores[p.keep_scene][r_keep] = max(scores[p.keep_scene][r_keep], found[p.drop_scene].detections.score[r_drop])
@@ -169,21 +168,11 @@ def _join_seams(found: list[SceneDetections], kept: list[np.ndarray], run: RunIn
     return joined, kept, gave
 
 
-def _to_run_crs(xy: np.ndarray, src, dst) -> np.ndarray:
-    """Map coordinates from one scene's CRS to another's (as they are when both are the same)."""
-    if src is None or dst is None or src == dst or not len(xy):
-        return xy
-    from pyproj import Transformer
-
-    t = Transformer.from_crs(src, dst, always_xy=True)
-    return np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-
-
 def _part(sd: SceneDetections, keep: np.ndarray, date: str | None, m: RunModel, cfg: CountConfig) -> ScenePart:
     """A scene's kept detections, with their ids (numbered over all of the scene's) and trailer types."""
     idx = np.flatnonzero(keep)
     dets = sd.detections.take(idx)
-    cls = np.array([m.names.get(int(c), str(c)) for c in dets.class_id], dtype=object)
+    cls = names_of(dets.class_id, m.names)
     types = type_vehicles(sd.scene, dets.corners, cls, cfg.trailer, cfg.threads)
     return ScenePart(sd.scene, dets, detection_ids(sd.scene, len(sd.detections))[idx], date, types)
 

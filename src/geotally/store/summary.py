@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from geotally.errors import GeotallyError
+from geotally.imagery.dates import run_dates
 from geotally.store.outputs import check_manifest
 
 
@@ -102,8 +103,7 @@ class RunSummary:
     @property
     def dates(self) -> list[str]:
         """The run's dates, dated ones in order, then '' for undated scenes (if any)."""
-        got = [s.date or "" for s in self.scenes]
-        return sorted(d for d in set(got) if d) + [""] * ("" in got)
+        return [d or "" for d in run_dates([s.date for s in self.scenes])]
 
     def to_dict(self) -> dict:
         """As summary.json holds it, in the order it has always been written."""
