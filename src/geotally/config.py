@@ -2,7 +2,7 @@
 ``recount`` and the CLI all read them from :class:`CountConfig`.
 
 The parameters of single steps keep their own typed configs (``QueueParams``, ``RoadParams``,
-``RouteParams``, ``TrailerParams``), which a ``CountConfig`` holds as they are.
+``RouteParams``, ``TrailerParams``, ``StationaryParams``), which a ``CountConfig`` holds as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from geotally.analysis.queues import QueueParams
 from geotally.analysis.sizes import DEFAULT_THRESHOLDS
+from geotally.analysis.stationary import StationaryParams
 from geotally.detect.trailer_types import TrailerParams
 from geotally.roads.config import RoadParams, RouteParams
 
@@ -53,6 +54,7 @@ class CountConfig:
     distance_bands: tuple[float, ...] | None = None
     size_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS
     queue: QueueParams = field(default_factory=QueueParams)
+    stationary: StationaryParams = field(default_factory=StationaryParams)  # same spot on two dates
     trailer: TrailerParams = field(default_factory=TrailerParams)
     # Calibration and claims
     calibration: object | None = None  # a file from 'geotally calibrate', or a loaded calibration

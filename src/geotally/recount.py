@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from geotally.analysis.queues import QueueParams
+from geotally.analysis.stationary import StationaryParams
 from geotally.api import CountResult, count_scenes
 from geotally.config import CountConfig
 from geotally.detect.trailer_types import TrailerParams
@@ -23,7 +24,8 @@ from geotally.store.summary import RunSummary, read_summary
 
 # Options a recount may change; everything else is taken from the run.
 ANALYSIS = ("conf", "zones", "zone_field", "border", "sides", "distance_bands", "size_thresholds", "queue",
-            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road", "route", "on_road_only")
+            "calibration", "claim", "claim_class", "export", "basemap", "roads", "road", "route", "on_road_only",
+            "stationary")
 
 
 def run_config(summary: RunSummary) -> CountConfig:
@@ -38,6 +40,7 @@ def run_config(summary: RunSummary) -> CountConfig:
         queue=QueueParams(**q) if q else QueueParams(),
         distance_bands=tuple(p["distance_bands_m"]) if p.get("distance_bands_m") else None,
         trailer=TrailerParams(**p["trailer"]) if p.get("trailer") else TrailerParams(),
+        stationary=StationaryParams(**p["stationary"]) if p.get("stationary") else StationaryParams(),
         zones=inp["zones"], border=inp["border"], sides=tuple(inp["sides"]) if inp["sides"] else None,
         calibration=inp["calibration"], claim=inp["claim"], claim_class=inp["claim_class"],
         export=tuple(inp["export"]), basemap=inp["basemap"], date=inp.get("date"),

@@ -1,7 +1,8 @@
 """The vehicle table: every detection measured and placed, one row each.
 
 Footprints in metres, class, zone, side and distance to the border, size class, queue membership,
-and with roads the segment each vehicle is on. This is the one place the table's columns are made;
+with roads the segment each vehicle is on, and with several dates whether it stands where a
+vehicle stood on the date before. This is the one place the table's columns are made;
 counts, queues, routes and the report read it.
 """
 
@@ -16,6 +17,7 @@ import shapely
 
 from geotally.analysis.queues import PARKED, QueueParams, Queues, find_queues_in_groups
 from geotally.analysis.sizes import size_class
+from geotally.analysis.stationary import Registration, StationaryParams, find_stationary
 from geotally.detect.run import Detections
 from geotally.detect.trailer_types import TrailerTypes
 from geotally.geo.footprints import footprints
@@ -42,6 +44,7 @@ class VehicleTable:
     zone: np.ndarray  # (n,) every detection's zone
     lengths_m: np.ndarray  # (n,) every detection's length
     is_vehicle: np.ndarray  # (n,) bool
+    registrations: tuple[Registration, ...] = ()  # shifts measured between consecutive dates
 
     @property
     def vehicle_lengths_m(self) -> np.ndarray:
@@ -80,11 +83,13 @@ def _in_crs(xy: np.ndarray, polygons: np.ndarray, src, dst) -> tuple[np.ndarray,
 
 def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], model_names: dict[int, str],
                         zone_set: Zones | None, border_obj, size_thresholds, queue: QueueParams,
-                        roads: Roads | None = None, road: RoadParams = RoadParams()) -> VehicleTable:
+                        roads: Roads | None = None, road: RoadParams = RoadParams(),
+                        seen: dict | None = None, still: StationaryParams = StationaryParams()) -> VehicleTable:
     """Every detection of every scene measured and placed, in the run's CRS ``crs`` (see the module
     docstring); ``names`` maps class ids to geotally classes, ``model_names`` to the model's own names.
     Queues are found within each date, across the scenes of that date (within each scene when the
-    scenes have no georeference)."""
+    scenes have no georeference). With ``seen`` (per date, the area its scenes imaged, in ``crs``)
+    and more than one date, vehicles are marked stationary or not against the date before."""
     fps = [footprints(p.detections.corners, p.scene.transform, p.scene.crs) for p in parts]
     placed = [_in_crs(fp.centre_map, fp.polygons, p.scene.crs, crs) for p, fp in zip(parts, fps)]
     centre_map = np.concatenate([c for c, _ in placed]).reshape(-1, 2)
@@ -134,6 +139,14 @@ def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], mode
     queue_id[is_vehicle] = found.label
     columns["queue_id"] = queue_id
     columns["activity"] = np.where(queue_id >= 0, "queue", PARKED).astype(object)
+    registrations: tuple[Registration, ...] = ()
+    if seen is not None and crs is not None and len({d for d in dates.tolist() if d}) > 1:
+        st = find_stationary(dates[vehicle_rows], metric[vehicle_rows], heading[vehicle_rows],
+                             length_m[vehicle_rows], cls[vehicle_rows], seen, centre_map[vehicle_rows], still)
+        state, since = np.full(len(cls), "", dtype=object), np.full(len(cls), "", dtype=object)
+        state[vehicle_rows], since[vehicle_rows] = st.state, st.since
+        columns["stationary"], columns["stationary_since"] = state, since
+        registrations = tuple(st.registrations)
     along = None
     if roads is not None:
         columns["road_id"] = np.where(hit.on_road, roads.road_id[np.maximum(hit.index, 0)], "").astype(object)
@@ -145,4 +158,4 @@ def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], mode
         along = along_road(found.members, metric[is_vehicle], length_m[is_vehicle], hit.index[is_vehicle],
                            hit.on_road[is_vehicle], lines_m)
     table = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(polygons, crs=crs), crs=crs)
-    return VehicleTable(table, found, along, centre_map, zone, length_m, is_vehicle)
+    return VehicleTable(table, found, along, centre_map, zone, length_m, is_vehicle, registrations)

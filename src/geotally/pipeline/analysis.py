@@ -1,5 +1,6 @@
 """One analysis pass over every scene of a run: the vehicle table (zones, sides, sizes, types, roads,
-queues within each date), the queue layer, and every count table per date, with observed area."""
+queues within each date, vehicles standing where one stood on the date before), the queue layer,
+and every count table per date, with observed area."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shapely
 
 from geotally.analysis.counts import count_tables
 from geotally.analysis.coverage import with_coverage, zone_coverage
+from geotally.analysis.stationary import stationary_counts, still_shares
 from geotally.analysis.vehicles import ScenePart, VehicleTable, build_vehicle_table
 from geotally.config import CountConfig
 from geotally.detect.trailer_types import confusion_for
@@ -51,13 +53,17 @@ def _observed(run: RunInputs) -> dict[str, shapely.Geometry]:
 
 def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfig, cal) -> Analysis:
     """Build the vehicle table of all ``parts`` and count it per date, zone and class."""
+    observed = _observed(run)
     v = build_vehicle_table(parts, run.crs, m.names, m.detector.names, run.zones, run.border, cfg.size_thresholds,
-                            cfg.queue, run.roads, cfg.road)
+                            cfg.queue, run.roads, cfg.road, observed, cfg.stationary)
     vehicle_rows = np.flatnonzero(v.is_vehicle)  # queue members index these
     queues = queue_table(v.found, vehicle_rows, v.centre_map, v.zone, run.crs, v.along,
                          run.roads.road_id if run.roads is not None else None)
     dates = v.table["date"].to_numpy()[vehicle_rows]
     queues = queues.assign(date=[dates[mm[0]] for mm in v.found.members])  # queues form within one date
+    if "stationary" in v.table:
+        queues = queues.assign(stationary_share=still_shares(v.table["stationary"].to_numpy()[vehicle_rows],
+                                                             v.found.members))
     if len(run.scenes) > 1:
         scenes = v.table["scene"].to_numpy()[vehicle_rows]
         queues = queues.assign(scene=[_most_common(scenes[mm]) for mm in v.found.members])
@@ -72,8 +78,10 @@ def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfi
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, cfg.distance_bands,
                                   list(run.border.names) if run.border is not None else None,
                                   dates=run.run_dates, type_confusion=type_confusion)
-    coverage = zone_coverage(_observed(run), run.zones, run.crs)
+    coverage = zone_coverage(observed, run.zones, run.crs)
     counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
+    if "stationary" in v.table:
+        tables["stationary.csv"] = stationary_counts(v.table)
     layer = None
     if run.roads is not None:
         area = shapely.box(*run.bounds) if len(run.scenes) == 1 else shapely.union_all(np.array(run.footprints,

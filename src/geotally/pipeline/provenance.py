@@ -69,7 +69,7 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                         distance_bands_m=list(cfg.distance_bands) if cfg.distance_bands else None,
                         road=asdict(cfg.road) if run.roads is not None else None,
                         route=asdict(cfg.route_params) if cfg.route else None, on_road_only=cfg.on_road_only,
-                        trailer=asdict(cfg.trailer)),
+                        trailer=asdict(cfg.trailer), stationary=asdict(cfg.stationary)),
         scenes=scenes,
         zones={"file": str(Path(zones.source).resolve()), "field": zones.field, "sha256": file_sha256(zones.source),
                "names": a.zone_names} if zones is not None else None,
@@ -92,4 +92,8 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         coordinates=("scene CRS; detections.geojson and queues.geojson in WGS84" if georef else
                      "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         inputs=run_inputs(inputs, cfg),
+        stationary={"rule": "a vehicle stands where a vehicle of its class, axis and length stood on the date "
+                            "before (centres within radius_m after the shift measured between the dates)",
+                    "table": "stationary.csv",
+                    "registrations": [r.as_dict() for r in v.registrations]} if "stationary" in v.table else None,
     )

@@ -226,8 +226,14 @@ def _series_section(result) -> str:
         n = 0 if part is None else len(part)
         rows.append((d, n, int(part["vehicles"].sum()) if n else 0, round(float(part["length_km"].sum()), 3) if n else 0.0))
     per_date = pd.DataFrame(rows, columns=["date", "queues", "vehicles_in_queues", "total_length_km"])
+    still = result.tables.get("stationary.csv")
+    still_html = ('<h3>Standing where a vehicle stood on the date before</h3><p class="note">A vehicle is '
+                  'stationary when a vehicle of its class, axis and length stood at its spot on the date before, '
+                  'after the shift measured between the dates (summary.json, stationary). Parked fleets stand '
+                  'still; moving traffic does not; a queue stuck for the whole interval stands still too.</p>'
+                  + table(still, "stationary-table")) if still is not None and len(still) else ""
     return (f'<section><h2>Over time</h2>{"".join(charts)}'
-            f'{table(per_date, "queues-per-date", "Queues per date")}</section>')
+            f'{table(per_date, "queues-per-date", "Queues per date")}{still_html}</section>')
 
 
 def _roads_section(result) -> str:

@@ -91,6 +91,7 @@ class RunSummary:
     size_classes: dict[str, int] = field(default_factory=dict)
     length_histogram: dict = field(default_factory=dict)
     claims: list[dict] | None = None
+    stationary: dict | None = None  # with several dates: the rule, the table, the shifts between dates
     overlap_rule: str = ("where scenes of the same date overlap, a vehicle is kept only from the scene in which "
                          "its centre lies farthest from the scene edge; a vehicle cut by the edge between two scenes "
                          "of one date that touch is one detection, the rectangle of its two pieces, kept by the "
@@ -126,7 +127,7 @@ class RunSummary:
 
 _ORDER = ("geotally_version", "created_utc", "model", "parameters", "scenes", "zones", "border", "roads",
           "vehicle_classes", "counts", "counts_corrected", "note", "calibration", "trailer_types", "size_classes",
-          "length_histogram", "queues", "claims", "coordinates", "inputs", "overlap_rule", "route")
+          "length_histogram", "queues", "claims", "coordinates", "inputs", "overlap_rule", "route", "stationary")
 
 
 def read_summary(results: str | os.PathLike, verify: bool = True) -> RunSummary:
