@@ -24,6 +24,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
+from geotally.imagery.dates import run_dates
+
 PARKED = "parked_or_other"
 
 
@@ -173,7 +175,7 @@ def find_queues_in_groups(groups: np.ndarray, xy: np.ndarray, heading_deg: np.nd
     """Queues within each group (a date: vehicles seen on two dates never chain), numbered group by
     group in sorted order (the empty group, undated, last); members index the whole arrays."""
     keys = np.array(["" if d is None else str(d) for d in groups], dtype=object)
-    order = sorted(set(keys.tolist()), key=lambda d: (d == "", d))
+    order = [d or "" for d in run_dates(keys.tolist())]
     label = np.full(len(keys), -1, np.int64)
     lines, members, lengths, headings = [], [], [], []
     for d in order:

@@ -11,6 +11,7 @@ from rasterio.windows import Window
 
 from geotally.geo.rings import pixel_rings
 from geotally.geo.transform import map_to_pixel
+from geotally.imagery.dates import run_dates
 from geotally.imagery.preview import PREVIEW_MAX, PreviewFrame, read_shrunk
 from geotally.imagery.read import open_reader
 from geotally.imagery.scene import Scene
@@ -108,7 +109,7 @@ def payload(result, heat_cells: int = 64) -> dict:
     px = map_to_pixel(sc.transform, coords)
     classes = list(dict.fromkeys(det["class"].tolist())) if len(det) else []
     det_dates = det["date"].fillna("").astype(str).tolist() if "date" in det else [""] * len(det)
-    dates = sorted(set(det_dates) | {sc_.date or "" for sc_ in result.summary.scenes})
+    dates = [d or "" for d in run_dates(det_dates + [sc_.date for sc_ in result.summary.scenes])]
     zones = list(dict.fromkeys(det["zone"].tolist())) if len(det) else []
     centres = px.mean(axis=1) if len(det) else np.zeros((0, 2))
     cell = max(sc.width, sc.height) / heat_cells
