@@ -128,6 +128,16 @@ def test_a_two_date_count_marks_the_depot_stationary_against_exact_truth(two_dat
     assert len(shares) and ((shares >= 0) & (shares <= 1)).all()
     assert queues.loc[queues["date"] == "2026-06-01", "stationary_share"].isna().all()
     assert 'id="stationary-table"' in (out / "report.html").read_text()
+    # geotally change carries them: of date B's vehicles in each row, those that stood still
+    from geotally.compare import change
+
+    rows, _ = change([out])
+    every = rows[(rows["zone"] == "ALL")].set_index("class")
+    vehicles = det[det["date"] == "2026-06-08"]
+    for cls in ("large_vehicle", "small_vehicle"):
+        mine = vehicles[vehicles["class"] == cls]["stationary"]
+        assert every.loc[cls, "stationary_b"] == int((mine == YES).sum())
+        assert every.loc[cls, "not_stationary_b"] == int((mine == NO).sum())
 
 
 def test_one_date_has_no_stationary_column(two_dates):

@@ -56,7 +56,23 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
         table = compare(a, b, cal).assign(date_a=da, date_b=db)
         table = table[["date_a", "date_b"] + [c for c in table.columns if c not in ("date_a", "date_b")]]
     table = _with_queues(table, folders)
+    if len(folders) == 1:
+        table = _with_stationary(table, folders[0])
     return table, change_point(table)
+
+
+def _with_stationary(table: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """The change table with, per row, how many of date B's vehicles stood where one stood on date A
+    (the date before; stationary.csv of a multi-date run) and how many did not."""
+    path = folder / "stationary.csv"
+    if not len(table) or not path.exists():
+        return table
+    st = pd.read_csv(path, keep_default_na=False, dtype={"date": str})
+    both = pd.concat([st, st.assign(zone="ALL")], ignore_index=True)
+    sums = both.groupby(["date", "zone", "class"])[["stationary", "not_stationary"]].sum()
+    idx = pd.MultiIndex.from_arrays([table["date_b"].astype(str), table["zone"].astype(str), table["class"].astype(str)])
+    return table.assign(stationary_b=sums["stationary"].reindex(idx).fillna(0).astype(int).to_numpy(),
+                        not_stationary_b=sums["not_stationary"].reindex(idx).fillna(0).astype(int).to_numpy())
 
 
 def _queue_totals(folder: Path) -> pd.DataFrame:
