@@ -14,7 +14,7 @@ from geotally.cli import main
 HOSTILE = ["0", "-1", "nan", "inf", "1e9", "abc"]
 IN_RANGE = {("--overlap", "0")}
 OPTIONS = ["--gsd", "--model-gsd", "--tile-size", "--overlap", "--batch", "--threads", "--queue-gap",
-           "--queue-min", "--workers", "--size-thresholds"]
+           "--queue-min", "--workers", "--size-thresholds", "--stationary-radius"]
 
 
 @pytest.fixture(scope="module")

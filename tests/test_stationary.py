@@ -2,6 +2,7 @@
 vehicles, the per-vehicle marks against exact truth, and the columns, queue shares and table a
 multi-date count writes."""
 
+import json
 
 import numpy as np
 import pandas as pd
@@ -143,3 +144,16 @@ def test_a_two_date_count_marks_the_depot_stationary_against_exact_truth(two_dat
 def test_one_date_has_no_stationary_column(two_dates):
     res = geotally.count(two_dates[0]["scene"], tile_size=512, overlap=64)
     assert "stationary" not in res.detections and res.summary.stationary is None
+
+
+def test_the_cli_takes_the_radius_and_records_it(two_dates, tmp_path, monkeypatch, capsys):
+    from conftest import run
+
+    out = tmp_path / "cli"
+    code, _, err = run(monkeypatch, capsys, "count", *[s["scene"] for s in two_dates], "--tile-size", "512",
+                       "--overlap", "64", "--stationary-radius", "3", "--out", out, "-q")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["stationary"]["radius_m"] == 3.0
+    assert summary["stationary"]["registrations"][0]["applied"]
+    assert (out / "stationary.csv").exists()

@@ -27,7 +27,7 @@ def check_run_options(cfg: CountConfig, out=None) -> None:
     """Every option of a count that can be checked without the scene, in one place, before any work."""
     check_count_options(gsd=cfg.gsd, model_gsd=cfg.model_gsd, tile_size=cfg.tile_size, overlap=cfg.overlap,
                         batch=cfg.batch, threads=cfg.threads, size_thresholds=cfg.size_thresholds, queue=cfg.queue,
-                        distance_bands=cfg.distance_bands, workers=cfg.workers)
+                        distance_bands=cfg.distance_bands, workers=cfg.workers, stationary=cfg.stationary)
     if cfg.distance_bands and cfg.border is None:
         raise GeotallyError("--distance-bands measures distance to a border; give --border too")
     if cfg.sides is not None and cfg.border is None:

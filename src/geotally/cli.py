@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from geotally.analysis.queues import QueueParams
+from geotally.analysis.stationary import StationaryParams
 from geotally.analysis.sampling import SampleParams
 from geotally.detect.trailer_types import TrailerParams
 from geotally.config import CountConfig
@@ -226,6 +227,7 @@ def count_cmd(
     size_thresholds: str = typer.Option(",".join(f"{v:g}" for v in _COUNT.size_thresholds), "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated."),
     queue_gap: float = typer.Option(_COUNT.queue.max_gap, "--queue-gap", help="Largest gap in metres between vehicles of one queue."),
     queue_min: int = typer.Option(_COUNT.queue.min_vehicles, "--queue-min", help="Fewest vehicles that make a queue."),
+    stationary_radius: float = typer.Option(_COUNT.stationary.radius_m, "--stationary-radius", metavar="M", help="With several dates: a vehicle is stationary when one stood within M metres of it on the date before (after the shift measured between the dates)."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals."),
     claim: Optional[str] = typer.Option(None, "--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245."),
     claim_class: str = typer.Option(_COUNT.claim_class, "--claim-class", help="Class the claim counts."),
@@ -262,7 +264,8 @@ def count_cmd(
                        fresh=fresh, workers=workers, dask=dask, backend=backend, progress=on_progress, say=_say(quiet),
                        date=date, date_pattern=date_pattern, roads=roads, road=RoadParams(distance_m=road_distance),
                        route=route, route_params=RouteParams(stretch_km=route_stretch), on_road_only=on_road_only,
-                       trailer=TrailerParams(enabled=not no_trailer_types, max_gsd=trailer_max_gsd))
+                       trailer=TrailerParams(enabled=not no_trailer_types, max_gsd=trailer_max_gsd),
+                       stationary=StationaryParams(radius_m=stationary_radius))
     _print_result(result, out_dir, quiet)
 
 

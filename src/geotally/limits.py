@@ -27,7 +27,8 @@ def _number(name: str, value, lo: float, hi: float, *, integer: bool = False) ->
 
 
 def check_count_options(*, gsd=None, model_gsd=None, tile_size=None, overlap=160, batch=4, threads=None,
-                        size_thresholds=(6, 10, 14), queue=None, distance_bands=None, workers=1) -> None:
+                        size_thresholds=(6, 10, 14), queue=None, distance_bands=None, workers=1,
+                        stationary=None) -> None:
     """Raise a one-line GeotallyError naming the first option out of range."""
     if gsd is not None:
         _number("--gsd", gsd, *GSD_M)
@@ -50,6 +51,8 @@ def check_count_options(*, gsd=None, model_gsd=None, tile_size=None, overlap=160
     if queue is not None:
         _number("--queue-gap", queue.max_gap, 0.1, 1000)
         _number("--queue-min", queue.min_vehicles, 2, 100000, integer=True)
+    if stationary is not None:
+        _number("--stationary-radius", stationary.radius_m, 0.1, 20)
     if distance_bands:
         for v in distance_bands:
             _number("--distance-bands", v, 0, 1e7)
