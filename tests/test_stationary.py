@@ -157,3 +157,10 @@ def test_the_cli_takes_the_radius_and_records_it(two_dates, tmp_path, monkeypatc
     assert summary["parameters"]["stationary"]["radius_m"] == 3.0
     assert summary["stationary"]["registrations"][0]["applied"]
     assert (out / "stationary.csv").exists()
+    # recount marks them again with another radius, without detecting again
+    before = (pd.read_csv(out / "stationary.csv")["stationary"]).sum()
+    code, _, err = run(monkeypatch, capsys, "recount", out, "--stationary-radius", "0.1", "-q")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["stationary"]["radius_m"] == 0.1
+    assert pd.read_csv(out / "stationary.csv")["stationary"].sum() < before

@@ -314,7 +314,8 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
 
 
 def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap, queue_min,
-                      calibration, claim, claim_class, conf, export, basemap, roads=None, road_distance=None) -> dict:
+                      calibration, claim, claim_class, conf, export, basemap, roads=None, road_distance=None,
+                      stationary_radius=None) -> dict:
     """recount's options: only those given change the run."""
     opts = dict(zones=zones, zone_field=zone_field, border=border, sides=_names(sides),
                 distance_bands=_floats(distance_bands, "--distance-bands"),
@@ -323,6 +324,8 @@ def _analysis_options(zones, zone_field, border, sides, distance_bands, size_thr
                 export=_exports(export) if export else None, basemap=basemap, roads=roads)
     if road_distance is not None:
         opts["road"] = RoadParams(distance_m=road_distance)
+    if stationary_radius is not None:
+        opts["stationary"] = StationaryParams(radius_m=stationary_radius)
     if queue_gap is not None or queue_min is not None:
         d = QueueParams()
         opts["queue"] = QueueParams(max_gap=queue_gap if queue_gap is not None else d.max_gap,
@@ -349,6 +352,7 @@ def recount_cmd(
     basemap: Optional[str] = typer.Option(None, "--basemap", help="Online basemap tile URL for the report."),
     roads: Optional[Path] = typer.Option(None, "--roads", help="New road lines (GeoJSON, GeoPackage, Shapefile, OSM)."),
     road_distance: Optional[float] = typer.Option(None, "--road-distance", help="On a road within this many metres."),
+    stationary_radius: Optional[float] = typer.Option(None, "--stationary-radius", metavar="M", help="Stationary when a vehicle stood within M metres on the date before."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table."),
 ) -> None:
     """Run the analysis of a finished count again with some options changed, without detecting again.
@@ -359,7 +363,8 @@ def recount_cmd(
     from geotally.recount import recount
 
     changes = _analysis_options(zones, zone_field, border, sides, distance_bands, size_thresholds, queue_gap,
-                                queue_min, calibration, claim, claim_class, conf, export, basemap, roads, road_distance)
+                                queue_min, calibration, claim, claim_class, conf, export, basemap, roads, road_distance,
+                                stationary_radius)
     with _progress_bar(quiet) as on_progress:
         result = recount(results, progress=on_progress, say=_say(quiet), **changes)
     _print_result(result, results, quiet)
