@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geotally.imagery.dates import run_dates
+
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
 
@@ -110,7 +112,7 @@ def find_stationary(dates: np.ndarray, xy_m: np.ndarray, heading_deg: np.ndarray
     state = np.full(n, UNKNOWN, dtype=object)
     since = np.full(n, "", dtype=object)
     d = np.array([x or "" for x in dates], dtype=object)
-    ordered = sorted({x for x in d.tolist() if x})
+    ordered = [x for x in run_dates(d.tolist()) if x]
     regs = []
     for prev, day in zip(ordered, ordered[1:]):
         a, b = np.flatnonzero(d == prev), np.flatnonzero(d == day)
