@@ -146,12 +146,13 @@ def stationary_counts(table: pd.DataFrame) -> pd.DataFrame:
     one stood on the date before, those that did not, and those whose place the date before did not
     image."""
     d = table["date"].fillna("").astype(str)
-    dated = sorted(set(d[d != ""]))
-    t = table[(table["stationary"].astype(str) != "") & (d != "") & (d != (dated[0] if dated else ""))]
+    first = (run_dates(d.tolist()) or [None])[0]  # nothing before it to stand still against
+    keep = (table["stationary"].astype(str) != "") & (d != "") & (d != first)
+    t = table[keep]
     cols = ["date", "zone", "class", "vehicles", "stationary", "not_stationary", "unknown", "stationary_share"]
     if not len(t):
         return pd.DataFrame(columns=cols)
-    g = t.assign(date=t["date"].fillna("").astype(str), _yes=t["stationary"] == YES, _no=t["stationary"] == NO,
+    g = t.assign(date=d[keep], _yes=t["stationary"] == YES, _no=t["stationary"] == NO,
                  _unk=t["stationary"] == UNKNOWN).groupby(["date", "zone", "class"], sort=True)
     out = g.agg(vehicles=("_yes", "size"), stationary=("_yes", "sum"), not_stationary=("_no", "sum"),
                 unknown=("_unk", "sum")).reset_index()
