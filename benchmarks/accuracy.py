@@ -136,7 +136,7 @@ def main() -> None:
     images = load_split(args.split, args.limit)
     runs: dict[str, object] = {f"geotally defaults ({DEFAULT_MODEL})": lambda p, g: run_geotally(p, g, {})}
     for m in [m for m in args.models.split(",") if m]:
-        spec = get_spec(m)
+        get_spec(m)  # an unknown name fails here, before any image is read
         runs[f"geotally --model {m}"] = (lambda name: lambda p, g: run_geotally(p, g, {"model": name}))(m)
     if not args.no_sahi:
         runs["SAHI 1024 slices, stock yolov8n-obb"] = sahi_runner()

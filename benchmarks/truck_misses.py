@@ -1,6 +1,8 @@
 """Where SIMD's labelled large vehicles are lost: per SIMD label class (truck, longvehicle, bus), how
 many a model finds as a large vehicle within 3 m, finds only 3-6 m away, finds as a small vehicle,
-or misses (nothing within 6 m). Images area-averaged to the GSD as in benchmarks/accuracy.py.
+or misses (nothing within 6 m); and the same by the label's length (its box's long side: under 6 m,
+6-10 m, 10 m and over; the bands of geotally's size classes), since SIMD's "truck" runs from pickups
+to lorries. Images area-averaged to the GSD as in benchmarks/accuracy.py.
 
     python benchmarks/truck_misses.py [--split val|tune] [--gsd 0.3] [--model NAME] [--list]
 """
@@ -32,6 +34,13 @@ def verdict(dist_m: float, cls: str) -> str:
     return "missed (nothing within 6 m)" if dist_m > 6 or cls != "small_vehicle" else "small 3-6 m away"
 
 
+BANDS = ("under 6 m", "6-10 m", "10 m and over")
+
+
+def band(length_m: float) -> str:
+    return BANDS[0] if length_m < 6 else BANDS[1] if length_m < 10 else BANDS[2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="val", choices=("val", "tune"))
@@ -43,7 +52,7 @@ def main() -> None:
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
     names = (DATA / "simd" / "classes.names").read_text().split()
     images = [im for im in load_split(a.split, None) if im.dataset == "simd"]
-    tally, lengths, lost = Counter(), {}, []
+    tally, lengths, lost, bands = Counter(), {}, [], Counter()
     with tempfile.TemporaryDirectory() as tmp:
         for img in images:
             path, truth_xy, gsd = degrade_to(img, a.gsd, Path(tmp))
@@ -60,7 +69,9 @@ def main() -> None:
                 j = int(np.argmin(d))
                 v = verdict(float(d[j]), str(cls[j]) if len(xy) else "")
                 tally[(kind, v)] += 1
-                lengths.setdefault(v, []).append(max(r[3] * w, r[4] * h) * img.gsd)
+                length = max(r[3] * w, r[4] * h) * img.gsd
+                lengths.setdefault(v, []).append(length)
+                bands[(band(length), v)] += 1
                 if v != "found as large":
                     lost.append((img.name, kind, v, round(float(d[j]), 1)))
     print(f"{a.split} split, {len(images)} SIMD images at {a.gsd} m, model {a.model or 'default'}")
@@ -71,6 +82,14 @@ def main() -> None:
         n = sum(c for (kk, _), c in tally.items() if kk == k)
         print(f"| {k} | {n} | " + " | ".join(str(tally[(k, v)]) for v in kinds) + " |")
     print("\nmedian label length (m): " + ", ".join(f"{v} {np.median(x):.1f}" for v, x in sorted(lengths.items())))
+    print("\n| label length | labelled | found as large | found as either class | large within 6 m |")
+    print("|---|---|---|---|---|")
+    for b in BANDS:
+        n = sum(c for (bb, _), c in bands.items() if bb == b)
+        large, small, near = (bands[(b, v)] for v in ("found as large", "found as small", "large 3-6 m away"))
+        if n:
+            print(f"| {b} | {n} | {large} ({large / n:.2f}) | {large + small} ({(large + small) / n:.2f}) "
+                  f"| {large + near} ({(large + near) / n:.2f}) |")
     if a.list:
         for row in lost:
             print(*row)

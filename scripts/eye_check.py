@@ -21,6 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from accuracy import RADIUS_M, degrade_to, load_split  # noqa: E402
 
 
+def _quads(res, cls: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel corners (n, 4, 2) and scores of one class's detections in a count result."""
+    import shapely
+
+    det = res.detections[res.detections["class"] == cls]
+    if not len(det):
+        return np.zeros((0, 4, 2)), np.zeros(0)
+    geo = shapely.get_coordinates(det.geometry.values).reshape(len(det), -1, 2)[:, :4]
+    return np.stack(~res.scene.transform * (geo[..., 0], geo[..., 1]), axis=-1), det["score"].to_numpy()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gsd", type=float, default=0.3)
@@ -31,28 +42,34 @@ def main() -> None:
     ap.add_argument("--out", default="bench-out/eye.png")
     ap.add_argument("--split", default="val", choices=("val", "tune"))
     ap.add_argument("--conf", type=float, default=None, help="score threshold for the class (default: the model's)")
+    ap.add_argument("--model-gsd", default=None, help="model GSD in metres, or 'native' (default: the model's)")
+    ap.add_argument("--not-at", default=None,
+                    help="only detections with none of the class within the match radius when counted at this "
+                         "model GSD (or 'native') by --not-model: what changing the model GSD or the model adds")
+    ap.add_argument("--not-model", default=None, help="the model for --not-at (default: --model)")
     args = ap.parse_args()
     import geotally
-    import shapely
 
     images = [im for im in load_split(args.split, None) if im.dataset == "simd"]
     found = []  # (image, crop centre, corners px, labelled?)
     with tempfile.TemporaryDirectory() as tmp:
         for im in images:
             path, truth_xy, gsd = degrade_to(im, args.gsd, Path(tmp))
-            kw = {"model": args.model} if args.model else {}
-            if args.conf is not None:
-                kw["conf"] = {args.cls: args.conf}
-            res = geotally.count(path, gsd=gsd, **kw)
-            det = res.detections[res.detections["class"] == args.cls]
-            if not len(det):
+            kw = {"conf": {args.cls: args.conf}} if args.conf is not None else {}
+            at = (lambda v: None if v is None else gsd if v == "native" else float(v))  # noqa: E731
+            px, scores = _quads(geotally.count(path, gsd=gsd, model_gsd=at(args.model_gsd), model=args.model, **kw),
+                                args.cls)
+            if args.not_at is not None and len(px):
+                other = _quads(geotally.count(path, gsd=gsd, model_gsd=at(args.not_at),
+                                              model=args.not_model or args.model, **kw), args.cls)[0].mean(axis=1)
+                near = np.array([bool(len(other)) and np.hypot(*(other - q.mean(axis=0)).T).min() <= RADIUS_M[args.cls] / gsd
+                                 for q in px], dtype=bool)
+                px, scores = px[~near], scores[~near]
+            if not len(px):
                 continue
-            inv = ~res.scene.transform
-            geo = shapely.get_coordinates(det.geometry.values).reshape(len(det), -1, 2)[:, :4]
-            px = np.stack(inv * (geo[..., 0], geo[..., 1]), axis=-1)
             t = truth_xy[im.cls == args.cls]
             img = cv2.imread(str(path))
-            for quad, score in zip(px, det["score"].to_numpy()):
+            for quad, score in zip(px, scores):
                 c = quad.mean(axis=0)
                 lab = bool(len(t)) and np.hypot(*(t - c).T).min() <= RADIUS_M[args.cls] / gsd
                 found.append((img, c, quad, lab, score))
