@@ -47,6 +47,7 @@ def main() -> None:
                     help="only detections with none of the class within the match radius when counted at this "
                          "model GSD (or 'native') by --not-model: what changing the model GSD or the model adds")
     ap.add_argument("--not-model", default=None, help="the model for --not-at (default: --model)")
+    ap.add_argument("--crop-m", type=float, default=28.0, help="side of each crop, metres")
     args = ap.parse_args()
     import geotally
 
@@ -75,7 +76,7 @@ def main() -> None:
                 found.append((img, c, quad, lab, score))
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(found), min(args.n, len(found)), replace=False)
-    half = int(round(14.0 / args.gsd))  # 28 m square around each detection
+    half = int(round(args.crop_m / 2 / args.gsd))  # a square of --crop-m around each detection
     cells = []
     for k in pick:
         img, c, quad, lab, score = found[k]

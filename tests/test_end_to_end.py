@@ -214,10 +214,12 @@ def test_16bit_four_band_copy_counts_like_the_8bit_scene(border_scene, tmp_path)
     eight = geotally.count(border_scene["scene"], zones=border_scene["sides"]).counts
     deep = geotally.count(path, zones=border_scene["sides"])
     assert deep.scene.bands == (3, 2, 1)
-    # the stretch is not an exact inverse of the rescale: measured equal trucks and +2 cars
+    # the stretch is not an exact inverse of the rescale: measured equal trucks and +2 cars with
+    # geotally-vehicles-v1, +2 of 29 trucks with v4 (two split pieces scoring 0.32 and 0.36); a wrong
+    # band order or a broken stretch changes dozens
     diff = np.abs(deep.counts["count"].values - eight["count"].values)
     trucks = (eight["class"] == "large_vehicle").values
-    assert (diff[trucks] <= 1).all() and (diff[~trucks] <= 3).all(), (deep.counts, eight)
+    assert (diff[trucks] <= 2).all() and (diff[~trucks] <= 3).all(), (deep.counts, eight)
 
 
 @needs_dota

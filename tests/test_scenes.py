@@ -175,6 +175,11 @@ def test_scenes_in_two_crs_are_counted_as_in_one(halves, tmp_path, border_scene)
     for order in ([str(wgs), south], [south, str(wgs)]):
         mixed = count_scenes(order, **kw)
         assert mixed.detections.crs == rasterio.open(order[0]).crs
-        np.testing.assert_array_equal(mixed.counts["count"].to_numpy(), same.counts["count"].to_numpy())
+        # Reprojecting to WGS84 resamples every pixel (and reading it back resamples again), so a
+        # vehicle near a decision may flip: measured none with geotally-vehicles-v1, 2 of 30 trucks
+        # with v4 (one scoring 0.42 lost, a pair joined). A broken overlap rule would count the
+        # overlap's queue twice or not at all, 10 vehicles or more.
+        diff = np.abs(mixed.counts["count"].to_numpy() - same.counts["count"].to_numpy())
+        assert diff.max() <= 2, (mixed.counts, same.counts)
         assert sum(s.dropped_in_overlaps for s in mixed.summary.scenes) > 0
         assert len(mixed.queues) == len(same.queues)

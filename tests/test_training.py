@@ -179,6 +179,38 @@ def test_dataset_writes_clipped_normalised_oriented_labels(tmp_path):
     assert "names:" in (tmp_path / "ds" / "data.yaml").read_text()
 
 
+def test_pseudo_labels_teach_unlabelled_detections_and_mask_the_doubtful(tmp_path):
+    from geotally.training.dataset import prepare
+
+    rng = np.random.default_rng(6)
+    root, _ = _yolo_folder(tmp_path / "yolo", rng, n_images=1)
+    img = cv2.imread(str(root / "images" / "img0.png"))
+    dark = [(60, 300), (200, 300), (340, 300)]  # three dark cars no label boxes
+    for x, y in dark:
+        cv2.rectangle(img, (x, y), (x + 38, y + 16), (30, 30, 30), -1)
+    cv2.imwrite(str(root / "images" / "img0.png"), img)
+    item = read_source(root)[0]
+    n_labels = int((item.cls != "ignore").sum())
+    # The teacher finds the three: a confident car, a confident truck, a doubtful car.
+    found = np.array([[79, 308, 38, 16, 0, 0.8, 0], [219, 308, 38, 16, 0, 0.7, 1], [359, 308, 38, 16, 0, 0.45, 0]],
+                     float)
+
+    def teacher(path, gsd):
+        return found
+
+    out, corners, cls, how, masked = prepare(item, teacher, mask_score=0.4, pseudo_score=0.6)
+    assert how["pseudo"] == 2 and len(corners) == n_labels + 2
+    new = {tuple(np.round(c.mean(axis=0))): k for c, k in zip(corners[n_labels:], cls[n_labels:])}
+    assert new == {(79.0, 308.0): "small_vehicle", (219.0, 308.0): "large_vehicle"}
+    # The doubtful one is masked with the image's median grey; the taught ones keep their pixels.
+    assert out[308, 359].tolist() == [100, 100, 100] and out[308, 79].tolist() == [30, 30, 30]
+    assert masked == 1 + 1  # the doubtful car and the cyclist
+    # Without pseudo-labels all three are masked (score >= 0.4) and none is taught.
+    out0, corners0, _, how0, masked0 = prepare(item, teacher, mask_score=0.4)
+    assert how0["pseudo"] == 0 and len(corners0) == n_labels and masked0 == 3 + 1
+    assert out0[308, 79].tolist() == [100, 100, 100]
+
+
 @needs_ultralytics
 @pytest.mark.slow
 def test_extra_copies_keep_only_tiles_with_a_large_vehicle(tmp_path):

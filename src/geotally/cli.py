@@ -762,6 +762,10 @@ def train_cmd(
     copies_large: int = typer.Option(DatasetParams.copies_large, "--copies-large",
                                      help="Copies in all of images with a large vehicle; the extra ones keep only tiles holding one."),
     imgsz: int = typer.Option(DatasetParams.imgsz, "--imgsz", help="Training tile size, pixels."),
+    pseudo_score: Optional[float] = typer.Option(DatasetParams.pseudo_score, "--pseudo-score",
+                                                 help="Teach unlabelled detections of the stock model (at the image's "
+                                                      "own scale) scoring at least this as vehicles, rather than masking "
+                                                      "them or teaching them as background (labels that leave vehicles out)."),
     epochs: int = typer.Option(TrainParams.epochs, "--epochs"),
     batch: int = typer.Option(TrainParams.batch, "--batch"),
     warmup_epochs: float = typer.Option(TrainParams.warmup_epochs, "--warmup-epochs",
@@ -812,9 +816,11 @@ def train_cmd(
             raise GeotallyError(f"{what} must be at least {least}, got {v}")
     if not (0.02 <= lo <= hi <= 5.0) or not 0.02 <= model_gsd <= 5.0:
         raise GeotallyError("--gsd-range and --model-gsd must be metres between 0.02 and 5, MIN <= MAX")
+    if pseudo_score is not None and not (math.isfinite(pseudo_score) and 0.05 <= pseudo_score <= 1.0):
+        raise GeotallyError(f"--pseudo-score must be a detection score between 0.05 and 1, got {pseudo_score}")
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
-                       degrade=DegradeParams(gsd_range=(lo, hi)))
+                       pseudo_score=pseudo_score, degrade=DegradeParams(gsd_range=(lo, hi)))
     if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):
         raise GeotallyError(f"--warmup-epochs must be between 0 and 100, got {warmup_epochs}")
     tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs)

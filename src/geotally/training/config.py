@@ -31,6 +31,8 @@ class DatasetParams:
     overlap: int = 64
     empty_keep: float = 0.25  # share of tiles with no label that are kept, as negatives
     mask_score: float = 0.4  # unlabelled detections above this are masked, not learnt as background
+    # Unlabelled detections at or above this become labels (pseudo-labels) instead; None: never.
+    pseudo_score: float | None = None
     seed: int = 0
     degrade: DegradeParams = field(default_factory=DegradeParams)
 

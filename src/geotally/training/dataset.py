@@ -56,7 +56,8 @@ class DatasetSummary:
         return d
 
 
-Detect = Callable[[Path, float], np.ndarray]  # image, GSD -> (n, 5) xywhr of detected vehicles, with scores in col 5
+# image, GSD -> (n, 7): xywhr of detected vehicles, their scores (column 5) and 1 for large (column 6)
+Detect = Callable[[Path, float], np.ndarray]
 
 
 def _starts(size: int, tile: int, stride: int) -> list[int]:
@@ -70,8 +71,14 @@ def _fill(img: np.ndarray, corners: np.ndarray, colour: np.ndarray) -> None:
         cv2.fillPoly(img, [np.round(quad).astype(np.int32)], colour.tolist())
 
 
-def prepare(item: LabelledImage, detect: Detect | None, mask_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
-    """The image (BGR) with ignored and unlabelled vehicles masked, oriented label corners, classes."""
+def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
+            pseudo_score: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
+    """The image (BGR) with ignored and unlabelled vehicles masked, oriented label corners, classes.
+
+    With ``pseudo_score``, unlabelled detections scoring at least that become labels of the
+    detector's class (``how['pseudo']``) instead of being masked: labels that leave many vehicles
+    out (SIMD boxes few dark cars) would otherwise teach the ones the mask misses as background.
+    """
     img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
     corners, cls = item.corners.copy(), item.cls.copy()
     how: Counter = Counter()
@@ -80,7 +87,7 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float) -> tu
     colour = np.median(img.reshape(-1, 3), axis=0)
     to_mask = [corners[~keep]]
     if item.axis_aligned:
-        dets = detect(item.path, item.gsd) if detect is not None else np.zeros((0, 6))
+        dets = detect(item.path, item.gsd) if detect is not None else np.zeros((0, 7))
         xywhr, score = dets[:, :5], dets[:, 5]
         veh = np.isin(cls, VEHICLES)
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
@@ -94,9 +101,15 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float) -> tu
             covered = ((cx[:, None] >= lab[None, :, 0] - 2) & (cx[:, None] <= lab[None, :, 2] + 2)
                        & (cy[:, None] >= lab[None, :, 1] - 2) & (cy[:, None] <= lab[None, :, 3] + 2)).any(axis=1) \
                 if len(lab) else np.zeros(len(xywhr), bool)
-            loose = (~covered) & (score >= mask_score)
+            pseudo = (~covered) & (score >= pseudo_score) if pseudo_score is not None else np.zeros(len(score), bool)
+            loose = (~covered) & (score >= mask_score) & ~pseudo
             to_mask.append(xywhr_to_corners(xywhr[loose] * np.array([1, 1, 1.15, 1.3, 1.0])))
             masked += int(loose.sum())
+            if pseudo.any():
+                corners = np.concatenate([corners, xywhr_to_corners(xywhr[pseudo])])
+                cls = np.concatenate([cls, np.where(dets[pseudo, 6] > 0.5, "large_vehicle", "small_vehicle")])
+                keep = np.concatenate([keep, np.ones(int(pseudo.sum()), bool)])
+                how["pseudo"] += int(pseudo.sum())
     masked += int((~keep).sum())
     for quads in to_mask:
         if len(quads):
@@ -140,7 +153,7 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
     n_tiles, masked = 0, 0
     stride = p.imgsz - p.overlap
     for k, item in enumerate(items):
-        img, corners, cls, h, m = prepare(item, detect, p.mask_score)
+        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score)
         how.update(h)
         masked += m
         colour = np.median(img.reshape(-1, 3), axis=0)

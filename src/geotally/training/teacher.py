@@ -18,7 +18,8 @@ def _xywhr(corners: np.ndarray) -> np.ndarray:
 
 
 def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int = 1024) -> Detect:
-    """A function (image, GSD) -> (n, 6) xywhr + score of vehicles found at the image's own scale.
+    """A function (image, GSD) -> (n, 7) xywhr, score and 1 for a large vehicle (0 small) of the
+    vehicles found at the image's own scale.
 
     Run at native scale: labels are at native scale, and the stock model finds cars best there.
     """
@@ -42,7 +43,8 @@ def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int =
         sc = open_scene(path, gsd=gsd, checksum=False)
         d = detect_scene(sc, det, model_gsd=gsd, tile_size=tile_size, overlap=160)
         keep = np.isin(d.class_id, vehicle_ids)
-        return np.column_stack([_xywhr(d.corners[keep]), d.score[keep].astype(float)]) if keep.any() \
-            else np.zeros((0, 6))
+        large = np.array([names[int(c)] == "large_vehicle" for c in d.class_id[keep]], dtype=float)
+        return np.column_stack([_xywhr(d.corners[keep]), d.score[keep].astype(float), large]) if keep.any() \
+            else np.zeros((0, 7))
 
     return run
