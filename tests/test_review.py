@@ -96,7 +96,15 @@ def test_browser_review_saves_exactly_the_decisions_and_evaluate_reads_the_expor
     assert code == 0, err
     report = json.loads((tmp_path / "ev.json").read_text())
     assert sum(r["n_truth"] for r in report["per_class"].values()) == 5
-    assert sum(r["tp"] for r in report["per_class"].values()) >= 4  # the accepted and relabelled ones match themselves
+    # The accepted detections match themselves. The relabelled one does only where it kept its class
+    # (matching is class-aware; a truck relabelled a car is a car no detection of that class is on).
+    kept_class = int(order[5]["cls"] == "small_vehicle")
+    assert sum(r["tp"] for r in report["per_class"].values()) >= 3 + kept_class, report["per_class"]
+    per = {c: r["n_truth"] for c, r in report["per_class"].items()}
+    from collections import Counter
+
+    want = Counter([d["cls"] for d in order[:3]] + ["small_vehicle", "large_vehicle"])  # accepted, relabelled, added
+    assert {c: n for c, n in per.items() if n} == dict(want)
     coco = json.loads((tmp_path / "export" / "coco.json").read_text())
     assert len(coco["annotations"]) == 5
     dota = (tmp_path / "export" / "dota" / "labelTxt" / f"{Path(app.session.scenes[0].scene.path).stem}.txt").read_text()

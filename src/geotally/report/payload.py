@@ -124,7 +124,8 @@ def payload(result, heat_cells: int = 64) -> dict:
         "cls": [classes.index(c) for c in det["class"]] if len(det) else [],
         "classes": classes,
         "colours": [CLASS_COLOURS.get(c, OTHER_COLOUR) for c in classes],
-        "score": det["score"].round(2).tolist() if len(det) else [],
+        # floored, not rounded: the score filter must never show a detection under its threshold
+        "score": (np.floor(det["score"].to_numpy(float) * 1000) / 1000).tolist() if len(det) else [],
         "length": det["length_m"].round(1).tolist() if len(det) else [],
         "zone": [zones.index(z) for z in det["zone"]] if len(det) else [],
         "zones_of_vehicles": zones,
