@@ -24,6 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATA, RADIUS_M, degrade_to, load_split, run_geotally, sahi_runner  # noqa: E402
 
+from geotally.training.validate import matched  # noqa: E402
+
 BANDS = ("dark", "mid", "light")
 
 
@@ -42,20 +44,6 @@ def brightness(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 def band(level: np.ndarray) -> np.ndarray:
     return np.where(level < 70, "dark", np.where(level < 140, "mid", "light"))
-
-
-def found(det_xy: np.ndarray, det_score: np.ndarray, truth_xy: np.ndarray, radius: float) -> np.ndarray:
-    """Which labels a detection takes: greedy one to one by score, centre within ``radius``."""
-    hit = np.zeros(len(truth_xy), bool)
-    if not len(det_xy) or not len(truth_xy):
-        return hit
-    d = np.hypot(det_xy[:, None, 0] - truth_xy[None, :, 0], det_xy[:, None, 1] - truth_xy[None, :, 1])
-    for i in np.argsort(-det_score, kind="stable"):
-        cand = np.where(hit, np.inf, d[i])
-        j = int(np.argmin(cand))
-        if cand[j] <= radius:
-            hit[j] = True
-    return hit
 
 
 def main() -> None:
@@ -87,7 +75,8 @@ def main() -> None:
                 for im, path, truth_xy, gsd in prepared:
                     xy, cls, score = fn(path, gsd)
                     sel = cls == "small_vehicle"
-                    hit = found(xy[sel], score[sel], truth_xy[im.cls == "small_vehicle"], RADIUS_M["small_vehicle"] / gsd)
+                    hit = matched(xy[sel], score[sel], truth_xy[im.cls == "small_vehicle"],
+                                  RADIUS_M["small_vehicle"] / gsd)
                     for b in BANDS:
                         inb = levels[im.name] == b
                         tally[(g, label, b)][0] += int(hit[inb].sum())

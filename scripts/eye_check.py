@@ -32,6 +32,19 @@ def _quads(res, cls: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(~res.scene.transform * (geo[..., 0], geo[..., 1]), axis=-1), det["score"].to_numpy()
 
 
+def _model_gsd(value: str | None, scene_gsd: float) -> float | None:
+    """--model-gsd / --not-at: metres, 'native' (the scene's own GSD) or None (the model's)."""
+    return None if value is None else scene_gsd if value == "native" else float(value)
+
+
+def _near(points: np.ndarray, others: np.ndarray, radius: float) -> np.ndarray:
+    """For each point (n, 2), whether any of ``others`` (m, 2) lies within ``radius``."""
+    if not len(points) or not len(others):
+        return np.zeros(len(points), bool)
+    d = np.hypot(points[:, None, 0] - others[None, :, 0], points[:, None, 1] - others[None, :, 1])
+    return d.min(axis=1) <= radius
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gsd", type=float, default=0.3)
@@ -57,23 +70,20 @@ def main() -> None:
         for im in images:
             path, truth_xy, gsd = degrade_to(im, args.gsd, Path(tmp))
             kw = {"conf": {args.cls: args.conf}} if args.conf is not None else {}
-            at = (lambda v: None if v is None else gsd if v == "native" else float(v))  # noqa: E731
-            px, scores = _quads(geotally.count(path, gsd=gsd, model_gsd=at(args.model_gsd), model=args.model, **kw),
-                                args.cls)
+            radius = RADIUS_M[args.cls] / gsd
+            px, scores = _quads(geotally.count(path, gsd=gsd, model_gsd=_model_gsd(args.model_gsd, gsd),
+                                               model=args.model, **kw), args.cls)
             if args.not_at is not None and len(px):
-                other = _quads(geotally.count(path, gsd=gsd, model_gsd=at(args.not_at),
+                other = _quads(geotally.count(path, gsd=gsd, model_gsd=_model_gsd(args.not_at, gsd),
                                               model=args.not_model or args.model, **kw), args.cls)[0].mean(axis=1)
-                near = np.array([bool(len(other)) and np.hypot(*(other - q.mean(axis=0)).T).min() <= RADIUS_M[args.cls] / gsd
-                                 for q in px], dtype=bool)
+                near = _near(px.mean(axis=1), other, radius)
                 px, scores = px[~near], scores[~near]
             if not len(px):
                 continue
-            t = truth_xy[im.cls == args.cls]
             img = cv2.imread(str(path))
-            for quad, score in zip(px, scores):
-                c = quad.mean(axis=0)
-                lab = bool(len(t)) and np.hypot(*(t - c).T).min() <= RADIUS_M[args.cls] / gsd
-                found.append((img, c, quad, lab, score))
+            labelled = _near(px.mean(axis=1), truth_xy[im.cls == args.cls], radius)
+            for quad, score, lab in zip(px, scores, labelled):
+                found.append((img, quad.mean(axis=0), quad, bool(lab), score))
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(found), min(args.n, len(found)), replace=False)
     half = int(round(args.crop_m / 2 / args.gsd))  # a square of --crop-m around each detection

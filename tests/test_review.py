@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -101,8 +102,6 @@ def test_browser_review_saves_exactly_the_decisions_and_evaluate_reads_the_expor
     kept_class = int(order[5]["cls"] == "small_vehicle")
     assert sum(r["tp"] for r in report["per_class"].values()) >= 3 + kept_class, report["per_class"]
     per = {c: r["n_truth"] for c, r in report["per_class"].items()}
-    from collections import Counter
-
     want = Counter([d["cls"] for d in order[:3]] + ["small_vehicle", "large_vehicle"])  # accepted, relabelled, added
     assert {c: n for c, n in per.items() if n} == dict(want)
     coco = json.loads((tmp_path / "export" / "coco.json").read_text())

@@ -38,12 +38,13 @@ def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int =
     det = load_detector(run_file, conf=conf, iou=0.7, imgsz=tile_size)
     names = class_map(det.names)
     vehicle_ids = np.array([i for i, n in names.items() if n in VEHICLE_CLASSES])
+    large_ids = np.array([i for i, n in names.items() if n == "large_vehicle"])
 
     def run(path: Path, gsd: float) -> np.ndarray:
         sc = open_scene(path, gsd=gsd, checksum=False)
         d = detect_scene(sc, det, model_gsd=gsd, tile_size=tile_size, overlap=160)
         keep = np.isin(d.class_id, vehicle_ids)
-        large = np.array([names[int(c)] == "large_vehicle" for c in d.class_id[keep]], dtype=float)
+        large = np.isin(d.class_id[keep], large_ids).astype(float)
         return np.column_stack([_xywhr(d.corners[keep]), d.score[keep].astype(float), large]) if keep.any() \
             else np.zeros((0, 7))
 

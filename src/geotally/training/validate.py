@@ -21,20 +21,23 @@ RADIUS_M = {"large_vehicle": 3.0, "small_vehicle": 2.0}
 CLASSES = ("large_vehicle", "small_vehicle")
 
 
-def match(det_xy: np.ndarray, det_score: np.ndarray, truth_xy: np.ndarray, radius: float) -> int:
-    """True positives: greedy one-to-one by score, centre within ``radius``."""
-    if len(det_xy) == 0 or len(truth_xy) == 0:
-        return 0
-    d = np.hypot(det_xy[:, None, 0] - truth_xy[None, :, 0], det_xy[:, None, 1] - truth_xy[None, :, 1])
+def matched(det_xy: np.ndarray, det_score: np.ndarray, truth_xy: np.ndarray, radius: float) -> np.ndarray:
+    """Which labels a detection takes: greedy one-to-one by score, centre within ``radius``."""
     taken = np.zeros(len(truth_xy), bool)
-    tp = 0
+    if len(det_xy) == 0 or len(truth_xy) == 0:
+        return taken
+    d = np.hypot(det_xy[:, None, 0] - truth_xy[None, :, 0], det_xy[:, None, 1] - truth_xy[None, :, 1])
     for i in np.argsort(-det_score, kind="stable"):
         cand = np.where(taken, np.inf, d[i])
         j = int(np.argmin(cand))
         if cand[j] <= radius:
             taken[j] = True
-            tp += 1
-    return tp
+    return taken
+
+
+def match(det_xy: np.ndarray, det_score: np.ndarray, truth_xy: np.ndarray, radius: float) -> int:
+    """True positives: greedy one-to-one by score, centre within ``radius``."""
+    return int(matched(det_xy, det_score, truth_xy, radius).sum())
 
 
 def degrade_to(item: LabelledImage, gsd: float, work: Path) -> tuple[Path, np.ndarray, float]:
