@@ -78,3 +78,15 @@ def test_with_a_road_map_a_column_off_the_roads_is_no_queue():
     assert (find_queues(xy, hd, ln).label == 0).all()
     assert (find_queues(xy, hd, ln, on_road=np.array([True, False, False, False, False, False])).label < 0).all()
     assert (find_queues(xy, hd, ln, on_road=np.ones(6, bool)).label == 0).all()
+
+
+def test_passing_traffic_with_a_few_close_pairs_is_no_queue():
+    """Cars mostly far apart, two pairs of them close (a van behind a car, one car detected twice):
+    the median gap is small, but two of the four gaps are 20 m holes. That is passing traffic (seen on
+    a real street in SIMD's validation images), not a queue; one 20 m hole in a queue of seven is."""
+    gaps = np.array([1.5, 20.0, 20.0, 1.0, 1.0])
+    y = np.r_[0.0, np.cumsum(gaps + 4.5)]
+    xy, hd, ln = np.c_[np.zeros(len(y)), y], np.zeros(len(y)), np.full(len(y), 4.5)
+    assert (find_queues(xy, hd, ln).label < 0).all()
+    y = np.r_[0.0, np.cumsum(np.array([2.0, 2.0, 20.0, 2.0, 2.0, 2.0]) + 4.5)]
+    assert (find_queues(np.c_[np.zeros(len(y)), y], np.zeros(len(y)), np.full(len(y), 4.5)).label == 0).all()

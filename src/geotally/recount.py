@@ -31,7 +31,9 @@ ANALYSIS = ("conf", "zones", "zone_field", "border", "sides", "distance_bands", 
 def run_config(summary: RunSummary) -> CountConfig:
     """The CountConfig that repeats the run recorded in ``summary``."""
     p, inp = summary.parameters, summary.inputs
-    q = p.get("queue") or {}
+    q = dict(p.get("queue") or {})
+    if "max_median_gap" in q:  # runs before the wide-gap share rule named the standing gap so
+        q["standing_gap"] = q.pop("max_median_gap")
     return CountConfig(
         model=p["model"], weights=p["weights"], conf=p["conf"], model_iou=p["model_iou"], seam_iou=p["seam_iou"],
         tile_size=p["tile_size"], overlap=p["overlap"], batch=p["batch"], model_gsd=p["model_gsd"], gsd=p["gsd"],

@@ -9,8 +9,8 @@ Linked vehicles form chains (connected components); chains of at least
 in a block (a parallel vehicle beside them on both sides, or beside one that has: the
 inside and the outer rows of a car park or depot; a two-lane queue is neither) or the
 chain winds (its length through the vehicles over the distance between its ends is more
-than ``max_winding``), or its median gap is over ``max_median_gap`` (moving traffic keeps its
-distance; a queue stands close), or, with a road map, most of it stands off the roads. Candidate pairs come from a k-d tree, so the cost grows
+than ``max_winding``), or more than ``max_wide_share`` of its gaps are over ``standing_gap``
+(moving traffic keeps its distance; a queue stands close), or, with a road map, most of it stands off the roads. Candidate pairs come from a k-d tree, so the cost grows
 with the number of vehicles, not its square.
 """
 
@@ -47,9 +47,11 @@ class QueueParams:
     max_winding: float = 1.3  # chain length through its vehicles over the distance between its ends
     # Stationary vehicles stand a few metres apart (bumper to bumper, or a truck's length of brake
     # distance at most); moving traffic keeps about a second's headway, over 8 m at 30 km/h. A chain
-    # whose typical gap is wider is traffic passing, not a queue (single holes up to max_gap, where
-    # the detector missed a vehicle, still do not break one).
-    max_median_gap: float = 8.0
+    # with more than a quarter of its gaps wider is traffic passing, not a queue (a few holes up to
+    # max_gap, where the detector missed a vehicle, still do not break one). A median would let
+    # passing traffic through wherever two cars happen to be close or one is detected twice.
+    standing_gap: float = 8.0
+    max_wide_share: float = 0.25
 
 
 @dataclass
@@ -156,7 +158,7 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
         path = float(steps.sum())
         gaps = steps - (length_m[order[:-1]] + length_m[order[1:]]) / 2
         if blocked[idx].mean() > p.max_blocked or path > p.max_winding * max(span, 1e-9) \
-                or float(np.median(gaps)) > p.max_median_gap \
+                or float(np.mean(gaps > p.standing_gap)) > p.max_wide_share \
                 or (on_road is not None and np.asarray(on_road, bool)[idx].mean() <= 0.5):
             continue
         ends = np.vstack([pts[0] - axis * length_m[order[0]] / 2, pts, pts[-1] + axis * length_m[order[-1]] / 2])
