@@ -3,7 +3,9 @@ queue of one or two lanes still is."""
 
 import numpy as np
 
-from geotally.analysis.queues import find_queues
+from geotally.analysis.queues import QueueParams, find_queues
+
+SHORT = QueueParams(min_vehicles=5)  # --queue-min 5: these layouts hold queues of 5 to 9
 
 
 def _grid(rows: int, cols: int, pitch_across=2.6, pitch_along=5.6, aisle=6.5, heading=0.0, seed=0):
@@ -66,18 +68,27 @@ def test_traffic_keeping_its_distance_is_no_queue_but_a_queue_with_a_hole_is():
     standing = _lane(8, spacing=4.5 + 2.5, length=4.5)
     xy, hd, ln = _lane(9, spacing=4.5 + 2.5, length=4.5)
     keep = np.arange(9) != 4  # the fifth car missed: a 16.5 m hole in the queue
-    assert (find_queues(*moving).label < 0).all()
-    assert (find_queues(*standing).label == 0).all()
-    assert (find_queues(xy[keep], hd[keep], ln[keep]).label == 0).all()
+    assert (find_queues(*moving, SHORT).label < 0).all()
+    assert (find_queues(*standing, SHORT).label == 0).all()
+    assert (find_queues(xy[keep], hd[keep], ln[keep], SHORT).label == 0).all()
 
 
 def test_with_a_road_map_a_column_off_the_roads_is_no_queue():
     """Cars nose to tail down one column of a car park look like a queue; with roads given, a chain
     that stands mostly off them is parked, and the same chain on a road stays a queue."""
     xy, hd, ln = _lane(6, spacing=4.5 + 1.0, length=4.5)
-    assert (find_queues(xy, hd, ln).label == 0).all()
-    assert (find_queues(xy, hd, ln, on_road=np.array([True, False, False, False, False, False])).label < 0).all()
-    assert (find_queues(xy, hd, ln, on_road=np.ones(6, bool)).label == 0).all()
+    assert (find_queues(xy, hd, ln, SHORT).label == 0).all()
+    assert (find_queues(xy, hd, ln, SHORT, on_road=np.array([True, False, False, False, False, False])).label < 0).all()
+    assert (find_queues(xy, hd, ln, SHORT, on_road=np.ones(6, bool)).label == 0).all()
+
+
+def test_a_chance_chain_of_seven_is_no_queue_by_default_and_eight_are():
+    """Five to seven cars nose to tail happen in car parks (every such chain on SIMD's tune images
+    was in one); by default a queue has eight, and --queue-min 5 finds the short ones."""
+    seven, eight = _lane(7, spacing=4.5 + 1.0, length=4.5), _lane(8, spacing=4.5 + 1.0, length=4.5)
+    assert (find_queues(*seven).label < 0).all()
+    assert (find_queues(*seven, SHORT).label == 0).all()
+    assert (find_queues(*eight).label == 0).all()
 
 
 def test_passing_traffic_with_a_few_close_pairs_is_no_queue():
@@ -87,6 +98,6 @@ def test_passing_traffic_with_a_few_close_pairs_is_no_queue():
     gaps = np.array([1.5, 20.0, 20.0, 1.0, 1.0])
     y = np.r_[0.0, np.cumsum(gaps + 4.5)]
     xy, hd, ln = np.c_[np.zeros(len(y)), y], np.zeros(len(y)), np.full(len(y), 4.5)
-    assert (find_queues(xy, hd, ln).label < 0).all()
+    assert (find_queues(xy, hd, ln, SHORT).label < 0).all()
     y = np.r_[0.0, np.cumsum(np.array([2.0, 2.0, 20.0, 2.0, 2.0, 2.0]) + 4.5)]
-    assert (find_queues(np.c_[np.zeros(len(y)), y], np.zeros(len(y)), np.full(len(y), 4.5)).label == 0).all()
+    assert (find_queues(np.c_[np.zeros(len(y)), y], np.zeros(len(y)), np.full(len(y), 4.5), SHORT).label == 0).all()

@@ -12,6 +12,7 @@ import shapely
 from affine import Affine
 
 import geotally
+from geotally.analysis.queues import QueueParams
 from geotally.analysis.stationary import NO, UNKNOWN, YES, StationaryParams, find_stationary, register
 
 
@@ -95,7 +96,9 @@ def test_a_two_date_count_marks_the_depot_stationary_against_exact_truth(two_dat
     import geopandas as gpd
 
     out = tmp_path / "out"
-    res = geotally.count_scenes([s["scene"] for s in two_dates], out=out, tile_size=512, overlap=64)
+    # the second date's queues are 5 to 10 trucks long (series_params: 50-100% of 10 and 14)
+    res = geotally.count_scenes([s["scene"] for s in two_dates], out=out, tile_size=512, overlap=64,
+                                queue=QueueParams(min_vehicles=5))
     det = res.detections
     assert set(det["stationary"][det["date"] == "2026-06-01"]) == {UNKNOWN}
     reg = res.summary.stationary["registrations"][0]
