@@ -25,16 +25,10 @@ from accuracy import DATA, Tally, degrade_to, load_split, score_image  # noqa: E
 
 def detect(path: Path, gsd: float, model_gsd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel corners (n, 4, 2), classes and scores of what ``geotally.count`` finds at ``model_gsd``."""
-    import shapely
-
     import geotally
+    from geotally.training.validate import pixel_corners
 
-    det = geotally.count(path, gsd=gsd, model_gsd=model_gsd).detections
-    if not len(det):
-        return np.zeros((0, 4, 2)), np.zeros(0, dtype=str), np.zeros(0)
-    corners = shapely.get_coordinates(det.geometry.values).reshape(len(det), 5, 2)[:, :4] / gsd
-    corners[..., 1] *= -1  # pixel-space scenes: x = col * gsd, y = -row * gsd
-    return corners, det["class"].to_numpy().astype(str), det["score"].to_numpy()
+    return pixel_corners(geotally.count(path, gsd=gsd, model_gsd=model_gsd))
 
 
 def union(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

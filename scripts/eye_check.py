@@ -23,13 +23,10 @@ from accuracy import RADIUS_M, degrade_to, load_split  # noqa: E402
 
 def _quads(res, cls: str) -> tuple[np.ndarray, np.ndarray]:
     """Pixel corners (n, 4, 2) and scores of one class's detections in a count result."""
-    import shapely
+    from geotally.training.validate import pixel_corners
 
-    det = res.detections[res.detections["class"] == cls]
-    if not len(det):
-        return np.zeros((0, 4, 2)), np.zeros(0)
-    geo = shapely.get_coordinates(det.geometry.values).reshape(len(det), -1, 2)[:, :4]
-    return np.stack(~res.scene.transform * (geo[..., 0], geo[..., 1]), axis=-1), det["score"].to_numpy()
+    corners, classes, scores = pixel_corners(res)
+    return corners[classes == cls], scores[classes == cls]
 
 
 def _model_gsd(value: str | None, scene_gsd: float) -> float | None:

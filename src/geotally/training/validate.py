@@ -52,6 +52,21 @@ def degrade_to(item: LabelledImage, gsd: float, work: Path) -> tuple[Path, np.nd
     return path, item.corners.mean(axis=1) * f, item.gsd / f
 
 
+def pixel_corners(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Corners (n, 4, 2) in the scene's pixels, classes and scores of a count result's detections.
+
+    Through the scene's own transform, so it holds for georeferenced scenes and for pixel-space
+    ones (x = col * gsd, y = -row * gsd) alike."""
+    import shapely
+
+    det = result.detections
+    if not len(det):
+        return np.zeros((0, 4, 2)), np.zeros(0, dtype=str), np.zeros(0)
+    geo = shapely.get_coordinates(det.geometry.values).reshape(len(det), -1, 2)[:, :4]
+    corners = np.stack(~result.scene.transform * (geo[..., 0], geo[..., 1]), axis=-1)
+    return corners, det["class"].to_numpy().astype(str), det["score"].to_numpy()
+
+
 def detect_pixels(path: Path, gsd: float, **kw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres (pixels), classes and scores of what ``geotally.count`` finds in a pixel-space image."""
     import geotally
