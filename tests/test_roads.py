@@ -216,6 +216,12 @@ def test_real_osm_extract_loads_and_ties_points_to_its_roads(tmp_path, monkeypat
     roads = load_roads(str(pbf), CRS.from_epsg(32635), bounds)
     assert len(roads) > 10
     assert not set(roads.highway) & {"footway", "cycleway", "steps", "path"}
+    # car-park aisles (13 in the whole extract) are not roads: a car standing there is parked
+    whole = load_roads(str(pbf), CRS.from_epsg(32635), (x0 - 3000, y0 - 3000, x0 + 3000, y0 + 3000), margin_m=1e5)
+    raw = gpd.read_file(pbf, layer="lines")
+    aisle = raw["other_tags"].fillna("").str.contains('"service"=>"parking_aisle"')
+    assert aisle.sum() >= 10 and not set(raw.loc[aisle, "osm_id"].astype(str)) & set(whole.road_id)
+    assert (whole.highway == "service").sum() >= 100
     assert (roads.name != "").sum() > 5 and (roads.oneway == "yes").any()  # oneway from OSM's other tags
     # Points 1 m off each segment's midpoint are on it; points 60 m from every road are off.
     lines = roads.lines

@@ -3,7 +3,9 @@
 OpenStreetMap ``.osm`` and ``.osm.pbf`` files are read by GDAL's OSM driver (through pyogrio,
 which geotally already needs): its ``lines`` layer has ``highway`` and ``name`` as fields and the
 other tags, ``ref`` and ``oneway`` among them, in ``other_tags``. Ways that no vehicle drives
-(footways, cycleways, steps...) are dropped. Lines are clipped to the scene with a margin, so a
+(footways, cycleways, steps...) are dropped, and so are the aisles of car parks
+(``service=parking_aisle``): a vehicle standing there is parked, and with them on the map every car
+park would be "on a road" and its columns of cars would pass for queues. Lines are clipped to the scene with a margin, so a
 country-sized extract costs what the scene covers.
 """
 
@@ -27,6 +29,7 @@ NOT_FOR_VEHICLES = {"footway", "cycleway", "path", "steps", "pedestrian", "bridl
                     "proposed", "construction", "platform", "trail", "via_ferrata", "abandoned", "razed", "bus_stop",
                     "crossing", "escalator"}
 ATTRIBUTES = ("highway", "name", "ref", "oneway")
+NOT_ROADS_SERVICE = {"parking_aisle"}  # OSM service=* values that lie inside car parks
 MARGIN_M = 100.0  # roads are kept this far beyond the scene, so vehicles at its edge still find theirs
 
 
@@ -113,6 +116,7 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
         hw = gdf["highway"].astype(object)
         keep = hw.notna().to_numpy().copy() if _is_osm(path) else np.ones(len(gdf), bool)
         keep &= ~hw.astype(str).isin(NOT_FOR_VEHICLES).to_numpy()
+        keep &= ~np.isin(_text(gdf, "service"), list(NOT_ROADS_SERVICE))
         gdf = gdf[keep]
         if gdf.empty:
             raise GeotallyError(f"roads file {path} has no lines that vehicles drive on (only footways, paths...)")
