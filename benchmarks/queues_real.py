@@ -9,7 +9,9 @@ everything not drawn is car park, yard, depot or elsewhere (`lot_or_other`). A d
 the kind of the region its centre lies in. The images are SIMD's tune and validation splits
 (benchmarks/splits/simd_tune.txt, ../shared/data/simd/val.txt; Google Earth, each at its native GSD
 from car lengths) and the DOTA sample (truck yards and a bus depot; in the stock detector's training
-set). Queue rules are chosen on `tune` and reported on `val`. Kerb-parked rows are not queues to an
+set). Queue rules are chosen on `tune` and reported on `val`. The `--roads` row takes the lines of
+the labelled rows (every kind) as the road map: the streets where vehicles stand in line, and no
+car-park aisle (geotally drops OSM's), so it is a best case for a map, not an OSM extract. Kerb-parked rows are not queues to an
 analyst, but one still image shows them exactly as a queue in the lane beside the kerb: `precision`
 counts them as wrong calls, `precision, kerb rows left out` scores them as neither (like `unsure`).
 
@@ -55,15 +57,44 @@ def images(split: str) -> list:
     return [it for it in read_source(DATA / "simd") if it.path.stem in keep]
 
 
+def _rows() -> list[dict]:
+    with open(HERE / "queue_labels" / "regions.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _line(row: dict):
+    return shapely.LineString([tuple(map(float, p.split())) for p in row["polyline_px"].split(",")])
+
+
 def regions() -> dict[str, list[tuple[str, object]]]:
     """Per image, (kind, polygon in pixel coordinates) from regions.csv."""
     out: dict[str, list] = {}
-    with open(HERE / "queue_labels" / "regions.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            pts = [tuple(map(float, p.split())) for p in row["polyline_px"].split(",")]
-            out.setdefault(row["image"], []).append(
-                (row["kind"], shapely.buffer(shapely.LineString(pts), float(row["half_width_px"]))))
+    for row in _rows():
+        out.setdefault(row["image"], []).append((row["kind"], shapely.buffer(_line(row), float(row["half_width_px"]))))
     return out
+
+
+def drawn_roads() -> dict[str, list]:
+    """Per image, the labelled rows' lines (pixel coordinates) taken as road centrelines: a map that has
+    every street where vehicles stand in line and no car-park aisle (geotally drops OSM's)."""
+    out: dict[str, list] = {}
+    for row in _rows():
+        out.setdefault(row["image"], []).append(_line(row))
+    return out
+
+
+def on_drawn_roads(scene: dict, roads: dict) -> np.ndarray:
+    """Which vehicles geotally ties to those roads (residential width: within 7.25 m of the line)."""
+    from geotally.roads.config import RoadParams
+    from geotally.roads.snap import snap_to_roads
+
+    lines = roads.get(scene["image"], [])
+    if not lines:
+        return np.zeros(len(scene["xy"]), bool)
+    g = scene["gsd"]
+    lines_m = shapely.transform(np.asarray(lines, dtype=object), lambda xy: xy * [g, -g])
+    reach = RoadParams().widths_m["residential"] / 2 + RoadParams().margin_m
+    return snap_to_roads(scene["xy"], lines_m, np.full(len(lines_m), reach)).on_road
 
 
 def detect(split: str, cache: Path | None) -> list[dict]:
@@ -96,7 +127,8 @@ def kinds_of(scene: dict, labelled: dict) -> np.ndarray:
 
 
 def score(scenes: list[dict], rule) -> dict:
-    """Calls by labelled kind, and queue-membership precision and recall (unsure left out)."""
+    """Calls by labelled kind, and queue-membership precision and recall (unsure left out). ``rule``
+    takes (xy, heading, length, scene)."""
     labelled = regions()
     called = dict.fromkeys(KINDS, 0)
     truth = dict.fromkeys(KINDS, 0)
@@ -104,7 +136,7 @@ def score(scenes: list[dict], rule) -> dict:
         if not len(s["xy"]):
             continue
         k = kinds_of(s, labelled)
-        q = rule(s["xy"], s["heading"], s["length"])
+        q = rule(s["xy"], s["heading"], s["length"], s)
         for name in KINDS:
             called[name] += int(np.count_nonzero(q & (k == name)))
             truth[name] += int(np.count_nonzero(k == name))
@@ -115,10 +147,16 @@ def score(scenes: list[dict], rule) -> dict:
             "recall": called["queue"] / truth["queue"] if truth["queue"] else float("nan")}
 
 
+ROADS = drawn_roads()
 RULES = {
-    "plain chaining (before)": plain_chains,
-    "geotally, --queue-min 5": lambda xy, hd, ln: find_queues(xy, hd, ln, QueueParams(min_vehicles=5)).label >= 0,
-    "geotally (defaults)": lambda xy, hd, ln: find_queues(xy, hd, ln).label >= 0,
+    "plain chaining (before)": lambda xy, hd, ln, s: plain_chains(xy, hd, ln),
+    "geotally, --queue-min 5": lambda xy, hd, ln, s: find_queues(xy, hd, ln, QueueParams(min_vehicles=5)).label >= 0,
+    "geotally (defaults)": lambda xy, hd, ln, s: find_queues(xy, hd, ln).label >= 0,
+    "geotally --roads (the labelled rows' lines)":
+        lambda xy, hd, ln, s: find_queues(xy, hd, ln, on_road=on_drawn_roads(s, ROADS)).label >= 0,
+    "geotally --roads (the same), --queue-min 5":
+        lambda xy, hd, ln, s: find_queues(xy, hd, ln, QueueParams(min_vehicles=5),
+                                          on_road=on_drawn_roads(s, ROADS)).label >= 0,
 }
 
 
@@ -152,7 +190,7 @@ def draw(scene: dict, rule, out: Path) -> None:
 
     if not len(scene["xy"]):
         return
-    q = rule(scene["xy"], scene["heading"], scene["length"])
+    q = rule(scene["xy"], scene["heading"], scene["length"], scene)
     out.mkdir(parents=True, exist_ok=True)
     img = cv2.imread(scene["path"])
     g = scene["gsd"]
