@@ -5,6 +5,7 @@ enlarged 3x, with a tag: L = a label of the same class is within the match radiu
 
     python scripts/eye_check.py --gsd 0.3 --cls large_vehicle --n 48 --out bench-out/eye_large_0.3.png
     python scripts/eye_check.py --split tune --conf 0.1 ...   # choosing a threshold: the tune split only
+    python scripts/eye_check.py --split tune --conf 0.1 --max-score 0.25 ...   # only what 0.1 adds to 0.25
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def main() -> None:
                          "model GSD (or 'native') by --not-model: what changing the model GSD or the model adds")
     ap.add_argument("--not-model", default=None, help="the model for --not-at (default: --model)")
     ap.add_argument("--crop-m", type=float, default=28.0, help="side of each crop, metres")
+    ap.add_argument("--max-score", type=float, default=None,
+                    help="only detections scoring under this: the band a lower --conf adds")
     args = ap.parse_args()
     import geotally
 
@@ -75,6 +78,8 @@ def main() -> None:
                                               model=args.not_model or args.model, **kw), args.cls)[0].mean(axis=1)
                 near = _near(px.mean(axis=1), other, radius)
                 px, scores = px[~near], scores[~near]
+            if args.max_score is not None:
+                px, scores = px[scores < args.max_score], scores[scores < args.max_score]
             if not len(px):
                 continue
             img = cv2.imread(str(path))
