@@ -95,3 +95,22 @@ def test_report_rebuilds_and_show_prints(first, monkeypatch, capsys, no_detectio
 def test_recount_of_a_folder_that_is_not_results(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "recount", tmp_path)
     assert_user_error(code, err, "not a geotally results folder")
+
+
+def test_a_run_from_before_the_wide_gap_rule_recounts_with_its_own_queue_settings(first, tmp_path, monkeypatch,
+                                                                                  capsys, no_detection):
+    """Runs written before `standing_gap` / `max_wide_share` recorded the standing gap as
+    `max_median_gap` (and queues of 5): recount reads it as the standing gap and keeps the run's 5."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(first, old)
+    s = json.loads((old / "summary.json").read_text())
+    q = s["parameters"]["queue"]
+    q.pop("standing_gap"), q.pop("max_wide_share")
+    q.update(max_median_gap=7.0, min_vehicles=5)
+    (old / "summary.json").write_text(json.dumps(s))
+    code, _, err = run(monkeypatch, capsys, "recount", old)
+    assert code == 0, err
+    q = json.loads((old / "summary.json").read_text())["parameters"]["queue"]
+    assert q["standing_gap"] == 7.0 and q["min_vehicles"] == 5 and "max_median_gap" not in q
