@@ -66,7 +66,11 @@ def test_queues_found_through_the_detector(analysed, border_scene):
     assert precision >= 0.9 and recall >= 0.75, (precision, recall)
     queues = gpd.read_file(analysed / "queues.gpkg")
     assert {"vehicles", "length_km", "vehicles_per_km", "heading_deg", "zone"} <= set(queues.columns)
-    assert (queues["vehicles"] >= 5).all() and set(queues["zone"]) <= {"TR", "IQ"}
+    assert (queues["vehicles"] >= 8).all() and set(queues["zone"]) <= {"TR", "IQ"}
+    # trucks per queue: the queue's members of class large_vehicle (this scene's queues are trucks)
+    large = det[det["class"] == "large_vehicle"].groupby("queue_id").size()
+    assert (queues.set_index("queue_id")["large_vehicles"] == large.reindex(queues["queue_id"]).to_numpy()).all()
+    assert (queues["large_vehicles"] >= 0.9 * queues["vehicles"]).all()
     assert gpd.read_file(analysed / "queues.geojson").crs.to_epsg() == 4326
     act = pd.read_csv(analysed / "counts_by_activity.csv")
     assert set(act["activity"]) <= {"queue", "parked_or_other"}

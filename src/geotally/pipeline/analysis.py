@@ -61,6 +61,10 @@ def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfi
                          run.roads.road_id if run.roads is not None else None)
     dates = v.table["date"].to_numpy()[vehicle_rows]
     queues = queues.assign(date=[dates[mm[0]] for mm in v.found.members])  # queues form within one date
+    # Trucks and buses in each queue: a queue of cars on a town street is as likely a kerb-parked row
+    # (benchmarks/queues_real.py), a queue of trucks is what a border crossing shows.
+    large = v.table["class"].to_numpy()[vehicle_rows] == "large_vehicle"
+    queues = queues.assign(large_vehicles=[int(large[mm].sum()) for mm in v.found.members])
     if "stationary" in v.table:
         queues = queues.assign(stationary_share=still_shares(v.table["stationary"].to_numpy()[vehicle_rows],
                                                              v.found.members))
