@@ -126,16 +126,14 @@ def kinds_of(scene: dict, labelled: dict) -> np.ndarray:
     return kind
 
 
-def score(scenes: list[dict], rule) -> dict:
-    """Calls by labelled kind, and queue-membership precision and recall (unsure left out). ``rule``
-    takes (xy, heading, length, scene)."""
-    labelled = regions()
+def score(scenes: list[dict], kinds: list[np.ndarray], rule) -> dict:
+    """Calls by labelled kind (``kinds``: per scene, from kinds_of), and queue-membership precision and
+    recall (unsure left out). ``rule`` takes (xy, heading, length, scene)."""
     called = dict.fromkeys(KINDS, 0)
     truth = dict.fromkeys(KINDS, 0)
-    for s in scenes:
+    for s, k in zip(scenes, kinds):
         if not len(s["xy"]):
             continue
-        k = kinds_of(s, labelled)
         q = rule(s["xy"], s["heading"], s["length"], s)
         for name in KINDS:
             called[name] += int(np.count_nonzero(q & (k == name)))
@@ -167,24 +165,26 @@ def main() -> None:
     ap.add_argument("--save-overlays", default=None, help="write each image with queue calls drawn")
     args = ap.parse_args()
     splits = ["tune", "val", "dota"] if args.split == "all" else [args.split]
+    labelled = regions()
     print("| split | rule | vehicles (queue / unsure / kerb / traffic / lot or other) | called: queue / unsure / kerb / "
           "traffic / lot or other | precision | precision, kerb rows left out | recall |")
     print("|---|---|---|---|---|---|---|")
     for split in splits:
         cache = Path(f"{args.cache}.{split}.pkl") if args.cache else None
         scenes = detect(split, cache)
+        kinds = [kinds_of(sc, labelled) for sc in scenes]  # the labels do not depend on the rule
         for name, rule in RULES.items():
-            r = score(scenes, rule)
+            r = score(scenes, kinds, rule)
             t = " / ".join(str(r["truth"][k]) for k in KINDS)
             c = " / ".join(str(r["called"][k]) for k in KINDS)
             print(f"| {split} ({len(scenes)} images) | {name} | {t} | {c} | {r['precision']:.2f} | "
                   f"{r['precision_no_kerb']:.2f} | {r['recall']:.2f} |")
         if args.save_overlays:
             for s in scenes:
-                draw(s, RULES["geotally (defaults)"], Path(args.save_overlays))
+                draw(s, RULES["geotally (defaults)"], Path(args.save_overlays), labelled)
 
 
-def draw(scene: dict, rule, out: Path) -> None:
+def draw(scene: dict, rule, out: Path, labelled: dict) -> None:
     """The image with its labelled regions (cyan), queue calls (red) and other vehicles (grey)."""
     import cv2
 
@@ -194,7 +194,7 @@ def draw(scene: dict, rule, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     img = cv2.imread(scene["path"])
     g = scene["gsd"]
-    for _, poly in regions().get(scene["image"], []):
+    for _, poly in labelled.get(scene["image"], []):
         cv2.polylines(img, [np.asarray(poly.exterior.coords, np.int32)], True, (255, 255, 0), 1)
     for poly, inq in zip(scene["polys"], q):
         px = (np.asarray(poly.exterior.coords)[:, :2] / [g, -g]).astype(np.int32)

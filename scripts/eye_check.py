@@ -79,7 +79,8 @@ def main() -> None:
                 near = _near(px.mean(axis=1), other, radius)
                 px, scores = px[~near], scores[~near]
             if args.max_score is not None:
-                px, scores = px[scores < args.max_score], scores[scores < args.max_score]
+                band = scores < args.max_score
+                px, scores = px[band], scores[band]
             if not len(px):
                 continue
             img = cv2.imread(str(path))

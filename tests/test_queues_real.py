@@ -2,7 +2,7 @@
 car parks, truck yards and a bus depot give no queue, and a real queue on a street is found.
 Skips without ../shared."""
 
-import csv
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,9 @@ import geotally
 
 from conftest import SHARED
 
-LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "queue_labels" / "regions.csv"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from queues_real import kinds_of, regions  # noqa: E402  (the one reader of the labels)
+
 pytestmark = pytest.mark.skipif(not (SHARED / "simd").exists() or not (SHARED / "dota-sample").exists(),
                                 reason="../shared/data/simd or dota-sample not present")
 
@@ -45,14 +47,9 @@ def test_car_parks_yards_and_a_depot_give_no_queue(items, name):
 def test_a_real_street_queue_is_found(items):
     """simd_0066: cars close behind each other along a street; most of those the detector finds in the
     labelled queue are put in a queue, and nothing outside the labelled street is."""
-    with open(LABELS, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["image"] == "simd_0066"]
-    region = {k: shapely.union_all([shapely.buffer(shapely.LineString(
-        [tuple(map(float, p.split())) for p in r["polyline_px"].split(",")]), float(r["half_width_px"]))
-        for r in rows if r["kind"] == k]) for k in ("queue", "unsure")}
     px, queued = _calls(items["simd_0066"])
-    pts = shapely.points(px)
-    inside, unsure = shapely.contains(region["queue"], pts), shapely.contains(region["unsure"], pts)
+    kind = kinds_of({"image": "simd_0066", "xy": px, "px": px}, regions())
+    inside, unsure = kind == "queue", kind == "unsure"
     assert inside.sum() >= 10
     assert queued[inside].mean() >= 0.8, (int(queued[inside].sum()), int(inside.sum()))
     assert not (queued & ~inside & ~unsure).any()
