@@ -71,3 +71,8 @@ def test_claims_name_zones_and_classes_of_the_run(args, fragment, scene, tmp_pat
     out = tmp_path / "out"
     code, _, err = run(monkeypatch, capsys, "count", scene, *args, "--out", out)
     assert_user_error(code, err, fragment, out)
+
+
+def test_train_unknown_pseudo_teacher(tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--pseudo-teacher", "no-such-model")
+    assert_user_error(code, err, "unknown model 'no-such-model'")

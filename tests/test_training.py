@@ -209,6 +209,13 @@ def test_pseudo_labels_teach_unlabelled_detections_and_mask_the_doubtful(tmp_pat
     out0, corners0, _, how0, masked0 = prepare(item, teacher, mask_score=0.4)
     assert how0["pseudo"] == 0 and len(corners0) == n_labels and masked0 == 3 + 1
     assert out0[308, 79].tolist() == [100, 100, 100]
+    # A pseudo-teacher: the orienting detector finds none of them, a second one finds all three;
+    # the second one decides what is taught and masked, and the labels keep their orientation.
+    out2, corners2, cls2, how2, masked2 = prepare(item, lambda p, g: np.zeros((0, 7)), mask_score=0.4,
+                                                  pseudo_score=0.6, unlabelled=teacher)
+    assert how2["pseudo"] == 2 and masked2 == 1 + 1
+    assert {tuple(np.round(c.mean(axis=0))): k for c, k in zip(corners2[n_labels:], cls2[n_labels:])} == new
+    assert np.allclose(corners2[:n_labels], corners[:n_labels]) and out2[308, 359].tolist() == [100, 100, 100]
 
 
 @needs_ultralytics

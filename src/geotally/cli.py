@@ -766,6 +766,10 @@ def train_cmd(
                                                  help="Teach unlabelled detections of the stock model (at the image's "
                                                       "own scale) scoring at least this as vehicles, rather than masking "
                                                       "them or teaching them as background (labels that leave vehicles out)."),
+    pseudo_teacher: Optional[str] = typer.Option(DatasetParams.pseudo_teacher, "--pseudo-teacher", metavar="MODEL",
+                                                 help="Registered model (run at its own model GSD) whose unlabelled "
+                                                      "detections are masked or taught (--pseudo-score), instead of the "
+                                                      "stock model's at the image's scale; labels are still oriented by the stock model."),
     epochs: int = typer.Option(TrainParams.epochs, "--epochs"),
     batch: int = typer.Option(TrainParams.batch, "--batch"),
     warmup_epochs: float = typer.Option(TrainParams.warmup_epochs, "--warmup-epochs",
@@ -818,9 +822,14 @@ def train_cmd(
         raise GeotallyError("--gsd-range and --model-gsd must be metres between 0.02 and 5, MIN <= MAX")
     if pseudo_score is not None and not (math.isfinite(pseudo_score) and 0.05 <= pseudo_score <= 1.0):
         raise GeotallyError(f"--pseudo-score must be a detection score between 0.05 and 1, got {pseudo_score}")
+    if pseudo_teacher is not None:
+        from geotally.models.registry import get_spec
+
+        get_spec(pseudo_teacher)  # an unknown name fails here, before any image is read
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
-                       pseudo_score=pseudo_score, degrade=DegradeParams(gsd_range=(lo, hi)))
+                       pseudo_score=pseudo_score, pseudo_teacher=pseudo_teacher,
+                       degrade=DegradeParams(gsd_range=(lo, hi)))
     if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):
         raise GeotallyError(f"--warmup-epochs must be between 0 and 100, got {warmup_epochs}")
     tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs)

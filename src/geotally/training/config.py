@@ -33,6 +33,9 @@ class DatasetParams:
     mask_score: float = 0.4  # unlabelled detections above this are masked, not learnt as background
     # Unlabelled detections at or above this become labels (pseudo-labels) instead; None: never.
     pseudo_score: float | None = None
+    # The registered model whose unlabelled detections are masked or pseudo-labelled, run at its own
+    # model GSD; None: the stock model at the image's own scale (which also orients the labels).
+    pseudo_teacher: str | None = None
     seed: int = 0
     degrade: DegradeParams = field(default_factory=DegradeParams)
 

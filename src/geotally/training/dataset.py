@@ -72,12 +72,15 @@ def _fill(img: np.ndarray, corners: np.ndarray, colour: np.ndarray) -> None:
 
 
 def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
-            pseudo_score: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
+            pseudo_score: float | None = None,
+            unlabelled: Detect | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
     """The image (BGR) with ignored and unlabelled vehicles masked, oriented label corners, classes.
 
     With ``pseudo_score``, unlabelled detections scoring at least that become labels of the
     detector's class (``how['pseudo']``) instead of being masked: labels that leave many vehicles
     out (SIMD boxes few dark cars) would otherwise teach the ones the mask misses as background.
+    ``detect`` orients the labels; ``unlabelled`` (default: ``detect``) finds the vehicles they
+    leave out.
     """
     img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
     corners, cls = item.corners.copy(), item.cls.copy()
@@ -94,6 +97,9 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
         o = orient_labels(corners[veh], cls[veh], xywhr, gray)
         corners[veh] = xywhr_to_corners(o.xywhr)
         how.update(o.how.tolist())
+        if unlabelled is not None:
+            dets = unlabelled(item.path, item.gsd)
+            xywhr, score = dets[:, :5], dets[:, 5]
         # Confident detections that no label covers: likely vehicles the labels leave out.
         if len(xywhr):
             lab = aabb_of(item.corners)
@@ -141,7 +147,8 @@ def _tile_labels(polys: np.ndarray, cls: np.ndarray, x0: int, y0: int, size: int
 
 
 def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetParams = DatasetParams(),
-                  detect: Detect | None = None, progress: Callable[[int, int], None] | None = None) -> DatasetSummary:
+                  detect: Detect | None = None, progress: Callable[[int, int], None] | None = None,
+                  unlabelled: Detect | None = None) -> DatasetSummary:
     """Write ``out_dir/images/train``, ``out_dir/labels/train`` and ``out_dir/data.yaml``."""
     root = Path(out_dir)
     img_dir, lab_dir = root / "images" / "train", root / "labels" / "train"
@@ -153,7 +160,7 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
     n_tiles, masked = 0, 0
     stride = p.imgsz - p.overlap
     for k, item in enumerate(items):
-        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score)
+        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score, unlabelled)
         how.update(h)
         masked += m
         colour = np.median(img.reshape(-1, 3), axis=0)

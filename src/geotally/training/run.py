@@ -97,7 +97,8 @@ def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[
         from geotally.training.teacher import teacher
 
         say(f"building the dataset from {len(items)} labelled images")
-        s = build_dataset(items, ds_root, dataset, detect=teacher(), progress=on_prepare)
+        pseudo = teacher(dataset.pseudo_teacher, own_gsd=True) if dataset.pseudo_teacher else None
+        s = build_dataset(items, ds_root, dataset, detect=teacher(), progress=on_prepare, unlabelled=pseudo)
         summary = json.loads(ds_json.read_text())
         summary["manifest"] = manifest
         ds_json.write_text(json.dumps(summary, indent=1, default=str))

@@ -1,4 +1,5 @@
-"""The detector whose oriented boxes give axis-aligned labels their angle (the stock DOTA model)."""
+"""The detectors whose oriented boxes give axis-aligned labels their angle (the stock DOTA model) and
+mark the vehicles the labels leave out (the stock model, or a pseudo-teacher)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ def _xywhr(corners: np.ndarray) -> np.ndarray:
     return np.column_stack([c, np.linalg.norm(e1, axis=1), np.linalg.norm(e2, axis=1), np.arctan2(e1[:, 1], e1[:, 0])])
 
 
-def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int = 1024) -> Detect:
+def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int = 1024,
+            own_gsd: bool = False) -> Detect:
     """A function (image, GSD) -> (n, 7) xywhr, score and 1 for a large vehicle (0 small) of the
-    vehicles found at the image's own scale.
+    vehicles found, in the image's own pixels.
 
-    Run at native scale: labels are at native scale, and the stock model finds cars best there.
+    By default at native scale: labels are at native scale, and the stock model finds cars best
+    there. ``own_gsd`` runs the model at its registered model GSD instead (a fine-tuned model, as
+    it runs in ``count``).
     """
     from geotally.detect.run import detect_scene
     from geotally.imagery.scene import open_scene
@@ -42,7 +46,7 @@ def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int =
 
     def run(path: Path, gsd: float) -> np.ndarray:
         sc = open_scene(path, gsd=gsd, checksum=False)
-        d = detect_scene(sc, det, model_gsd=gsd, tile_size=tile_size, overlap=160)
+        d = detect_scene(sc, det, model_gsd=spec.native_gsd if own_gsd else gsd, tile_size=tile_size, overlap=160)
         keep = np.isin(d.class_id, vehicle_ids)
         large = np.isin(d.class_id[keep], large_ids).astype(float)
         return np.column_stack([_xywhr(d.corners[keep]), d.score[keep].astype(float), large]) if keep.any() \
