@@ -76,3 +76,8 @@ def test_claims_name_zones_and_classes_of_the_run(args, fragment, scene, tmp_pat
 def test_train_unknown_pseudo_teacher(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--pseudo-teacher", "no-such-model")
     assert_user_error(code, err, "unknown model 'no-such-model'")
+
+
+def test_train_mask_score_large_out_of_range(tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--mask-score-large", "0")
+    assert_user_error(code, err, "--mask-score-large must be a detection score")

@@ -218,6 +218,29 @@ def test_pseudo_labels_teach_unlabelled_detections_and_mask_the_doubtful(tmp_pat
     assert np.allclose(corners2[:n_labels], corners[:n_labels]) and out2[308, 359].tolist() == [100, 100, 100]
 
 
+def test_low_scoring_unlabelled_trucks_are_masked_only_clear_of_labels(tmp_path):
+    from geotally.training.dataset import prepare
+    from geotally.training.orient import aabb_of
+
+    rng = np.random.default_rng(6)
+    root, _ = _yolo_folder(tmp_path / "yolo", rng, n_images=1)
+    img = cv2.imread(str(root / "images" / "img0.png"))
+    cv2.rectangle(img, (200, 300), (300, 325), (30, 30, 30), -1)  # a bus no label boxes
+    cv2.imwrite(str(root / "images" / "img0.png"), img)
+    item = read_source(root)[0]
+    car = aabb_of(item.corners[item.cls == "small_vehicle"][:1])[0]
+    # Two doubtful large-vehicle boxes: one on the unlabelled bus, one reaching over a labelled car
+    # (its centre outside the car's box, so no label covers it).
+    over = [car[2] + 20, (car[1] + car[3]) / 2, 60, 16, 0, 0.2, 1]
+    found = np.array([[250, 312, 100, 25, 0, 0.2, 1], over], float)
+    base = prepare(item, lambda p, g: found, mask_score=0.4)
+    low = prepare(item, lambda p, g: found, mask_score=0.4, mask_score_large=0.1)
+    assert base[4] + 1 == low[4]  # one more masked: the bus, not the box over the car
+    assert base[0][312, 250].tolist() == [30, 30, 30] and low[0][312, 250].tolist() == [100, 100, 100]
+    cx, cy = int((car[0] + car[2]) / 2), int((car[1] + car[3]) / 2)
+    assert low[0][cy, cx].tolist() == base[0][cy, cx].tolist()  # the labelled car keeps its pixels
+
+
 @needs_ultralytics
 @pytest.mark.slow
 def test_extra_copies_keep_only_tiles_with_a_large_vehicle(tmp_path):

@@ -766,6 +766,9 @@ def train_cmd(
                                                  help="Teach unlabelled detections of the stock model (at the image's "
                                                       "own scale) scoring at least this as vehicles, rather than masking "
                                                       "them or teaching them as background (labels that leave vehicles out)."),
+    mask_score_large: Optional[float] = typer.Option(DatasetParams.mask_score_large, "--mask-score-large",
+                                                     help="Mask unlabelled large-vehicle detections from this score "
+                                                          f"(default: as other vehicles, {DatasetParams.mask_score})."),
     pseudo_teacher: Optional[str] = typer.Option(DatasetParams.pseudo_teacher, "--pseudo-teacher", metavar="MODEL",
                                                  help="Registered model (run at its own model GSD) whose unlabelled "
                                                       "detections are masked or taught (--pseudo-score), instead of the "
@@ -822,13 +825,15 @@ def train_cmd(
         raise GeotallyError("--gsd-range and --model-gsd must be metres between 0.02 and 5, MIN <= MAX")
     if pseudo_score is not None and not (math.isfinite(pseudo_score) and 0.05 <= pseudo_score <= 1.0):
         raise GeotallyError(f"--pseudo-score must be a detection score between 0.05 and 1, got {pseudo_score}")
+    if mask_score_large is not None and not (math.isfinite(mask_score_large) and 0.05 <= mask_score_large <= 1.0):
+        raise GeotallyError(f"--mask-score-large must be a detection score between 0.05 and 1, got {mask_score_large}")
     if pseudo_teacher is not None:
         from geotally.models.registry import get_spec
 
         get_spec(pseudo_teacher)  # an unknown name fails here, before any image is read
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
-                       pseudo_score=pseudo_score, pseudo_teacher=pseudo_teacher,
+                       pseudo_score=pseudo_score, pseudo_teacher=pseudo_teacher, mask_score_large=mask_score_large,
                        degrade=DegradeParams(gsd_range=(lo, hi)))
     if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):
         raise GeotallyError(f"--warmup-epochs must be between 0 and 100, got {warmup_epochs}")

@@ -31,6 +31,9 @@ class DatasetParams:
     overlap: int = 64
     empty_keep: float = 0.25  # share of tiles with no label that are kept, as negatives
     mask_score: float = 0.4  # unlabelled detections above this are masked, not learnt as background
+    # The same for unlabelled large-vehicle detections; None: mask_score. Lower masks more of the
+    # buses and trucks that labels leave out in depots and stations (the stock model scores them low).
+    mask_score_large: float | None = None
     # Unlabelled detections at or above this become labels (pseudo-labels) instead; None: never.
     pseudo_score: float | None = None
     # The registered model whose unlabelled detections are masked or pseudo-labelled, run at its own

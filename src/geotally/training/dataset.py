@@ -72,15 +72,16 @@ def _fill(img: np.ndarray, corners: np.ndarray, colour: np.ndarray) -> None:
 
 
 def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
-            pseudo_score: float | None = None,
-            unlabelled: Detect | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
+            pseudo_score: float | None = None, unlabelled: Detect | None = None,
+            mask_score_large: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
     """The image (BGR) with ignored and unlabelled vehicles masked, oriented label corners, classes.
 
     With ``pseudo_score``, unlabelled detections scoring at least that become labels of the
     detector's class (``how['pseudo']``) instead of being masked: labels that leave many vehicles
     out (SIMD boxes few dark cars) would otherwise teach the ones the mask misses as background.
     ``detect`` orients the labels; ``unlabelled`` (default: ``detect``) finds the vehicles they
-    leave out.
+    leave out. ``mask_score_large`` (default: ``mask_score``) is the mask threshold of its
+    large-vehicle detections.
     """
     img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
     corners, cls = item.corners.copy(), item.cls.copy()
@@ -109,6 +110,14 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
                 if len(lab) else np.zeros(len(xywhr), bool)
             pseudo = (~covered) & (score >= pseudo_score) if pseudo_score is not None else np.zeros(len(score), bool)
             loose = (~covered) & (score >= mask_score) & ~pseudo
+            if mask_score_large is not None:
+                # The extra band masks only boxes clear of every label: a doubtful box over a row of
+                # labelled cars must not grey them out.
+                env = aabb_of(xywhr_to_corners(xywhr))
+                clear = ~((env[:, None, 0] < lab[None, :, 2]) & (env[:, None, 2] > lab[None, :, 0])
+                          & (env[:, None, 1] < lab[None, :, 3]) & (env[:, None, 3] > lab[None, :, 1])).any(axis=1) \
+                    if len(lab) else np.ones(len(xywhr), bool)
+                loose |= (~covered) & ~pseudo & (dets[:, 6] > 0.5) & (score >= mask_score_large) & clear
             to_mask.append(xywhr_to_corners(xywhr[loose] * np.array([1, 1, 1.15, 1.3, 1.0])))
             masked += int(loose.sum())
             if pseudo.any():
@@ -160,7 +169,7 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
     n_tiles, masked = 0, 0
     stride = p.imgsz - p.overlap
     for k, item in enumerate(items):
-        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score, unlabelled)
+        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score, unlabelled, p.mask_score_large)
         how.update(h)
         masked += m
         colour = np.median(img.reshape(-1, 3), axis=0)
