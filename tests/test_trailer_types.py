@@ -11,9 +11,9 @@ import pytest
 
 from geotally.analysis.types import corrected, type_table
 from geotally.imagery.crops import CropSpec, crop_from_array, long_axis
-from geotally.models.trailers import TRAILER_TYPES, trailer_specs
+from geotally.models.trailers import DEFAULT_TRAILER_MODEL, TRAILER_TYPES, trailer_specs
 
-shipped = pytest.mark.skipif("geotally-trailers-v1" not in trailer_specs(), reason="no shipped trailer-type model")
+shipped = pytest.mark.skipif(DEFAULT_TRAILER_MODEL not in trailer_specs(), reason="no shipped trailer-type model")
 
 
 def _box(cx, cy, length, width, angle_deg):

@@ -14,7 +14,7 @@ from geotally.errors import GeotallyError
 
 TRAILER_TYPES = ("tanker", "box", "flatbed_or_container", "bus", "other")
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-DEFAULT_TRAILER_MODEL = "geotally-trailers-v1"
+DEFAULT_TRAILER_MODEL = "geotally-trailers-v2"
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,10 @@ class TrailerTrainParams:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
-    real_weight: float = 3.0  # a real crop counts this many times in an epoch (they are few)
+    # A real crop counts this many times in an epoch (three degraded copies of each are made).
+    # 1, not 3: chosen on synthetic crossings of seeds 800-802 (0.976 against 0.936 with 3) at the
+    # same real cross-validated accuracy (0.58 against 0.58-0.60).
+    real_weight: float = 1.0
     gsd_range: tuple[float, float] = (0.15, 0.6)
     crop: CropSpec = field(default_factory=CropSpec)
     degrade: DegradeParams = field(default_factory=DegradeParams)
