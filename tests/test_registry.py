@@ -91,3 +91,25 @@ def test_gpu_probe_agrees_with_torch_and_skips_torch_without_a_driver():
     assert probe == out[1].strip()  # same answer as torch itself
     if devices == "0":
         assert torch_loaded == "False"
+
+
+def test_an_unchanged_cached_file_is_hashed_once_and_a_changed_one_again(tmp_path, monkeypatch):
+    import os
+
+    import geotally.models.cache as cache_mod
+
+    spec = spec_for(tmp_path, file_source(tmp_path, "good.pt", GOOD))
+    path = ensure_model(spec)
+    hashed = []
+    real = cache_mod.file_sha256
+    monkeypatch.setattr(cache_mod, "file_sha256", lambda p: hashed.append(str(p)) or real(p))
+    for _ in range(3):
+        assert ensure_model(spec) == path
+    assert hashed == []  # verified when fetched; unchanged since
+    # Same size, other bytes, a new modification time: hashed again and refused.
+    st = path.stat()
+    path.write_bytes(GOOD[:-1] + b"!")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    with pytest.raises(GeotallyError, match="fails its sha256"):
+        ensure_model(spec)
+    assert hashed == [str(path)]

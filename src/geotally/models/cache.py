@@ -39,19 +39,38 @@ def model_path(spec: ModelSpec) -> Path:
     return cache_dir() / "models" / spec.name / spec.filename
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
+def verified_digest(path: str | os.PathLike) -> str:
+    """sha256 of a model file, hashed again whenever its size, modification time or inode changes
+    and otherwise once per process: a loop of counts need not re-read 12 MB per call."""
+    key = _key(path)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_sha256(path)
+    return _DIGESTS[key]
+
+
+def _key(path: str | os.PathLike) -> tuple:
+    p = Path(path)
+    st = p.stat()
+    return str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def ensure_model(spec: ModelSpec, *, force: bool = False,
                  say: Callable[[str], None] = lambda msg: None) -> Path:
     """Path to a verified copy of the model, fetching it from the first source that works.
 
-    A cached file is re-hashed on every call; one that no longer matches is refused.
+    A cached file is checked on every call (re-hashed when it changed, see ``verified_digest``);
+    one that no longer matches is refused.
     """
     for source in spec.sources:  # a model shipped in the package (or trained here) is used in place
         if isinstance(source, LocalFile) and Path(source.path).is_file() and not force \
-                and file_sha256(source.path) == spec.sha256:
+                and verified_digest(source.path) == spec.sha256:
             return Path(source.path)
     path = model_path(spec)
     if path.exists() and not force:
-        digest = file_sha256(path)
+        digest = verified_digest(path)
         if digest != spec.sha256:
             raise GeotallyError(f"cached model {path} fails its sha256 check (got {digest[:12]}…, "
                                 f"want {spec.sha256[:12]}…); run 'geotally models pull {spec.name} --force'")
@@ -69,6 +88,7 @@ def ensure_model(spec: ModelSpec, *, force: bool = False,
             if digest != spec.sha256:
                 raise OSError(f"sha256 mismatch (got {digest[:12]}…)")
             os.replace(tmp, path)
+            _DIGESTS[_key(path)] = digest  # the same file (a rename keeps its inode and times)
             say(f"model {spec.name} verified and cached at {path}")
             return path
         except Exception as exc:  # every failure falls through to the next source
@@ -89,7 +109,7 @@ def checkpoint_of(spec: ModelSpec) -> Path | None:
     places += [Path(s.path).parent / spec.checkpoint for s in spec.sources if isinstance(s, LocalFile)]
     for p in places:
         if p.exists():
-            if file_sha256(p) != spec.checkpoint_sha256:
+            if verified_digest(p) != spec.checkpoint_sha256:
                 raise GeotallyError(f"checkpoint {p} fails its sha256 check; reinstall geotally or retrain")
             return p
     return None

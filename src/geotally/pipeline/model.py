@@ -86,14 +86,13 @@ def choose_backend(backend: str, weights_path: Path, spec, t_size: int, say) -> 
     if backend not in ("auto", "onnx", "ultralytics"):
         raise GeotallyError(f"--backend must be auto, onnx or ultralytics, got {backend!r}")
     if weights_path.suffix.lower() == ".onnx":
-        # A registered ONNX model with its checkpoint runs the checkpoint on a GPU (or when asked).
-        pt = checkpoint_of(spec) if spec is not None and backend != "onnx" else None
-        if pt is not None and backend == "ultralytics":
-            return pt, "ultralytics", spec.checkpoint_sha256
-        if pt is not None and backend == "auto":
+        # A registered ONNX model with its checkpoint runs the checkpoint on a GPU (or when asked);
+        # the checkpoint is looked up (and verified) only then.
+        if spec is not None and spec.checkpoint and backend in ("ultralytics", "auto"):
             from geotally.models.gpu import cuda_available
 
-            if cuda_available():
+            pt = checkpoint_of(spec) if backend == "ultralytics" or cuda_available() else None
+            if pt is not None:
                 return pt, "ultralytics", spec.checkpoint_sha256
         if backend == "ultralytics":
             raise GeotallyError(f"--backend ultralytics needs a .pt checkpoint; {weights_path.name} is ONNX only")
