@@ -68,13 +68,11 @@ def pixel_corners(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def detect_pixels(path: Path, gsd: float, **kw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centres (pixels), classes and scores of what ``geotally.count`` finds in a pixel-space image."""
+    """Centres (pixels), classes and scores of what ``geotally.count`` finds in an image."""
     import geotally
 
-    det = geotally.count(path, gsd=gsd, **kw).detections
-    c = det.geometry.centroid
-    xy = np.column_stack([c.x.to_numpy() / gsd, -c.y.to_numpy() / gsd]) if len(det) else np.zeros((0, 2))
-    return xy, det["class"].to_numpy().astype(str), det["score"].to_numpy()
+    corners, cls, score = pixel_corners(geotally.count(path, gsd=gsd, **kw))
+    return corners.mean(axis=1), cls, score
 
 
 def validate(model: str, items: list[LabelledImage], gsds: list[float], exhaustive: set[str]) -> list[dict]:
