@@ -89,6 +89,9 @@ def score_image(tallies: dict, key, img: Image, det_xy: np.ndarray, det_cls: np.
                 truth_xy: np.ndarray, gsd: float, size: tuple[int, int] | None = None) -> None:
     """Add one image's matches to ``tallies``; ``size`` (width, height in pixels) enables the edge-band counts."""
     veh_det = np.isin(det_cls, CLASSES)
+    band = EDGE_M / gsd
+    inner = (lambda xy: ((xy[:, 0] >= band) & (xy[:, 0] <= size[0] - band)  # noqa: E731
+                         & (xy[:, 1] >= band) & (xy[:, 1] <= size[1] - band))) if size is not None else None
     for cls in CLASSES:
         t = tallies[key + (img.dataset, cls)]
         sel, tsel = det_cls == cls, img.cls == cls
@@ -98,10 +101,7 @@ def score_image(tallies: dict, key, img: Image, det_xy: np.ndarray, det_cls: np.
         t.n_truth += int(tsel.sum())
         t.n_det += int(sel.sum())
         t.per_image.append((int(sel.sum()), int(tsel.sum())))
-        if size is not None:
-            band = EDGE_M / gsd
-            inner = lambda xy: ((xy[:, 0] >= band) & (xy[:, 0] <= size[0] - band)  # noqa: E731
-                                & (xy[:, 1] >= band) & (xy[:, 1] <= size[1] - band))
+        if inner is not None:
             t.inner_det += int(inner(det_xy[sel].reshape(-1, 2)).sum())
             t.inner_truth += int(inner(truth_xy[tsel].reshape(-1, 2)).sum())
 
@@ -158,13 +158,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for g in [float(v) for v in args.gsds.split(",")]:
             prepared = [(img, *degrade_to(img, g, Path(tmp))) for img in images]
+            sizes = [cv2.imread(str(p[1])).shape[1::-1] for p in prepared]  # (width, height), read once
             for label, fn in runs.items():
                 fn(prepared[0][1], prepared[0][3])  # warm-up: model load, first-call costs
-                for img, path, truth_xy, gsd in prepared:
+                for (img, path, truth_xy, gsd), (w, h) in zip(prepared, sizes):
                     t0 = time.perf_counter()
                     xy, cls, score = fn(path, gsd)
                     seconds[(label, g)] += time.perf_counter() - t0
-                    h, w = cv2.imread(str(path)).shape[:2]
                     megapixels[(label, g)] += h * w / 1e6
                     score_image(tallies, (label, g), img, xy, cls, score, truth_xy, gsd, (w, h))
     n_simd = sum(i.dataset == "simd" for i in images)
