@@ -22,7 +22,7 @@ import shapely
 from geotally.detect.boxes import xywhr_to_corners
 from geotally.training.config import DatasetParams
 from geotally.training.degrade import degrade, sample_gsd, to_model_scale
-from geotally.training.orient import aabb_of, orient_labels
+from geotally.training.orient import aabb_iou, aabb_of, orient_labels
 from geotally.training.sources import LabelledImage
 
 # Class ids of the DOTA-v1 head the stock checkpoints have: training on those ids keeps the
@@ -113,10 +113,7 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
             if mask_score_large is not None:
                 # The extra band masks only boxes clear of every label: a doubtful box over a row of
                 # labelled cars must not grey them out.
-                env = aabb_of(xywhr_to_corners(xywhr))
-                clear = ~((env[:, None, 0] < lab[None, :, 2]) & (env[:, None, 2] > lab[None, :, 0])
-                          & (env[:, None, 1] < lab[None, :, 3]) & (env[:, None, 3] > lab[None, :, 1])).any(axis=1) \
-                    if len(lab) else np.ones(len(xywhr), bool)
+                clear = ~(aabb_iou(aabb_of(xywhr_to_corners(xywhr)), lab) > 0).any(axis=1)
                 loose |= (~covered) & ~pseudo & (dets[:, 6] > 0.5) & (score >= mask_score_large) & clear
             to_mask.append(xywhr_to_corners(xywhr[loose] * np.array([1, 1, 1.15, 1.3, 1.0])))
             masked += int(loose.sum())

@@ -33,7 +33,8 @@ def aabb_of(corners: np.ndarray) -> np.ndarray:
     return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def aabb_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box of ``a`` (n, 4) with every box of ``b`` (m, 4), both x0, y0, x1, y1: (n, m)."""
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
     y0 = np.maximum(a[:, None, 1], b[None, :, 1])
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
@@ -92,7 +93,7 @@ def orient_labels(corners: np.ndarray, cls: np.ndarray, det_xywhr: np.ndarray, g
         from geotally.detect.boxes import xywhr_to_corners
 
         det_box = aabb_of(xywhr_to_corners(det_xywhr))
-        iou = _iou_matrix(box, det_box)
+        iou = aabb_iou(box, det_box)
         inside = ((det_xywhr[None, :, 0] >= box[:, None, 0]) & (det_xywhr[None, :, 0] <= box[:, None, 2])
                   & (det_xywhr[None, :, 1] >= box[:, None, 1]) & (det_xywhr[None, :, 1] <= box[:, None, 3]))
         iou = np.where(inside, iou, 0.0)
