@@ -81,3 +81,8 @@ def test_train_unknown_pseudo_teacher(tmp_path, monkeypatch, capsys):
 def test_train_mask_score_large_out_of_range(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--mask-score-large", "0")
     assert_user_error(code, err, "--mask-score-large must be a detection score")
+
+
+def test_train_only_takes_angle(tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--train-only", "head")
+    assert_user_error(code, err, "--train-only takes 'angle'")

@@ -17,7 +17,7 @@ from geotally.training.config import DatasetParams, DegradeParams
 from geotally.training.dataset import TRAIN_IDS, build_dataset
 from geotally.training.degrade import degrade, sample_gsd, to_model_scale
 from geotally.training.orient import aabb_of, dominant_axis, fit_to_box, orient_labels
-from geotally.training.sources import LabelledImage, estimate_gsd, read_source
+from geotally.training.sources import estimate_gsd, read_source
 
 needs_ultralytics = pytest.mark.skipif(importlib.util.find_spec("ultralytics") is None,
                                        reason="training needs the [train] extra (Ultralytics, torch)")
@@ -139,7 +139,7 @@ def _yolo_folder(root: Path, rng, n_images: int = 3) -> tuple[Path, int]:
             x, y = 40 + 55 * j, 60 + 40 * (j % 3) + 80 * (k % 2)
             cv2.rectangle(img, (x, y), (x + 38, y + 16), (220, 220, 220), -1)
             rows.append(f"0 {(x + 19) / 500:.5f} {(y + 8) / 400:.5f} {38 / 500:.5f} {16 / 400:.5f}")
-        rows.append(f"2 0.5 0.9 0.02 0.02")  # a cyclist: masked, not a vehicle, not background
+        rows.append("2 0.5 0.9 0.02 0.02")  # a cyclist: masked, not a vehicle, not background
         total += 8
         cv2.imwrite(str(root / "images" / f"img{k}.png"), img)
         (root / "labels" / f"img{k}.txt").write_text("\n".join(rows) + "\n")
@@ -239,6 +239,63 @@ def test_low_scoring_unlabelled_trucks_are_masked_only_clear_of_labels(tmp_path)
     assert base[0][312, 250].tolist() == [30, 30, 30] and low[0][312, 250].tolist() == [100, 100, 100]
     cx, cy = int((car[0] + car[2]) / 2), int((car[1] + car[3]) / 2)
     assert low[0][cy, cx].tolist() == base[0][cy, cx].tolist()  # the labelled car keeps its pixels
+
+
+def test_measured_angles_only_leaves_out_labels_whose_angle_was_guessed(tmp_path):
+    from geotally.training.dataset import prepare
+
+    root, _ = _yolo_folder(tmp_path / "yolo", np.random.default_rng(6), n_images=1)
+    item = read_source(root)[0]
+    cars = np.flatnonzero(item.cls == "small_vehicle")
+    box = aabb_of(item.corners[cars[:3]])  # a detector matches three of the eight cars, at 10 degrees
+    found = np.column_stack([(box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2, box[:, 2] - box[:, 0] - 4,
+                             box[:, 3] - box[:, 1] - 6, np.full(3, np.radians(10)), np.full(3, 0.9), np.zeros(3)])
+    all_, kept = (prepare(item, lambda p, g: found, mask_score=0.4, measured_angles_only=m) for m in (False, True))
+    assert all_[3]["matched"] == 3 and all_[3]["elongated"] == 5 and len(all_[1]) == 8
+    assert kept[3]["dropped_guessed_angle"] == 5 and len(kept[1]) == 3
+    assert np.allclose(kept[1], all_[1][:3])  # the measured ones, oriented as before
+    # Left out, not masked: the five keep their pixels, and the count of masked boxes is unchanged.
+    assert kept[4] == all_[4] == 1 and np.array_equal(kept[0], all_[0])
+
+
+@needs_ultralytics
+@pytest.mark.slow
+def test_train_only_angle_changes_the_angle_branch_and_nothing_else(tmp_path, monkeypatch):
+    """A tiny run on oriented labels: every weight and batch-norm statistic but the head's angle
+    branch is the base model's, and the angle branch has learnt."""
+    import torch
+
+    from geotally.models.cache import ensure_model
+    from geotally.models.registry import REGISTRY
+    from geotally.training.config import TrainParams
+    from geotally.training.fit import train
+
+    root, rng = tmp_path / "obb", np.random.default_rng(3)
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "classes.names").write_text("car\n")
+    for k in range(2):
+        img = np.full((256, 256, 3), 90, np.uint8)
+        xywhr = np.column_stack([rng.uniform(30, 226, 6), rng.uniform(30, 226, 6), np.full(6, 19.0), np.full(6, 8.0),
+                                 rng.uniform(-np.pi / 2, np.pi / 2, 6)])
+        quads = xywhr_to_corners(xywhr)
+        rows = []
+        for q in quads:
+            cv2.fillPoly(img, [np.round(q).astype(np.int32)], (230, 230, 230))
+            rows.append("0 " + " ".join(f"{v / 256:.5f}" for v in q.reshape(-1)))
+        cv2.imwrite(str(root / "images" / f"o{k}.png"), img)
+        (root / "labels" / f"o{k}.txt").write_text("\n".join(rows) + "\n")
+    ds = build_dataset(read_source(root), tmp_path / "ds", DatasetParams(imgsz=128, copies=1, measured_angles_only=True))
+    assert ds.labels.get("small_vehicle", 0) > 0  # oriented truth is measured: nothing left out
+    base = ensure_model(REGISTRY["yolov8n-obb-dota"])
+    last = train(ds.root / "data.yaml", tmp_path / "run" / "r",
+                 TrainParams(base=str(base), epochs=1, batch=2, imgsz=128, train_only="angle", warmup_epochs=0,
+                             lr0=0.05, device="cpu"))
+    before = torch.load(base, map_location="cpu", weights_only=False)["model"].float().state_dict()
+    after = torch.load(last, map_location="cpu", weights_only=False)["model"].float().state_dict()
+    # Tolerance: the checkpoint is the half-precision EMA of the weights, which rounds a constant.
+    changed = {k for k in before if not torch.allclose(before[k], after[k], rtol=1e-3, atol=1e-4)}
+    assert changed and all(".cv4." in k for k in changed), sorted(changed)[:5]
 
 
 @needs_ultralytics

@@ -778,6 +778,10 @@ def train_cmd(
     warmup_epochs: float = typer.Option(TrainParams.warmup_epochs, "--warmup-epochs",
                                         help="Epochs of learning-rate warm-up (less for a short fine-tune of a tuned model)."),
     base: str = typer.Option(TrainParams.base, "--base", help="Registry model or .pt to fine-tune."),
+    train_only: Optional[str] = typer.Option(TrainParams.train_only, "--train-only", metavar="angle",
+                                             help="angle: refit only the heading branch of --base, every other weight "
+                                                  "frozen, on labels whose angle was measured (those it would be "
+                                                  "guessed for are left out)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, 0 (first GPU)...; default: GPU when present."),
     val: List[Path] = typer.Option([], "--val", metavar="DIR", help="Held-out labelled folder to validate on (recall)."),
     val_exhaustive: List[Path] = typer.Option([], "--val-exhaustive", metavar="DIR",
@@ -827,6 +831,8 @@ def train_cmd(
         raise GeotallyError(f"--pseudo-score must be a detection score between 0.05 and 1, got {pseudo_score}")
     if mask_score_large is not None and not (math.isfinite(mask_score_large) and 0.05 <= mask_score_large <= 1.0):
         raise GeotallyError(f"--mask-score-large must be a detection score between 0.05 and 1, got {mask_score_large}")
+    if train_only not in (None, "angle"):
+        raise GeotallyError(f"--train-only takes 'angle', got {train_only!r}")
     if pseudo_teacher is not None:
         from geotally.models.registry import get_spec
 
@@ -834,10 +840,11 @@ def train_cmd(
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
                        pseudo_score=pseudo_score, pseudo_teacher=pseudo_teacher, mask_score_large=mask_score_large,
-                       degrade=DegradeParams(gsd_range=(lo, hi)))
+                       measured_angles_only=train_only == "angle", degrade=DegradeParams(gsd_range=(lo, hi)))
     if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):
         raise GeotallyError(f"--warmup-epochs must be between 0 and 100, got {warmup_epochs}")
-    tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs)
+    tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs,
+                     train_only=train_only)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, disable=quiet)
     tasks: dict = {}

@@ -39,6 +39,11 @@ class DatasetParams:
     # The registered model whose unlabelled detections are masked or pseudo-labelled, run at its own
     # model GSD; None: the stock model at the image's own scale (which also orients the labels).
     pseudo_teacher: str | None = None
+    # Keep only labels whose angle was measured (oriented truth, a matched or pseudo-labelled
+    # detection), dropping those it was guessed for (an elongated box's long side, the gradient
+    # of a squarish one): for a heading refit (TrainParams.train_only = "angle"), where a label
+    # left out teaches nothing else.
+    measured_angles_only: bool = False
     seed: int = 0
     degrade: DegradeParams = field(default_factory=DegradeParams)
 
@@ -63,3 +68,6 @@ class TrainParams:
     optimizer: str = "AdamW"
     seed: int = 0
     device: str | None = None  # None: cuda:0 when there is one, else cpu
+    # "angle": every weight but the head's angle branch is frozen (batch-norm statistics too), so
+    # boxes, classes and scores stay the base model's and only its headings are refitted. None: all.
+    train_only: str | None = None

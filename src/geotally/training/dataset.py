@@ -73,7 +73,8 @@ def _fill(img: np.ndarray, corners: np.ndarray, colour: np.ndarray) -> None:
 
 def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
             pseudo_score: float | None = None, unlabelled: Detect | None = None,
-            mask_score_large: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
+            mask_score_large: float | None = None,
+            measured_angles_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, int]:
     """The image (BGR) with ignored and unlabelled vehicles masked, oriented label corners, classes.
 
     With ``pseudo_score``, unlabelled detections scoring at least that become labels of the
@@ -81,7 +82,9 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
     out (SIMD boxes few dark cars) would otherwise teach the ones the mask misses as background.
     ``detect`` orients the labels; ``unlabelled`` (default: ``detect``) finds the vehicles they
     leave out. ``mask_score_large`` (default: ``mask_score``) is the mask threshold of its
-    large-vehicle detections.
+    large-vehicle detections. With ``measured_angles_only``, labels whose angle had to be guessed
+    (``elongated``, ``gradient``) are left out (``how['dropped_guessed_angle']``), neither taught
+    nor masked: for a refit of the angle branch alone.
     """
     img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
     corners, cls = item.corners.copy(), item.cls.copy()
@@ -98,6 +101,11 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
         o = orient_labels(corners[veh], cls[veh], xywhr, gray)
         corners[veh] = xywhr_to_corners(o.xywhr)
         how.update(o.how.tolist())
+        if measured_angles_only:
+            guessed = np.zeros(len(cls), bool)
+            guessed[np.flatnonzero(veh)] = o.how != "matched"
+            keep &= ~guessed
+            how["dropped_guessed_angle"] += int(guessed.sum())
         if unlabelled is not None:
             dets = unlabelled(item.path, item.gsd)
             xywhr, score = dets[:, :5], dets[:, 5]
@@ -122,7 +130,7 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
                 cls = np.concatenate([cls, np.where(dets[pseudo, 6] > 0.5, "large_vehicle", "small_vehicle")])
                 keep = np.concatenate([keep, np.ones(int(pseudo.sum()), bool)])
                 how["pseudo"] += int(pseudo.sum())
-    masked += int((~keep).sum())
+    masked += int((~keep).sum()) - how["dropped_guessed_angle"]
     for quads in to_mask:
         if len(quads):
             _fill(img, quads, colour)
@@ -166,7 +174,8 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
     n_tiles, masked = 0, 0
     stride = p.imgsz - p.overlap
     for k, item in enumerate(items):
-        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score, unlabelled, p.mask_score_large)
+        img, corners, cls, h, m = prepare(item, detect, p.mask_score, p.pseudo_score, unlabelled, p.mask_score_large,
+                                          p.measured_angles_only)
         how.update(h)
         masked += m
         colour = np.median(img.reshape(-1, 3), axis=0)

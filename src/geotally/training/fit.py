@@ -69,12 +69,30 @@ def train(data_yaml: Path, run: Path, p: TrainParams, on_epoch: Callable[[int, i
                       close_mosaic=p.close_mosaic, lr0=p.lr0, warmup_epochs=p.warmup_epochs, optimizer=p.optimizer, seed=p.seed,
                       project=str(run.parent.resolve()), name=run.name, exist_ok=True, val=False, plots=False,
                       amp=device != "cpu", device=device, verbose=False, cache=False)
+        if p.train_only == "angle":
+            kwargs["freeze"] = all_but_angle(model)
+        elif p.train_only is not None:
+            raise GeotallyError(f"train_only must be 'angle' or None, got {p.train_only!r}")
     if on_epoch:
         model.add_callback("on_train_epoch_end", lambda tr: on_epoch(tr.epoch + 1, tr.epochs))
     model.train(**kwargs)
     if not last.exists():
         raise GeotallyError(f"training wrote no checkpoint in {run}")
     return last
+
+
+def all_but_angle(model) -> list:
+    """Ultralytics ``freeze`` entries for every layer but the OBB head's angle branch (``cv4``).
+
+    Ultralytics freezes a parameter whose name holds ``model.<entry>.``, and keeps the
+    batch-norm statistics of frozen layers, so what the head detects and how it scores stay
+    the base model's and only the angle is learnt."""
+    layers = model.model.model
+    head = len(layers) - 1
+    branches = [name for name, _ in layers[head].named_children()]
+    if not any(b.endswith("cv4") for b in branches):
+        raise GeotallyError("--train-only angle needs an oriented (OBB) model: this one has no angle branch")
+    return list(range(head)) + [f"{head}.{b}" for b in branches if not b.endswith("cv4")]
 
 
 def export_onnx(pt: Path, imgsz: int = 1024) -> Path:
