@@ -366,3 +366,19 @@ def test_tiny_training_run_registers_a_usable_model(tmp_path, border_scene, monk
     assert counted.returncode == 0, counted.stderr
     summary = json.loads((tmp_path / "res" / "summary.json").read_text())
     assert summary["model"]["name"] == "tiny-test" and summary["model"]["sha256"] == entry["sha256"]
+
+
+def test_a_heading_refit_keeps_the_thresholds_chosen_for_its_base(tmp_path):
+    """--train-only angle leaves scores as they were, so the base's chosen thresholds carry over;
+    a base known only by a checkpoint file is recognised by its sha256."""
+    from geotally.models.registry import DEFAULT_MODEL, REGISTRY, SHIPPED
+    from geotally.training.run import base_thresholds
+
+    spec = REGISTRY[DEFAULT_MODEL]
+    if not spec.conf or spec.checkpoint is None:
+        pytest.skip("the default model ships no thresholds or no checkpoint")
+    assert base_thresholds(DEFAULT_MODEL) == spec.conf
+    assert base_thresholds(str(SHIPPED / spec.checkpoint)) == spec.conf
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"not a registered checkpoint")
+    assert base_thresholds(str(other)) is None and base_thresholds("yolov8n-obb-dota") is None

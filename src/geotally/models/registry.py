@@ -100,7 +100,7 @@ def _shipped() -> tuple[ModelSpec, ...]:
 REGISTRY.update({spec.name: spec for spec in _shipped()})
 
 # The newest shipped model (a fresh install works offline), else the stock checkpoint.
-DEFAULT_MODEL = next((m for m in ("geotally-vehicles-v4", "geotally-vehicles-v1") if m in REGISTRY), "yolov8n-obb-dota")
+DEFAULT_MODEL = next((m for m in ("geotally-vehicles-v8", "geotally-vehicles-v4", "geotally-vehicles-v1") if m in REGISTRY), "yolov8n-obb-dota")
 
 
 def all_specs() -> dict[str, ModelSpec]:

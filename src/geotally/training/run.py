@@ -27,6 +27,20 @@ class Trained:
     entry: dict
 
 
+def base_thresholds(base: str) -> dict | None:
+    """The score thresholds chosen for a base model (a registry name, or a checkpoint whose sha256
+    is a registered model's), or None when it has none."""
+    from geotally.models.registry import REGISTRY
+
+    if base in REGISTRY:
+        return REGISTRY[base].conf
+    path = Path(base)
+    if not path.is_file():
+        return None
+    sha = file_sha256(path)
+    return next((spec.conf for spec in REGISTRY.values() if spec.checkpoint_sha256 == sha and spec.conf), None)
+
+
 def synth_scenes(folder: Path, n: int, gsd: float = 0.15) -> list[LabelledImage]:
     """``n`` synthetic crossings with exact oriented truth (made once, reused on resume)."""
     from geotally.synth import SynthParams, write_scene
@@ -125,5 +139,8 @@ def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[
                      "masked": summary["masked"], "dataset": asdict(dataset), "params": asdict(params)},
         "validation": None,
     }
+    inherited = base_thresholds(params.base) if params.train_only == "angle" else None
+    if inherited:  # a heading refit scores exactly as its base: the base's chosen thresholds hold
+        entry["conf"] = inherited
     write_entry(folder, entry)
     return Trained(name, folder, entry)
