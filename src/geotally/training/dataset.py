@@ -89,8 +89,8 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
     img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
     corners, cls = item.corners.copy(), item.cls.copy()
     how: Counter = Counter()
-    masked = 0
     keep = cls != "ignore"
+    masked = int((~keep).sum())  # ignored labels (cyclists, airport vehicles) are greyed out
     colour = np.median(img.reshape(-1, 3), axis=0)
     to_mask = [corners[~keep]]
     if item.axis_aligned:
@@ -104,7 +104,7 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
         if measured_angles_only:
             guessed = np.zeros(len(cls), bool)
             guessed[np.flatnonzero(veh)] = o.how != "matched"
-            keep &= ~guessed
+            keep &= ~guessed  # left out of the labels, but not greyed out
             how["dropped_guessed_angle"] += int(guessed.sum())
         if unlabelled is not None:
             dets = unlabelled(item.path, item.gsd)
@@ -130,7 +130,6 @@ def prepare(item: LabelledImage, detect: Detect | None, mask_score: float,
                 cls = np.concatenate([cls, np.where(dets[pseudo, 6] > 0.5, "large_vehicle", "small_vehicle")])
                 keep = np.concatenate([keep, np.ones(int(pseudo.sum()), bool)])
                 how["pseudo"] += int(pseudo.sum())
-    masked += int((~keep).sum()) - how["dropped_guessed_angle"]
     for quads in to_mask:
         if len(quads):
             _fill(img, quads, colour)
