@@ -86,3 +86,8 @@ def test_train_mask_score_large_out_of_range(tmp_path, monkeypatch, capsys):
 def test_train_only_takes_angle(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--train-only", "head")
     assert_user_error(code, err, "--train-only takes 'angle'")
+
+
+def test_train_lr0_out_of_range(tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--lr0", "0")
+    assert_user_error(code, err, "--lr0 must be a learning rate")

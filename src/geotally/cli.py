@@ -775,6 +775,7 @@ def train_cmd(
                                                       "stock model's at the image's scale; labels are still oriented by the stock model."),
     epochs: int = typer.Option(TrainParams.epochs, "--epochs"),
     batch: int = typer.Option(TrainParams.batch, "--batch"),
+    lr0: float = typer.Option(TrainParams.lr0, "--lr0", help="Initial learning rate."),
     warmup_epochs: float = typer.Option(TrainParams.warmup_epochs, "--warmup-epochs",
                                         help="Epochs of learning-rate warm-up (less for a short fine-tune of a tuned model)."),
     base: str = typer.Option(TrainParams.base, "--base", help="Registry model or .pt to fine-tune."),
@@ -841,10 +842,12 @@ def train_cmd(
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
                        pseudo_score=pseudo_score, pseudo_teacher=pseudo_teacher, mask_score_large=mask_score_large,
                        measured_angles_only=train_only == "angle", degrade=DegradeParams(gsd_range=(lo, hi)))
+    if not (math.isfinite(lr0) and 0 < lr0 <= 1):
+        raise GeotallyError(f"--lr0 must be a learning rate above 0 and at most 1, got {lr0}")
     if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):
         raise GeotallyError(f"--warmup-epochs must be between 0 and 100, got {warmup_epochs}")
     tp = TrainParams(base=base, epochs=epochs, batch=batch, imgsz=imgsz, device=device, warmup_epochs=warmup_epochs,
-                     train_only=train_only)
+                     train_only=train_only, lr0=lr0)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, disable=quiet)
     tasks: dict = {}
