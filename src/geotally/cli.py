@@ -841,7 +841,7 @@ def train_cmd(
     say = _say(quiet)
     ds = DatasetParams(model_gsd=model_gsd, imgsz=imgsz, copies=copies, copies_large=copies_large,
                        pseudo_score=pseudo_score, pseudo_teacher=pseudo_teacher, mask_score_large=mask_score_large,
-                       measured_angles_only=train_only == "angle", degrade=DegradeParams(gsd_range=(lo, hi)))
+                       degrade=DegradeParams(gsd_range=(lo, hi)))
     if not (math.isfinite(lr0) and 0 < lr0 <= 1):
         raise GeotallyError(f"--lr0 must be a learning rate above 0 and at most 1, got {lr0}")
     if not (math.isfinite(warmup_epochs) and 0 <= warmup_epochs <= 100):

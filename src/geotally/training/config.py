@@ -41,8 +41,8 @@ class DatasetParams:
     pseudo_teacher: str | None = None
     # Keep only labels whose angle was measured (oriented truth, a matched or pseudo-labelled
     # detection), dropping those it was guessed for (an elongated box's long side, the gradient
-    # of a squarish one): for a heading refit (TrainParams.train_only = "angle"), where a label
-    # left out teaches nothing else.
+    # of a squarish one): for a heading refit, where a label left out teaches nothing else
+    # (run_training sets it whenever TrainParams.train_only is "angle").
     measured_angles_only: bool = False
     seed: int = 0
     degrade: DegradeParams = field(default_factory=DegradeParams)

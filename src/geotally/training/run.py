@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -93,6 +93,8 @@ def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[
     from geotally.training.fit import ultralytics_ready
 
     ultralytics_ready()  # before any work: the light install has no torch
+    if params.train_only == "angle":  # only the angle is learnt: labels with a guessed one teach nothing else
+        dataset = replace(dataset, measured_angles_only=True)
     items = collect(list(data), list(excludes), list(exclude_lists))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
