@@ -101,3 +101,80 @@ def test_passing_traffic_with_a_few_close_pairs_is_no_queue():
     assert (find_queues(xy, hd, ln, SHORT).label < 0).all()
     y = np.r_[0.0, np.cumsum(np.array([2.0, 2.0, 20.0, 2.0, 2.0, 2.0]) + 4.5)]
     assert (find_queues(np.c_[np.zeros(len(y)), y], np.zeros(len(y)), np.full(len(y), 4.5), SHORT).label == 0).all()
+
+
+def _truck_lanes(lanes: int, n: int = 30, pitch: float = 3.5, seed: int = 4, skip: float = 0.0):
+    """Trucks queuing in ``lanes`` lanes side by side, each lane n trucks of 14-18 m head to tail
+    2.5-7 m apart, starting at random; ``skip`` of them missed by the detector. Returns the
+    arrays and each truck's lane."""
+    rng = np.random.default_rng(seed)
+    xy, hd, ln, lane = [], [], [], []
+    for k in range(lanes):
+        y = rng.uniform(0, 10)
+        for _ in range(n):
+            length = rng.uniform(14, 18)
+            y += length / 2
+            xy.append((k * pitch + rng.normal(0, 0.2), y))
+            hd.append(rng.normal(0, 2) % 180)
+            ln.append(length)
+            lane.append(k)
+            y += length / 2 + rng.uniform(2.5, 7.0)
+    keep = rng.random(len(xy)) >= skip
+    return np.array(xy)[keep], np.array(hd)[keep], np.array(ln)[keep], np.array(lane)[keep]
+
+
+def test_a_truck_queue_three_or_seven_lanes_wide_is_a_queue_lane_by_lane_without_a_map():
+    """Lanes of a border queue stand side by side: hemmed in like a lot, and askew trucks link the
+    lanes into one zig-zag chain. Each lane is still a queue, and the queue lines follow the lanes."""
+    for lanes in (3, 7):
+        xy, hd, ln, lane = _truck_lanes(lanes)
+        q = find_queues(xy, hd, ln)
+        assert (q.label >= 0).mean() >= 0.95, lanes
+        for m in q.members:  # single file: one lane per queue line
+            assert len(np.unique(lane[m])) == 1
+
+    def found_with_misses(lanes):  # 15% of the trucks missed, which opens holes over --queue-gap in any lane
+        return np.mean([(find_queues(*_truck_lanes(lanes, skip=0.15, seed=s)[:3]).label >= 0).mean() for s in range(5)])
+
+    one_lane = found_with_misses(1)
+    for lanes in (3, 7):  # as many found as in a one-lane queue with the same misses
+        assert found_with_misses(lanes) >= 0.9 * one_lane, lanes
+
+
+def test_a_narrow_deep_car_park_or_depot_is_still_no_queue():
+    """Three or four bays wide and deep, with aisles: no queue, whether cars or trucks stand there,
+    though each column runs far longer than the block is wide."""
+    for rows, cols in ((12, 3), (24, 4)):
+        assert (find_queues(*_grid(rows=rows, cols=cols)).label < 0).all()
+        xy, hd, _ = _grid(rows=rows, cols=cols, pitch_across=3.4, pitch_along=18.5, aisle=12.0, seed=3)
+        assert (find_queues(xy, hd, np.full(len(xy), 17.0)).label < 0).all()
+
+
+def test_one_file_of_trucks_hemmed_in_by_vehicles_forming_no_lane_is_no_queue():
+    """A long column of trucks nose to tail with parked trucks beside every one of them on both sides,
+    askew by turns (+15 and -15 degrees: beside the column, but never head to tail with each other):
+    hemmed in, and no other lane stands beside it, so it is a column of a lot. The same column
+    alone is a one-lane queue."""
+    xy, hd, ln, _ = _truck_lanes(1)
+    assert (find_queues(xy, hd, ln).label >= 0).all()
+    k = np.arange(len(xy))
+    side = np.r_[np.c_[np.full(len(xy), -3.5), xy[:, 1]], np.c_[np.full(len(xy), 3.5), xy[:, 1]]]
+    tilt = np.r_[np.where(k % 2, 15.0, -15.0), np.where(k % 2, -15.0, 15.0)] % 180
+    q = find_queues(np.r_[xy, side], np.r_[hd, tilt], np.r_[ln, np.full(len(side), 16.0)])
+    assert (q.label < 0).all()
+
+
+def test_with_a_map_the_lanes_beside_the_road_belong_to_the_queue_and_a_parallel_lot_does_not():
+    """Five lanes of trucks, the map's road covering the inner two (a queue spilling onto the
+    shoulder and verge): all five are the queue. The same five lanes off any road are parked."""
+    xy, hd, ln, lane = _truck_lanes(5)
+    q = find_queues(xy, hd, ln, on_road=lane <= 1)
+    assert (q.label >= 0).mean() >= 0.95
+    assert (find_queues(xy, hd, ln, on_road=np.zeros(len(xy), bool)).label < 0).all()
+
+
+def test_a_block_of_trucks_nose_to_tail_as_wide_as_it_is_long_is_a_lot():
+    """Ten columns of eight trucks standing close, with no aisles: every column is a file of trucks
+    with standing gaps, but the block is about as wide as it is long, which no queue is."""
+    xy, hd, _ = _grid(rows=8, cols=10, pitch_across=3.4, pitch_along=20.0, aisle=0.0, seed=5)
+    assert (find_queues(xy, hd, np.full(len(xy), 17.0)).label < 0).all()
