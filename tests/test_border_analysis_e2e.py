@@ -125,3 +125,25 @@ def test_short_border_line_is_extended_and_said(border_scene, tmp_path, monkeypa
     out = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", path, "--sides", "TR,IQ", "--out", out_dir)
     assert "extended" in out
     assert json.loads((out_dir / "summary.json").read_text())["border"]["extended_to_scene_edge"] is True
+
+
+def test_a_seven_lane_truck_queue_is_counted_as_queued_lane_by_lane(tmp_path, monkeypatch, capsys):
+    """A generated crossing where the trucks queue in up to seven lanes a side (beyond two on the
+    shoulder and verge), at 0.3 m, counted through the CLI without a road map: the lanes are hemmed
+    in like a car park, yet they are queues (before the multi-lane rule: 17% of the trucks), one line
+    per lane, grouped as the lanes of one queue."""
+    from geotally.synth import LayoutParams, SynthParams, write_scene
+
+    lp = LayoutParams(width_m=40.0 + 2 * 7 * 3.6 * 1.6, height_m=1200, queue={"TR": 150, "IQ": 150}, depot={},
+                      cars_road=0, cars_park=0, queue_lanes=7, seed=3)
+    scene = write_scene(tmp_path / "scene", SynthParams(layout=lp, gsd=0.3))
+    run(monkeypatch, capsys, "count", scene["scene"], "--border", scene["border"], "--sides", "TR,IQ",
+        "--out", tmp_path / "res")
+    det = gpd.read_file(tmp_path / "res" / "detections.gpkg")
+    trucks = det[det["class"] == "large_vehicle"]
+    assert len(trucks) >= 0.9 * 300
+    assert (trucks["activity"] == "queue").mean() >= 0.8
+    queues = gpd.read_file(tmp_path / "res" / "queues.gpkg")
+    assert queues["lanes"].max() >= 3
+    lanes = queues.groupby("lane_group")["queue_id"].count()
+    assert (queues.set_index("queue_id").loc[lanes.index, "lanes"].to_numpy() == lanes.to_numpy()).all()

@@ -132,6 +132,7 @@ def test_a_truck_queue_three_or_seven_lanes_wide_is_a_queue_lane_by_lane_without
         assert (q.label >= 0).mean() >= 0.95, lanes
         for m in q.members:  # single file: one lane per queue line
             assert len(np.unique(lane[m])) == 1
+        assert len(q.lines) == lanes and (q.lane_group == 0).all()  # the lanes of one queue
 
     def found_with_misses(lanes):  # 15% of the trucks missed, which opens holes over --queue-gap in any lane
         return np.mean([(find_queues(*_truck_lanes(lanes, skip=0.15, seed=s)[:3]).label >= 0).mean() for s in range(5)])

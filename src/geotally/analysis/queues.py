@@ -81,6 +81,9 @@ class Queues:
     members: list[np.ndarray]  # per queue, vehicle indices in order along the queue
     length_m: np.ndarray
     heading_deg: np.ndarray  # axial mean, [0, 180)
+    # per queue, the queue index of the first lane of the multi-lane queue it is a lane of (its own
+    # index for a queue of one file), so lanes standing side by side can be summed as one queue
+    lane_group: np.ndarray
 
 
 def _axial_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -243,22 +246,27 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
             cut += [f for c in np.unique(lanes[idx]) if np.count_nonzero(lanes == c) >= p.min_vehicles
                     for f in [_as_queue(np.flatnonzero(lanes == c), xy, heading_deg, length_m, blocked, None, p,
                                         lane=True)] if f is not None]
-    found += _side_by_side(cut, xy, heading_deg, length_m, road, p)
+    lane_group = np.arange(len(found))
+    side, group = _side_by_side(cut, xy, heading_deg, length_m, road, p)
+    first = {g: len(found) + k for k, g in reversed(list(enumerate(group.tolist())))}
+    lane_group = np.r_[lane_group, [first[g] for g in group.tolist()]].astype(np.int64)
+    found += side
     label = np.full(n, -1, np.int64)
     for k, (order, _, _) in enumerate(found):
         label[order] = k
     return Queues(label, [f[1] for f in found], [f[0] for f in found], np.array([f[1].length for f in found]),
-                  np.array([f[2] for f in found]))
+                  np.array([f[2] for f in found]), lane_group)
 
 
 def _side_by_side(lanes: list, xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
-                  road: np.ndarray | None, p: QueueParams) -> list:
+                  road: np.ndarray | None, p: QueueParams) -> tuple[list, np.ndarray]:
     """Of the candidate lanes (single files cut from chains that were no queue), those standing
-    beside another one: the lanes of a multi-lane queue. One file alone, hemmed in or cut from a
+    beside another one: the lanes of a multi-lane queue, with the number of the queue each is a
+    lane of (lanes beside each other, lane by lane). One file alone, hemmed in or cut from a
     zig-zag, is a column of a lot. With a road map, only lanes on a road and those standing beside
-    them, lane by lane (a queue spilling onto the shoulder and the verge)."""
+    them (a queue spilling onto the shoulder and the verge)."""
     if len(lanes) < 2:
-        return []
+        return [], np.zeros(0, np.int64)
     lane_of = np.full(len(xy), -1, np.int64)
     for k, (order, _, _) in enumerate(lanes):
         lane_of[order] = k
@@ -270,7 +278,7 @@ def _side_by_side(lanes: list, xy: np.ndarray, heading_deg: np.ndarray, length_m
     if road is not None:
         on = np.array([road[order].mean() > 0.5 for order, _, _ in lanes])
         keep &= np.isin(group, group[on])
-    return [f for f, k in zip(lanes, keep) if k]
+    return [f for f, k in zip(lanes, keep) if k], group[keep]
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -319,14 +327,16 @@ def find_queues_in_groups(groups: np.ndarray, xy: np.ndarray, heading_deg: np.nd
     keys = np.array(["" if d is None else str(d) for d in groups], dtype=object)
     order = [d or "" for d in run_dates(keys.tolist())]
     label = np.full(len(keys), -1, np.int64)
-    lines, members, lengths, headings = [], [], [], []
+    lines, members, lengths, headings, groups_of = [], [], [], [], []
     for d in order:
         idx = np.flatnonzero(keys == d)
         q = find_queues(xy[idx], heading_deg[idx], length_m[idx], p, None if on_road is None else on_road[idx])
         label[idx] = np.where(q.label >= 0, q.label + len(lines), -1)
+        groups_of.append(q.lane_group + len(lines))
         lines += q.lines
         members += [idx[m] for m in q.members]
         lengths.append(q.length_m)
         headings.append(q.heading_deg)
     return Queues(label, lines, members, np.concatenate(lengths) if lengths else np.zeros(0),
-                  np.concatenate(headings) if headings else np.zeros(0))
+                  np.concatenate(headings) if headings else np.zeros(0),
+                  np.concatenate(groups_of).astype(np.int64) if groups_of else np.zeros(0, np.int64))

@@ -32,6 +32,9 @@ def queue_table(q: Queues, vehicle_idx: np.ndarray, centre_map: np.ndarray, zone
         rows.append((k, len(idx), round(km, 4), round(len(idx) / km, 1) if km > 0 else None,
                      round(float(q.heading_deg[k]), 1), Counter(zone[idx].tolist()).most_common(1)[0][0]))
     data = {c: [r[i] for r in rows] for i, c in enumerate(QUEUE_COLUMNS)}
+    # Lanes of one multi-lane queue share lane_group (the queue_id of its first lane); lanes: how many.
+    data["lane_group"] = np.asarray(q.lane_group, np.int64).tolist()
+    data["lanes"] = np.bincount(q.lane_group, minlength=len(rows))[q.lane_group].tolist() if len(rows) else []
     if along is not None:
         on = along.road >= 0
         data["measured"] = np.where(on, "along_road", "through_vehicles").tolist()
