@@ -7,7 +7,7 @@ The generated crossing is stretched to ``--km`` of road with ``--lanes`` lanes o
 (beyond two they stand on the shoulder and verge, as trucks do at a closed border); the trucks
 are split between the two sides.
 
-    python benchmarks/queue_scale.py [--trucks 12000] [--km 42] [--lanes 7] [--gsd 0.5] [--keep DIR]
+    python benchmarks/queue_scale.py [--trucks 12000] [--km 42] [--lanes 7] [--gsd 0.5] [--seed 5] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--km", type=float, default=42.0)
     ap.add_argument("--lanes", type=int, default=7)
     ap.add_argument("--gsd", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=5, help="layout seed (5: the scene the queue rules were tuned on)")
     ap.add_argument("--keep", default=None, help="write the scene here and keep it")
     ap.add_argument("--_child", nargs=2, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -68,7 +69,7 @@ def main() -> None:
     folder = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="geotally-scale-"))
     lp = LayoutParams(width_m=40.0 + 2 * a.lanes * 3.6 * 1.6, height_m=a.km * 1000.0,
                       queue={"TR": a.trucks // 2, "IQ": a.trucks - a.trucks // 2}, depot={}, cars_road=0, cars_park=0,
-                      queue_lanes=a.lanes, seed=5)
+                      queue_lanes=a.lanes, seed=a.seed)
     t0 = time.perf_counter()
     scene = write_scene(folder, SynthParams(layout=lp, gsd=a.gsd))
     made = time.perf_counter() - t0
@@ -83,7 +84,7 @@ def main() -> None:
     with rasterio.open(scene["scene"]) as src:
         w, h = src.width, src.height
     print(f"{sum(t.get('large_vehicle', 0) for t in truth.values()):,} trucks in queues along {a.km:g} km of road, "
-          f"{a.lanes} lanes a side, at {a.gsd} m: {w} x {h} px ({w * h / 1e6:.0f} MP); scene generated in {made:.0f} s")
+          f"{a.lanes} lanes a side, at {a.gsd} m, seed {a.seed}: {w} x {h} px ({w * h / 1e6:.0f} MP); scene generated in {made:.0f} s")
     print("\n| run | seconds | peak RSS MiB |")
     print("|---|---|---|")
     for r in runs:

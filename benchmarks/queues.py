@@ -43,12 +43,14 @@ def all_pairs_links(xy, hd, ln, p=QueueParams(), block=2000) -> int:
         d = xy[j] - xy[i]
         dh = np.abs(np.mod(hd[j] - hd[i], 180.0))
         dh = np.minimum(dh, 180 - dh)
-        lat = np.maximum(np.abs(d[..., 0] * np.cos(np.radians(hd[i])) - d[..., 1] * np.sin(np.radians(hd[i]))),
-                         np.abs(d[..., 0] * np.cos(np.radians(hd[j])) - d[..., 1] * np.sin(np.radians(hd[j]))))
-        h = np.radians(hd[i])
+        # across and along the pair's mean axis, as geotally does
+        a = np.radians(hd[i] * 2.0), np.radians(hd[j] * 2.0)
+        h = np.arctan2(np.sin(a[0]) + np.sin(a[1]), np.cos(a[0]) + np.cos(a[1])) / 2.0
+        lat = np.abs(d[..., 0] * np.cos(h) - d[..., 1] * np.sin(h))
         along = np.abs(d[..., 0] * np.sin(h) + d[..., 1] * np.cos(h))
         gap = along - (ln[i] + ln[j]) / 2
-        ok = (j > i) & (dh <= p.max_turn) & (lat <= p.max_lateral) & (gap <= p.max_gap) & (gap >= -2.0)
+        ok = (j > i) & (dh <= p.max_turn) & (lat <= p.max_lateral) & (gap <= p.max_gap)
+        ok &= gap >= -p.max_overlap_share * np.minimum(ln[i], ln[j])
         links += int(ok.sum())
     return links
 

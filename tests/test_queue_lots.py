@@ -179,3 +179,36 @@ def test_a_block_of_trucks_nose_to_tail_as_wide_as_it_is_long_is_a_lot():
     with standing gaps, but the block is about as wide as it is long, which no queue is."""
     xy, hd, _ = _grid(rows=8, cols=10, pitch_across=3.4, pitch_along=20.0, aisle=0.0, seed=5)
     assert (find_queues(xy, hd, np.full(len(xy), 17.0)).label < 0).all()
+
+
+
+def _with_doubles(lane, every=4, offset=3.0):
+    """The lane with every ``every``-th truck detected a second time, ``offset`` metres along."""
+    xy, hd, ln = lane
+    k = np.arange(0, len(xy), every)
+    return (np.concatenate([xy, xy[k] + [0.0, offset]]), np.concatenate([hd, hd[k]]), np.concatenate([ln, ln[k]]))
+
+
+def _lanes(parts):
+    return tuple(np.concatenate(z) for z in zip(*parts))
+
+
+def test_a_multi_lane_queue_with_trucks_detected_twice_or_boxed_long_is_still_queued():
+    # Two boxes in line that overlap (a truck found twice, or its box drawn long) stand in the same
+    # lane: before, a link needed them to overlap by under 2 m, so each lane of a multi-lane queue
+    # broke at every double into files too short to count, and none of these trucks was queued.
+    xy, hd, ln = _lanes([_with_doubles(_lane(30, x0=3.6 * k, seed=10 + k)) for k in range(3)])
+    q = find_queues(xy, hd, ln)
+    assert (q.label >= 0).all() and len(q.lines) == 3
+    assert len(set(q.lane_group.tolist())) == 1
+    xy, hd, ln = _lanes([_lane(30, x0=3.6 * k, seed=20 + k) for k in range(3)])
+    ln = ln.copy()
+    ln[::3] += 12.0  # every third box reaches 2 m into both its neighbours
+    q = find_queues(xy, hd, ln)
+    assert (q.label >= 0).mean() >= 0.95 and len(q.lines) == 3
+
+
+def test_doubles_in_a_car_park_or_a_depot_make_no_queue():
+    assert (find_queues(*_with_doubles(_grid(rows=8, cols=12), every=3, offset=1.5)).label < 0).all()
+    xy, hd, ln = _with_doubles(_grid(rows=6, cols=10, pitch_across=3.4, pitch_along=18.5, aisle=12.0, seed=3), every=3)
+    assert (find_queues(xy, hd, np.full(len(xy), 17.0)).label < 0).all()
