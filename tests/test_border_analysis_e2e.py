@@ -137,8 +137,8 @@ def test_a_seven_lane_truck_queue_is_counted_as_queued_lane_by_lane(tmp_path, mo
     lp = LayoutParams(width_m=40.0 + 2 * 7 * 3.6 * 1.6, height_m=1200, queue={"TR": 150, "IQ": 150}, depot={},
                       cars_road=0, cars_park=0, queue_lanes=7, seed=3)
     scene = write_scene(tmp_path / "scene", SynthParams(layout=lp, gsd=0.3))
-    run(monkeypatch, capsys, "count", scene["scene"], "--border", scene["border"], "--sides", "TR,IQ",
-        "--out", tmp_path / "res")
+    out = run(monkeypatch, capsys, "count", scene["scene"], "--border", scene["border"], "--sides", "TR,IQ",
+              "--out", tmp_path / "res")
     det = gpd.read_file(tmp_path / "res" / "detections.gpkg")
     trucks = det[det["class"] == "large_vehicle"]
     assert len(trucks) >= 0.9 * 300
@@ -147,3 +147,7 @@ def test_a_seven_lane_truck_queue_is_counted_as_queued_lane_by_lane(tmp_path, mo
     assert queues["lanes"].max() >= 3
     lanes = queues.groupby("lane_group")["queue_id"].count()
     assert (queues.set_index("queue_id").loc[lanes.index, "lanes"].to_numpy() == lanes.to_numpy()).all()
+    # summary.json and the terminal count the lanes of one queue once, beside the lane lines
+    totals = json.loads((tmp_path / "res" / "summary.json").read_text())["queues"]
+    assert totals["count"] == len(queues) and totals["groups"] == queues["lane_group"].nunique() < len(queues)
+    assert f"queues: {len(queues)} lane lines in {totals['groups']} " in " ".join(out.split())

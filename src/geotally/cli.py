@@ -281,7 +281,9 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
                     else "(raw, uncorrected: no calibration given)"))
     q = summary.queues
-    out.print(f"queues: {q.count} with {q.vehicles_in_queues} vehicles; "
+    lanes = f" lane lines in {q.groups} (lanes side by side counted as one queue)" \
+        if q.groups is not None and q.groups < q.count else ""
+    out.print(f"queues: {q.count}{lanes} with {q.vehicles_in_queues} vehicles; "
               f"{q.vehicles_elsewhere} vehicles parked or elsewhere")
     if summary.roads:
         r = summary.roads

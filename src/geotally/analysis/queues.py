@@ -37,10 +37,14 @@ from geotally.imagery.dates import run_dates
 PARKED = "parked_or_other"
 
 
-def queue_totals(n_queues: int, queue_id: np.ndarray, is_vehicle: np.ndarray) -> dict:
-    """What summary.json says about queues: how many, and vehicles in them or elsewhere (vehicles only)."""
+def queue_totals(n_queues: int, queue_id: np.ndarray, is_vehicle: np.ndarray,
+                 lane_group: np.ndarray | None = None) -> dict:
+    """What summary.json says about queues: how many queue lines, how many queues once the lanes of a
+    multi-lane queue are counted together (``lane_group``: per queue line, its group), and vehicles in
+    them or elsewhere (vehicles only)."""
     in_queue = int(np.count_nonzero(np.asarray(queue_id) >= 0))
-    return {"count": int(n_queues), "vehicles_in_queues": in_queue,
+    groups = int(n_queues) if lane_group is None else len(np.unique(np.asarray(lane_group)))
+    return {"count": int(n_queues), "groups": groups, "vehicles_in_queues": in_queue,
             "vehicles_elsewhere": int(np.count_nonzero(is_vehicle)) - in_queue}
 
 

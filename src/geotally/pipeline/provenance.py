@@ -60,7 +60,7 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                        "no_interval": {c: why for c in VEHICLE_CLASSES
                                        if hasattr(cal, "no_interval") and (why := cal.no_interval(c))}}
     georef = run.crs is not None
-    totals = queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle)
+    totals = queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle, v.found.lane_group)
     return RunSummary(
         geotally_version=version,
         created_utc=started,

@@ -59,11 +59,13 @@ class ModelRecord:
 
 @dataclass
 class QueueTotals:
-    """How many queues, and vehicles in them against elsewhere (vehicles only)."""
+    """How many queue lines (one per lane), how many queues with the lanes of one counted once, and
+    vehicles in them against elsewhere (vehicles only)."""
 
     count: int
     vehicles_in_queues: int
     vehicles_elsewhere: int
+    groups: int | None = None  # None in a summary written before lanes were grouped
 
 
 @dataclass
