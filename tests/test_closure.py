@@ -124,3 +124,23 @@ def test_change_gives_queues_and_their_length_per_date(closure_demo, tmp_path, m
     # The closure shows in the queues too: far more queue on the first closed date than the week before.
     step = t[(t["zone"] == "ALL") & (t["class"] == "large_vehicle") & (t["date_b"] == "2026-06-15")].iloc[0]
     assert step.queue_length_km_b > 3 * step.queue_length_km_a
+
+
+@pytest.mark.slow
+def test_the_report_gives_queue_lines_and_queues_per_date(closure_demo):
+    """The report's per-date queue table: the queue lines of queues.gpkg, and the queues with the lanes
+    of one multi-lane queue counted once (its lane_group), date by date."""
+    import re
+
+    import geopandas as gpd
+
+    res = closure_demo[0] / "results"
+    queues = gpd.read_file(res / "queues.gpkg")
+    html = (res / "report.html").read_text()
+    body = re.search(r'<table id="queues-per-date">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    rows = [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", body)]
+    assert len(rows) == 6 and queues["date"].nunique() >= 4
+    for date, lines, once, vehicles, *_ in rows:
+        part = queues[queues["date"] == date]
+        assert (int(lines), int(once), int(vehicles)) == (len(part), part["lane_group"].nunique(),
+                                                          int(part["vehicles"].sum()))

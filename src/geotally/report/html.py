@@ -224,8 +224,12 @@ def _series_section(result) -> str:
     for d in dates:
         part = q[q["date"].fillna("").astype(str) == d] if q is not None and len(q) else q
         n = 0 if part is None else len(part)
-        rows.append((d, n, int(part["vehicles"].sum()) if n else 0, round(float(part["length_km"].sum()), 3) if n else 0.0))
-    per_date = pd.DataFrame(rows, columns=["date", "queues", "vehicles_in_queues", "total_length_km"])
+        groups = part["lane_group"].nunique() if n and "lane_group" in part else n
+        rows.append((d, n, groups, int(part["vehicles"].sum()) if n else 0,
+                     round(float(part["length_km"].sum()), 3) if n else 0.0))
+    # one row of queues.gpkg per lane line; the lanes of one multi-lane queue share its lane_group
+    per_date = pd.DataFrame(rows, columns=["date", "queue_lines", "queues_lanes_counted_once", "vehicles_in_queues",
+                                           "total_lane_length_km"])
     still = result.tables.get("stationary.csv")
     still_html = ('<h3>Standing where a vehicle stood on the date before</h3><p class="note">A vehicle is '
                   'stationary when a vehicle of its class, axis and length stood at its spot on the date before, '
