@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from geotally.analysis.evaluate import MATCH_CONF, MATCH_IOU
 from geotally.analysis.queues import QueueParams
 from geotally.analysis.stationary import StationaryParams
 from geotally.analysis.sampling import SampleParams
@@ -445,7 +446,7 @@ def change_cmd(
 def demo_cmd(
     ctx: typer.Context,
     out_dir: Path = typer.Option(Path("demo"), "--out", help="Directory for the scene, truth and results."),
-    gsd: float = typer.Option(0.15, "--gsd", min=0.15, max=1.0, help="Ground sample distance of the generated scene, metres (0.15-1.0)."),
+    gsd: float = typer.Option(SynthParams.gsd, "--gsd", min=0.15, max=1.0, help="Ground sample distance of the generated scene, metres (0.15-1.0)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same scene."),
     scenario: str = typer.Option("crossing", "--scenario", help="crossing (one scene) or closure (a weekly series: the border closes, queues build up, it reopens)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -604,9 +605,9 @@ def _progress_bar(quiet: bool):
 def evaluate_cmd(
     ctx: typer.Context,
     paths: List[Path] = typer.Argument(..., metavar="DETECTIONS... TRUTH", help="DETECTIONS... TRUTH: one or more detections files or results folders, then the truth: GeoJSON/GeoPackage polygons or points, a DOTA labelTxt folder, or a YOLO label folder."),
-    iou: float = typer.Option(0.5, "--iou", help="Rotated IoU for a match."),
+    iou: float = typer.Option(MATCH_IOU, "--iou", help="Rotated IoU for a match."),
     radius: Optional[float] = typer.Option(None, "--radius", help="Match centres within this many metres instead of IoU (automatic for point truth)."),
-    conf: float = typer.Option(0.0, "--conf", help="Score threshold for precision, recall and count error (AP uses all)."),
+    conf: float = typer.Option(MATCH_CONF, "--conf", help="Score threshold for precision, recall and count error (AP uses all)."),
     zones: Optional[Path] = typer.Option(None, "--zones", help="Zone polygons: adds count errors per zone."),
     out_file: Path = typer.Option(Path("evaluation.json"), "--out", "-o", help="JSON report."),
     force: bool = typer.Option(False, "--force", help="Replace the report if it exists."),

@@ -27,7 +27,7 @@ def compare(result: CountResult, truth: dict[str, dict[str, int]]) -> pd.DataFra
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def run_demo(out: str | Path, *, gsd: float = 0.15, seed: int = 0, progress: Callable | None = None,
+def run_demo(out: str | Path, *, gsd: float = SynthParams.gsd, seed: int = 0, progress: Callable | None = None,
              say: Callable[[str], None] = lambda msg: None) -> tuple[CountResult, pd.DataFrame, dict]:
     """Write a synthetic crossing near Zakho into ``out``, count it per side, and compare with truth."""
     out = check_out_dir(out)

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geotally.analysis.evaluate import ClassScore, round4, score_class
+from geotally.analysis.evaluate import MATCH_CONF, MATCH_IOU, ClassScore, round4, score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.errors import GeotallyError
 from geotally.store.outputs import MANIFEST, check_manifest
@@ -128,8 +128,8 @@ def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, dif
     return rows
 
 
-def evaluate(detections: list[Path], truth: Path, *, iou: float = 0.5, radius_m: float | None = None,
-             conf: float = 0.0, zones: Path | None = None) -> dict:
+def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, radius_m: float | None = None,
+             conf: float = MATCH_CONF, zones: Path | None = None) -> dict:
     """Per class: P, R, F1 (at ``conf``), AP50 and count error, over one or more result sets;
     per image, and per zone when ``zones`` is given.
 

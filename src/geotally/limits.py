@@ -67,7 +67,7 @@ def check_tile_count(n_tiles: int) -> None:
                             "check --gsd and --model-gsd")
 
 
-def check_evaluate_options(*, iou: float = 0.5, radius: float | None = None, conf: float = 0.0) -> None:
+def check_evaluate_options(*, iou: float, radius: float | None, conf: float) -> None:
     """``evaluate``'s matching options: an IoU and a score are fractions, a radius is metres."""
     _number("--iou", iou, 0.01, 1.0)
     if radius is not None:
