@@ -150,4 +150,4 @@ def test_a_seven_lane_truck_queue_is_counted_as_queued_lane_by_lane(tmp_path, mo
     # summary.json and the terminal count the lanes of one queue once, beside the lane lines
     totals = json.loads((tmp_path / "res" / "summary.json").read_text())["queues"]
     assert totals["count"] == len(queues) and totals["groups"] == queues["lane_group"].nunique() < len(queues)
-    assert f"queues: {len(queues)} lane lines in {totals['groups']} " in " ".join(out.split())
+    assert f"queues: {totals['groups']} ({len(queues)} lane lines) with " in " ".join(out.split())

@@ -282,9 +282,9 @@ def _print_result(result, out_dir: Path, quiet: bool) -> None:
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
                     else "(raw, uncorrected: no calibration given)"))
     q = summary.queues
-    lanes = f" lane lines in {q.groups} (lanes side by side counted as one queue)" \
-        if q.groups is not None and q.groups < q.count else ""
-    out.print(f"queues: {q.count}{lanes} with {q.vehicles_in_queues} vehicles; "
+    # lanes side by side are one queue; each lane is a line of queues.gpkg
+    n = f"{q.groups} ({q.count} lane lines)" if q.groups is not None and q.groups < q.count else f"{q.count}"
+    out.print(f"queues: {n} with {q.vehicles_in_queues} vehicles; "
               f"{q.vehicles_elsewhere} vehicles parked or elsewhere")
     if summary.roads:
         r = summary.roads
