@@ -151,3 +151,10 @@ def test_a_seven_lane_truck_queue_is_counted_as_queued_lane_by_lane(tmp_path, mo
     totals = json.loads((tmp_path / "res" / "summary.json").read_text())["queues"]
     assert totals["count"] == len(queues) and totals["groups"] == queues["lane_group"].nunique() < len(queues)
     assert f"queues: {totals['groups']} ({len(queues)} lane lines) with " in " ".join(out.split())
+    # and so does `geotally change`, against a second count of the same scene
+    run(monkeypatch, capsys, "count", scene["scene"], "--border", scene["border"], "--sides", "TR,IQ",
+        "--out", tmp_path / "res2")
+    run(monkeypatch, capsys, "change", tmp_path / "res", tmp_path / "res2", "-o", tmp_path / "change.csv")
+    ch = pd.read_csv(tmp_path / "change.csv", keep_default_na=False)
+    row = ch[(ch["zone"] == "ALL") & (ch["class"] == "large_vehicle")].iloc[0]
+    assert row["queues_a"] == row["queues_b"] == totals["groups"]
