@@ -78,7 +78,8 @@ class QueueParams:
     lane_aspect: float = 6.0
     # ...but only for trucks and buses (a chain's median length at least this, the rigid-truck size
     # class): a car park with aisles, three bays wide and deep, is such a block of cars. Lanes of
-    # cars three abreast (short queues at traffic lights) are found only where a road map is given.
+    # cars three abreast are found only where a road map is given, and only when each lane holds
+    # min_vehicles: a queue at traffic lights two or three cars deep is found by no rule here.
     lane_min_length: float = 10.0
     lane_width: float = 3.5  # metres one vehicle's lane adds to the width of a row abreast
 
