@@ -62,6 +62,17 @@ def load_split(split: str, limit: int | None) -> list[Image]:
     return out
 
 
+def simd_labels(img: Image, gsd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A SIMD image's labels with SIMD's own class names: centres in pixels of the image degraded to
+    ``gsd`` (as degrade_to gives it), class names, and the long side of each box in metres."""
+    names = (DATA / "simd" / "classes.names").read_text().split()
+    rows = np.loadtxt(DATA / "simd" / "labels" / f"{img.name}.txt", ndmin=2)
+    h, w = cv2.imread(str(img.path)).shape[:2]
+    centres = np.c_[rows[:, 1] * w, rows[:, 2] * h] * (img.gsd / gsd)
+    kinds = np.array([names[int(r[0])] for r in rows], dtype=object)
+    return centres, kinds, np.maximum(rows[:, 3] * w, rows[:, 4] * h) * img.gsd
+
+
 def degrade_to(img: Image, gsd: float, work: Path) -> tuple[Path, np.ndarray, float]:
     """The image area-averaged to ``gsd`` (left as is when already coarser), its label centres, its GSD."""
     from geotally.training.sources import LabelledImage

@@ -20,17 +20,16 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, degrade_to, load_split  # noqa: E402
+from accuracy import DATA, degrade_to, load_split, simd_labels  # noqa: E402
 
 LARGE = {"truck", "longvehicle", "bus"}
 
 
 @contextmanager
-def class_bias(ratio: float | None):
+def class_bias(ratio: float):
     """Within the block, ONNX decoding calls a small vehicle large when large >= ratio * small."""
     from geotally.models import backends
 
@@ -45,8 +44,7 @@ def class_bias(ratio: float | None):
         sc[big, flip], sc[small, flip] = sc[small, flip], sc[big, flip]
         return original(self, pred, scale)
 
-    if ratio is not None:
-        backends.OnnxDetector._decode = biased
+    backends.OnnxDetector._decode = biased
     try:
         yield
     finally:
@@ -58,17 +56,13 @@ def detections(images, gsd: float, tmp: Path) -> list[dict]:
     import geotally
     from geotally.training.validate import pixel_corners
 
-    names = (DATA / "simd" / "classes.names").read_text().split()
     out = []
     for img in images:
         path, truth_xy, g = degrade_to(img, gsd, tmp)
         corners, cls, _ = pixel_corners(geotally.count(path, gsd=g))
         sides = np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1), np.linalg.norm(corners[:, 2] - corners[:, 1], axis=1)
         if img.dataset == "simd":
-            rows = np.loadtxt(DATA / "simd" / "labels" / f"{img.name}.txt", ndmin=2)
-            h, w = cv2.imread(str(img.path)).shape[:2]
-            truth_xy = np.c_[rows[:, 1] * w, rows[:, 2] * h] * (img.gsd / g)
-            kind = np.array([names[int(r[0])] for r in rows], dtype=object)
+            truth_xy, kind, _ = simd_labels(img, g)
         else:
             kind = np.full(len(truth_xy), "car", dtype=object)
         out.append({"ds": img.dataset, "xy": corners.mean(axis=1), "cls": cls, "length": np.maximum(*sides) * g,

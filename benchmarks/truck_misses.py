@@ -15,11 +15,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, degrade_to, load_split, run_geotally  # noqa: E402
+from accuracy import DATA, degrade_to, load_split, run_geotally, simd_labels  # noqa: E402
 
 LARGE = ("truck", "longvehicle", "bus")
 
@@ -50,26 +49,19 @@ def main() -> None:
     a = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
-    names = (DATA / "simd" / "classes.names").read_text().split()
     images = [im for im in load_split(a.split, None) if im.dataset == "simd"]
     tally, lengths, lost, bands = Counter(), {}, [], Counter()
     with tempfile.TemporaryDirectory() as tmp:
         for img in images:
             path, truth_xy, gsd = degrade_to(img, a.gsd, Path(tmp))
             xy, cls, _ = run_geotally(path, gsd, {"model": a.model} if a.model else {})
-            rows = np.loadtxt(DATA / "simd" / "labels" / f"{img.name}.txt", ndmin=2)
-            scale = img.gsd / gsd  # native label pixels -> degraded pixels
-            h, w = cv2.imread(str(img.path)).shape[:2]
-            for r in rows:
-                kind = names[int(r[0])]
+            for c, kind, length in zip(*simd_labels(img, gsd)):
                 if kind not in LARGE:
                     continue
-                c = np.array([r[1] * w, r[2] * h]) * scale
                 d = np.hypot(*(xy - c).T) * gsd if len(xy) else np.array([np.inf])
                 j = int(np.argmin(d))
                 v = verdict(float(d[j]), str(cls[j]) if len(xy) else "")
                 tally[(kind, v)] += 1
-                length = max(r[3] * w, r[4] * h) * img.gsd
                 lengths.setdefault(v, []).append(length)
                 bands[(band(length), v)] += 1
                 if v != "found as large":

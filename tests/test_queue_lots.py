@@ -181,7 +181,6 @@ def test_a_block_of_trucks_nose_to_tail_as_wide_as_it_is_long_is_a_lot():
     assert (find_queues(xy, hd, np.full(len(xy), 17.0)).label < 0).all()
 
 
-
 def _with_doubles(lane, every=4, offset=3.0):
     """The lane with every ``every``-th truck detected a second time, ``offset`` metres along."""
     xy, hd, ln = lane
@@ -212,3 +211,13 @@ def test_doubles_in_a_car_park_or_a_depot_make_no_queue():
     assert (find_queues(*_with_doubles(_grid(rows=8, cols=12), every=3, offset=1.5)).label < 0).all()
     xy, hd, ln = _with_doubles(_grid(rows=6, cols=10, pitch_across=3.4, pitch_along=18.5, aisle=12.0, seed=3), every=3)
     assert (find_queues(xy, hd, np.full(len(xy), 17.0)).label < 0).all()
+
+
+def test_a_queue_layer_without_lane_groups_counts_each_line_as_a_queue():
+    # results written before lanes were grouped are still read by `change` and `report`
+    import pandas as pd
+
+    from geotally.store.queues import lane_groups
+
+    assert lane_groups(pd.DataFrame({"queue_id": [0, 1, 2]})).tolist() == [0, 1, 2]
+    assert lane_groups(pd.DataFrame({"queue_id": [0, 1, 2], "lane_group": [0, 0, 2]})).tolist() == [0, 0, 2]

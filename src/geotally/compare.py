@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from geotally.analysis.calibration import Calibration
@@ -81,12 +80,12 @@ def _queue_totals(folder: Path) -> pd.DataFrame:
     zone (and for ALL zones) of one results folder."""
     import geopandas as gpd
 
+    from geotally.store.queues import lane_groups
+
     path = folder / "queues.gpkg"
     q = gpd.read_file(path) if path.exists() else pd.DataFrame(columns=["date", "zone", "length_km"])
-    # a folder written before lanes were grouped has no lane_group: each line is a queue of its own
-    group = q["lane_group"].to_numpy() if "lane_group" in q else np.arange(len(q))
     q = pd.DataFrame({"date": q["date"].fillna("").astype(str) if "date" in q else "", "zone": q["zone"].astype(str),
-                      "length_km": q["length_km"].astype(float), "group": group})
+                      "length_km": q["length_km"].astype(float), "group": lane_groups(q)})
     both = pd.concat([q, q.assign(zone="ALL")], ignore_index=True)
     return both.groupby(["date", "zone"]).agg(queues=("group", "nunique"), queue_length_km=("length_km", "sum"))
 

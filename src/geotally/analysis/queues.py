@@ -56,7 +56,7 @@ class QueueParams:
     # Boxes in line may overlap and still link, up to this share of the shorter one's length: a truck
     # detected twice, split into cab and trailer, or boxed a few metres long still stands in its
     # queue. (At 2 m, the bound before, a queue of 12,000 generated trucks broke into pieces under
-    # min_vehicles at every such pair, and 9.5% of its trucks were left out.)
+    # min_vehicles at every such pair, and 9.4% of its trucks were left out.)
     max_overlap_share: float = 1.0
     # Five to seven vehicles stand head to tail by chance in any car park or yard (on SIMD's tune
     # images every such chain was one); a queue an analyst asks about is longer. --queue-min 5 finds

@@ -17,6 +17,7 @@ from geotally.errors import GeotallyError
 from geotally.analysis.coverage import CoverageParams
 from geotally.zones.assign import OUTSIDE
 from geotally.report.charts import bar_chart, key_values, line_chart, table
+from geotally.store.queues import lane_groups
 from geotally.store.summary import RunSummary
 from geotally.report.payload import MAX_CROPS, ROAD_CLASSES, basemap_affine, crops, payload, quicklook
 
@@ -224,7 +225,7 @@ def _series_section(result) -> str:
     for d in dates:
         part = q[q["date"].fillna("").astype(str) == d] if q is not None and len(q) else q
         n = 0 if part is None else len(part)
-        groups = part["lane_group"].nunique() if n and "lane_group" in part else n
+        groups = len(np.unique(lane_groups(part))) if n else 0
         rows.append((d, n, groups, int(part["vehicles"].sum()) if n else 0,
                      round(float(part["length_km"].sum()), 3) if n else 0.0))
     # one row of queues.gpkg per lane line; the lanes of one multi-lane queue share its lane_group

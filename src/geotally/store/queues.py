@@ -14,6 +14,12 @@ from geotally.analysis.queues import Queues
 QUEUE_COLUMNS = ["queue_id", "vehicles", "length_km", "vehicles_per_km", "heading_deg", "zone"]
 
 
+def lane_groups(queues) -> np.ndarray:
+    """Per row of a queue layer, the queue it is a lane of (``lane_group``); a layer written before
+    lanes were grouped has no such column, and each of its lines is a queue of its own."""
+    return queues["lane_group"].to_numpy() if "lane_group" in queues else np.arange(len(queues))
+
+
 def queue_table(q: Queues, vehicle_idx: np.ndarray, centre_map: np.ndarray, zone: np.ndarray,
                 crs: CRS | None, along=None, road_ids: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """Queue lines through their vehicles' centres (scene CRS); length measured in metres.
