@@ -4,7 +4,7 @@ import shapely
 from shapely.geometry import LineString
 
 from geotally.errors import GeotallyError
-from geotally.zones import assign_zones
+from geotally.zones.assign import assign_zones
 from geotally.zones.border import border_sides, side_of
 
 BOX = (0.0, 0.0, 100.0, 100.0)

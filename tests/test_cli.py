@@ -128,12 +128,9 @@ def test_zones_in_another_crs_work(monkeypatch, capsys, tmp_path, scene):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["synth", "--gsd", "0.1"], "'--gsd'"),
-    (["synth", "--out", "{out}", "--sun-elevation", "95"], "'--sun-elevation'"),
     (["count", "{scene}", "--tile-size", "abc"], "'--tile-size'"),
     (["count", "{scene}", "--no-such-option"], "--no-such-option"),
     (["count"], "SCENE"),
-    (["demo", "--out", "{out}", "--gsd", "2"], "'--gsd'"),
 ])
 def test_bad_options_are_one_line_user_errors(monkeypatch, capsys, tmp_path, scene, args, fragment):
     """Typer/click usage errors (ranges, types, unknown or missing options) exit 2 with one line, not 'internal error'."""
@@ -141,6 +138,18 @@ def test_bad_options_are_one_line_user_errors(monkeypatch, capsys, tmp_path, sce
     code, _, err = run(monkeypatch, capsys, *(a.format(out=out, scene=scene) for a in args))
     assert_user_error(code, err, fragment, out)
     assert "--help" in err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["synth", "--out", "{out}", "--gsd", "0.1"], "--gsd must be metres from 0.15 to 1"),
+    (["synth", "--out", "{out}", "--sun-elevation", "95"], "--sun-elevation must be degrees from 10 to 90"),
+    (["demo", "--out", "{out}", "--gsd", "2"], "--gsd must be metres from 0.15 to 1"),
+])
+def test_values_out_of_range_are_one_line_user_errors(monkeypatch, capsys, tmp_path, args, fragment):
+    """Values the API refuses (the synthetic scene's ranges) exit 2 with one line and write nothing."""
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, *(a.format(out=out) for a in args))
+    assert_user_error(code, err, fragment, out)
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -12,7 +12,7 @@ import shapely
 
 import geotally
 from geotally import cli
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 from conftest import DOTA, needs_dota
 
 pytestmark = pytest.mark.slow
@@ -169,7 +169,7 @@ def test_axis_aligned_checkpoint_gives_zero_angle_boxes(border_scene, tmp_path):
 
 @needs_dota
 def test_real_dota_p0004_trucks(tmp_path):
-    from geotally.analysis.evaluate import score_class
+    from geotally.analysis.scoring import score_class
     from geotally.analysis.truth import read_dota
 
     truth = read_dota(DOTA / "labelTxt" / "P0004.txt")
@@ -227,7 +227,7 @@ def test_ultralytics_backend_finishes_every_tile_of_a_batch():
     """Ultralytics' NMS gives up after a time limit and leaves the rest of a batch empty; on a dense
     harbour tile (DOTA P0706: hundreds of ships) that used to drop whole tiles. Each tile must come back whole."""
     from geotally.detect.run import scene_grid
-    from geotally.imagery import open_scene
+    from geotally.imagery.scene import open_scene
     from geotally.imagery.read import open_reader, read_tile
     from geotally.models import DEFAULT_MODEL, ensure_model, get_spec
     from geotally.models.backends import load_detector

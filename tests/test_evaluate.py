@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geotally.analysis.evaluate import average_precision, match, score_class
+from geotally.analysis.scoring import average_precision, match, score_class
 from geotally.detect.boxes import corners_to_polygons, xywhr_to_corners
 
 

@@ -10,7 +10,7 @@ pytest.importorskip("ultralytics", reason="exports need the train extra (torch, 
 onnx = pytest.importorskip("onnx")
 
 from conftest import run  # noqa: E402
-from geotally.imagery.scene import file_sha256  # noqa: E402
+from geotally.imagery.checksum import file_sha256  # noqa: E402
 from geotally.models import ensure_model, get_spec  # noqa: E402
 from geotally.models.export import SOURCE_KEY, export_binding, onnx_export  # noqa: E402
 

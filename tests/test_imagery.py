@@ -5,7 +5,8 @@ from affine import Affine
 from rasterio.enums import ColorInterp
 
 from geotally.errors import GeotallyError
-from geotally.imagery import open_scene, tile_grid
+from geotally.imagery.scene import open_scene
+from geotally.imagery.windows import tile_grid
 from geotally.imagery.read import open_reader, read_tile
 from conftest import write_raster
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 from geotally.models.registry import DEFAULT_MODEL, REGISTRY, SHIPPED
 
 

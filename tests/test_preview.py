@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from geotally.detect.run import detect_tiles, scene_grid
-from geotally.imagery import open_scene
+from geotally.imagery.scene import open_scene
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.models.backends import TileBoxes
 from geotally.report.payload import quicklook

@@ -9,9 +9,20 @@ import pandas as pd
 import pytest
 
 import geotally.api
+import geotally.config
 from conftest import assert_user_error, run
 
 FAST = ["--tile-size", "512", "--overlap", "64", "-q"]
+
+
+def reseal(folder, name):
+    """Rewrite one file's entry in the folder's manifest, as the run that wrote the file would have."""
+    import hashlib
+
+    man = json.loads((folder / "manifest.json").read_text())
+    data = (folder / name).read_bytes()
+    man["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (folder / "manifest.json").write_text(json.dumps(man))
 
 
 def _det(out):
@@ -109,8 +120,93 @@ def test_a_run_from_before_the_wide_gap_rule_recounts_with_its_own_queue_setting
     q = s["parameters"]["queue"]
     q.pop("standing_gap"), q.pop("max_wide_share")
     q.update(max_median_gap=7.0, min_vehicles=5)
+    del s["config"]  # an older run recorded no config
     (old / "summary.json").write_text(json.dumps(s))
+    reseal(old, "summary.json")  # as that older run sealed it
     code, _, err = run(monkeypatch, capsys, "recount", old)
     assert code == 0, err
     q = json.loads((old / "summary.json").read_text())["parameters"]["queue"]
     assert q["standing_gap"] == 7.0 and q["min_vehicles"] == 5 and "max_median_gap" not in q
+
+
+# Every option recount can change from the CLI, alone, with a value other than the run's own: the
+# config field it sets (dotted for a nested parameter), and the value as the config holds it.
+RECOUNT_OPTIONS = [
+    (["--queue-gap", "30"], "queue.max_gap", 30.0),
+    (["--queue-min", "5"], "queue.min_vehicles", 5),
+    (["--stationary-radius", "3"], "stationary.radius_m", 3.0),
+    (["--size-thresholds", "5,9,13"], "size_thresholds", [5.0, 9.0, 13.0]),
+    (["--distance-bands", "0,100"], "distance_bands", [0.0, 100.0]),
+    (["--conf", "0.3"], "conf", 0.3),
+    (["--claim", "TR=10"], "claim", {"TR": 10.0}),
+    (["--claim", "TR=10", "--claim-class", "small_vehicle"], "claim_class", "small_vehicle"),
+    (["--sides", "A,B"], "sides", ["A", "B"]),
+    (["--export", "kml"], "export", ["kml"]),
+    (["--basemap", "https://tiles.example.org/{z}/{x}/{y}.png"], "basemap", "https://tiles.example.org/{z}/{x}/{y}.png"),
+    (["--roads", "{roads}"], "roads", "{roads}"),
+    (["--roads", "{roads}", "--road-distance", "9"], "road.distance_m", 9.0),
+    (["--roads", "{roads}", "--on-road-only"], "on_road_only", True),
+]
+
+
+def _flat(cfg: dict) -> dict:
+    """A stored config with nested parameter objects flattened to dotted names."""
+    out = {}
+    for k, v in cfg.items():
+        if isinstance(v, dict) and k not in ("claim", "conf"):
+            out.update({f"{k}.{s}": w for s, w in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+@pytest.fixture(scope="module")
+def tuned(border_scene, tmp_path_factory):
+    """A run whose nested parameters are not the defaults, so a recount that rebuilt them from the
+    defaults (instead of from the run) would show."""
+    out = tmp_path_factory.mktemp("tuned") / "res"
+    geotally.count_scenes([border_scene["scene"]], out=out, tile_size=512, overlap=64, border=border_scene["border"],
+                          sides=("TR", "IQ"), queue=geotally.config.QueueParams(max_gap=20.0, min_vehicles=6),
+                          stationary=geotally.config.StationaryParams(radius_m=2.5))
+    return out
+
+
+@pytest.mark.parametrize("args, key, value", RECOUNT_OPTIONS, ids=[" ".join(a[-2:]) for a, _, _ in RECOUNT_OPTIONS])
+def test_recount_changes_one_option_and_keeps_every_other(tuned, border_scene, tmp_path, monkeypatch, capsys,
+                                                          no_detection, args, key, value):
+    """Each recountable option alone: that value changes, every other stored value (nested ones
+    included) survives, and summary.json lists exactly what changed."""
+    import shutil
+
+    folder = tmp_path / "res"
+    shutil.copytree(tuned, folder)
+    before = _flat(json.loads((folder / "summary.json").read_text())["config"])
+    roads = border_scene["roads"]
+    code, _, err = run(monkeypatch, capsys, "recount", folder, *(a.replace("{roads}", roads) for a in args), "-q")
+    assert code == 0, err
+    summary = json.loads((folder / "summary.json").read_text())
+    after = _flat(summary["config"])
+    value = str(__import__("pathlib").Path(roads).resolve()) if value == "{roads}" else value
+    assert after[key] == value
+    changed = {k for k in after if after[k] != before[k]}
+    assert key in changed
+    assert changed <= {key, "roads", "claim"}, changed  # what the option needs may change with it
+    assert set(summary["recount"]["changed"]) == changed
+    assert summary["parameters"]["queue"]["max_gap"] == (30.0 if key == "queue.max_gap" else 20.0)
+    assert summary["parameters"]["queue"]["min_vehicles"] == (5 if key == "queue.min_vehicles" else 6)
+    assert summary["parameters"]["stationary"]["radius_m"] == (3.0 if key == "stationary.radius_m" else 2.5)
+
+
+def test_recount_refuses_an_edited_summary(first, tmp_path, monkeypatch, capsys, no_detection):
+    """An edited summary.json is refused with one line, and the folder is left as it was (not re-sealed)."""
+    import shutil
+
+    folder = tmp_path / "res"
+    shutil.copytree(first, folder)
+    s = json.loads((folder / "summary.json").read_text())
+    s["config"]["conf"] = 0.9
+    (folder / "summary.json").write_text(json.dumps(s))
+    manifest = (folder / "manifest.json").read_bytes()
+    code, _, err = run(monkeypatch, capsys, "recount", folder)
+    assert_user_error(code, err, "summary.json is not the file its run wrote")
+    assert (folder / "manifest.json").read_bytes() == manifest

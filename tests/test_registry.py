@@ -5,7 +5,8 @@ import pytest
 
 from geotally.errors import GeotallyError
 from geotally.models.cache import ensure_model, model_path
-from geotally.models.registry import DEFAULT_MODEL, REGISTRY, ModelSpec
+from geotally.models.registry import DEFAULT_MODEL, REGISTRY
+from geotally.models.spec import ModelSpec
 from geotally.models.sources import UrlSource
 
 GOOD = b"pretend these are model weights" * 100

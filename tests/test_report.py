@@ -13,7 +13,7 @@ import pytest
 import geotally
 from geotally.detect.boxes import corners_to_polygons, xywhr_to_corners
 from geotally.geo.transform import pixel_to_map
-from geotally.report import write_report
+from geotally.report.html import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
@@ -144,7 +144,7 @@ def test_basemap_tiles_cover_every_scene_corner(tmp_path, rotation_deg):
     from affine import Affine
 
     from geotally.geo.transform import map_to_wgs84, scene_corners
-    from geotally.imagery import open_scene
+    from geotally.imagery.scene import open_scene
     from geotally.report.html import _tiles
     from conftest import write_raster
 

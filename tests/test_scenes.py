@@ -10,7 +10,7 @@ import shapely
 from rasterio.windows import Window
 
 from geotally import count_scenes
-from geotally.scenes import expand
+from geotally.pipeline.scenes import expand
 
 pytestmark = pytest.mark.slow
 

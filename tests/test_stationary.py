@@ -133,7 +133,7 @@ def test_a_two_date_count_marks_the_depot_stationary_against_exact_truth(two_dat
     assert queues.loc[queues["date"] == "2026-06-01", "stationary_share"].isna().all()
     assert 'id="stationary-table"' in (out / "report.html").read_text()
     # geotally change carries them: of date B's vehicles in each row, those that stood still
-    from geotally.compare import change
+    from geotally.pipeline.change import change
 
     rows, _ = change([out])
     every = rows[(rows["zone"] == "ALL")].set_index("class")

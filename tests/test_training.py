@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from geotally.detect.boxes import xywhr_to_corners
-from geotally.training.config import DatasetParams, DegradeParams
+from geotally.config.training import DatasetParams, DegradeParams
 from geotally.training.dataset import TRAIN_IDS, build_dataset
 from geotally.training.degrade import degrade, sample_gsd, to_model_scale
 from geotally.training.orient import aabb_of, dominant_axis, fit_to_box, orient_labels
@@ -267,7 +267,7 @@ def test_train_only_angle_changes_the_angle_branch_and_nothing_else(tmp_path, mo
 
     from geotally.models.cache import ensure_model
     from geotally.models.registry import REGISTRY
-    from geotally.training.config import TrainParams
+    from geotally.config.training import TrainParams
     from geotally.training.fit import train
 
     root, rng = tmp_path / "obb", np.random.default_rng(3)

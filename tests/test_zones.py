@@ -6,7 +6,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geotally.errors import GeotallyError
-from geotally.zones import OUTSIDE, assign_zones, load_zones
+from geotally.zones.assign import OUTSIDE, assign_zones
+from geotally.zones.load import load_zones
 from geotally.zones.load import Zones
 
 UTM = CRS.from_epsg(32638)

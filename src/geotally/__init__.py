@@ -1,4 +1,7 @@
-"""geotally: count vehicles in georeferenced overhead imagery, per zone, with provenance."""
+"""geotally: count vehicles in georeferenced overhead imagery, per zone, with provenance.
+
+``import geotally`` is light: the API's functions load the stages they use when they are called.
+"""
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
@@ -7,8 +10,17 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+unknown"
 
-from geotally.api import CountConfig, CountResult, count, count_scenes  # noqa: E402
+from geotally.api import calibrate, change, count, count_scenes, evaluate, recount, show  # noqa: E402
+from geotally.config import CountConfig  # noqa: E402
 from geotally.errors import GeotallyError  # noqa: E402
-from geotally.recount import recount  # noqa: E402
 
-__all__ = ["count", "count_scenes", "recount", "CountConfig", "CountResult", "GeotallyError", "__version__"]
+__all__ = ["count", "count_scenes", "recount", "show", "change", "evaluate", "calibrate", "CountConfig",
+           "CountResult", "GeotallyError", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "CountResult":  # the result type holds GeoDataFrames: loaded when asked for
+        from geotally.pipeline.result import CountResult
+
+        return CountResult
+    raise AttributeError(f"module 'geotally' has no attribute {name!r}")

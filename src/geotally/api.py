@@ -1,43 +1,62 @@
-"""The Python API: ``geotally.count`` and ``geotally.count_scenes``, and the result they return.
-The CLI is a thin layer over it; every option and its default is declared once, in
-:class:`geotally.config.CountConfig`, and the run itself is :mod:`geotally.pipeline`."""
+"""The Python API: every command of the CLI is a function here, and the CLI only parses its text and
+prints what these return. Every option and its default is declared once, in :mod:`geotally.config`,
+and every value check runs here, so a script and the CLI refuse the same value with the same line.
+
+Heavy stages are imported inside each function, so ``import geotally`` stays light.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from geotally.config import CountConfig
-from geotally.pipeline.run import run_count
-from geotally.result import CountResult
+from geotally.config.count import CountConfig
+from geotally.config.defaults import MATCH_CONF, MATCH_IOU
+from geotally.config.limits import check_number
+from geotally.errors import GeotallyError
 
-__all__ = ["count", "count_scenes", "CountResult", "CountConfig"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geotally.analysis.calibration import Calibration
+    from geotally.pipeline.result import CountResult
+    from geotally.analysis.sampling import SampleCalibration
+    from geotally.store.summary import RunSummary
+
+__all__ = ["count", "count_scenes", "recount", "show", "change", "evaluate", "calibrate", "CountConfig",
+           "Shown", "Change"]
+
+PathLike = str | os.PathLike
 
 
-def count_scenes(inputs: list[str | os.PathLike], *, out: str | os.PathLike | None = None,
-                 config: CountConfig | None = None, progress: Callable[..., None] | None = None,
-                 say: Callable[[str], None] = lambda msg: None, models: dict | None = None,
-                 **options) -> CountResult:
+def count_scenes(inputs: list[PathLike], *, out: PathLike | None = None, config: CountConfig | None = None,
+                 progress: Callable[..., None] | None = None, say: Callable[[str], None] = lambda msg: None,
+                 models: dict | None = None, **options) -> CountResult:
     """Count vehicles in one or many scenes into one set of outputs, per date, zone and class.
 
     ``inputs`` are raster files, folders of them, glob patterns or a STAC ItemCollection with local
     assets. ``options`` are the fields of :class:`~geotally.config.CountConfig` (zones, border,
     roads, model, conf, calibration, claim, dates...), changed from ``config`` or the defaults.
 
-    Every scene and vector file is opened and checked before the first tile runs. Each scene is
-    detected (resuming its checkpoint in ``out``), then where two scenes of the same date overlap a
-    vehicle is kept only from the scene in which it lies farthest from the edge; scenes of
-    different dates are all kept, and overlapping scenes without dates are refused. One analysis
-    pass over all scenes then gives zones, sides, sizes, types, roads, queues (within each date)
-    and the count tables per date. ``progress(tiles_done, tiles_total, vehicles_found[, label])`` is
-    called after every batch; with ``out``, results are written there atomically. ``models`` is a
-    dict kept between calls of one process, so that a model is loaded once.
+    Every option is checked first (:meth:`CountConfig.validate`), then every scene and vector file is
+    opened and checked before the first tile runs. Each scene is detected (resuming its checkpoint
+    in ``out``), then where two scenes of the same date overlap a vehicle is kept only from the
+    scene in which it lies farthest from the edge; scenes of different dates are all kept, and
+    overlapping scenes without dates are refused. One analysis pass over all scenes then gives
+    zones, sides, sizes, types, roads, queues (within each date) and the count tables per date.
+    ``progress(tiles_done, tiles_total, vehicles_found[, label])`` is called after every batch; with
+    ``out``, results are written there atomically. ``models`` is a dict kept between calls of one
+    process, so that a model is loaded once.
     """
+    from geotally.pipeline.run import run_count
+
     return run_count(list(inputs), out, CountConfig.of(config, **options), progress, say, models)
 
 
-def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, model: str | None = None, *,
-          out: str | os.PathLike | None = None, config: CountConfig | None = None,
+def count(scene: PathLike, zones: PathLike | None = None, model: str | None = None, *,
+          out: PathLike | None = None, config: CountConfig | None = None,
           progress: Callable[..., None] | None = None, say: Callable[[str], None] = lambda msg: None,
           models: dict | None = None, **options) -> CountResult:
     """Count vehicles in one scene, per zone: :func:`count_scenes` of that one scene.
@@ -55,3 +74,127 @@ def count(scene: str | os.PathLike, zones: str | os.PathLike | None = None, mode
     if model is not None:
         options["model"] = model
     return count_scenes([scene], out=out, config=config, progress=progress, say=say, models=models, **options)
+
+
+def recount(results: PathLike, *, progress: Callable[..., None] | None = None,
+            say: Callable[[str], None] = lambda msg: None, **changes) -> CountResult:
+    """The run in ``results`` again, without detecting again, with the analysis options in
+    ``changes`` changed and every other option the run's own (nested ones included: ``queue={"max_gap":
+    30}`` keeps the run's ``min_vehicles``). summary.json lists what changed. With no changes it
+    rebuilds the report and exports."""
+    from geotally.pipeline.recount import recount as _recount
+
+    return _recount(results, progress=progress, say=say, **changes)
+
+
+@dataclass
+class Shown:
+    """What a results folder holds, read without recomputing: its provenance and its counts table."""
+
+    summary: RunSummary
+    counts: pd.DataFrame
+
+
+def show(results: PathLike) -> Shown:
+    """The summary and counts of a finished results folder (its manifest checked first)."""
+    import pandas as pd
+
+    from geotally.store.summary import read_summary
+
+    summary = read_summary(results)
+    counts = pd.read_csv(Path(results) / "counts.csv", keep_default_na=False, dtype={"zone": str})
+    return Shown(summary, counts)
+
+
+@dataclass
+class Change:
+    """Differences of counts between dates per zone and class, and the largest step of the trucks."""
+
+    table: pd.DataFrame
+    change_point: dict | None
+
+
+def change(results: list[PathLike], *, out: PathLike | None = None, force: bool = False) -> Change:
+    """Compare dates: one multi-date results folder, or two folders (earlier first). With a
+    calibration, each difference has a 95% interval and a verdict. ``out`` writes the table (CSV);
+    an existing file is replaced only with ``force``."""
+    from geotally.pipeline.change import change as _change
+    from geotally.store.outputs import check_out_file, write_csv
+
+    if out is not None:
+        check_out_file(out, "-o", force=force)
+    table, point = _change(list(results))
+    if out is not None:
+        write_csv(Path(out), table)
+    return Change(table, point)
+
+
+def evaluate(detections: list[PathLike], truth: PathLike, *, iou: float = MATCH_IOU, radius_m: float | None = None,
+             conf: float = MATCH_CONF, zones: PathLike | None = None, out: PathLike | None = None,
+             force: bool = False) -> dict:
+    """Score detections (files or results folders) against labelled truth: precision, recall, F1,
+    AP50 and count error per class, image and zone. ``radius_m`` matches centres instead of IoU."""
+    from geotally.pipeline.evaluate import evaluate as _evaluate
+    from geotally.store.outputs import check_out_file, write_json
+
+    check_number("--iou", iou, 0.01, 1.0)
+    if radius_m is not None:
+        check_number("--radius", radius_m, 0.01, 1000, what="metres")
+    check_number("--conf", conf, 0.0, 0.999)
+    if not detections:
+        raise GeotallyError("evaluate takes one or more DETECTIONS and then the TRUTH")
+    for p in (*detections, truth):
+        if not Path(p).exists():
+            raise GeotallyError(f"not found: {p}")
+    if out is not None:
+        check_out_file(out, "-o", force=force)
+    report = _evaluate([Path(d) for d in detections], Path(truth), iou=iou, radius_m=radius_m, conf=conf,
+                       zones=Path(zones) if zones is not None else None)
+    if out is not None:
+        write_json(Path(out), report)
+    return report
+
+
+DEFAULT_GROUP = r"^(.*?)[-_]?\d+$"  # a trailing frame number stripped: MOS74 -> MOS
+
+
+def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool = False,
+              group: str | None = DEFAULT_GROUP, gsd: tuple[float, ...] | None = None, sensor: str | None = None,
+              kind: str | None = None) -> Calibration | SampleCalibration:
+    """A calibration for count's estimates and intervals: from an evaluation.json of labelled images
+    like the ones to count (``group`` names each image's scene group; intervals carry the spread
+    of the rates between groups), or from a reviewed sample of the scene itself (RESULTS/review.gpkg).
+    ``gsd`` is (min[, max]) metres of the labelled imagery; count warns outside it."""
+    import json
+    from dataclasses import asdict
+
+    from geotally.store.outputs import check_out_file, write_json
+
+    if gsd is not None:
+        if not 1 <= len(gsd) <= 2:
+            raise GeotallyError(f"--gsd takes MIN[,MAX] metres, got {len(gsd)} numbers")
+        for v in gsd:
+            check_number("--gsd", v, 0.005, 100, what="metres")
+    if out is not None:
+        check_out_file(out, "-o", force=force)
+    evaluation = Path(evaluation)
+    if evaluation.suffix.lower() == ".gpkg":
+        from geotally.review.calibrate import sample_calibration
+
+        cal = sample_calibration(evaluation)
+    else:
+        from geotally.analysis.calibration import Calibration
+
+        try:
+            report = json.loads(evaluation.read_text())
+        except (FileNotFoundError, IsADirectoryError):
+            raise GeotallyError(f"evaluation file not found: {evaluation}") from None
+        except (ValueError, UnicodeDecodeError):
+            raise GeotallyError(f"{evaluation} is not JSON; give the file 'geotally evaluate' wrote") from None
+        meta = {"sensor": sensor, "kind": kind}
+        if gsd is not None:
+            meta.update(gsd_m_min=min(gsd), gsd_m_max=max(gsd))
+        cal = Calibration.from_evaluation(report, source=str(evaluation), group=group or r"^(.*)$", meta=meta)
+    if out is not None:
+        write_json(Path(out), asdict(cal))
+    return cal

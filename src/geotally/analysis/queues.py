@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
+from geotally.config.params import QueueParams
 from geotally.imagery.dates import run_dates
 
 PARKED = "parked_or_other"
@@ -46,42 +47,6 @@ def queue_totals(n_queues: int, queue_id: np.ndarray, is_vehicle: np.ndarray,
     groups = int(n_queues) if lane_group is None else len(np.unique(np.asarray(lane_group)))
     return {"count": int(n_queues), "groups": groups, "vehicles_in_queues": in_queue,
             "vehicles_elsewhere": int(np.count_nonzero(is_vehicle)) - in_queue}
-
-
-@dataclass(frozen=True)
-class QueueParams:
-    max_gap: float = 25.0  # metres between the back of one vehicle and the front of the next
-    max_turn: float = 20.0  # degrees between headings
-    max_lateral: float = 2.0  # metres off each vehicle's own axis
-    # Boxes in line may overlap and still link, up to this share of the shorter one's length: a truck
-    # detected twice, split into cab and trailer, or boxed a few metres long still stands in its
-    # queue. (At 2 m, the bound before, a queue of 12,000 generated trucks broke into pieces under
-    # min_vehicles at every such pair, and 9.4% of its trucks were left out.)
-    max_overlap_share: float = 1.0
-    # Five to seven vehicles stand head to tail by chance in any car park or yard (on SIMD's tune
-    # images every such chain was one); a queue an analyst asks about is longer. --queue-min 5 finds
-    # short queues at junctions, with those chance chains.
-    min_vehicles: int = 8
-    side_reach: float = 6.0  # metres across within which a parallel vehicle stands "beside" another
-    max_blocked: float = 0.5  # a chain with more of its vehicles hemmed in on both sides is a lot, not a queue
-    max_winding: float = 1.3  # chain length through its vehicles over the distance between its ends
-    # Stationary vehicles stand a few metres apart (bumper to bumper, or a truck's length of brake
-    # distance at most); moving traffic keeps about a second's headway, over 8 m at 30 km/h. A chain
-    # with more than a quarter of its gaps wider is traffic passing, not a queue (a few holes up to
-    # max_gap, where the detector missed a vehicle, still do not break one). A median would let
-    # passing traffic through wherever two cars happen to be close or one is detected twice.
-    standing_gap: float = 8.0
-    max_wide_share: float = 0.25
-    # Lanes of one queue stand side by side, so a queue of three or more lanes is hemmed in like a
-    # car park; but it runs far longer than it is wide. A hemmed-in chain is still a queue when it
-    # runs at least this many times the width of the row of vehicles abreast of it.
-    lane_aspect: float = 6.0
-    # ...but only for trucks and buses (a chain's median length at least this, the rigid-truck size
-    # class): a car park with aisles, three bays wide and deep, is such a block of cars. Lanes of
-    # cars three abreast are found only where a road map is given, and only when each lane holds
-    # min_vehicles: a queue at traffic lights two or three cars deep is found by no rule here.
-    lane_min_length: float = 10.0
-    lane_width: float = 3.5  # metres one vehicle's lane adds to the width of a row abreast
 
 
 @dataclass

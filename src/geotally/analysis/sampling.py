@@ -31,21 +31,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geotally.config.params import SampleParams
 from geotally.errors import GeotallyError
 
 REJECT = "not_a_vehicle"
 N_DRAWS = 4000
-
-
-@dataclass(frozen=True)
-class SampleParams:
-    """How large a review sample is and how it is drawn."""
-
-    detections: int = 200  # detections to review
-    windows: int = 40  # map windows to search for misses
-    window_m: float = 50.0  # window side, metres
-    seed: int = 0
-    min_per_stratum: int = 2
 
 
 @dataclass(frozen=True)

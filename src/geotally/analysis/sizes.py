@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-SIZE_CLASSES = ("car", "van_light_truck", "rigid_truck", "articulated")
-DEFAULT_THRESHOLDS = (6.0, 10.0, 14.0)  # metres: car < 6 <= van/light truck < 10 <= rigid < 14 <= articulated
+from geotally.config.defaults import SIZE_CLASSES, SIZE_THRESHOLDS
 
 
-def size_class(length_m: np.ndarray, thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS) -> np.ndarray:
+def size_class(length_m: np.ndarray, thresholds: tuple[float, float, float] = SIZE_THRESHOLDS) -> np.ndarray:
     """Size class per vehicle; a length on a threshold goes to the larger class."""
     t = np.asarray(thresholds, float)
     if len(t) != 3 or not (np.diff(t) > 0).all():

@@ -22,21 +22,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geotally.config.params import StationaryParams
 from geotally.imagery.dates import run_dates
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
-
-
-@dataclass(frozen=True)
-class StationaryParams:
-    """What counts as the same spot on two dates; every default declared here once."""
-
-    radius_m: float = 1.5  # centres this close after registration (a car is about 1.8 m wide)
-    heading_deg: float = 15.0  # axes this close, either direction
-    length_ratio: float = 1.35  # longer over shorter length at most this
-    search_m: float = 12.0  # registration: offsets searched up to this far
-    bin_m: float = 0.5  # registration: histogram bin of the offsets
-    min_support: int = 6  # registration: pairs that must agree on the offset for it to be applied
 
 
 @dataclass(frozen=True)

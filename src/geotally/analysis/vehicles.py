@@ -26,7 +26,7 @@ from geotally.geo.transform import map_to_map
 from geotally.imagery.scene import Scene
 from geotally.models.classes import VEHICLE_CLASSES, names_of
 from geotally.roads.along import AlongRoad, along_road
-from geotally.roads.config import RoadParams
+from geotally.config.params import RoadParams
 from geotally.roads.load import Roads
 from geotally.roads.snap import reach_m, snap_to_roads
 from geotally.zones.assign import assign_zones

@@ -15,19 +15,12 @@ import numpy as np
 
 from geotally.imagery.crops import CropSpec, scene_crops
 from geotally.imagery.scene import Scene
-from geotally.models.trailers import DEFAULT_TRAILER_MODEL, TrailerModelSpec, classify, get_trailer_spec, trailer_specs
+from geotally.config.defaults import DEFAULT_TRAILER_MODEL
+from geotally.config.params import TrailerParams
+from geotally.models.trailers import TrailerModelSpec, classify, get_trailer_spec, trailer_specs
 
 UNKNOWN = "unknown"  # a large vehicle whose type the scene's GSD does not allow
 NOT_TYPED = ""  # small vehicles and other classes
-
-
-@dataclass(frozen=True)
-class TrailerParams:
-    """Whether and with which model large vehicles are typed."""
-
-    enabled: bool = True
-    model: str = DEFAULT_TRAILER_MODEL
-    max_gsd: float | None = None  # None: the model card's limit
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""A scene's date: from STAC (see geotally.scenes), its raster tags, its file name, or the user.
+"""A scene's date: from STAC (see geotally.pipeline.scenes), its raster tags, its file name, or the user.
 
 Order: a STAC item's ``datetime``; ``--date-pattern`` on the file name; the GDAL tag
 ``ACQUISITION_DATE``, else the TIFF tag ``TIFFTAG_DATETIME``; else ``--date``, which dates every

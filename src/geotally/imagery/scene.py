@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from geotally.errors import GeotallyError, first_line
+from geotally.imagery.checksum import file_sha256
 from geotally.imagery.gsd import pixel_size_m
 from geotally.imagery.offline import check_local, network_off
 
@@ -61,15 +61,6 @@ class Scene:
             "sha256": self.sha256,
             "bytes": os.path.getsize(self.path),
         }
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """sha256 of a file, streamed so that huge scenes do not load into memory."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _pick_bands(src: rasterio.DatasetReader, bands: tuple[int, ...] | None) -> tuple[int, int, int]:

@@ -10,8 +10,8 @@ from typing import Callable
 from platformdirs import user_cache_dir
 
 from geotally.errors import GeotallyError, first_line
-from geotally.imagery.scene import file_sha256
-from geotally.models.registry import ModelSpec
+from geotally.imagery.checksum import file_sha256
+from geotally.models.spec import ModelSpec
 from geotally.models.sources import LocalFile
 
 CACHE_ENV = "GEOTALLY_CACHE_DIR"

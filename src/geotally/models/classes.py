@@ -6,9 +6,9 @@ import re
 
 import numpy as np
 
-LARGE = "large_vehicle"
-SMALL = "small_vehicle"
-VEHICLE_CLASSES = (LARGE, SMALL)
+from geotally.config.defaults import VEHICLE_CLASSES
+
+LARGE, SMALL = VEHICLE_CLASSES
 
 # Names other detectors use for the same things (DOTA, COCO, VisDrone, xView-style sets).
 _SYNONYMS = {

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from geotally.errors import GeotallyError
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 
 
 SOURCE_KEY = "geotally_source_sha256"

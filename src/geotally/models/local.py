@@ -8,13 +8,12 @@ import shutil
 from pathlib import Path
 
 from geotally.errors import GeotallyError
-from geotally.imagery.scene import file_sha256
-from geotally.models.registry import ModelSpec, spec_from_entry
+from geotally.imagery.checksum import file_sha256
+from geotally.models.cache import cache_dir
+from geotally.models.spec import ModelSpec, spec_from_entry
 
 
 def _models_root() -> Path:
-    from geotally.models.cache import cache_dir
-
     return cache_dir() / "models"
 
 

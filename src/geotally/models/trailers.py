@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from geotally.config.defaults import DEFAULT_TRAILER_MODEL, TRAILER_TYPES  # noqa: F401 (TRAILER_TYPES read from here too)
 from geotally.errors import GeotallyError
 
-TRAILER_TYPES = ("tanker", "box", "flatbed_or_container", "bus", "other")
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-DEFAULT_TRAILER_MODEL = "geotally-trailers-v2"
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def get_trailer_spec(name: str = DEFAULT_TRAILER_MODEL, folder: Path = WEIGHTS) 
 def _session(path: str, sha256: str, threads: int | None):
     import onnxruntime as ort
 
-    from geotally.imagery.scene import file_sha256
+    from geotally.imagery.checksum import file_sha256
 
     if not Path(path).is_file():
         raise GeotallyError(f"trailer-type model file missing: {path}; reinstall geotally")

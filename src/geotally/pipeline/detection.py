@@ -11,7 +11,7 @@ import numpy as np
 from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene
-from geotally.limits import check_tile_count
+from geotally.config.limits import check_tile_count
 from geotally.pipeline.model import RunModel
 
 

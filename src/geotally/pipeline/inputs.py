@@ -14,7 +14,7 @@ from geotally.errors import GeotallyError
 from geotally.imagery.dates import run_dates
 from geotally.imagery.scene import Scene, open_scene
 from geotally.roads.load import Roads, load_roads
-from geotally.scenes import SceneInput, check_undated_overlaps, footprint
+from geotally.pipeline.scenes import SceneInput, check_undated_overlaps, footprint
 from geotally.zones.border import Border, load_border
 from geotally.zones.load import Zones, load_zones
 

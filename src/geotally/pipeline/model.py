@@ -10,13 +10,13 @@ from typing import Callable
 import numpy as np
 
 from geotally.errors import GeotallyError
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 from geotally.models.backends import load_detector
 from geotally.models.cache import checkpoint_of, ensure_model
 from geotally.models.classes import class_map
 from geotally.models.registry import DEFAULT_MODEL, get_spec
 from geotally.store.summary import ModelRecord
-from geotally.thresholds import score_floor
+from geotally.config.thresholds import score_floor
 
 
 @dataclass

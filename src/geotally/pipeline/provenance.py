@@ -15,7 +15,7 @@ from geotally.analysis.queues import queue_totals
 from geotally.analysis.sizes import length_histogram
 from geotally.analysis.types import claim_table
 from geotally.config import CountConfig
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.pipeline.analysis import Analysis
 from geotally.pipeline.detection import Params, SceneDetections
@@ -38,8 +38,7 @@ def run_inputs(scenes, cfg: CountConfig) -> dict:
 
 def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, params: Params,
                   found: list[SceneDetections], kept: list[np.ndarray], at_seams: list[int], a: Analysis, cal,
-                  started: str,
-                  version: str) -> RunSummary:
+                  started: str, version: str, changed: dict | None = None) -> RunSummary:
     """summary.json of the run (see RunSummary)."""
     v = a.vehicles
     zones = run.zones
@@ -96,4 +95,6 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                             "before (centres within radius_m after the shift measured between the dates)",
                     "table": "stationary.csv",
                     "registrations": [r.as_dict() for r in v.registrations]} if "stationary" in v.table else None,
+        config=cfg,
+        recount={"changed": changed} if changed is not None else None,
     )

@@ -19,7 +19,7 @@ import shapely
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.vehicles import ScenePart, detection_ids
-from geotally.checks import check_claim, check_run_options, model_conf
+from geotally.pipeline.checks import check_claim, check_run_options, model_conf
 from geotally.config import CountConfig
 from geotally.detect.boxes import centres, corners_to_polygons
 from geotally.detect.run import Detections
@@ -35,9 +35,9 @@ from geotally.pipeline.detection import Params, SceneDetections, detect_one
 from geotally.pipeline.inputs import RunInputs, open_run
 from geotally.pipeline.model import RunModel, prepare_model
 from geotally.pipeline.provenance import build_summary
-from geotally.result import CountResult
-from geotally.scenes import expand
-from geotally.thresholds import check_conf_classes, conf_thresholds
+from geotally.pipeline.result import CountResult
+from geotally.pipeline.scenes import expand
+from geotally.config.thresholds import check_conf_classes, conf_thresholds
 
 log = logging.getLogger("geotally")
 
@@ -45,23 +45,25 @@ Progress = Callable[..., None]
 
 
 def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, progress: Progress | None = None,
-              say: Callable[[str], None] = lambda msg: None, models: dict | None = None) -> CountResult:
+              say: Callable[[str], None] = lambda msg: None, models: dict | None = None,
+              changed: dict | None = None) -> CountResult:
     """Count the scenes named by ``inputs`` (files, folders, globs, STAC) into one result; see
-    geotally.api.count_scenes. ``models`` caches prepared models between runs of one process."""
+    geotally.api.count_scenes. ``models`` caches prepared models between runs of one process;
+    ``changed`` is what a recount changed, recorded in summary.json."""
+    check_run_options(cfg, out)
     scenes = expand(inputs, date=cfg.date, date_pattern=cfg.date_pattern)
     if not scenes:
         raise GeotallyError("no scene given")
-    check_run_options(cfg, out)
     cal = Calibration.load(cfg.calibration) if isinstance(cfg.calibration, (str, os.PathLike)) else cfg.calibration
     run = open_run(scenes, cfg)
     if hasattr(cal, "check_scene"):
         for sc in run.scenes:
             cal.check_scene(sc.sha256, str(sc.path))
     if cfg.claim:
-        check_claim(cfg.claim, cfg.claim_class, run.zones)
+        check_claim(cfg.claim, run.zones)
     planned = None
     if cfg.route:  # planned before any detection, so a gap in the roads fails at once
-        from geotally.routes import plan
+        from geotally.pipeline.route import plan
 
         planned = plan(str(cfg.roads), cfg.route, run.footprints, run.crs, cfg.route_params)
     thresholds = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
@@ -94,13 +96,14 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
     a = analyse(parts, run, m, cfg, cal)
     from geotally import __version__
 
-    summary = build_summary(inputs, cfg, run, m, params, found, kept, at_seams, a, cal, started, __version__)
+    summary = build_summary(inputs, cfg, run, m, params, found, kept, at_seams, a, cal, started, __version__,
+                            changed)
     border_line = run.border.extended.intersection(shapely.box(*run.bounds)) if run.border is not None else None
     result = CountResult(detections=a.vehicles.table, counts=a.counts, summary=summary, scene=run.scenes[0],
                          zones=run.zones, queues=a.queues, tables=a.tables, border_line=border_line,
                          preview=found[0].picture, roads=a.roads)
     if planned is not None:
-        from geotally.routes import add_route
+        from geotally.pipeline.route import add_route
 
         add_route(result, planned)
     log.info("analysis (overlaps, sizes, zones, queues, counts): %.2f s", time.perf_counter() - t0)

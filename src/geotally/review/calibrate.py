@@ -6,7 +6,7 @@ from pathlib import Path
 
 from geotally.analysis.sampling import REJECT, SampleCalibration
 from geotally.errors import GeotallyError
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 from geotally.store.review import current_labels, read_review
 
 

@@ -8,17 +8,25 @@ import webbrowser
 from pathlib import Path
 from typing import Callable
 
-from geotally.analysis.sampling import SampleParams
-from geotally.imagery.scene import file_sha256
+from geotally.config.defaults import REVIEW_PORT
+from geotally.config.limits import PORT, check_number
+from geotally.config.params import SampleParams
+from geotally.imagery.checksum import file_sha256
 from geotally.review.server import ReviewApp, make_server
 from geotally.review.session import open_session, sample_plan
 from geotally.store.review import read_review, start_review
 
 
 def prepare(results: str | Path, sample: SampleParams | None = None, reviewer: str | None = None,
-            say: Callable[[str], None] = lambda s: None, scene: str | None = None) -> ReviewApp:
+            say: Callable[[str], None] = lambda s: None, scene: str | None = None,
+            port: int = REVIEW_PORT) -> ReviewApp:
     """The app for ``results``: review.gpkg made (with the sample) if it is not there yet. The map
-    shows the first scene, or ``scene`` (a file name) of a multi-scene result."""
+    shows the first scene, or ``scene`` (a file name) of a multi-scene result. A sample of no
+    detections is no sample. ``port`` is checked here, before anything is written."""
+    check_number("--port", port, *PORT, integer=True)
+    if sample is not None:
+        sample.validate()
+        sample = sample if sample.detections else None
     session = open_session(results)
     if scene is not None:
         chosen = session.scene_of(scene)
@@ -57,6 +65,7 @@ def check_scenes(app: ReviewApp, say: Callable[[str], None]) -> threading.Thread
 
 def serve(app: ReviewApp, port: int, open_browser: bool, say: Callable[[str], None]) -> None:
     """Serve on 127.0.0.1:``port`` until Ctrl+C."""
+    check_number("--port", port, *PORT, integer=True)
     server = make_server(app, port)
     url = f"http://127.0.0.1:{app.port}/"
     say(f"review app at {url} (decisions saved to {app.session.review_path}); Ctrl+C to stop")

@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from shapely import ops
 
 from geotally.errors import GeotallyError
-from geotally.roads.config import RouteParams  # noqa: F401 (re-exported)
+from geotally.config.params import RouteParams  # noqa: F401 (re-exported)
 
 WAYPOINT_REACH_M = 1000.0  # a waypoint farther than this from every road is a mistake, not a route
 ALONG_TOLERANCE_M = 1.0

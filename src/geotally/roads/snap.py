@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geotally.roads.config import DEFAULT_WIDTH_M, RoadParams
+from geotally.config.params import DEFAULT_WIDTH_M, RoadParams
 from geotally.roads.load import Roads
 
 @dataclass(frozen=True)

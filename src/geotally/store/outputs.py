@@ -143,7 +143,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _manifest(stage: Path) -> dict:
-    from geotally.imagery.scene import file_sha256
+    from geotally.imagery.checksum import file_sha256
 
     files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size}
              for p in sorted(stage.iterdir()) if p.is_file() and not p.name.startswith(CHECKPOINT_PREFIX)}
@@ -181,9 +181,10 @@ def staged_output(out: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def check_manifest(folder: str | os.PathLike) -> None:
-    """Refuse a results folder whose files are not the ones its run wrote (incomplete, mixed or edited)."""
-    from geotally.imagery.scene import file_sha256
+def check_manifest(folder: str | os.PathLike, only: tuple[str, ...] | None = None) -> None:
+    """Refuse a results folder whose files are not the ones its run wrote (incomplete, mixed or edited);
+    ``only`` checks just those files (what a command reads), the folder still needing its manifest."""
+    from geotally.imagery.checksum import file_sha256
 
     folder = Path(folder)
     try:
@@ -193,6 +194,8 @@ def check_manifest(folder: str | os.PathLike) -> None:
     except (ValueError, KeyError, TypeError):
         raise GeotallyError(f"{folder}/{MANIFEST} is damaged; count again") from None
     for name, meta in listed.items():
+        if only is not None and name not in only:
+            continue
         p = folder / name
         if not p.is_file() or file_sha256(p) != meta.get("sha256"):
             raise GeotallyError(f"{folder}/{name} is not the file its run wrote (missing or changed since); "

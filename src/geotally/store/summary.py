@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from geotally.config.count import CountConfig
 from geotally.errors import GeotallyError
 from geotally.imagery.dates import run_dates
 from geotally.store.outputs import check_manifest
@@ -94,6 +95,8 @@ class RunSummary:
     length_histogram: dict = field(default_factory=dict)
     claims: list[dict] | None = None
     stationary: dict | None = None  # with several dates: the rule, the table, the shifts between dates
+    config: CountConfig | None = None  # what the run was asked, whole: a recount starts from it (None: older runs)
+    recount: dict | None = None  # a recount: {"changed": {option: {"from": old, "to": new}}}
     overlap_rule: str = ("where scenes of the same date overlap, a vehicle is kept only from the scene in which "
                          "its centre lies farthest from the scene edge; a vehicle cut by the edge between two scenes "
                          "of one date that touch is one detection, the rectangle of its two pieces, kept by the "
@@ -110,7 +113,8 @@ class RunSummary:
 
     def to_dict(self) -> dict:
         """As summary.json holds it, in the order it has always been written."""
-        d = asdict(self)
+        d = asdict(replace(self, config=None))
+        d["config"] = self.config.to_dict() if self.config is not None else None
         return {k: d[k] for k in (*_ORDER, *(k for k in d if k not in _ORDER))}
 
     @classmethod
@@ -124,6 +128,7 @@ class RunSummary:
         d["model"] = make(ModelRecord, d["model"])
         d["scenes"] = [make(SceneRecord, s) for s in d["scenes"]]
         d["queues"] = make(QueueTotals, d["queues"])
+        d["config"] = CountConfig.from_dict(d["config"]) if d.get("config") else None
         return make(cls, d)
 
 

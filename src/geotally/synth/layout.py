@@ -9,35 +9,19 @@ vehicle is checked to lie inside the scene and to overlap no other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon, box
 
+from geotally.config.synth import LayoutParams
 from geotally.synth.vehicles import KINDS, TRUCK_KINDS
 
 LANE_W = 3.6
 PLAZA_HALF = 45.0  # metres of plaza either side of the border along the road
 QUEUE_START = 60.0  # queues begin this far from the border crossing point
 HEADWAY = 30.0  # least gap between driving cars, metres: about 2 s at 50 km/h, so moving traffic is no queue
-
-
-@dataclass(frozen=True)
-class LayoutParams:
-    width_m: float = 400.0
-    height_m: float = 1000.0
-    queue: dict = field(default_factory=lambda: {"TR": 18, "IQ": 32})  # trucks queuing, per side
-    depot: dict = field(default_factory=lambda: {"IQ": 12})  # trucks parked in a depot, per side
-    cars_road: int = 24
-    cars_park: int = 20
-    mix: tuple[float, float, float] = (0.4, 0.35, 0.25)  # tanker, box, flatbed
-    sides: tuple[str, str] = ("TR", "IQ")  # north, south
-    seed: int = 0  # fixes the place: road, border, lots
-    date_index: int = 0  # varies the vehicles on the same place
-    depot_capacity: dict | None = None  # lot size per side; defaults to the depot counts
-    queue_lanes: int = 2  # lanes of trucks per side, inner first; beyond 2 they stand on the shoulder and verge
-    road_curve: float = 0.0  # > 0: a smooth S-bend instead of the one kink, swinging this share of the width
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -15,27 +15,13 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box, mapping
 
 from geotally.synth.ground import render_ground
-from geotally.synth.layout import Layout, LayoutParams, footprint, make_layout
+from geotally.config.synth import SERIES_START, SynthParams
+from geotally.synth.layout import Layout, footprint, make_layout
 from geotally.synth.render import render_vehicles
 
 # Near the Zakho / Ibrahim Khalil crossing, in UTM 38N.
 ZAKHO_LONLAT = (42.565, 37.145)
 UTM38N = CRS.from_epsg(32638)
-
-
-@dataclass(frozen=True)
-class SynthParams:
-    layout: LayoutParams = field(default_factory=LayoutParams)
-    gsd: float = 0.15
-    sun_azimuth: float = 140.0
-    sun_elevation: float = 62.0  # mid-morning in summer at 37 N
-    haze: float = 0.0  # 0..1 blend towards a bright, low-contrast veil
-    jpeg_quality: int | None = None  # compression artefacts when set
-    blur_px: float = 0.45  # optical blur sigma in output pixels
-    noise: float = 0.012
-    sharpen: float = 0.3
-    noise_seed: int = 0
-    date: str | None = None
 
 
 def _origin() -> tuple[float, float]:
@@ -101,7 +87,7 @@ def closure_level(day, closure, reopen, previous: float) -> float:
     return max(lv["open"], previous * lv["drain"])
 
 
-def series_params(p: SynthParams, n_dates: int, start: str = "2026-06-01", step_days: int = 7,
+def series_params(p: SynthParams, n_dates: int, start: str = SERIES_START, step_days: int = 7,
                   closure: str | None = None, reopen: str | None = None) -> list[SynthParams]:
     """The same place on ``n_dates`` dates: queues at 50-100% of the asked length, the depot 50-100% full.
 
@@ -138,6 +124,7 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
 
     Returns the paths and the true counts per side and class.
     """
+    p.validate()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layout = make_layout(p.layout)

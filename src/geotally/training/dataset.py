@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 
 from geotally.detect.boxes import xywhr_to_corners
-from geotally.training.config import DatasetParams
+from geotally.config.training import DatasetParams
 from geotally.training.degrade import degrade, sample_gsd, to_model_scale
 from geotally.training.orient import aabb_iou, aabb_of, orient_labels
 from geotally.training.sources import LabelledImage
@@ -29,7 +29,7 @@ from geotally.training.sources import LabelledImage
 # pretrained head, and the model keeps its names.
 def _train_ids() -> dict[str, int]:
     from geotally.models.classes import class_map
-    from geotally.models.registry import DOTA_V1
+    from geotally.models.spec import DOTA_V1
 
     return {name: idx for idx, name in class_map(DOTA_V1).items()}
 
@@ -204,7 +204,7 @@ def build_dataset(items: list[LabelledImage], out_dir: str | Path, p: DatasetPar
                     n_tiles += 1
         if progress:
             progress(k + 1, len(items))
-    from geotally.models.registry import DOTA_V1
+    from geotally.models.spec import DOTA_V1
 
     # Ultralytics validates at the end of training whatever val= says; a few linked training tiles
     # keep that step to seconds (it measured 3 minutes on all 1,574). Validation is --val's job.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from geotally.training.config import DegradeParams
+from geotally.config.training import DegradeParams
 
 
 def sample_gsd(native: float, p: DegradeParams, rng: np.random.Generator) -> float:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from geotally.errors import GeotallyError
-from geotally.training.config import TrainParams
+from geotally.config.training import TrainParams
 
 
 def ultralytics_ready() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Callable
 
 from geotally.errors import GeotallyError
-from geotally.imagery.scene import file_sha256
-from geotally.models.registry import DOTA_V1
-from geotally.training.config import DatasetParams, TrainParams
+from geotally.imagery.checksum import file_sha256
+from geotally.models.spec import DOTA_V1
+from geotally.config.training import DatasetParams, TrainParams
 from geotally.training.dataset import build_dataset
 from geotally.training.fit import export_onnx, train, write_entry
 from geotally.training.sources import LabelledImage, exclude, read_source, read_vector_folder
@@ -90,8 +90,16 @@ def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[
                  on_prepare: Callable[[int, int], None] | None = None,
                  on_epoch: Callable[[int, int], None] | None = None) -> Trained:
     """Build the dataset (once), train (resuming), export and register ``name`` in ``out/model``."""
+    from geotally.config.limits import check_number
     from geotally.training.fit import ultralytics_ready
 
+    dataset.validate()
+    params.validate()
+    check_number("--synth", synth, 0, 100_000, integer=True)
+    if dataset.pseudo_teacher is not None:
+        from geotally.models.registry import get_spec
+
+        get_spec(dataset.pseudo_teacher)  # an unknown name fails here, before any image is read
     ultralytics_ready()  # before any work: the light install has no torch
     if params.train_only == "angle":  # only the angle is learnt: labels with a guessed one teach nothing else
         dataset = replace(dataset, measured_angles_only=True)

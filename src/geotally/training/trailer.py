@@ -22,7 +22,7 @@ import numpy as np
 
 from geotally.imagery.crops import CropSpec, crop_from_array
 from geotally.models.trailers import TRAILER_TYPES
-from geotally.training.config import DegradeParams
+from geotally.config.training import VAL_GSDS, DegradeParams
 
 # Rigid trucks in the renderer have a box body, so they are boxes; "other" is a tractor without a trailer.
 SYNTH_KIND_TYPE = {"tanker": "tanker", "box": "box", "rigid": "box", "flatbed": "flatbed_or_container", "bus": "bus",
@@ -307,7 +307,6 @@ def per_type(conf: np.ndarray) -> dict:
     return out
 
 
-VAL_GSDS = (0.15, 0.3, 0.5)
 MIN_REAL_ACCURACY = 0.85  # types are reported only at GSDs where real held-out crops reach this accuracy
 
 

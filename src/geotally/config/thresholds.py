@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
+from geotally.config.defaults import DEFAULT_CONF, SCORE_FLOOR
 from geotally.errors import GeotallyError
 
-# Chosen by measurement (best F1 per class on labelled DOTA images at 0.13-0.5 m/px);
-# see README "Threshold defaults" and benchmarks/thresholds.py.
-DEFAULT_CONF = {"large_vehicle": 0.10, "small_vehicle": 0.25, "*": 0.25}
-# Detections are kept down to this score (or the lowest --conf, if lower) and thresholded per class
-# afterwards, so that --conf can change on a finished run without detecting again.
-SCORE_FLOOR = 0.10
 
 
 def score_floor(thresholds: dict[str, float]) -> float:

@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from geotally.config.limits import check_number
+from geotally.errors import GeotallyError
+
+
+# GSDs (m) a trained model is validated at (train --val-gsds, the trailer-type classifier's card).
+VAL_GSDS = (0.15, 0.3, 0.5)
+
 
 @dataclass(frozen=True)
 class DegradeParams:
@@ -17,6 +24,15 @@ class DegradeParams:
     noise: tuple[float, float] = (0.0, 3.0)  # Gaussian noise sigma, grey levels
     jpeg: tuple[int, int] = (60, 95)  # JPEG quality
     gain: tuple[float, float] = (0.85, 1.15)
+
+    def validate(self) -> None:
+        """One-line error for a value out of range (train --gsd-range)."""
+        lo, hi = self.gsd_range
+        for v in (lo, hi):
+            check_number("--gsd-range", v, 0.02, 5.0, what="metres")
+        if lo > hi:
+            raise GeotallyError(f"--gsd-range takes MIN,MAX with MIN <= MAX, got {lo:g},{hi:g}")
+
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,19 @@ class DatasetParams:
     seed: int = 0
     degrade: DegradeParams = field(default_factory=DegradeParams)
 
+    def validate(self) -> None:
+        """One-line error for a value out of range (the train options that build the dataset)."""
+        check_number("--model-gsd", self.model_gsd, 0.02, 5.0, what="metres")
+        check_number("--imgsz", self.imgsz, 64, 4096, integer=True)
+        check_number("--copies", self.copies, 1, 1000, integer=True)
+        check_number("--copies-large", self.copies_large, 0, 1000, integer=True)
+        for name, score in (("--pseudo-score", self.pseudo_score), ("--mask-score-large", self.mask_score_large)):
+            if score is not None:
+                check_number(name, score, 0.05, 1.0, what="a detection score")
+        check_number("mask_score", self.mask_score, 0.0, 1.0)
+        self.degrade.validate()
+
+
 
 @dataclass(frozen=True)
 class TrainParams:
@@ -71,3 +100,14 @@ class TrainParams:
     # "angle": every weight but the head's angle branch is frozen (batch-norm statistics too), so
     # boxes, classes and scores stay the base model's and only its headings are refitted. None: all.
     train_only: str | None = None
+
+    def validate(self) -> None:
+        """One-line error for a value out of range (the train options of the fit itself)."""
+        check_number("--epochs", self.epochs, 1, 100_000, integer=True)
+        check_number("--batch", self.batch, 1, 4096, integer=True)
+        check_number("--imgsz", self.imgsz, 64, 4096, integer=True)
+        if not (isinstance(self.lr0, (int, float)) and 0 < self.lr0 <= 1):  # NaN fails too
+            raise GeotallyError(f"--lr0 must be a learning rate above 0 and at most 1, got {self.lr0}")
+        check_number("--warmup-epochs", self.warmup_epochs, 0, 100)
+        if self.train_only not in (None, "angle"):
+            raise GeotallyError(f"--train-only takes 'angle', got {self.train_only!r}")

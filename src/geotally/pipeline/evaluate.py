@@ -9,8 +9,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geotally.analysis.evaluate import MATCH_CONF, MATCH_IOU, ClassScore, round4, score_class
+from geotally.analysis.scoring import ClassScore, round4, score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
+from geotally.config.defaults import MATCH_CONF, MATCH_IOU
 from geotally.errors import GeotallyError
 from geotally.store.outputs import MANIFEST, check_manifest
 from geotally.geo.transform import pixel_to_map

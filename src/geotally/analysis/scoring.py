@@ -13,10 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-# How a detection matches a truth object when `geotally evaluate` is given no option.
-MATCH_IOU = 0.5  # rotated IoU
-MATCH_CONF = 0.0  # score threshold for precision, recall and count error (AP uses every score)
-
 
 @dataclass
 class ClassScore:

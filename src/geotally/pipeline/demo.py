@@ -7,9 +7,12 @@ from typing import Callable
 
 import pandas as pd
 
-from geotally.api import CountResult, count
+from geotally.config.count import CountConfig
+from geotally.pipeline.result import CountResult
+from geotally.pipeline.run import run_count
 from geotally.store.outputs import check_out_dir
-from geotally.synth import LayoutParams, SynthParams, write_scene
+from geotally.config.synth import CLOSURE_DEFAULTS, LayoutParams, SynthParams
+from geotally.synth import write_scene
 
 COMPARISON_COLUMNS = ["side", "class", "count", "truth", "error", "error_pct"]
 
@@ -30,21 +33,20 @@ def compare(result: CountResult, truth: dict[str, dict[str, int]]) -> pd.DataFra
 def run_demo(out: str | Path, *, gsd: float = SynthParams.gsd, seed: int = 0, progress: Callable | None = None,
              say: Callable[[str], None] = lambda msg: None) -> tuple[CountResult, pd.DataFrame, dict]:
     """Write a synthetic crossing near Zakho into ``out``, count it per side, and compare with truth."""
+    params = SynthParams(layout=LayoutParams(seed=seed), gsd=gsd)
+    params.validate()
     out = check_out_dir(out)
     out.mkdir(exist_ok=True)
     say(f"generating a border crossing at {gsd} m/px (seed {seed})")
-    scene = write_scene(out, SynthParams(layout=LayoutParams(seed=seed), gsd=gsd))
-    result = count(scene["scene"], zones=scene["sides"], border=scene["border"], sides=("TR", "IQ"), out=out,
-                   progress=progress, say=say)
+    scene = write_scene(out, params)
+    cfg = CountConfig(zones=scene["sides"], border=scene["border"], sides=("TR", "IQ"))
+    result = run_count([scene["scene"]], out, cfg, progress, say)
     table = compare(result, scene["counts"])
     table.to_csv(out / "demo_comparison.csv", index=False)
     return result, table, scene
 
 
-CLOSURE_DEFAULTS = {"dates": 6, "start": "2026-06-01", "closure": "2026-06-15", "reopen": "2026-07-01"}
-
-
-def run_closure_demo(out: str | Path, *, gsd: float = 0.3, seed: int = 0, dates: int = CLOSURE_DEFAULTS["dates"],
+def run_closure_demo(out: str | Path, *, gsd: float = CLOSURE_DEFAULTS["gsd"], seed: int = 0, dates: int = CLOSURE_DEFAULTS["dates"],
                      start: str = CLOSURE_DEFAULTS["start"], closure: str = CLOSURE_DEFAULTS["closure"],
                      reopen: str | None = CLOSURE_DEFAULTS["reopen"], progress: Callable | None = None,
                      say: Callable[[str], None] = lambda msg: None) -> tuple[CountResult, pd.DataFrame, dict]:
@@ -55,19 +57,20 @@ def run_closure_demo(out: str | Path, *, gsd: float = 0.3, seed: int = 0, dates:
     import datetime as dt
 
     from geotally.analysis.change import change_point, series
-    from geotally.api import count_scenes
     from geotally.synth import series_params
 
+    base = SynthParams(layout=LayoutParams(seed=seed), gsd=gsd)
+    base.validate()
     out = check_out_dir(out)
     out.mkdir(exist_ok=True)
     scenes_dir = out / "scenes"
     say(f"generating {dates} weekly scenes at {gsd} m/px from {start}: closed {closure}"
         + (f", reopened {reopen}" if reopen else ""))
-    runs = series_params(SynthParams(layout=LayoutParams(seed=seed), gsd=gsd), dates, start, closure=closure,
+    runs = series_params(base, dates, start, closure=closure,
                          reopen=reopen)
     written = [write_scene(scenes_dir, p, name=f"scene_{p.date}") for p in runs]
-    result = count_scenes([w["scene"] for w in written], zones=written[0]["sides"], border=written[0]["border"],
-                          sides=("TR", "IQ"), out=out / "results", progress=progress, say=say)
+    cfg = CountConfig(zones=written[0]["sides"], border=written[0]["border"], sides=("TR", "IQ"))
+    result = run_count([w["scene"] for w in written], out / "results", cfg, progress, say)
     rows = []
     for w in written:
         part = result.counts[result.counts["date"] == w["date"]]

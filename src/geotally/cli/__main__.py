@@ -1,0 +1,3 @@
+from geotally.cli import main
+
+main()

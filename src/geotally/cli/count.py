@@ -1,0 +1,158 @@
+"""count, recount, report and show: a count and what can be done with its results folder."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from geotally.cli import options as o
+from geotally.cli.app import app, err, out
+from geotally.cli.output import print_counts, print_result, progress_bar, say_to
+from geotally.config.count import CountConfig
+
+_D = CountConfig()
+
+
+@app.command("count")
+def count_cmd(
+    scenes: List[str] = typer.Argument(..., metavar="SCENE", help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, or a STAC ItemCollection JSON; one set of outputs."),
+    out_dir: Path = typer.Option(Path("results"), "--out", help="Directory for the results (created; files in it are replaced)."),
+    zones: o.Zones = None,
+    zone_field: o.ZoneField = None,
+    border: o.Border = None,
+    sides: o.Sides = None,
+    distance_bands: o.DistanceBands = None,
+    roads: o.Roads = None,
+    road_distance: o.RoadDistance = None,
+    route: o.Route = None,
+    route_stretch: o.RouteStretch = None,
+    on_road_only: o.OnRoadOnly = None,
+    conf: o.Conf = None,
+    size_thresholds: o.SizeThresholds = None,
+    queue_gap: o.QueueGap = None,
+    queue_min: o.QueueMin = None,
+    stationary_radius: o.StationaryRadius = None,
+    calibration: o.Calibration = None,
+    claim: o.Claim = None,
+    claim_class: o.ClaimClass = None,
+    export: o.Export = [],
+    basemap: o.Basemap = None,
+    model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see 'geotally models list')."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Local Ultralytics checkpoint (.pt) or ONNX export instead of a registered model."),
+    gsd: Optional[float] = typer.Option(None, "--gsd", help="Scene GSD in metres: required for images without georeference, overrides it otherwise."),
+    model_gsd: Optional[float] = typer.Option(None, "--model-gsd", help="GSD the model expects, in metres (default: the model's declared GSD)."),
+    bands: Optional[str] = typer.Option(None, "--bands", help="Bands to use as R,G,B, e.g. 3,2,1 (default: by colour interpretation)."),
+    tile_size: Optional[int] = typer.Option(None, "--tile-size", help="Model input tile size in pixels (default: the model's)."),
+    overlap: int = typer.Option(_D.overlap, "--overlap", help="Overlap between tiles in model pixels; keep it longer than a truck."),
+    batch: int = typer.Option(_D.batch, "--batch", help="Tiles per inference batch."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for inference (default: all cores)."),
+    backend: str = typer.Option(_D.backend, "--backend", help="auto (ONNX Runtime on CPU, Ultralytics on a GPU), onnx or ultralytics."),
+    workers: int = typer.Option(_D.workers, "--workers", help="Local worker processes, each loading the model once (threads are split between them)."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Run tiles on Dask: tcp://host:8786 for a cluster, local:N for a LocalCluster of N workers."),
+    date: Optional[str] = typer.Option(None, "--date", help="Date (YYYY-MM-DD) of every scene that has none of its own (STAC datetime, file name, tags)."),
+    date_pattern: Optional[str] = typer.Option(None, "--date-pattern", help="Read each scene's date from its file name, e.g. 'zakho_{date:%Y%m%d}.tif'."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
+    no_trailer_types: bool = typer.Option(False, "--no-trailer-types", help="Do not classify large vehicles by trailer type (tanker, box, flatbed or container, bus, other)."),
+    trailer_max_gsd: Optional[float] = typer.Option(None, "--trailer-max-gsd", metavar="M", help="Type large vehicles in scenes up to this GSD even where the shipped classifier's real validation does not allow it (an experiment: see the docs for its real accuracy)."),
+    quiet: o.Quiet = False,
+) -> None:
+    """Detect vehicles in the SCENES and count them per zone (or border side) and class.
+
+    Finished tiles are checkpointed in --out: running the same command again resumes."""
+    from geotally.api import count_scenes
+
+    given = dict(locals())
+    cfg, _ = CountConfig.of(
+        model=model, weights=weights, gsd=gsd, model_gsd=model_gsd,
+        bands=o.parse_bands(bands) if bands else None, tile_size=tile_size, overlap=overlap, batch=batch,
+        threads=threads, backend=backend, workers=workers, dask=dask, date=date, date_pattern=date_pattern, fresh=fresh,
+        trailer=replace(_D.trailer, enabled=not no_trailer_types, max_gsd=trailer_max_gsd),
+    ).changed(o.analysis_changes(given))
+    with progress_bar(quiet) as on_progress:
+        result = count_scenes(scenes, out=out_dir, config=cfg, progress=on_progress, say=say_to(quiet))
+    print_result(result, out_dir, quiet)
+
+
+@app.command("recount")
+def recount_cmd(
+    results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder written by 'geotally count'."),
+    zones: o.Zones = None,
+    zone_field: o.ZoneField = None,
+    border: o.Border = None,
+    sides: o.Sides = None,
+    distance_bands: o.DistanceBands = None,
+    roads: o.Roads = None,
+    road_distance: o.RoadDistance = None,
+    route: o.Route = None,
+    route_stretch: o.RouteStretch = None,
+    on_road_only: o.OnRoadOnly = None,
+    conf: o.Conf = None,
+    size_thresholds: o.SizeThresholds = None,
+    queue_gap: o.QueueGap = None,
+    queue_min: o.QueueMin = None,
+    stationary_radius: o.StationaryRadius = None,
+    calibration: o.Calibration = None,
+    claim: o.Claim = None,
+    claim_class: o.ClaimClass = None,
+    export: o.Export = [],
+    basemap: o.Basemap = None,
+    quiet: o.Quiet = False,
+) -> None:
+    """Run the analysis of a finished count again with some options changed, without detecting again.
+
+    The stored detections (kept down to the score floor) are thresholded, placed in zones and
+    sides, and grouped into queues anew; every option not given is the run's own, and summary.json
+    lists what changed. The folder is replaced as a whole."""
+    from geotally.api import recount
+
+    changes = o.analysis_changes(dict(locals()))
+    with progress_bar(quiet) as on_progress:
+        result = recount(results, progress=on_progress, say=say_to(quiet), **changes)
+    changed = (result.summary.recount or {}).get("changed") or {}
+    if changed and not quiet:
+        err.print("changed: " + "; ".join(f"{k} {v['from']} -> {v['to']}" for k, v in changed.items()))
+    print_result(result, results, quiet)
+
+
+@app.command("report")
+def report_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder from 'geotally count'."),
+               quiet: o.Quiet = False) -> None:
+    """Rebuild report.html and the exports of a results folder from its stored detections."""
+    from geotally.api import recount
+
+    with progress_bar(quiet) as on_progress:
+        result = recount(results, progress=on_progress, say=say_to(quiet))
+    print_result(result, results, quiet)
+
+
+@app.command("show")
+def show_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder from 'geotally count'.")) -> None:
+    """Print the counts table and the provenance of a results folder (nothing is recomputed)."""
+    from rich.table import Table
+
+    from geotally.api import show
+
+    shown = show(results)
+    summary = shown.summary
+    print_counts(shown.counts, f"{results}: vehicles per zone"
+                 + (" (estimate [95% interval]; raw count first)" if summary.counts_corrected else " (raw)"))
+    table = Table(title="provenance", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    model = summary.model
+    rows = [("geotally", summary.geotally_version), ("run (UTC)", summary.created_utc),
+            ("model", f"{model.name or model.file} (sha256 {model.sha256[:16]}…)"),
+            ("file run", f"{Path(model.run_file).name} (sha256 {model.run_file_sha256[:16]}…)"),
+            ("backend", model.detector.get("backend", ""))]
+    rows += [(f"scene {i + 1}", f"{sc.path} (sha256 {sc.sha256[:16]}…, {sc.tiles} tiles)")
+             for i, sc in enumerate(summary.scenes)]
+    rows += [("coordinates", summary.coordinates)]
+    rows += [(f"parameter {k}", str(v)) for k, v in summary.parameters.items()]
+    if summary.recount:
+        rows += [(f"recount changed {k}", f"{v['from']} -> {v['to']}") for k, v in summary.recount["changed"].items()]
+    for k, v in rows:
+        table.add_row(k, str(v))
+    out.print(table)

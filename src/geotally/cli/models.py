@@ -1,0 +1,44 @@
+"""models list and models pull: the registered detection models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from geotally.cli.app import err, models_app, out
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Show the registered models and whether each is cached."""
+    from rich.table import Table
+
+    from geotally.imagery.checksum import file_sha256
+    from geotally.models.cache import model_path
+    from geotally.models.registry import DEFAULT_MODEL, SHIPPED, all_specs
+    from geotally.models.sources import LocalFile
+
+    table = Table()
+    for col in ("name", "GSD", "tile", "cached", "sha256", "licence"):
+        table.add_column(col, no_wrap=col in ("name", "sha256"))
+    for name, spec in all_specs().items():
+        shipped = any(isinstance(s, LocalFile) and Path(s.path).parent == SHIPPED for s in spec.sources)
+        path = model_path(spec)
+        cached = "shipped" if shipped else ("no" if not path.exists() else "yes" if file_sha256(path) == spec.sha256
+                                            else "damaged: pull --force")
+        label = f"{name}*" if name == DEFAULT_MODEL else name
+        table.add_row(label, f"{spec.native_gsd} m", str(spec.tile_size), cached, spec.sha256[:12], spec.licence)
+    table.caption = "* default model. Pull with 'geotally models pull NAME'."
+    out.print(table)
+
+
+@models_app.command("pull")
+def models_pull(name: str = typer.Argument(..., help="Model name from 'geotally models list'."),
+                force: bool = typer.Option(False, "--force", help="Fetch again even if a cached copy exists.")) -> None:
+    """Fetch a model into the cache and verify its sha256."""
+    from geotally.models.cache import ensure_model
+    from geotally.models.registry import get_spec
+
+    path = ensure_model(get_spec(name), force=force, say=lambda msg: err.print(msg))
+    out.print(f"{name}: {path}")

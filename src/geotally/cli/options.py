@@ -1,0 +1,164 @@
+"""Options shared by several commands, declared once with one help text each (as rasterio's
+``rio/options.py`` does), and the parsers that turn their text into typed values.
+
+``count`` and ``recount`` share the analysis options: each is declared here with ``None`` as its
+value when not given, and :func:`analysis_changes` maps the given ones to the
+:class:`~geotally.config.CountConfig` field (or nested field) they set. ``count`` applies them to the
+defaults, ``recount`` to the stored run, so an option left out keeps its value in both. Ranges are
+not checked here: the API checks every value, for scripts and the CLI alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Callable, List, Optional
+
+import typer
+
+from geotally.config.count import CountConfig
+from geotally.errors import GeotallyError
+
+_D = CountConfig()  # the defaults, read from the config (never restated here)
+
+
+# -- parsers: text to typed values, a one-line error naming the option when the text has the wrong shape
+
+def key_values(text: str, cast, what: str, shape: str) -> dict:
+    """'A=1,B=2' to {'A': 1, 'B': 2}; anything else is a one-line error naming the option."""
+    try:
+        return {k.strip(): cast(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise GeotallyError(f"{what} takes {shape}, got {text!r}") from None
+
+
+def parse_conf(text: str):
+    if "=" in text:
+        return key_values(text, float, "--conf", "a number or class=number pairs")
+    try:
+        return float(text)
+    except ValueError:
+        raise GeotallyError(f"--conf takes a number or class=number pairs, got {text!r}") from None
+
+
+def parse_bands(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise GeotallyError(f"--bands takes comma-separated band numbers like 3,2,1, got {text!r}") from None
+
+
+def parse_sides(text: str) -> tuple[str, str]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise GeotallyError(f"--sides takes two names, left then right, like TR,IQ; got {text!r}")
+    return parts[0], parts[1]
+
+
+def parse_floats(text: str, what: str, n: int | None = None) -> tuple[float, ...]:
+    """Comma-separated numbers, increasing (``n`` of them when given)."""
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise GeotallyError(f"{what} takes comma-separated numbers, got {text!r}") from None
+    if (n and len(vals) != n) or list(vals) != sorted(vals):
+        raise GeotallyError(f"{what} takes {n or 'some'} increasing numbers, got {text!r}")
+    return vals
+
+
+def parse_claim(text: str) -> dict:
+    return key_values(text, float, "--claim", "ZONE=COUNT pairs like TR=4530,IQ=7245")
+
+
+def parse_exports(values: List[str]) -> tuple[str, ...]:
+    return tuple(v.lower() for v in values)
+
+
+# -- the analysis options of count and recount
+
+Conf = Annotated[Optional[str], typer.Option(
+    "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 "
+                   "(default: the model's own, chosen by measurement; a recount keeps the run's, and cannot go below "
+                   "its score floor).")]
+Zones = Annotated[Optional[Path], typer.Option("--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile), any CRS.")]
+ZoneField = Annotated[Optional[str], typer.Option(
+    "--zone-field", help=f"Attribute that names each zone (default: {_D.zone_field}).")]
+Border = Annotated[Optional[Path], typer.Option(
+    "--border", help="Border line (LineString/MultiLineString, any CRS) splitting the scene into two sides.")]
+Sides = Annotated[Optional[str], typer.Option(
+    "--sides", help="Names of the sides, left then right looking along the line, e.g. TR,IQ "
+                    "(default: the line's left/right properties).")]
+DistanceBands = Annotated[Optional[str], typer.Option(
+    "--distance-bands", help="Distance-to-border bands in metres, e.g. 0,1000,5000: counts per side per band.")]
+SizeThresholds = Annotated[Optional[str], typer.Option(
+    "--size-thresholds", help="Length thresholds in metres between car, van/light truck, rigid truck and articulated "
+                              f"(default: {','.join(f'{v:g}' for v in _D.size_thresholds)}).")]
+QueueGap = Annotated[Optional[float], typer.Option(
+    "--queue-gap", help=f"Largest gap in metres between vehicles of one queue (default: {_D.queue.max_gap:g}).")]
+QueueMin = Annotated[Optional[int], typer.Option(
+    "--queue-min", help=f"Fewest vehicles that make a queue (default: {_D.queue.min_vehicles}).")]
+Calibration = Annotated[Optional[Path], typer.Option(
+    "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals.")]
+Claim = Annotated[Optional[str], typer.Option("--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245.")]
+ClaimClass = Annotated[Optional[str], typer.Option(
+    "--claim-class", help=f"Class the claim counts (default: {_D.claim_class}).")]
+Export = Annotated[List[str], typer.Option(
+    "--export", metavar="FORMAT", help="Extra export beside the report: kml (GeoParquet is always written).")]
+Basemap = Annotated[Optional[str], typer.Option(
+    "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no "
+                      "network request.")]
+Roads = Annotated[Optional[Path], typer.Option(
+    "--roads", help="Road lines (GeoJSON, GeoPackage, Shapefile, or OpenStreetMap .osm/.osm.pbf), any CRS: each "
+                    "vehicle's road, on_road, counts_by_road.csv.")]
+RoadDistance = Annotated[Optional[float], typer.Option(
+    "--road-distance", help="On a road within this many metres of its line (default: half the road class's width "
+                            f"+ {_D.road.margin_m:g} m).")]
+Route = Annotated[Optional[str], typer.Option(
+    "--route", help="Route over --roads through LON,LAT;LON,LAT[;...]: vehicles per stretch and date (route.gpkg, "
+                    "counts_by_route.csv).")]
+RouteStretch = Annotated[Optional[float], typer.Option(
+    "--route-stretch", help=f"Length of the route's stretches, km (default: {_D.route_params.stretch_km:g}).")]
+OnRoadOnly = Annotated[Optional[bool], typer.Option(
+    "--on-road-only/--all-vehicles", show_default=False,
+    help="Count only vehicles on the roads (within their reach); off-road detections are left out. "
+         "--all-vehicles (the default) counts every vehicle.")]
+StationaryRadius = Annotated[Optional[float], typer.Option(
+    "--stationary-radius", metavar="M",
+    help="With several dates: a vehicle is stationary when one stood within M metres of it on the date before "
+         f"(after the shift measured between the dates; default: {_D.stationary.radius_m:g}).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")]
+
+# Each shared option: the CountConfig field (or nested field) it sets, and its parser.
+ANALYSIS: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
+    "conf": ("conf", parse_conf),
+    "zones": ("zones", None),
+    "zone_field": ("zone_field", None),
+    "border": ("border", None),
+    "sides": ("sides", parse_sides),
+    "distance_bands": ("distance_bands", lambda t: parse_floats(t, "--distance-bands")),
+    "size_thresholds": ("size_thresholds", lambda t: parse_floats(t, "--size-thresholds", 3)),
+    "queue_gap": ("queue.max_gap", None),
+    "queue_min": ("queue.min_vehicles", None),
+    "calibration": ("calibration", None),
+    "claim": ("claim", parse_claim),
+    "claim_class": ("claim_class", None),
+    "export": ("export", parse_exports),
+    "basemap": ("basemap", None),
+    "roads": ("roads", None),
+    "road_distance": ("road.distance_m", None),
+    "route": ("route", None),
+    "route_stretch": ("route_params.stretch_km", None),
+    "on_road_only": ("on_road_only", None),
+    "stationary_radius": ("stationary.radius_m", None),
+}
+
+
+def analysis_changes(params: dict[str, Any]) -> dict[str, Any]:
+    """The shared options the user gave (not None, a non-empty --export), parsed, by the config
+    field they set: what count applies to the defaults and recount to the stored run."""
+    out: dict[str, Any] = {}
+    for name, (path, parse) in ANALYSIS.items():
+        value = params.get(name)
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        out[path] = parse(value) if parse else value
+    return out

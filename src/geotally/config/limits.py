@@ -1,0 +1,47 @@
+"""The ranges numeric options must lie in, and the one checker every typed config uses, so that a
+bad value is refused with the same one line from the API and the CLI, before any work.
+
+Each limit says why it is there: GSDs outside them either make vehicles smaller than a pixel or
+make tiles for every pixel; tile sizes follow the model's stride of 32 pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+from geotally.errors import GeotallyError
+
+GSD_M = (0.005, 2.0)  # finer than a drone frame / coarser: a car is under 2 pixels
+MODEL_GSD_M = (0.02, 2.0)
+TILE_PX = (64, 4096)
+MAX_BATCH = 256
+MAX_THREADS = 1024
+MAX_TILES = 1_000_000
+PORT = (0, 65535)
+
+
+def check_number(name: str, value, lo: float, hi: float, *, integer: bool = False, what: str | None = None) -> None:
+    """Raise a one-line GeotallyError unless ``value`` is a finite number (whole if ``integer``) in [lo, hi].
+
+    ``name`` is the option as the CLI spells it (``--queue-gap``), so both faces give the same line."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+    if ok and integer:
+        ok = float(value).is_integer()
+    if not ok:
+        kind = what or ("a whole number" if integer else "a number")
+        raise GeotallyError(f"{name} must be {kind} from {lo:g} to {hi:g}, got {value!r}")
+
+
+def check_increasing(name: str, values, lo: float, hi: float) -> None:
+    """Every value in [lo, hi] and each larger than the one before."""
+    for v in values:
+        check_number(name, v, lo, hi)
+    if any(b <= a for a, b in zip(values, list(values)[1:])):
+        raise GeotallyError(f"{name} must increase, got {','.join(f'{v:g}' for v in values)}")
+
+
+def check_tile_count(n_tiles: int) -> None:
+    """A resampling that would make more than MAX_TILES tiles is a mistake, not a job."""
+    if n_tiles > MAX_TILES:
+        raise GeotallyError(f"this scene would need {n_tiles:,} tiles at the model's scale (more than {MAX_TILES:,}); "
+                            "check --gsd and --model-gsd")

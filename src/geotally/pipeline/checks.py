@@ -1,0 +1,49 @@
+"""Everything about a count that can be checked before the scene is read or a tile runs.
+
+Each check raises a one-line GeotallyError that names the option and says what to fix.
+"""
+
+from __future__ import annotations
+
+from geotally.config import CountConfig
+from geotally.errors import GeotallyError
+from geotally.models.registry import DEFAULT_MODEL, get_spec
+from geotally.store.outputs import check_out_dir
+from geotally.config.thresholds import conf_thresholds
+from geotally.zones.assign import OUTSIDE
+from geotally.zones.load import Zones
+
+
+def model_conf(model: str | None, weights) -> dict | None:
+    """The registered model's own per-class thresholds (None for local weights: the defaults)."""
+    return get_spec(model or DEFAULT_MODEL).conf if weights is None else None
+
+
+def check_run_options(cfg: CountConfig, out=None) -> None:
+    """Every option of a count that can be checked without the scene, in one place, before any work:
+    the config's own checks (the same for the API and the CLI), then what needs the model registry,
+    the output folder or an installed extra."""
+    cfg.validate()
+    if cfg.conf is None:
+        conf_thresholds(model_conf(cfg.model, cfg.weights))
+    if cfg.dask:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise GeotallyError("--dask needs Dask's distributed scheduler: pip install 'geotally[dask]'")
+    if out is not None:
+        check_out_dir(out)
+    if cfg.basemap:
+        from geotally.report.html import basemap_origin
+
+        basemap_origin(cfg.basemap)
+
+
+def check_claim(claim: dict[str, float], zone_set: Zones | None) -> None:
+    """A claim must name zones of this run (or ALL): else it could only be 'not found' (its class is
+    checked with the config)."""
+    known = set(zone_set.names.tolist()) if zone_set is not None else set()
+    unknown = [z for z in claim if z not in known | {"ALL", OUTSIDE}]
+    if unknown:
+        have = ", ".join(sorted(known)) or "none (give --zones or --border)"
+        raise GeotallyError(f"--claim names zone {unknown[0]!r}, which is not a zone of this run; zones: {have}, ALL")

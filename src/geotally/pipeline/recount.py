@@ -1,0 +1,89 @@
+"""Runs again from a results folder: new thresholds, zones, border or queue rules on the stored
+detections, in seconds, without detecting again.
+
+A finished run's checkpoint holds every tile's detections down to the score floor, and its
+summary.json holds the whole config it was asked (``config``). A recount is that config with
+exactly the user's changes applied, every other value kept, nested ones included; the new
+summary.json lists what changed (``recount.changed``). Every tile resumes from the checkpoint, so
+only the merge and the analysis run. What changes detection (model, GSD, tiles, a --conf below the
+score floor) is refused by the checkpoint, as for any resumed run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from geotally.config.count import NESTED, RECOUNTABLE, CountConfig, params_from_dict
+from geotally.errors import GeotallyError
+from geotally.pipeline.result import CountResult
+from geotally.pipeline.run import run_count
+from geotally.store.outputs import check_manifest
+from geotally.store.summary import RunSummary, read_summary
+
+
+def stored_config(summary: RunSummary) -> CountConfig:
+    """The CountConfig that repeats the run recorded in ``summary``, with the settings that only say
+    how to run (a fresh start, workers, a Dask cluster) back at their defaults: a recount detects
+    nothing. Folders written before summary.json held the config are read from their parameters."""
+    d = CountConfig()
+    cfg = summary.config if summary.config is not None else _legacy_config(summary)
+    return replace(cfg, fresh=d.fresh, workers=d.workers, dask=d.dask)
+
+
+def _legacy_config(summary: RunSummary) -> CountConfig:
+    p, inp = summary.parameters, summary.inputs
+    doc = {k: p.get(k) for k in ("model", "weights", "conf", "model_iou", "seam_iou", "tile_size", "overlap", "batch",
+                                 "model_gsd", "gsd", "bands", "zone_field", "threads", "backend", "queue", "trailer",
+                                 "stationary", "road", "on_road_only")}
+    doc.update(size_thresholds=p["size_thresholds_m"], distance_bands=p.get("distance_bands_m"),
+               route_params=p.get("route"), **{k: inp.get(k) for k in (
+                   "zones", "border", "sides", "calibration", "claim", "claim_class", "export", "basemap", "date",
+                   "date_pattern", "roads", "route")})
+    doc["on_road_only"] = bool(doc["on_road_only"])
+    return CountConfig.from_dict({k: v for k, v in doc.items() if v is not None})
+
+
+def recount_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` as :meth:`CountConfig.changed` takes them. A nested parameter object may be given
+    whole (``queue=QueueParams(...)``, every value of it replaced) or as a dict of the values to
+    change (``queue={"max_gap": 30}``, the rest kept), or one value by its dotted name
+    (``**{"queue.max_gap": 30}``). None means not given."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        head = key.partition(".")[0]
+        if head not in RECOUNTABLE:
+            raise GeotallyError(f"recount changes analysis options only ({', '.join(RECOUNTABLE)}); "
+                                f"not {key}: count again with --fresh for that")
+        if head in NESTED and "." not in key and isinstance(value, dict):
+            params_from_dict(NESTED[head], value)  # an unknown name fails here, as for the whole object
+            out.update({f"{head}.{k}": v for k, v in value.items()})
+        elif head in NESTED and "." not in key and not is_dataclass(value):
+            raise GeotallyError(f"recount: {key} takes a {NESTED[head].__name__} or a dict of its values")
+        else:
+            out[key] = value
+    return out
+
+
+def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, **changes) -> CountResult:
+    """The run in ``results`` again with the analysis options in ``changes`` changed (see
+    :func:`recount_changes`), every other option the run's own, written back into ``results`` as a
+    whole. With no changes it rebuilds the report and exports."""
+    wanted = recount_changes(changes)
+    # What a recount reads is summary.json (and the checkpoint, which guards itself): an edited one
+    # is refused, never re-sealed; derived files (the report, an export) may be missing, it rebuilds them.
+    summary = read_summary(results, verify=False)
+    check_manifest(results, only=("summary.json",))
+    try:
+        cfg, changed = stored_config(summary).changed(wanted)
+    except TypeError as exc:
+        raise GeotallyError(f"recount: {exc}") from None
+    for path in summary.inputs["scenes"]:
+        if not any(ch in path for ch in "*?[") and not Path(path).exists():
+            raise GeotallyError(f"the run's scene {path} is no longer there; a recount reads the scene's header "
+                                "and checksum, so put it back where it was")
+    return run_count(summary.inputs["scenes"], results, cfg, progress, say, changed=changed)
