@@ -12,15 +12,14 @@ Runs, in one process on the same images: geotally's defaults (whatever model and
 settings, and SAHI (`get_sliced_prediction`, 1024 slices, 0.2 overlap, confidence 0.25) with
 the stock yolov8n-obb checkpoint. Seconds are wall time over all images of that GSD.
 
-    python benchmarks/accuracy.py [--split val|tune] [--gsds 0.15,0.3,0.5] [--models yolov8n-obb-dota]
-                                  [--no-sahi] [--limit N] [--json out.json]
+    python -m benchmarks.accuracy [--split val|tune] [--gsds 0.15,0.3,0.5] [--models yolov8n-obb-dota]
+                                   [--no-sahi] [--limit N] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -30,56 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from geotally.training.validate import CLASSES, RADIUS_M, detect_pixels, match  # noqa: F401
-from geotally.training.validate import degrade_to as _degrade
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SPLITS = Path(__file__).resolve().parent / "splits"
-
-
-@dataclass
-class Image:
-    name: str
-    dataset: str  # simd | kit
-    path: Path
-    centres: np.ndarray  # (n, 2) native pixels
-    cls: np.ndarray  # large_vehicle | small_vehicle | ignore
-    gsd: float
-
-
-def load_split(split: str, limit: int | None) -> list[Image]:
-    from geotally.training.sources import read_source
-
-    simd_names = set((DATA / "simd" / "val.txt").read_text().split()) if split == "val" \
-        else set((SPLITS / "simd_tune.txt").read_text().split())
-    kit_ok = (lambda s: s.startswith("MOS")) if split == "val" else \
-        (lambda s: s.startswith("MunichStreet02-MOS") and int(s[-2:]) >= 88)
-    out = []
-    for ds, keep in (("simd", lambda s: s in simd_names), ("kit", kit_ok)):
-        items = [it for it in read_source(DATA / ("simd" if ds == "simd" else "kit-munich")) if keep(it.path.stem)]
-        for it in items[:limit] if limit else items:
-            out.append(Image(it.path.stem, ds, it.path, it.corners.mean(axis=1), it.cls, it.gsd))
-    return out
-
-
-def simd_labels(img: Image, gsd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A SIMD image's labels with SIMD's own class names: centres in pixels of the image degraded to
-    ``gsd`` (as degrade_to gives it), class names, and the long side of each box in metres."""
-    names = (DATA / "simd" / "classes.names").read_text().split()
-    rows = np.loadtxt(DATA / "simd" / "labels" / f"{img.name}.txt", ndmin=2)
-    h, w = cv2.imread(str(img.path)).shape[:2]
-    centres = np.c_[rows[:, 1] * w, rows[:, 2] * h] * (img.gsd / gsd)
-    kinds = np.array([names[int(r[0])] for r in rows], dtype=object)
-    return centres, kinds, np.maximum(rows[:, 3] * w, rows[:, 4] * h) * img.gsd
-
-
-def degrade_to(img: Image, gsd: float, work: Path) -> tuple[Path, np.ndarray, float]:
-    """The image area-averaged to ``gsd`` (left as is when already coarser), its label centres, its GSD."""
-    from geotally.training.sources import LabelledImage
-
-    item = LabelledImage(img.path, np.zeros((0, 4, 2)), np.zeros(0, dtype=object), True, img.gsd, img.dataset)
-    path, _, g = _degrade(item, gsd, work)
-    return path, img.centres * (img.gsd / g), g
+from benchmarks.data import Image, degrade_to, load_split, require
+from benchmarks.runners import run_geotally, sahi_runner
+from geotally.training.validate import CLASSES, RADIUS_M, match
 
 
 @dataclass
@@ -117,32 +69,6 @@ def score_image(tallies: dict, key, img: Image, det_xy: np.ndarray, det_cls: np.
             t.inner_truth += int(inner(truth_xy[tsel].reshape(-1, 2)).sum())
 
 
-def run_geotally(path: Path, gsd: float, kw: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return detect_pixels(path, gsd, **kw)
-
-
-def sahi_runner():
-    from sahi import AutoDetectionModel
-    from sahi.predict import get_sliced_prediction
-
-    from geotally.models import ensure_model, get_spec
-    from geotally.models.classes import class_map
-
-    model = AutoDetectionModel.from_pretrained(model_type="ultralytics",
-                                               model_path=str(ensure_model(get_spec("yolov8n-obb-dota"))),
-                                               confidence_threshold=0.25, device="cpu")
-
-    def run(path: Path, gsd: float):
-        res = get_sliced_prediction(str(path), model, slice_height=1024, slice_width=1024, overlap_height_ratio=0.2,
-                                    overlap_width_ratio=0.2, verbose=0)
-        preds = res.object_prediction_list
-        xy = np.array([[(p.bbox.minx + p.bbox.maxx) / 2, (p.bbox.miny + p.bbox.maxy) / 2] for p in preds]).reshape(-1, 2)
-        cls = np.array([class_map({0: p.category.name})[0] for p in preds], dtype=str)
-        return xy, cls, np.array([p.score.value for p in preds])
-
-    return run
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="val", choices=("val", "tune"))
@@ -152,8 +78,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="at most this many images per data set")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     from geotally.models.registry import DEFAULT_MODEL, get_spec
 
     images = load_split(args.split, args.limit)

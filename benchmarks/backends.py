@@ -3,7 +3,7 @@
 Each backend runs the same count twice in this process; the second (warm) run is the figure
 (the first pays model load, and for ONNX a one-off export if not cached).
 
-    python benchmarks/backends.py SCENE.tif
+    python -m benchmarks.backends SCENE.tif
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Does a calibration from other scenes cover the truth on a held-out scene? Leave one scene group out.
 
 For each labelled image: the raw count per class (detections), the labelled count, and the true
-positives by centre matching (the same rule as benchmarks/accuracy.py). Then, for each scene group
+positives by centre matching (the same rule as benchmarks.accuracy). Then, for each scene group
 in turn, a calibration is made from all the other groups and applied to every image of the held-out
 group: does its 95% interval contain the labelled count? Two calibrations side by side, in one run:
 
@@ -22,7 +22,7 @@ The stock yolov8n-obb-dota checkpoint trained on none of these; the shipped defa
 (geotally-vehicles-v1) is judged only on its held-out images (SIMD val + tune, KIT MOS74-93 and
 MunichStreet02-MOS87-93).
 
-    python benchmarks/calibration_transfer.py [--models yolov8n-obb-dota,geotally-vehicles-v1]
+    python -m benchmarks.calibration_transfer [--models yolov8n-obb-dota,geotally-vehicles-v1]
                                               [--cache bench-out/transfer-dets.json]
 """
 
@@ -38,22 +38,19 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.data import DATA, items, require, simd_names
 from geotally.analysis.calibration import Calibration, ClassCalibration, interval
 from geotally.training.validate import CLASSES, RADIUS_M, detect_pixels, match
 from geotally.training.validate import degrade_to
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SPLITS = Path(__file__).resolve().parent / "splits"
 V1_TRAINED_KIT = re.compile(r"^MunichStreet02-MOS(7[4-9]|8[0-6])$")
 
 
 def images(model: str):
-    from geotally.training.sources import read_source
-
-    held = set((DATA / "simd" / "val.txt").read_text().split()) | set((SPLITS / "simd_tune.txt").read_text().split())
+    held = simd_names("val") | simd_names("tune")
     out = []
     for ds, gsd in (("kit-munich", 0.15), ("simd", 0.3)):
-        for it in read_source(DATA / ds):
+        for it in items(DATA / ds):
             name = it.path.stem
             if model != "yolov8n-obb-dota" and ((ds == "simd" and name not in held) or V1_TRAINED_KIT.match(name)):
                 continue
@@ -124,8 +121,7 @@ def main() -> None:
     ap.add_argument("--models", default="yolov8n-obb-dota,geotally-vehicles-v1")
     ap.add_argument("--cache", default="bench-out/transfer-dets.json", help="detections per image (reused if present)")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     cache_path = Path(args.cache)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     print("| model | data (GSD) | class | scene groups | images | grouped: covered | grouped: no interval "

@@ -7,13 +7,12 @@ labels are not exhaustive, and by eye its annotators boxed light cars more often
 car parks: the dark band's recall is measured on the dark cars that are labelled, and the share of
 dark cars among the labels says nothing about how many there are.
 
-    python benchmarks/dark_cars.py [--split val|tune] [--gsds 0.15,0.3,0.5] [--no-sahi]
+    python -m benchmarks.dark_cars [--split val|tune] [--gsds 0.15,0.3,0.5] [--no-sahi]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -21,10 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, RADIUS_M, degrade_to, load_split, run_geotally, sahi_runner  # noqa: E402
-
-from geotally.training.validate import matched  # noqa: E402
+from benchmarks.data import SIMD, degrade_to, items, load_split, require
+from benchmarks.runners import run_geotally, sahi_runner
+from geotally.training.validate import RADIUS_M, matched
 
 BANDS = ("dark", "mid", "light")
 
@@ -52,17 +50,15 @@ def main() -> None:
     ap.add_argument("--gsds", default="0.15,0.3,0.5")
     ap.add_argument("--no-sahi", action="store_true")
     a = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     from geotally.models.registry import DEFAULT_MODEL
-    from geotally.training.sources import read_source
 
     images = [im for im in load_split(a.split, None) if im.dataset == "simd"]
-    items = {it.path.stem: it for it in read_source(DATA / "simd")}
+    labelled = {it.path.stem: it for it in items(SIMD)}
     levels = {}
     for im in images:
         small = im.cls == "small_vehicle"
-        levels[im.name] = band(brightness(cv2.imread(str(im.path)), items[im.name].corners[small]))
+        levels[im.name] = band(brightness(cv2.imread(str(im.path)), labelled[im.name].corners[small]))
     runs = {f"geotally defaults ({DEFAULT_MODEL})": lambda p, g: run_geotally(p, g, {}),
             "geotally, stock yolov8n-obb-dota": lambda p, g: run_geotally(p, g, {"model": "yolov8n-obb-dota"})}
     if not a.no_sahi:

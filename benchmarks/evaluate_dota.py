@@ -4,7 +4,7 @@ Runs the CLI the way a user would: for each GSD, writes each image (area-average
 labelTxt (coordinates scaled with it) to a work folder, counts each image, then evaluates all
 results of that GSD against the label folder in one call. Prints each evaluation's table.
 
-    python benchmarks/evaluate_dota.py [--workdir /tmp/gt-dota-eval]
+    python -m benchmarks.evaluate_dota [--workdir /tmp/gt-dota-eval]
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import cv2
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dota-sample"
+from benchmarks.data import DOTA, dota_image, dota_label, require
+
 IMAGES = ("P0004", "P1888", "P0706")
 
 
@@ -42,8 +43,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/gt-dota-eval")
     args = ap.parse_args()
-    if not SHARED.exists():
-        raise SystemExit(f"{SHARED} not found: this benchmark needs the shared DOTA sample")
+    require(DOTA, "the shared DOTA sample")
     work = Path(args.workdir)
     cli = [sys.executable, "-m", "geotally.cli"]
     for target in ("native", "0.3", "0.5"):
@@ -51,11 +51,11 @@ def main() -> None:
         (folder / "labelTxt").mkdir(parents=True, exist_ok=True)
         results = []
         for name in IMAGES:
-            text = (SHARED / "labelTxt" / f"{name}.txt").read_text()
+            text = dota_label(name).read_text()
             g0 = label_gsd(text)
             gsd = g0 if target == "native" else float(target)
             f = g0 / gsd
-            img = cv2.imread(str(SHARED / "images" / f"{name}.png"))
+            img = cv2.imread(str(dota_image(name)))
             if f != 1.0:
                 img = cv2.resize(img, (round(img.shape[1] * f), round(img.shape[0] * f)), interpolation=cv2.INTER_AREA)
             cv2.imwrite(str(folder / f"{name}.png"), img)

@@ -4,9 +4,9 @@ Speed: median seconds per 1024 x 1024 tile (batch 1, all cores, 10 runs after 2 
 tiles. Agreement: the same tiles decoded with geotally's decoder at the default score floor, boxes
 matched to fp32 ones by centre (2 px): the share of fp32 detections each engine reproduces, and
 how many it adds. The full accuracy table for an engine that wins comes from
-`benchmarks/accuracy.py --models ...` after registering its file.
+`python -m benchmarks.accuracy --models ...` after registering its file.
 
-    python benchmarks/inference_engines.py [--model geotally-vehicles-v1] [--out bench-out/engines]
+    python -m benchmarks.inference_engines [--model geotally-vehicles-v1] [--out bench-out/engines]
 """
 
 from __future__ import annotations
@@ -20,18 +20,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA  # noqa: E402
+from benchmarks.data import SIMD, simd_name_list
 
 
 def tiles_for_test(n: int = 6) -> list[np.ndarray]:
     """Real 1024 px tiles: SIMD validation images at 0.25 m side by side (model scale), RGB."""
-    names = (DATA / "simd" / "val.txt").read_text().split()[: n * 4]
+    names = simd_name_list("val")[: n * 4]
     out = []
     for k in range(n):
         canvas = np.zeros((1024, 1024, 3), np.uint8)
         for j, name in enumerate(names[k * 4:(k + 1) * 4]):
-            img = cv2.imread(str(DATA / "simd" / "images" / f"{name}.jpg"))[..., ::-1]
+            img = cv2.imread(str(SIMD / "images" / f"{name}.jpg"))[..., ::-1]
             small = cv2.resize(img, (491, 368), interpolation=cv2.INTER_AREA)
             y, x = (j // 2) * 512, (j % 2) * 512
             canvas[y:y + 368, x:x + 491] = small

@@ -8,22 +8,20 @@ the default in one run, on SIMD and KIT images of a split (tune by default: a ch
 Printed per GSD and rule: SIMD trucks, long vehicles and buses found as large (centre within 3 m),
 SIMD cars and vans found as small, KIT cars found as small, and large detections on SIMD and KIT.
 
-    python benchmarks/light_trucks.py [--split tune|val] [--gsds 0.3,0.5] [--lengths 5.5,6.5,7.5]
+    python -m benchmarks.light_trucks [--split tune|val] [--gsds 0.3,0.5] [--lengths 5.5,6.5,7.5]
                                       [--ratios 0.7,0.5,0.3]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, degrade_to, load_split, simd_labels  # noqa: E402
+from benchmarks.data import degrade_to, load_split, require, simd_labels
 
 LARGE = {"truck", "longvehicle", "bus"}
 
@@ -102,8 +100,7 @@ def main() -> None:
     ap.add_argument("--lengths", default="5.5,6.5,7.5")
     ap.add_argument("--ratios", default="0.7,0.5,0.3")
     a = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     images = load_split(a.split, None)
     print(f"{a.split} split, {len(images)} images, default model")
     print("\n| GSD | rule | SIMD trucks/long/buses as large | SIMD cars and vans as small | KIT cars as small "

@@ -3,7 +3,7 @@
 count of the single GeoTIFF they tile, each in a fresh process, in one run. Issue 14 asks for at
 most 1.2x the time per megapixel.
 
-    python benchmarks/many_scenes.py [--cols 2] [--rows 26] [--keep DIR]
+    python -m benchmarks.many_scenes [--cols 2] [--rows 26] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
     runs = {}
     for label, inputs in (("one scene", [str(folder / "one.tif")]), (f"{len(pieces)} scenes", pieces)):
         out = folder / f"out_{len(inputs)}"
-        res = subprocess.run([sys.executable, __file__, "--_child", str(out), *inputs], capture_output=True,
+        res = subprocess.run([sys.executable, "-m", "benchmarks.many_scenes", "--_child", str(out), *inputs], capture_output=True,
                              text=True, check=True)
         runs[label] = json.loads(res.stdout.strip().splitlines()[-1])
     print(f"{mp:.1f} MP of a generated crossing at {gsd} m: one GeoTIFF, and the same pixels as {len(pieces)} "

@@ -7,7 +7,7 @@ measurement runs in a fresh process; peak RSS comes from the OS (ru_maxrss of th
 The baseline is what a tool that loads the scene does: one `rasterio.read()` of the whole
 raster, nothing else.
 
-    python benchmarks/memory_speed.py [--sizes 5000,20000] [--workdir /tmp/gt-bench]
+    python -m benchmarks.memory_speed [--sizes 5000,20000] [--workdir /tmp/gt-bench]
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main() -> None:
         for size in sizes:
             build_scene(work / f"scene_{size}.tif", size, chunk)
         return
-    subprocess.run([sys.executable, __file__, "--build-only", "--sizes", args.sizes, "--workdir", str(work)], check=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.memory_speed", "--build-only", "--sizes", args.sizes, "--workdir", str(work)], check=True)
     rows = []
     for size in sizes:
         scene = work / f"scene_{size}.tif"

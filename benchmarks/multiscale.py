@@ -1,10 +1,10 @@
 """Does multi-scale inference pay for its cost? Each image is counted at several model GSDs, and the
 union of two or more of them is merged by the same class-agnostic rotated NMS that joins tiles
-(IoU 0.3, highest score kept). Recall and count error are scored as in benchmarks/accuracy.py, on
+(IoU 0.3, highest score kept). Recall and count error are scored as in benchmarks.accuracy, on
 the TUNE split by default (a choice of inference settings), in one run; seconds are the sum of the
 single passes a union needs.
 
-    python benchmarks/multiscale.py [--split tune|val] [--gsds 0.15,0.3,0.5]
+    python -m benchmarks.multiscale [--split tune|val] [--gsds 0.15,0.3,0.5]
                                     [--model-gsds 0.25,0.2,0.35] [--unions 0.25+0.2,0.25+0.35]
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, Tally, degrade_to, load_split, score_image  # noqa: E402
+from benchmarks.accuracy import Tally, score_image
+from benchmarks.data import degrade_to, load_split, require
 
 
 def detect(path: Path, gsd: float, model_gsd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,8 +46,7 @@ def main() -> None:
     ap.add_argument("--model-gsds", default="0.25,0.2,0.35")
     ap.add_argument("--unions", default="0.25+0.2,0.25+0.35")
     a = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     singles = [float(v) for v in a.model_gsds.split(",")]
     unions = [[float(v) for v in u.split("+")] for u in a.unions.split(",") if u]
     missing = {m for u in unions for m in u} - set(singles)

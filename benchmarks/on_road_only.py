@@ -12,28 +12,25 @@ road class's half-width plus the margin of its line). Rows:
   left out by design, and their number is printed;
 * and how many vehicles the queue finder puts in queues without and with the roads.
 
-    python benchmarks/on_road_only.py [--gsd 0.15 0.3]
+    python -m benchmarks.on_road_only [--gsd 0.15 0.3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import degrade_to, load_split  # noqa: E402
+from benchmarks.data import BENCH, degrade_to, load_split
+from geotally.config.params import RoadParams
+from geotally.roads.load import load_roads
+from geotally.roads.snap import reach_m, snap_to_roads
+from geotally.training.validate import RADIUS_M, match
 
-from geotally.roads.config import RoadParams  # noqa: E402
-from geotally.roads.load import load_roads  # noqa: E402
-from geotally.roads.snap import reach_m, snap_to_roads  # noqa: E402
-from geotally.training.validate import RADIUS_M, match  # noqa: E402
-
-ROADS = Path(__file__).resolve().parent / "road_labels" / "kit_mos.json"
+ROADS = BENCH / "road_labels" / "kit_mos.json"
 
 
 def roads_file(path: Path, metres_per_native_px: float) -> Path:

@@ -14,13 +14,12 @@ A second table measures the oriented labels `geotally train` derives from axis-a
 the same truth is reduced to axis-aligned boxes, oriented again (matched to the stock model's
 boxes, else elongated or gradient), and compared with the true angle.
 
-    python benchmarks/orientation.py [--models geotally-vehicles-v1,yolov8n-obb-dota] [--gsds 0.3,0.5] [--seeds 40,41,42]
+    python -m benchmarks.orientation [--models geotally-vehicles-v1,yolov8n-obb-dota] [--gsds 0.3,0.5] [--seeds 40,41,42]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -28,8 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, RADIUS_M  # noqa: E402
+from benchmarks.data import dota_image, dota_truth
+from geotally.training.validate import RADIUS_M
 
 
 def long_axis(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,14 +46,13 @@ def angle_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def truth_sets(gsds: list[float], work: Path, seeds: tuple[int, ...] = (40, 41, 42)) -> list[tuple[str, float, Path, np.ndarray, np.ndarray]]:
     """(name, gsd, image path, truth corners px, truth classes) for DOTA and synthetic scenes."""
-    from geotally.analysis.truth import read_dota
     from geotally.synth import SynthParams, write_scene
     from geotally.training.sources import _corners, read_vector_folder
 
     out = []
     for name in ("P0004", "P1888"):
-        t0 = read_dota(DATA / "dota-sample" / "labelTxt" / f"{name}.txt")
-        img = cv2.imread(str(DATA / "dota-sample" / "images" / f"{name}.png"))
+        t0 = dota_truth(name)
+        img = cv2.imread(str(dota_image(name)))
         for g in gsds:
             f = t0.gsd / g
             small = cv2.resize(img, (round(img.shape[1] * f), round(img.shape[0] * f)), interpolation=cv2.INTER_AREA)

@@ -7,7 +7,7 @@ The generated crossing is stretched to ``--km`` of road with ``--lanes`` lanes o
 (beyond two they stand on the shoulder and verge, as trucks do at a closed border); the trucks
 are split between the two sides.
 
-    python benchmarks/queue_scale.py [--trucks 12000] [--km 42] [--lanes 7] [--gsd 0.5] [--seed 5] [--keep DIR]
+    python -m benchmarks.queue_scale [--trucks 12000] [--km 42] [--lanes 7] [--gsd 0.5] [--seed 5] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> None:
     truth = scene["counts"]
     runs = []
     for kind in ("count", "count-roads", "read"):
-        out = subprocess.run([sys.executable, __file__, "--_child", kind, str(folder)], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-m", "benchmarks.queue_scale", "--_child", kind, str(folder)], capture_output=True, text=True,
                              check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     import rasterio

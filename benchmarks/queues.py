@@ -4,7 +4,7 @@ Plants queues of 10 trucks among scattered vehicles (a tenth of them queued) and
 geotally's k-d tree chaining and a plain all-pairs link test (numpy, in blocks) that finds
 the same links. The baseline is run only where it finishes in reasonable time.
 
-    python benchmarks/queues.py [--sizes 2000,10000,20000,100000,400000]
+    python -m benchmarks.queues [--sizes 2000,10000,20000,100000,400000]
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ car-park aisle (geotally drops OSM's), so it is a best case for a map, not an OS
 analyst, but one still image shows them exactly as a queue in the lane beside the kerb: `precision`
 counts them as wrong calls, `precision, kerb rows left out` scores them as neither (like `unsure`).
 
-    python benchmarks/queues_real.py [--split tune|val|dota|all] [--cache FILE] [--save-overlays DIR]
+    python -m benchmarks.queues_real [--split tune|val|dota|all] [--cache FILE] [--save-overlays DIR]
 """
 
 from __future__ import annotations
@@ -30,10 +30,9 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from benchmarks.data import BENCH, DOTA, SIMD, items, simd_names
 from geotally.analysis.queues import QueueParams, find_queues, link_pairs
 
-HERE = Path(__file__).resolve().parent
-DATA = HERE.parents[1] / "shared" / "data"
 KINDS = ("queue", "unsure", "kerb", "traffic", "lot_or_other")
 
 
@@ -48,17 +47,14 @@ def plain_chains(xy, hd, ln, p=QueueParams(min_vehicles=5)) -> np.ndarray:
 
 
 def images(split: str) -> list:
-    from geotally.training.sources import read_source
-
     if split == "dota":
-        return list(read_source(DATA / "dota-sample"))
-    names = (HERE / "splits" / "simd_tune.txt") if split == "tune" else (DATA / "simd" / "val.txt")
-    keep = set(names.read_text().split())
-    return [it for it in read_source(DATA / "simd") if it.path.stem in keep]
+        return list(items(DOTA))
+    keep = simd_names(split)
+    return [it for it in items(SIMD) if it.path.stem in keep]
 
 
 def _rows() -> list[dict]:
-    with open(HERE / "queue_labels" / "regions.csv", newline="") as f:
+    with open(BENCH / "queue_labels" / "regions.csv", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -85,7 +81,7 @@ def drawn_roads() -> dict[str, list]:
 
 def on_drawn_roads(scene: dict, roads: dict) -> np.ndarray:
     """Which vehicles geotally ties to those roads (residential width: within 7.25 m of the line)."""
-    from geotally.roads.config import RoadParams
+    from geotally.config.params import RoadParams
     from geotally.roads.snap import snap_to_roads
 
     lines = roads.get(scene["image"], [])

@@ -1,10 +1,10 @@
 """Changing a threshold on a finished run: `geotally recount` on the stored detections, beside what
 a user had to do before (count again with --fresh, detecting every tile again), in one run.
 
-Uses the scenes benchmarks/memory_speed.py builds (repeated generated border-crossing imagery at
+Uses the scenes benchmarks.memory_speed builds (repeated generated border-crossing imagery at
 0.15 m); 40000 x 40000 px is the 1.6 gigapixel scene. Each step runs in a fresh process.
 
-    python benchmarks/recount.py [--size 40000] [--workdir /tmp/gt-bench]
+    python -m benchmarks.recount [--size 40000] [--workdir /tmp/gt-bench]
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
 
 
 def timed(cmd: list[str]) -> float:
@@ -38,7 +36,7 @@ def main() -> None:
     ap.add_argument("--conf", default="0.4", help="the new threshold")
     args = ap.parse_args()
     work = Path(args.workdir)
-    subprocess.run([sys.executable, str(HERE / "memory_speed.py"), "--build-only", "--sizes", str(args.size),
+    subprocess.run([sys.executable, "-m", "benchmarks.memory_speed", "--build-only", "--sizes", str(args.size),
                     "--workdir", str(work)], check=True)
     scene = work / f"scene_{args.size}.tif"
     gt = [sys.executable, "-m", "geotally.cli"]

@@ -5,7 +5,7 @@ For each image in ../shared/data/dota-sample, at native GSD and area-averaged to
 to) and prints precision, recall and count error per vehicle class (rotated IoU >= 0.5
 for boxes; the table also shows a centre-distance match, which is what a count needs).
 
-    python benchmarks/resolution.py [--model-gsd 0.15,0.2,0.25] [--conf 0.25]
+    python -m benchmarks.resolution [--model-gsd 0.15,0.2,0.25] [--conf 0.25]
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import cv2
 import numpy as np
 
 import geotally
-from geotally.analysis.evaluate import score_class
-from geotally.analysis.truth import read_dota
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dota-sample"
+from benchmarks.data import DOTA, dota_image, dota_truth, require
+from geotally.analysis.scoring import score_class
 
 
 def degrade(img: np.ndarray, factor: float) -> np.ndarray:
@@ -34,12 +32,12 @@ def evaluate(images: list[str], gsds: list[float | None], model_gsds: list[str],
              tmp: Path) -> list[dict]:
     rows = []
     for name in images:
-        truth0 = read_dota(SHARED / "labelTxt" / f"{name}.txt")
-        img0 = cv2.imread(str(SHARED / "images" / f"{name}.png"))
+        truth0 = dota_truth(name)
+        img0 = cv2.imread(str(dota_image(name)))
         for target in gsds:
             gsd = truth0.gsd if target is None else target
             factor = truth0.gsd / gsd
-            truth = read_dota(SHARED / "labelTxt" / f"{name}.txt", scale=factor)
+            truth = dota_truth(name, scale=factor)
             path = tmp / f"{name}_{gsd:.3f}.png"
             cv2.imwrite(str(path), degrade(img0, factor))
             for mg in model_gsds:
@@ -73,8 +71,7 @@ def main() -> None:
     ap.add_argument("--model-gsd", default="scene,0.15,0.25")
     ap.add_argument("--conf", type=float, default=None, help="one threshold for all classes (default: geotally's per-class defaults)")
     args = ap.parse_args()
-    if not SHARED.exists():
-        raise SystemExit(f"{SHARED} not found: this benchmark needs the shared DOTA sample")
+    require(DOTA, "the shared DOTA sample")
     gsds = [None if g == "native" else float(g) for g in args.gsds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         rows = evaluate(args.images.split(","), gsds, args.model_gsd.split(","), args.conf, Path(tmp))

@@ -10,7 +10,7 @@ is not what this measures). Then, in one run:
   * baseline: what showing the scene costs without tiles, reading the whole scene averaged down to
     2,048 px (the report's quicklook of a scene it did not just count).
 
-    python benchmarks/review_first_tile.py [--work /tmp/geotally-bigscene] [--size 40000]
+    python -m benchmarks.review_first_tile [--work /tmp/geotally-bigscene] [--size 40000]
 """
 
 from __future__ import annotations

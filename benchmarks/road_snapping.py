@@ -5,7 +5,7 @@ scattered on and off it. Each method runs in its own fresh process, one after th
 one run, so the peak memory (max RSS, less the process's RSS before the work) and the wall time are
 its own. Both must agree on which segment every on-road vehicle is on.
 
-    python benchmarks/road_snapping.py [--vehicles 100000] [--segments 100000]
+    python -m benchmarks.road_snapping [--vehicles 100000] [--segments 100000]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def vehicles(lines, n: int, rng) -> np.ndarray:
 def work(method: str, n_vehicles: int, n_segments: int, save: str) -> dict:
     import shapely
 
-    from geotally.roads.config import DEFAULT_WIDTH_M, ROAD_WIDTH_M, RoadParams
+    from geotally.config.params import DEFAULT_WIDTH_M, ROAD_WIDTH_M, RoadParams
     from geotally.roads.snap import snap_to_roads
 
     lines, highway, rng = network(n_segments)
@@ -98,7 +98,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k, method in enumerate(("geotally", "geopandas sjoin_nearest")):
             save = os.path.join(tmp, f"{k}.npy")
-            res = subprocess.run([sys.executable, __file__, "--vehicles", str(a.vehicles), "--segments",
+            res = subprocess.run([sys.executable, "-m", "benchmarks.road_snapping", "--vehicles", str(a.vehicles), "--segments",
                                   str(a.segments), "--_child", method, "--_save", save],
                                  capture_output=True, text=True, check=True)
             rows.append(json.loads(res.stdout.strip().splitlines()[-1]))

@@ -7,7 +7,7 @@ SAHI and the "matched" runs use the stock yolov8n-obb checkpoint; "geotally defa
 Each timed call is the second of two (warm: model loaded, files cached). Trucks are matched to
 truth by centre within 3 m.
 
-    python benchmarks/sahi_compare.py [--workdir /tmp/gt-sahi]
+    python -m benchmarks.sahi_compare [--workdir /tmp/gt-sahi]
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import numpy as np
 import rasterio
 
 import geotally
-from geotally.models import DEFAULT_MODEL, ensure_model, get_spec
+from benchmarks.runners import centres, sahi_model, sahi_predict, stock_checkpoint
+from geotally.models import DEFAULT_MODEL
 from geotally.synth import SynthParams, write_scene
 
 
@@ -62,18 +63,13 @@ def main() -> None:
     trucks = truth[truth["class"] == "large_vehicle"].geometry.centroid
     truth_px = np.array([~transform * (p.x, p.y) for p in trucks])
     radius = 3.0 / gsd
-    weights = str(ensure_model(get_spec("yolov8n-obb-dota")))
+    weights = str(stock_checkpoint())
     rows = []
 
-    from sahi import AutoDetectionModel
-    from sahi.predict import get_sliced_prediction
-
-    sahi_model = AutoDetectionModel.from_pretrained(model_type="ultralytics", model_path=weights,
-                                                    confidence_threshold=0.25, device="cpu")
-    result, secs = timed(lambda: get_sliced_prediction(str(png), sahi_model, slice_height=1024, slice_width=1024,
-                                                       overlap_height_ratio=0.2, overlap_width_ratio=0.2, verbose=0))
-    preds = [p for p in result.object_prediction_list if p.category.name == "large vehicle"]
-    c = np.array([[(p.bbox.minx + p.bbox.maxx) / 2, (p.bbox.miny + p.bbox.maxy) / 2] for p in preds]).reshape(-1, 2)
+    model = sahi_model(weights)
+    result, secs = timed(lambda: sahi_predict(model, png))
+    preds = [p for p in result if p.category.name == "large vehicle"]
+    c = centres(preds)
     rows.append(("SAHI get_sliced_prediction (1024, 0.2 overlap)", secs, len(preds), *recall_precision(c, truth_px, radius)))
 
     from ultralytics import YOLO

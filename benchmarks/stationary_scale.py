@@ -5,7 +5,7 @@ misregistered by 2 m / 1 m), half moved. Prints the seconds of `find_stationary`
 then the same-spot test) and of the least any such test must do: one STRtree query of the second
 date's centres against the first's within 1.5 m. Also the share marked right.
 
-    python benchmarks/stationary_scale.py [--n 100000]
+    python -m benchmarks.stationary_scale [--n 100000]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ seeds at each GSD, counts it with default settings, and matches detections to th
 by centre distance (3 m for trucks, 1.5 m for cars). Prints recall and the false-positive share
 (FP / detections) per seed and pooled.
 
-    python benchmarks/synthetic_bar.py [--gsds 0.15,0.3,0.5] [--seeds 0,1,2,3,4,5,6,7,8,9]
+    python -m benchmarks.synthetic_bar [--gsds 0.15,0.3,0.5] [--seeds 0,1,2,3,4,5,6,7,8,9]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 
 import geotally
-from geotally.analysis.evaluate import score_class
+from geotally.analysis.scoring import score_class
 from geotally.synth import LayoutParams, SynthParams, write_scene
 
 

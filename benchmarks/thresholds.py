@@ -8,22 +8,22 @@ threshold on the same detections:
 Settings are chosen with the default ``--split tune``; ``--split val`` re-measures the same table on
 the validation split only to report how the chosen settings hold up (benchmarks/splits/README.md).
 
-    python benchmarks/thresholds.py [--model geotally-vehicles-v1] [--model-gsd 0.2,0.25,0.3]
+    python -m benchmarks.thresholds [--model geotally-vehicles-v1] [--model-gsd 0.2,0.25,0.3]
                                     [--confs 0.1,0.15,0.2,0.25,0.3,0.4] [--gsds 0.15,0.3,0.5]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, RADIUS_M, degrade_to, load_split, match, run_geotally  # noqa: E402
+from benchmarks.data import degrade_to, load_split, require
+from benchmarks.runners import run_geotally
+from geotally.training.validate import RADIUS_M, match
 
 
 def synth_tune(gsds: list[float], work: Path) -> list[tuple[float, Path, np.ndarray, np.ndarray]]:
@@ -50,8 +50,7 @@ def main() -> None:
     ap.add_argument("--split", default="tune", choices=("tune", "val"),
                     help="tune: where settings are chosen; val: only to report how the chosen ones hold up")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     confs = [float(c) for c in args.confs.split(",")]
     gsds = [float(g) for g in args.gsds.split(",")]
     images = load_split(args.split, None)

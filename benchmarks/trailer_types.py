@@ -10,7 +10,7 @@
 3. Cost, side by side in one run: `geotally demo`'s scene counted with trailer types (forced) and
    without (`--no-trailer-types`), three times each, the median wall time; extra milliseconds per typed vehicle.
 
-    python benchmarks/trailer_types.py [--scenes 3]
+    python -m benchmarks.trailer_types [--scenes 3]
 """
 
 from __future__ import annotations

@@ -2,23 +2,22 @@
 many a model finds as a large vehicle within 3 m, finds only 3-6 m away, finds as a small vehicle,
 or misses (nothing within 6 m); and the same by the label's length (its box's long side: under 6 m,
 6-10 m, 10 m and over; the bands of geotally's size classes), since SIMD's "truck" runs from pickups
-to lorries. Images area-averaged to the GSD as in benchmarks/accuracy.py.
+to lorries. Images area-averaged to the GSD as in benchmarks.accuracy.
 
-    python benchmarks/truck_misses.py [--split val|tune] [--gsd 0.3] [--model NAME] [--list]
+    python -m benchmarks.truck_misses [--split val|tune] [--gsd 0.3] [--model NAME] [--list]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DATA, degrade_to, load_split, run_geotally, simd_labels  # noqa: E402
+from benchmarks.data import degrade_to, load_split, require, simd_labels
+from benchmarks.runners import run_geotally
 
 LARGE = ("truck", "longvehicle", "bus")
 
@@ -47,8 +46,7 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--list", action="store_true", help="print every label not found as large")
     a = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data")
+    require()
     images = [im for im in load_split(a.split, None) if im.dataset == "simd"]
     tally, lengths, lost, bands = Counter(), {}, [], Counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,7 @@ Runs `geotally count` (defaults) on SCENE with 1 process, `--workers 2`, and `--
 each in a fresh process, and prints wall time, MP/s and speed-up against the single process.
 Counts must agree.
 
-    python benchmarks/workers.py SCENE.tif
+    python -m benchmarks.workers SCENE.tif
 """
 
 from __future__ import annotations

@@ -3,23 +3,22 @@ are not exhaustive (SIMD). Each crop shows one detection (red box) at the GSD it
 enlarged 3x, with a tag: L = a label of the same class is within the match radius, - = none
 (either a false positive or a vehicle the labels leave out; the eye decides).
 
-    python scripts/eye_check.py --gsd 0.3 --cls large_vehicle --n 48 --out bench-out/eye_large_0.3.png
-    python scripts/eye_check.py --split tune --conf 0.1 ...   # choosing a threshold: the tune split only
-    python scripts/eye_check.py --split tune --conf 0.1 --max-score 0.25 ...   # only what 0.1 adds to 0.25
+    python -m scripts.eye_check --gsd 0.3 --cls large_vehicle --n 48 --out bench-out/eye_large_0.3.png
+    python -m scripts.eye_check --split tune --conf 0.1 ...   # choosing a threshold: the tune split only
+    python -m scripts.eye_check --split tune --conf 0.1 --max-score 0.25 ...   # only what 0.1 adds to 0.25
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from accuracy import RADIUS_M, degrade_to, load_split  # noqa: E402
+from benchmarks.data import degrade_to, load_split
+from geotally.training.validate import RADIUS_M
 
 
 def _quads(res, cls: str) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ Writes docs/realism.png (ignored by git: it contains a crop of a DOTA image, whi
 academic use only and is not redistributed with geotally) and docs/synthetic_queue.jpg (the
 synthetic half alone, which is geotally's own and is committed). Needs ../shared/data/dota-sample.
 
-    python scripts/realism_figure.py [--out docs/realism.png]
+    python -m scripts.realism_figure [--out docs/realism.png]
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ import cv2
 import numpy as np
 import rasterio
 
+from benchmarks.data import DOTA, ROOT, dota_image
 from geotally.synth import LayoutParams, SynthParams, write_scene
 
-ROOT = Path(__file__).resolve().parents[1]
-DOTA = ROOT.parent / "shared" / "data" / "dota-sample"
 GSD = 0.15
 SIZE = 600  # pixels per crop side (90 m)
 
 
 def real_crop() -> np.ndarray:
-    img = cv2.imread(str(DOTA / "images" / "P0004.png"))
+    img = cv2.imread(str(dota_image("P0004")))
     f = 0.132459767176 / GSD  # P0004's labelled GSD
     img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     return img[300:300 + SIZE, 100:100 + SIZE]

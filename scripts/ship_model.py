@@ -5,7 +5,7 @@ registry entry there with the inference settings chosen on the tune split and th
 figures from benchmarks/accuracy.py (JSON). Only files made by the project's own training
 script belong there.
 
-    python scripts/ship_model.py train-runs/geotally-vehicles-v1/model \
+    python -m scripts.ship_model train-runs/geotally-vehicles-v1/model \
         --conf large_vehicle=0.25,small_vehicle=0.25 --validation bench-out/accuracy-val.json \
         --orientation bench-out/orientation.md      # what made the shipped geotally-vehicles-v1
 """
@@ -17,7 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
-from geotally.imagery.scene import file_sha256
+from geotally.imagery.checksum import file_sha256
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "geotally" / "models" / "weights"
 

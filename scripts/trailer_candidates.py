@@ -4,10 +4,10 @@ long vehicles and buses in ../shared/data/simd, and to every large vehicle of ..
 Writes ``--out``/candidates.json (per candidate: id, data set, image, the detected box in native
 pixels, the image GSD, the label's own class) and numbered mosaics (``mosaic_NN.png``, 40 crops
 each at 0.15 m, 24 x 8 m) to look at and type by eye. The types go in
-benchmarks/trailer_labels/types.csv (id,type), which benchmarks/trailer_types.py and
+benchmarks/trailer_labels/types.csv (id,type), which benchmarks.trailer_types and
 ``geotally train --task trailer-type`` read; the images stay in ../shared.
 
-    python scripts/trailer_candidates.py [--out bench-out/trailer-candidates]
+    python -m scripts.trailer_candidates [--out bench-out/trailer-candidates]
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from benchmarks.data import DATA, SIMD, dota_label, items
 
 
 def simd_large_labels(label_file: Path, w: int, h: int) -> tuple[np.ndarray, list[str]]:
-    names = (DATA / "simd" / "classes.names").read_text().split()
+    names = (SIMD / "classes.names").read_text().split()
     xy, cls = [], []
     for line in label_file.read_text().splitlines():
         parts = line.split()
@@ -45,26 +45,24 @@ def dota_large_labels(label_file: Path) -> tuple[np.ndarray, list[str]]:
 
 def main() -> None:
     from geotally.imagery.crops import CropSpec, crop_from_array, long_axis
-    from geotally.training.sources import read_source
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench-out/trailer-candidates")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     spec = CropSpec(size_px=(160, 54))  # 0.15 m for looking at; training cuts its own at 0.25 m
-    items = {it.path.stem: it for ds in ("simd", "dota-sample") for it in read_source(DATA / ds)}
+    labelled = {it.path.stem: it for ds in ("simd", "dota-sample") for it in items(DATA / ds)}
     cands, crops = [], []
     import geotally
 
-    for name, it in sorted(items.items()):
+    for name, it in sorted(labelled.items()):
         img = cv2.imread(str(it.path), cv2.IMREAD_COLOR)[..., ::-1]
         h, w = img.shape[:2]
         if name.startswith("simd"):
-            lab_xy, lab_cls = simd_large_labels(DATA / "simd" / "labels" / f"{name}.txt", w, h)
+            lab_xy, lab_cls = simd_large_labels(SIMD / "labels" / f"{name}.txt", w, h)
             ds = "simd"
         else:
-            lab_xy, lab_cls = dota_large_labels(DATA / "dota-sample" / "labelTxt" / f"{name}.txt")
+            lab_xy, lab_cls = dota_large_labels(dota_label(name))
             ds = "dota-sample"
         if not len(lab_xy):
             continue

@@ -3,11 +3,11 @@
 # Validation images (SIMD val.txt, KIT sequence MOS74-93) and the tune split are excluded.
 # About 1 hour on 2 CPU cores (3.7 min preparing, 55 min for 8 epochs); run again with the same
 # --out to resume. Then, to ship it (settings chosen on the tune split, figures from validation):
-#   python benchmarks/thresholds.py --model geotally-vehicles-v1            # tune split
-#   python scripts/eye_check.py --split tune --conf 0.1 --gsd 0.3           # by-eye precision, tune
-#   python benchmarks/accuracy.py --split val --json bench-out/accuracy-val.json
-#   python benchmarks/orientation.py > bench-out/orientation.md
-#   python scripts/ship_model.py train-runs/geotally-vehicles-v1/model \
+#   python -m benchmarks.thresholds --model geotally-vehicles-v1            # tune split
+#   python -m scripts.eye_check --split tune --conf 0.1 --gsd 0.3           # by-eye precision, tune
+#   python -m benchmarks.accuracy --split val --json bench-out/accuracy-val.json
+#   python -m benchmarks.orientation > bench-out/orientation.md
+#   python -m scripts.ship_model train-runs/geotally-vehicles-v1/model \
 #       --conf large_vehicle=0.25,small_vehicle=0.25 --validation bench-out/accuracy-val.json \
 #       --orientation bench-out/orientation.md
 set -euo pipefail

@@ -10,13 +10,13 @@
 # and GSD range), 3 epochs from v1's weights. About 10 minutes on 2 CPU cores (2 min preparing 391
 # images, 7.5 min training); run again with the same --out to resume. Then, to ship it (settings
 # chosen on the tune split, figures from validation):
-#   python benchmarks/accuracy.py --split tune --models geotally-vehicles-v4 --no-sahi
-#   python scripts/eye_check.py --split tune --gsd 0.3 --model geotally-vehicles-v4      # large, by eye
-#   python benchmarks/accuracy.py --split val --models geotally-vehicles-v4,yolov8n-obb-dota \
+#   python -m benchmarks.accuracy --split tune --models geotally-vehicles-v4 --no-sahi
+#   python -m scripts.eye_check --split tune --gsd 0.3 --model geotally-vehicles-v4      # large, by eye
+#   python -m benchmarks.accuracy --split val --models geotally-vehicles-v4,yolov8n-obb-dota \
 #       --json bench-out/accuracy-val-v4.json
-#   python benchmarks/orientation.py --models geotally-vehicles-v4,geotally-vehicles-v1,yolov8n-obb-dota \
+#   python -m benchmarks.orientation --models geotally-vehicles-v4,geotally-vehicles-v1,yolov8n-obb-dota \
 #       > bench-out/orientation.md
-#   python scripts/ship_model.py train-runs/geotally-vehicles-v4/model --conf large_vehicle=0.25,small_vehicle=0.25 \
+#   python -m scripts.ship_model train-runs/geotally-vehicles-v4/model --conf large_vehicle=0.25,small_vehicle=0.25 \
 #       --validation bench-out/accuracy-val-v4.json --orientation bench-out/orientation.md --description "..."
 set -euo pipefail
 DATA="${DATA:-../shared/data}"
