@@ -3,13 +3,7 @@
 ``import geotally`` is light: the API's functions load the stages they use when they are called.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("geotally")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+unknown"
-
+from geotally._version import __version__
 from geotally.api import calibrate, change, count, count_scenes, evaluate, recount, show  # noqa: E402
 from geotally.config import CountConfig  # noqa: E402
 from geotally.errors import GeotallyError  # noqa: E402

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geotally.config.defaults import SIZE_CLASSES
 from geotally.models.classes import VEHICLE_CLASSES
 
 ALL = "ALL"
 COLUMNS = ["date", "zone", "class", "count"]
+SIZE_TABLE = "counts_by_size.csv"  # vehicles per date, zone and size class
 
 
 def count_table(zone: np.ndarray, cls: np.ndarray, zone_names: list[str],
@@ -40,6 +42,39 @@ def count_by(zone: np.ndarray, cls: np.ndarray, key: np.ndarray, key_name: str, 
             for c in classes:
                 rows.append((z, k, c, int(np.count_nonzero(in_zone & (key == k) & (cls == c)))))
     return pd.DataFrame(rows, columns=["zone", key_name, "class", "count"])
+
+
+def size_table(zone: np.ndarray, cls: np.ndarray, size: np.ndarray, zone_names: list[str]) -> pd.DataFrame:
+    """Vehicles (either class) per zone and size class, zeros included, with zone=ALL totals: the rows
+    of one zone sum to its vehicles in counts.csv."""
+    veh = np.isin(np.asarray(cls, dtype=object).astype(str), VEHICLE_CLASSES)
+    one_key = np.full(int(veh.sum()), "", dtype=object)
+    table = count_by(np.asarray(zone, dtype=object)[veh], np.asarray(size, dtype=object)[veh], one_key, "_",
+                     zone_names, SIZE_CLASSES, keys=[""])
+    return table.drop(columns="_").rename(columns={"class": "size_class"}).reset_index(drop=True)
+
+
+def size_claim_table(by_size: pd.DataFrame | None, claim_class: str) -> pd.DataFrame:
+    """Per date and zone the count of a claimed size class (``heavy``: rigid trucks and articulated,
+    10 m and longer), in counts.csv's columns, for check_claims."""
+    from geotally.analysis.model_error import SIZE_GROUPS
+
+    if by_size is None or not len(by_size):
+        return pd.DataFrame(columns=COLUMNS)
+    sel = by_size[by_size["size_class"].isin(SIZE_GROUPS[claim_class])]
+    out = sel.groupby(["date", "zone"], sort=False, as_index=False)["count"].sum()
+    return out.assign(**{"class": claim_class})[COLUMNS]
+
+
+def claim_counts(counts: pd.DataFrame, tables: dict, claim_class: str) -> pd.DataFrame:
+    """The table a claim of ``claim_class`` is tested against: counts.csv for a vehicle class, the size
+    table for a size class, counts_by_type.csv for a trailer type."""
+    from geotally.analysis.model_error import SIZE_GROUPS
+    from geotally.analysis.types import claim_table
+
+    if claim_class in SIZE_GROUPS:
+        return size_claim_table(tables.get(SIZE_TABLE), claim_class)
+    return claim_table(counts, tables, claim_class)
 
 
 def band_labels(distance_m: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
@@ -85,7 +120,7 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
     """
     det_dates = _dates(detections)
     order = list(dict.fromkeys([_text(d) for d in (dates if dates is not None else det_dates)] + list(det_dates)))
-    counts, activity, bands = [], [], []
+    counts, activity, bands, sizes = [], [], [], []
     for d in order:
         part = detections[det_dates == d]
         zone, cls = part["zone"].to_numpy(), part["class"].to_numpy()
@@ -94,6 +129,8 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
             c = add_intervals(c, cal, part)
         counts.append(c.assign(date=d))
         activity.append(count_by(zone, cls, part["activity"].to_numpy(), "activity", zone_names).assign(date=d))
+        if "size_class" in part:
+            sizes.append(size_table(zone, cls, part["size_class"].to_numpy(), zone_names).assign(date=d))
         if distance_bands and side_names and "side" in part:
             bands.append(count_by(part["side"].to_numpy(), cls,
                                   band_labels(part["border_dist_m"].to_numpy(), distance_bands), "band",
@@ -108,6 +145,8 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
         tables["counts_by_type.csv"] = type_table(detections, zone_names, types, type_confusion, order)
     if bands:
         tables["counts_by_band.csv"] = first(bands)
+    if sizes:
+        tables[SIZE_TABLE] = first(sizes)
     return first(counts), tables
 
 
@@ -122,17 +161,25 @@ def _dates(detections: pd.DataFrame) -> np.ndarray:
     return np.array([_text(d) for d in detections["date"].to_numpy()], dtype=object)
 
 
-def check_claims(claim: dict[str, float], counts: pd.DataFrame, cls: str = "large_vehicle") -> list[dict]:
-    """Per date and claimed zone: the claim, the raw count, the interval if any, and a verdict."""
+def check_claims(claim: dict[str, float], counts: pd.DataFrame, cls: str = "large_vehicle",
+                 model_rates: dict | None = None, scene_gsd: float | None = None,
+                 calibrated: bool = False) -> list[dict]:
+    """Per date and claimed zone: the claim, the raw count, the interval if any, and a verdict.
+
+    A scene calibration (``calibrated``: the table's intervals) always decides; without one, a claim
+    is judged against the model's own validated rates (``model_rates``, its registry entry's
+    error_rates) at the scene's GSD, and the row says so (``rates``, ``rates_source``)."""
     dates = counts["date"] if "date" in counts else [""] * len(counts)
     table = counts.assign(date=[_text(d) for d in dates]).set_index(["date", "zone", "class"])
-    return [_claim_row(table, date, zone, cls, claimed)
+    return [_claim_row(table, date, zone, cls, claimed, model_rates, scene_gsd, calibrated)
             for date in dict.fromkeys(table.index.get_level_values(0)) for zone, claimed in claim.items()]
 
 
-def _claim_row(table: pd.DataFrame, date: str, zone: str, cls: str, claimed: float) -> dict:
-    """One claim tested against one date's count (and its interval, if calibrated)."""
+def _claim_row(table: pd.DataFrame, date: str, zone: str, cls: str, claimed: float, model_rates: dict | None,
+               scene_gsd: float | None, calibrated: bool) -> dict:
+    """One claim tested against one date's count (and its interval: the scene calibration's, else the model's)."""
     from geotally.analysis.calibration import verdict
+    from geotally.analysis.model_error import default_claim
 
     base = {"date": date, "zone": zone, "class": cls, "claimed": claimed}
     if (date, zone, cls) not in table.index:
@@ -141,7 +188,9 @@ def _claim_row(table: pd.DataFrame, date: str, zone: str, cls: str, claimed: flo
     item = dict(base, raw_count=int(row["count"]))
     if "lo95" in table.columns and row["lo95"] is not None and row["lo95"] == row["lo95"]:
         item.update(estimate=row["estimate"], lo95=row["lo95"], hi95=row["hi95"],
-                    verdict=verdict(claimed, row["lo95"], row["hi95"]))
+                    verdict=verdict(claimed, row["lo95"], row["hi95"]), rates="scene calibration")
+    elif calibrated:
+        item.update(verdict=f"untested: the calibration gives no interval for {cls}", rates="scene calibration")
     else:
-        item["verdict"] = "untested: counts are uncorrected (run with --calibration)"
+        item = default_claim(item, model_rates, scene_gsd)
     return item

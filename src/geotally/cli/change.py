@@ -7,7 +7,7 @@ from typing import List
 
 import typer
 
-from geotally.cli.app import app, err, out
+from geotally.cli.base import app, err, out
 
 
 @app.command("change")

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from geotally.cli import options as o
-from geotally.cli.app import app, err, out
+from geotally.cli.base import app, err, out
 from geotally.cli.output import print_counts, print_result, progress_bar, say_to
 from geotally.config.count import CountConfig
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from geotally.cli.app import app, err, out
+from geotally.cli.base import app, err, out
 from geotally.cli.options import Quiet, key_values
 from geotally.cli.output import against_truth, progress_bar, say_to
 from geotally.config.synth import CLOSURE_DEFAULTS, SERIES_START, LayoutParams, SynthParams
@@ -86,8 +86,6 @@ def synth_cmd(
 
     if reopen and not closure:
         raise GeotallyError("--reopen has no effect without --closure; give --closure too, or leave --reopen out")
-    if dates < 1:
-        raise GeotallyError(f"--dates must be at least 1, got {dates}")
     for opt, value in (("--start-date", start_date), ("--closure", closure)):
         if value is not None and dates < 2:
             raise GeotallyError(f"{opt} has no effect without --dates N (N of 2 or more); give --dates too")
@@ -104,7 +102,7 @@ def synth_cmd(
     base.validate()
     try:
         runs = series_params(base, dates, start_date or SERIES_START, closure=closure, reopen=reopen) \
-            if dates > 1 else [base]
+            if dates != 1 else [base]
     except ValueError as exc:
         raise GeotallyError(str(exc)) from None
     table = Table(title=f"synthetic scenes in {out_dir}/")

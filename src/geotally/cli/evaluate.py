@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from geotally.api import DEFAULT_GROUP
-from geotally.cli.app import app, err, out
+from geotally.cli.base import app, err, out
 from geotally.cli.options import parse_floats
 from geotally.config.defaults import MATCH_CONF, MATCH_IOU
 from geotally.errors import GeotallyError

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from geotally.cli.app import err, models_app, out
+from geotally.cli.base import err, models_app, out
 
 
 @models_app.command("list")

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Callable, List, Optional
 import typer
 
 from geotally.config.count import CountConfig
+from geotally.config.defaults import DEFAULT_MODEL
+from geotally.config.thresholds import default_model_conf
 from geotally.errors import GeotallyError
 
 _D = CountConfig()  # the defaults, read from the config (never restated here)
@@ -75,10 +77,16 @@ def parse_exports(values: List[str]) -> tuple[str, ...]:
 
 # -- the analysis options of count and recount
 
+def _conf_default_text() -> str:
+    table = default_model_conf()
+    return f"{DEFAULT_MODEL}: " + ",".join(f"{k}={v:g}" for k, v in table.items() if k != "*") \
+        + f", other classes {table['*']:g}"
+
+
 Conf = Annotated[Optional[str], typer.Option(
     "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 "
-                   "(default: the model's own, chosen by measurement; a recount keeps the run's, and cannot go below "
-                   "its score floor).")]
+                   f"(default: the model's own, chosen by measurement; {_conf_default_text()}; a recount keeps the "
+                   "run's, and cannot go below its score floor).")]
 Zones = Annotated[Optional[Path], typer.Option("--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile), any CRS.")]
 ZoneField = Annotated[Optional[str], typer.Option(
     "--zone-field", help=f"Attribute that names each zone (default: {_D.zone_field}).")]

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from geotally.cli.app import err, out
+from geotally.cli.base import err, out
 
 
 def _cell(row) -> str:
@@ -75,7 +75,8 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
     for c in summary.claims or []:
         rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
         when = f" on {c['date']}" if c.get("date") else ""
-        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}")
+        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}"
+                  + (f" ({c['rates_source']})" if c.get("rates_source") else ""))
     err.print(f"results written to {out_dir}/")
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from geotally.cli.app import app, err, out
+from geotally.cli.base import app, err, out
 from geotally.config.defaults import REVIEW_PORT
 from geotally.config.params import SampleParams
 

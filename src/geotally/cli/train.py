@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from geotally.cli.app import app, err, out
+from geotally.cli.base import app, err, out
 from geotally.cli.options import Quiet, parse_floats
 from geotally.cli.output import say_to
 from geotally.config.training import VAL_GSDS, DatasetParams, DegradeParams, TrainParams
@@ -111,15 +111,20 @@ def train_cmd(
 
     def step(kind: str):
         def on(done: int, total: int) -> None:
+            if not tasks:  # shown from the first step on: an error before it is one line, with no bar
+                progress.start()
             if kind not in tasks:
                 tasks[kind] = progress.add_task(kind, total=total)
             progress.update(tasks[kind], completed=done, total=total)
         return on
 
-    with progress:
+    try:
         trained = run_training([str(d) for d in data], out_dir, name, excludes=exclude, exclude_lists=exclude_list,
                                synth=synth, dataset=ds, params=tp, say=say, on_prepare=step("preparing images"),
                                on_epoch=step("training epochs"))
+    finally:
+        if tasks:
+            progress.stop()
     folder = register(trained.folder)
     if val or val_exhaustive:
         from geotally.training.fit import write_entry

@@ -15,8 +15,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
-from geotally.config.defaults import (BATCH, MODEL_IOU, OVERLAP, SEAM_IOU, SIZE_THRESHOLDS, TRAILER_TYPES,
-                                      VEHICLE_CLASSES)
+from geotally.config.defaults import (BATCH, CLAIM_SIZE_CLASSES, MODEL_IOU, OVERLAP, SEAM_IOU, SIZE_THRESHOLDS,
+                                      TRAILER_TYPES, VEHICLE_CLASSES)
 from geotally.config.limits import GSD_M, MAX_BATCH, MAX_THREADS, MODEL_GSD_M, TILE_PX, check_increasing, check_number
 from geotally.config.params import QueueParams, RoadParams, RouteParams, StationaryParams, TrailerParams
 from geotally.config.thresholds import conf_thresholds
@@ -148,8 +148,9 @@ class CountConfig:
         if self.claim is not None:
             for zone, n in self.claim.items():
                 check_number(f"--claim {zone}", n, 0, 1e9, what="a count")
-        if self.claim_class not in (*VEHICLE_CLASSES, *TRAILER_TYPES):
-            raise GeotallyError(f"--claim-class must be one of {', '.join((*VEHICLE_CLASSES, *TRAILER_TYPES))}, "
+        if self.claim_class not in (*VEHICLE_CLASSES, *TRAILER_TYPES, *CLAIM_SIZE_CLASSES):
+            raise GeotallyError(f"--claim-class must be one of "
+                                f"{', '.join((*VEHICLE_CLASSES, *TRAILER_TYPES, *CLAIM_SIZE_CLASSES))}, "
                                 f"got {self.claim_class!r}")
         # An option that does nothing without another is an error, not silently ignored.
         needs = {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",

@@ -30,6 +30,9 @@ TRAILER_TYPES = ("tanker", "box", "flatbed_or_container", "bus", "other")
 # Vehicle length classes, metres: car < 6 <= van/light truck < 10 <= rigid truck < 14 <= articulated.
 SIZE_CLASSES = ("car", "van_light_truck", "rigid_truck", "articulated")
 SIZE_THRESHOLDS = (6.0, 10.0, 14.0)
+# A claim may count a size class, or "heavy": rigid trucks and articulated vehicles, 10 m and longer.
+HEAVY = "heavy"
+CLAIM_SIZE_CLASSES = (*SIZE_CLASSES, HEAVY)
 
 # evaluate: a detection matches a label at this rotated IoU; precision, recall and count error use
 # detections from this score (AP uses every score).

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from geotally.config.defaults import DEFAULT_CONF, SCORE_FLOOR
+import json
+from pathlib import Path
+
+from geotally.config.defaults import DEFAULT_CONF, DEFAULT_MODEL, SCORE_FLOOR
 from geotally.errors import GeotallyError
 
 
@@ -35,3 +38,14 @@ def check_conf_classes(conf, names: dict[int, str]) -> None:
     if unknown:
         raise GeotallyError(f"--conf names {', '.join(map(repr, unknown))}, which the model does not have; "
                             f"its classes are {', '.join(sorted(known - {'*'}))}")
+
+
+def default_model_conf() -> dict[str, float]:
+    """The shipped default model's per-class thresholds, read from its registry entry alone (for
+    --help, without loading the model registry); the defaults where it has none."""
+    entry = Path(__file__).resolve().parent.parent / "models" / "weights" / f"{DEFAULT_MODEL}.json"
+    try:
+        own = json.loads(entry.read_text()).get("conf") or {}
+    except (OSError, ValueError):
+        own = {}
+    return {**DEFAULT_CONF, **own}

@@ -1,9 +1,11 @@
-"""Local scenes stay local: GDAL is given no way onto the network while geotally reads them.
+"""Local inputs stay local: GDAL is given no way onto the network while geotally reads them.
 
 A VRT is a local file that can name remote sources (``/vsicurl/http://…``), and GDAL would
-fetch them. Scenes must be local (STAC assets that are not are refused), so a VRT that names
-a network source, directly or through another VRT, is refused before it is opened, and every
-open runs with GDAL's curl-based file systems pointed at nothing.
+fetch them. Every input a user names (scenes, zones, border, roads, truth, review files) must
+be local, so a VRT (raster ``<VRTDataset>`` or vector ``<OGRVRTDataSource>``, whatever its
+file name) that names a network source, directly or through another VRT, is refused before it
+is opened, and every open runs with GDAL's curl-based file systems pointed at nothing, in
+rasterio's GDAL and in pyogrio's (the wheels each carry their own copy, with their own config).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from geotally.errors import GeotallyError
 
 # /vsicurl, /vsis3, /vsigs, /vsiaz, /vsiadls, /vsioss, /vsiswift, /vsihdfs, /vsiwebhdfs and plain URLs.
 _NETWORK = re.compile(r"/vsi(curl|s3|gs|az|adls|oss|swift|hdfs|webhdfs)[_a-z]*/|\b(https?|ftps?)://", re.I)
-_SOURCE = re.compile(r"<SourceFilename([^>]*)>([^<]+)</SourceFilename>", re.I)
+_SOURCE = re.compile(r"<(SourceFilename|SrcDataSource)([^>]*)>([^<]+)</\1>", re.I)
+_VRT_ROOT = re.compile(rb"<\s*(VRTDataset|OGRVRTDataSource)\b", re.I)
 
 # GDAL config for every read: /vsicurl/ and the cloud file systems built on it accept only names
 # ending in this made-up extension, so they refuse all others before any request; and any HTTP
@@ -31,7 +34,7 @@ NETWORK_OFF = {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".geotally-network-off", "GDA
 def check_local(path: str | Path, _seen: frozenset[str] = frozenset()) -> None:
     """Refuse a VRT (or a VRT it names) with a network source, naming the source."""
     p = Path(path)
-    if p.suffix.lower() != ".vrt" or not p.is_file() or str(p.resolve()) in _seen:
+    if not p.is_file() or str(p.resolve()) in _seen or not _is_vrt(p):
         return
     text = p.read_text(errors="replace")
     hit = _NETWORK.search(text)
@@ -39,15 +42,50 @@ def check_local(path: str | Path, _seen: frozenset[str] = frozenset()) -> None:
         start = max(0, hit.start())
         raise GeotallyError(f"{p} names a network source ({text[start:start + 60].split('<')[0]}); geotally reads "
                             "local files only: download the data and point the VRT at it")
-    for attrs, name in _SOURCE.findall(text):
+    for _, attrs, name in _SOURCE.findall(text):
         source = Path(name.strip())
         if 'relativeToVRT="1"' in attrs.replace("'", '"'):
             source = p.parent / source
         check_local(source, _seen | {str(p.resolve())})
 
 
+def _is_vrt(path: Path) -> bool:
+    """A VRT by name or by content: GDAL's VRT drivers take any file that opens with their root element."""
+    if path.suffix.lower() == ".vrt":
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return _VRT_ROOT.search(head) is not None
+
+
+@contextmanager
+def _pyogrio_off() -> Iterator[None]:
+    """NETWORK_OFF in pyogrio's GDAL, put back as it was afterwards."""
+    import pyogrio
+
+    before = {k: pyogrio.get_gdal_config_option(k) for k in NETWORK_OFF}
+    pyogrio.set_gdal_config_options(NETWORK_OFF)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
 @contextmanager
 def network_off() -> Iterator[None]:
-    """GDAL config under which reads cannot reach the network."""
-    with rasterio.Env(**NETWORK_OFF):
+    """GDAL config (rasterio's and pyogrio's) under which reads cannot reach the network."""
+    with rasterio.Env(**NETWORK_OFF), _pyogrio_off():
         yield
+
+
+def read_local_vector(path: str | Path, **kwargs):
+    """``geopandas.read_file`` of a user's vector file, refused if it names a network source and read
+    with the network off: the one way geotally opens vector inputs."""
+    import geopandas as gpd
+
+    check_local(path)
+    with network_off():
+        return gpd.read_file(path, **kwargs)

@@ -14,7 +14,16 @@ from geotally.store.summary import RunSummary, read_summary
 
 
 def _counts(folder: Path) -> pd.DataFrame:
-    return pd.read_csv(folder / "counts.csv", keep_default_na=False, dtype={"date": str, "zone": str})
+    """counts.csv, and the vehicles per size class (counts_by_size.csv) as rows of their own, class = size class."""
+    counts = pd.read_csv(folder / "counts.csv", keep_default_na=False, dtype={"date": str, "zone": str})
+    if (folder / "counts_by_size.csv").exists():
+        sizes = pd.read_csv(folder / "counts_by_size.csv", keep_default_na=False, dtype={"date": str, "zone": str})
+        area = [c for c in ("observed_share", "coverage") if c in counts]  # the zone's imaged share, per date
+        if area:
+            sizes = sizes.merge(counts[["date", "zone", *area]].drop_duplicates(["date", "zone"]), on=["date", "zone"],
+                                how="left")
+        counts = pd.concat([counts, sizes.rename(columns={"size_class": "class"})], ignore_index=True)
+    return counts
 
 
 def _calibration(summaries: list[RunSummary]) -> Calibration | None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from geotally.analysis.calibration import Calibration
-from geotally.analysis.counts import check_claims
+from geotally.analysis.counts import check_claims, claim_counts
 from geotally.analysis.queues import queue_totals
 from geotally.analysis.sizes import length_histogram
-from geotally.analysis.types import claim_table
 from geotally.config import CountConfig
+from geotally.errors import GeotallyError
 from geotally.imagery.checksum import file_sha256
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.pipeline.analysis import Analysis
@@ -86,8 +86,8 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                                                            return_counts=True))},
         length_histogram=length_histogram(v.vehicle_lengths_m),
         queues=QueueTotals(**totals),
-        claims=check_claims(cfg.claim, claim_table(a.counts, a.tables, cfg.claim_class), cfg.claim_class)
-        if cfg.claim else None,
+        claims=check_claims(cfg.claim, claim_counts(a.counts, a.tables, cfg.claim_class), cfg.claim_class,
+                            _error_rates(m.name), run.scenes[0].gsd_m, cal is not None) if cfg.claim else None,
         coordinates=("scene CRS; detections.geojson and queues.geojson in WGS84" if georef else
                      "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
         inputs=run_inputs(inputs, cfg),
@@ -98,3 +98,16 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         config=cfg,
         recount={"changed": changed} if changed is not None else None,
     )
+
+
+def _error_rates(model: str | None) -> dict | None:
+    """The model's validated error rates (its registry entry's error_rates), if it carries them."""
+    from geotally.models.registry import get_spec
+
+    if model is None:
+        return None
+    try:
+        card = get_spec(model).card
+    except GeotallyError:  # a model not in the registry: no rates of its own
+        return None
+    return (card or {}).get("error_rates")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from geotally.imagery.scene import Scene
 from geotally.store.outputs import staged_output
+from geotally.store.qgis_project import write_project
 from geotally.store.results import write_results
 from geotally.store.summary import RunSummary
 from geotally.zones.load import Zones
@@ -44,6 +45,8 @@ class CountResult:
                        if g is not None})
         with staged_output(out) as stage:
             write_results(stage, layers, self.counts, self.tables, self.summary)
+            write_project(stage, self.summary, crs=self.detections.crs, preview=self.preview, scene=self.scene,
+                          zones=self.zones, border=self.border_line)  # project.qgs: the run in QGIS
             if "kml" in export:
                 from geotally.report.kml import write_kml
 

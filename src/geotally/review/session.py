@@ -13,6 +13,7 @@ import shapely
 from geotally.analysis.sampling import SampleParams, SamplePlan, draw_sample, window_grid
 from geotally.errors import GeotallyError
 from geotally.geo.transform import map_to_pixel, pixel_to_map
+from geotally.imagery.offline import read_local_vector
 from geotally.imagery.scene import Scene, open_scene
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
@@ -55,7 +56,9 @@ class ReviewSession:
 
 def _read(path: Path, what: str) -> gpd.GeoDataFrame:
     try:
-        return gpd.read_file(path)
+        return read_local_vector(path)
+    except GeotallyError:
+        raise
     except Exception as exc:  # noqa: BLE001 (GDAL raises several kinds)
         raise GeotallyError(f"{path} ({what}) cannot be read: {exc}; count again") from None
 

@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from geotally.errors import GeotallyError, first_line
 from geotally.geo.metric import metres_per_unit
+from geotally.imagery.offline import read_local_vector
 
 # OSM highway values that carry no motor vehicles, or are not roads yet.
 NOT_FOR_VEHICLES = {"footway", "cycleway", "path", "steps", "pedestrian", "bridleway", "corridor", "elevator",
@@ -58,10 +59,9 @@ def _read(path: str) -> gpd.GeoDataFrame:
     if not Path(path).exists():
         raise GeotallyError(f"roads file not found: {path}")
     try:
-        if _is_osm(path):
-            gdf = gpd.read_file(path, layer="lines")
-        else:
-            gdf = gpd.read_file(path)
+        gdf = read_local_vector(path, **({"layer": "lines"} if _is_osm(path) else {}))
+    except GeotallyError:
+        raise
     except Exception as exc:
         raise GeotallyError(f"roads file {path} cannot be read as vector data: {first_line(exc)}") from None
     return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]

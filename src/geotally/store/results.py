@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geotally.store.outputs import write_json, write_vector
+from geotally.store.styles import write_styles
 from geotally.store.summary import RunSummary
 
 
@@ -20,6 +21,7 @@ def write_results(stage: Path, layers: dict[str, gpd.GeoDataFrame], counts: pd.D
     A run without georeference gets no WGS84 file: pixel-space metres would pass for degrees."""
     for name, gdf in layers.items():
         write_vector(gdf, stage / f"{name}.gpkg", layer=name)
+        write_styles(stage / f"{name}.gpkg")  # QGIS's default style, in the file's layer_styles table
         if summary.georeferenced:
             write_vector(gdf.to_crs("EPSG:4326"), stage / f"{name}.geojson")
     layers["detections"].to_parquet(stage / "detections.parquet")

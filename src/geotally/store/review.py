@@ -31,6 +31,8 @@ import pandas as pd
 import pyogrio
 
 from geotally.errors import GeotallyError
+from geotally.store.styles import write_styles
+from geotally.imagery.offline import check_local, network_off
 
 ACTIONS = ("accept", "reject", "relabel", "add", "searched", "undo")
 DECISION_COLUMNS = ["decision_id", "action", "det_id", "label_class", "trailer_type", "sample_unit", "undoes",
@@ -82,11 +84,13 @@ def read_review(path: str | os.PathLike, crs=None) -> ReviewFile:
     path = Path(path)
     if not path.exists():
         return ReviewFile(_empty(crs), None, None)
+    check_local(path)
     try:
-        layers = {name for name, _ in pyogrio.list_layers(path)}
-        decisions = gpd.read_file(path, layer="decisions") if "decisions" in layers else _empty(crs)
-        sample = gpd.read_file(path, layer="sample") if "sample" in layers else None
-        strata = pyogrio.read_dataframe(path, layer="strata", read_geometry=False) if "strata" in layers else None
+        with network_off():
+            layers = {name for name, _ in pyogrio.list_layers(path)}
+            decisions = gpd.read_file(path, layer="decisions") if "decisions" in layers else _empty(crs)
+            sample = gpd.read_file(path, layer="sample") if "sample" in layers else None
+            strata = pyogrio.read_dataframe(path, layer="strata", read_geometry=False) if "strata" in layers else None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise GeotallyError(f"{path} is not a review file geotally can read ({exc}); move it away to start afresh") from None
     if "undoes" in decisions:
@@ -110,6 +114,7 @@ def _write(path: Path, review: ReviewFile) -> None:
             review.sample.to_file(tmp, layer="sample", driver="GPKG")
         if review.strata is not None:
             pyogrio.write_dataframe(review.strata, tmp, layer="strata", driver="GPKG")
+        write_styles(tmp)  # QGIS opens the decisions coloured by action
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

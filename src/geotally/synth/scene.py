@@ -15,6 +15,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box, mapping
 
 from geotally.synth.ground import render_ground
+from geotally.config.limits import check_number
 from geotally.config.synth import SERIES_START, SynthParams
 from geotally.synth.layout import Layout, footprint, make_layout
 from geotally.synth.render import render_vehicles
@@ -95,6 +96,7 @@ def series_params(p: SynthParams, n_dates: int, start: str = SERIES_START, step_
     before it, 70% on the first date on or after it and all of it while closed, then
     each date from ``reopen`` on 70% of the date before (never under 15%). Truth is exact per date.
     """
+    check_number("--dates", n_dates, 1, 10_000, integer=True)
     import datetime as dt
 
     lp = p.layout

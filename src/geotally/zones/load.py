@@ -11,6 +11,7 @@ import shapely
 from pyproj import CRS
 
 from geotally.errors import GeotallyError, first_line
+from geotally.imagery.offline import read_local_vector
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,9 @@ def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
     if not Path(path).exists():
         raise GeotallyError(f"{what} not found: {path}")
     try:
-        gdf = gpd.read_file(path)
+        gdf = read_local_vector(path)
+    except GeotallyError:
+        raise
     except Exception as exc:
         raise GeotallyError(f"{what} {path} cannot be read as vector data: {first_line(exc)}") from None
     return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]

@@ -90,11 +90,15 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+def register() -> None:
+    """Register every command on ``app`` (each module's decorators do it, once, when it is imported)."""
+    from geotally.cli import count, change, demo, evaluate, review, train, models  # noqa: F401,I001 (in --help order)
+
+
 def command() -> click.Command:
     """The click command of the whole CLI (every command registered), with no type tag after a
     parameter that names itself (SCENE..., FORMAT). The docs' CLI reference is made from it."""
-    import geotally.cli  # noqa: F401  (registers every command)
-
+    register()
     cmd = typer.main.get_command(app)
 
     def walk(c: click.Command) -> None:
@@ -108,8 +112,8 @@ def command() -> click.Command:
     return cmd
 
 
-def main() -> None:
-    """Entry point: user errors exit 2 with one line, internal errors exit 1."""
+def run() -> None:
+    """Run the command line: user errors exit 2 with one line, internal errors exit 1."""
     _quiet_libraries()
     try:
         code = command().main(standalone_mode=False, prog_name="geotally")
