@@ -62,8 +62,9 @@ def _text(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    """A name for a code span in a table cell (pipes still split cells there)."""
-    return "`" + " ".join(str(text).split()).replace("|", "\\|") + "`"
+    """A name as a code span in a table cell (Python-Markdown's tables do not split cells at a pipe
+    inside backticks, and an escape there would print as a backslash)."""
+    return "`" + " ".join(str(text).split()) + "`"
 
 
 def param_rows(command: Any, ctx: Any, kind: str) -> list[tuple[str, str]]:
@@ -76,7 +77,7 @@ def param_rows(command: Any, ctx: Any, kind: str) -> list[tuple[str, str]]:
             continue
         record = param.get_help_record(ctx)
         if record is None:  # an argument without help text
-            record = (param.human_readable_name, "")
+            record = (param.metavar or param.name.upper(), "")
         rows.append(record)
     return rows
 
