@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from geotally.config.defaults import STOCK_MODEL
 from geotally.config.limits import check_number
 from geotally.errors import GeotallyError
 
@@ -81,7 +82,7 @@ class DatasetParams:
 class TrainParams:
     """Every training setting, recorded in the registry entry. Defaults fit a ~1 h CPU run."""
 
-    base: str = "yolov8n-obb-dota"  # registry name or a local .pt to start from
+    base: str = STOCK_MODEL  # registry name or a local .pt to start from
     epochs: int = 10
     batch: int = 16
     imgsz: int = 512

@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from geotally.config.defaults import BATCH, OVERLAP, SEAM_IOU, TILE_SIZE
 from geotally.detect.boxes import centres, xywhr_to_corners
 from geotally.detect.nms import rotated_nms
 from geotally.imagery.read import open_reader, read_tile
@@ -122,8 +123,8 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
     return Detections.concat(parts)
 
 
-def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_size: int = 1024,
-                 overlap: int = 160, batch: int = 4, nms_iou: float = 0.3, min_score: np.ndarray | None = None,
+def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_size: int = TILE_SIZE,
+                 overlap: int = OVERLAP, batch: int = BATCH, nms_iou: float = SEAM_IOU, min_score: np.ndarray | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
                  finished: Detections | None = None, skip: set[int] = frozenset(),
                  on_tile: Callable[[int, Detections], None] | None = None,
@@ -165,7 +166,7 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
     return merge_tiles(raw, nms_iou, min_score)
 
 
-def merge_tiles(raw: Detections, nms_iou: float = 0.3, min_score: np.ndarray | None = None) -> Detections:
+def merge_tiles(raw: Detections, nms_iou: float = SEAM_IOU, min_score: np.ndarray | None = None) -> Detections:
     """Per-class thresholds, then one detection per vehicle across seams (class-agnostic rotated NMS)."""
     if min_score is not None and len(raw):
         raw = raw.take(np.flatnonzero(raw.score >= min_score[np.clip(raw.class_id, 0, len(min_score) - 1)]))

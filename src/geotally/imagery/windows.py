@@ -33,6 +33,7 @@ class TileGrid:
         """Model pixels per scene pixel, (n, 2) for x and y; tiles may differ by rounding."""
         return self.out_shapes / self.windows[:, 2:4].astype(float)
 
+from geotally.config.defaults import OVERLAP, TILE_SIZE
 
 def _starts(length: int, span: int, step: int) -> np.ndarray:
     """Window starts covering [0, length) with windows of ``span``; the last one ends at the edge."""
@@ -63,8 +64,8 @@ def axis_windows(length: int, scale: float, size: int, overlap: int):
     return starts, spans, outs, lo, hi
 
 
-def tile_grid(width: int, height: int, scale: tuple[float, float], size: int = 1024,
-              overlap: int = 160) -> TileGrid:
+def tile_grid(width: int, height: int, scale: tuple[float, float], size: int = TILE_SIZE,
+              overlap: int = OVERLAP) -> TileGrid:
     """Tiles of ``size`` model pixels with ``overlap`` model pixels between neighbours.
 
     ``scale`` is model pixels per scene pixel along (x, y), from the scene's and the

@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from geotally.config.defaults import TILE_SIZE
 from geotally.errors import GeotallyError
 from geotally.imagery.checksum import file_sha256
 from geotally.models.backends import load_detector
@@ -63,7 +64,7 @@ def prepare_model(model: str | None, weights, backend: str, thresholds: dict, mo
     """Find (or fetch into the cache) the model, pick the file to run, and load the detector."""
     spec, checkpoint, sha = _resolve(model, str(weights) if weights else None, say)
     m_gsd = model_gsd or (spec.native_gsd if spec else get_spec(DEFAULT_MODEL).native_gsd)
-    t_size = tile_size or (spec.tile_size if spec else 1024)
+    t_size = tile_size or (spec.tile_size if spec else TILE_SIZE)
     if overlap >= t_size:
         raise GeotallyError(f"--overlap {overlap} must be smaller than the tile size {t_size}")
     run_file, backend_used, run_sha = choose_backend(backend, checkpoint, spec, t_size, say)

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from geotally.config.defaults import TILE_SIZE
 from geotally.errors import GeotallyError
 from geotally.config.training import TrainParams
 
@@ -95,7 +96,7 @@ def all_but_angle(model) -> list:
     return list(range(head)) + [f"{head}.{b}" for b in branches if not b.endswith("cv4")]
 
 
-def export_onnx(pt: Path, imgsz: int = 1024) -> Path:
+def export_onnx(pt: Path, imgsz: int = TILE_SIZE) -> Path:
     """ONNX export (dynamic batch and size) beside the checkpoint."""
     ultralytics_ready()
     from ultralytics import YOLO

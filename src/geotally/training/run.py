@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from geotally.config.defaults import TILE_SIZE
 from geotally.errors import GeotallyError
 from geotally.imagery.checksum import file_sha256
 from geotally.models.spec import DOTA_V1
@@ -85,7 +86,7 @@ def _finished(folder: Path, name: str, pt_sha: str) -> dict | None:
 
 def run_training(data: list[str], out: str | Path, name: str, *, excludes: list[str] = (),
                  exclude_lists: list[str] = (), synth: int = 0, dataset: DatasetParams = DatasetParams(),
-                 params: TrainParams = TrainParams(), tile_size: int = 1024,
+                 params: TrainParams = TrainParams(), tile_size: int = TILE_SIZE,
                  say: Callable[[str], None] = lambda m: None,
                  on_prepare: Callable[[int, int], None] | None = None,
                  on_epoch: Callable[[int, int], None] | None = None) -> Trained:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geotally.config.defaults import STOCK_MODEL, TILE_SIZE
 from geotally.training.dataset import Detect
 
 
@@ -18,7 +19,7 @@ def _xywhr(corners: np.ndarray) -> np.ndarray:
     return np.column_stack([c, np.linalg.norm(e1, axis=1), np.linalg.norm(e2, axis=1), np.arctan2(e1[:, 1], e1[:, 0])])
 
 
-def teacher(model: str = "yolov8n-obb-dota", conf: float = 0.1, tile_size: int = 1024,
+def teacher(model: str = STOCK_MODEL, conf: float = 0.1, tile_size: int = TILE_SIZE,
             own_gsd: bool = False) -> Detect:
     """A function (image, GSD) -> (n, 7) xywhr, score and 1 for a large vehicle (0 small) of the
     vehicles found, in the image's own pixels.
