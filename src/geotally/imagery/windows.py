@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from geotally.config.defaults import OVERLAP, TILE_SIZE
+
 
 @dataclass(frozen=True)
 class TileGrid:
@@ -33,7 +35,6 @@ class TileGrid:
         """Model pixels per scene pixel, (n, 2) for x and y; tiles may differ by rounding."""
         return self.out_shapes / self.windows[:, 2:4].astype(float)
 
-from geotally.config.defaults import OVERLAP, TILE_SIZE
 
 def _starts(length: int, span: int, step: int) -> np.ndarray:
     """Window starts covering [0, length) with windows of ``span``; the last one ends at the edge."""
