@@ -1,0 +1,86 @@
+"""The model's own error rates, measured on its validation scenes, as a default calibration for claims.
+
+A model's registry entry may carry an ``error_rates`` block (written by ``python -m
+benchmarks.model_error --write``): per validated GSD and per class or size class, the labelled
+vehicles, true positives and false detections of each scene group of the validation data. Without a
+scene-specific calibration, a claim is judged against the interval those rates give (the spread between
+scene groups carried into it, as for ``geotally calibrate --group``), and the verdict says that the rates
+come from the validation scenes, not from the scene counted. Where the scene's GSD is outside what was
+validated, or the rates give no useful interval, the claim stays untested, with the reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geotally.analysis.calibration import GSD_SLACK, Calibration, ClassCalibration, interval, verdict
+from geotally.config.defaults import CLAIM_SIZE_CLASSES as CLAIM_SIZES
+from geotally.config.defaults import HEAVY, SIZE_CLASSES
+SIZE_GROUPS = {**{s: (s,) for s in SIZE_CLASSES}, HEAVY: ("rigid_truck", "articulated")}
+LEVEL_COVERAGE = 0.90  # a default interval is given only where leave-one-group-out coverage reached this
+REVIEW = "review a sample for a scene-specific answer"
+
+
+def truth_size(length_m: np.ndarray) -> np.ndarray:
+    """Size class of labelled vehicles from their lengths (the count's own thresholds)."""
+    from geotally.analysis.sizes import size_class
+
+    return size_class(np.asarray(length_m, float)) if len(length_m) else np.zeros(0, dtype=object)
+
+
+def source_text(block: dict, gsd_key: str) -> str:
+    """Where the default rates come from, in plain words."""
+    return (f"rates from the model's validation scenes ({block.get('data', 'validation data')}; "
+            f"{block.get('split', 'val')} split, at {gsd_key} m), not from this scene; {REVIEW}")
+
+
+def pick_gsd(block: dict, scene_gsd: float) -> tuple[str | None, str | None]:
+    """The validated GSD nearest the scene's (in ratio), or None and why not."""
+    keys = sorted(block.get("gsds", {}), key=float)
+    if not keys:
+        return None, "the model carries no validated error rates"
+    lo, hi = float(keys[0]), float(keys[-1])
+    if not lo / GSD_SLACK <= scene_gsd <= hi * GSD_SLACK:
+        return None, (f"the scene's GSD ({scene_gsd:.3g} m) is outside the {lo:g}-{hi:g} m at which the model's "
+                      f"error rates were validated; {REVIEW}")
+    return min(keys, key=lambda k: abs(np.log(float(k) / scene_gsd))), None
+
+
+def class_calibration(rates: dict) -> ClassCalibration:
+    """A stored class entry (per scene group: labelled, found, false) as a grouped calibration."""
+    return ClassCalibration(list(rates["n_truth"]), list(rates["tp"]), list(rates["fp"]), list(rates["groups"]))
+
+
+def default_interval(block: dict | None, cls: str, raw: int,
+                     scene_gsd: float) -> tuple[tuple[float, float, float] | None, str]:
+    """(estimate, lo95, hi95) for a raw count of ``cls`` from the model's validated rates, and where the
+    rates come from; or None and the reason no interval is given."""
+    if not block:
+        return None, f"the model carries no validated error rates (run with --calibration, or {REVIEW})"
+    key, why = pick_gsd(block, scene_gsd)
+    if key is None:
+        return None, why
+    rates = block["gsds"][key].get(cls)
+    if rates is None:
+        return None, f"the model's error rates at {key} m have no {cls}; {REVIEW}"
+    if rates.get("no_interval"):
+        return None, f"no default interval for {cls} at {key} m: {rates['no_interval']}; {REVIEW}"
+    cal = class_calibration(rates)
+    refused = Calibration({cls: cal}, source="model validation").no_interval(cls)
+    if refused:
+        return None, f"no default interval for {cls} at {key} m: {refused.split(' (review')[0]}; {REVIEW}"
+    return interval(int(raw), cal), source_text(block, key)
+
+
+def default_claim(item: dict, block: dict | None, scene_gsd: float | None) -> dict:
+    """A claim row without a scene calibration, judged against the model's own rates where they allow."""
+    if "raw_count" not in item:
+        return item
+    if scene_gsd is None:
+        return dict(item, verdict="untested: counts are uncorrected (run with --calibration)")
+    got, text = default_interval(block, item["class"], item["raw_count"], scene_gsd)
+    if got is None:
+        return dict(item, verdict=f"untested: {text}", rates="none")
+    est, lo, hi = got
+    return dict(item, estimate=est, lo95=lo, hi95=hi, verdict=verdict(item["claimed"], lo, hi),
+                rates="model validation (default)", rates_source=text)
