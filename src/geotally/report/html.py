@@ -145,7 +145,8 @@ def render(result, basemap: str | None = None) -> str:
                  'they do not correct missed or false detections.</p>' + table(by_type, "types-table")
                  if by_type is not None and len(by_type) else "")
     claims = summary.claims or []
-    claim_html = table(pd.DataFrame(claims), "claims-table", "Claims tested") if claims else ""
+    claim_html = (table(pd.DataFrame(claims), "claims-table", "Claims tested") + _claim_rates(claims)) if claims else ""
+    size_html = _size_section(result.tables.get("counts_by_size.csv"), summary.parameters.get("size_thresholds_m"))
     note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
             "Counts are raw detector counts, uncorrected for missed or false detections.")
     js = files("geotally.report").joinpath("map.js").read_text()
@@ -186,7 +187,7 @@ def render(result, basemap: str | None = None) -> str:
 <div id="readout">click the map for coordinates (WGS84)</div>
 <div id="selected-box"><img id="selected-crop" alt=""><div id="selected"></div></div><p class="note">{escape(crops_note)}</p></section>
 <section><h2>Counts per zone and class</h2><p class="note">{escape(note)}</p>{coverage_html}{table(counts, "counts-table")}
-{claim_html}{type_html}</section>
+{size_html}{claim_html}{type_html}</section>
 <section><h2>Charts</h2>
 {bar_chart([f"{e:g}" for e in hist["bin_edges_m"][:-1]], hist["counts"], "Vehicle lengths (m)", chart_id="length-histogram")}
 {zone_charts}
@@ -305,3 +306,21 @@ def write_report(result, path: str | Path, basemap: str | None = None) -> Path:
     path = Path(path)
     path.write_text(render(result, basemap=basemap), encoding="utf-8")
     return path
+
+
+def _size_section(by_size: pd.DataFrame | None, thresholds: list | None) -> str:
+    """Vehicles per date, zone and size class (counts_by_size.csv), with the length thresholds used."""
+    if by_size is None or not len(by_size):
+        return ""
+    a, b, c = thresholds or (6, 10, 14)
+    return (f'<h3>Vehicles per size class</h3><p>By detected length: car under {a:g} m, van or light truck {a:g}-{b:g} '
+            f'm, rigid truck {b:g}-{c:g} m, articulated {c:g} m and longer; a claim of class "heavy" counts rigid '
+            f'trucks and articulated vehicles ({b:g} m and longer). Raw counts.</p>' + table(by_size, "sizes-table"))
+
+
+def _claim_rates(claims: list[dict]) -> str:
+    """Which error rates judged the claims: the scene calibration, or the model's own validated rates."""
+    used = list(dict.fromkeys(str(c.get("rates_source") or c.get("rates") or "") for c in claims))
+    used = [u for u in used if u and u != "none"]
+    what = "; ".join(used) if used else "none (claims untested)"
+    return f'<p class="note" id="claims-rates">Claims judged with: {escape(what)}</p>'
