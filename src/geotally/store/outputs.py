@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import geopandas as gpd
+import pandas as pd
 
 from geotally.errors import GeotallyError
 
@@ -228,11 +229,40 @@ def write_json(path: Path, data: dict) -> None:
     write_text(path, json.dumps(json_ready(data), indent=2, default=str, allow_nan=False) + "\n")
 
 
-def write_csv(path: Path, table) -> None:
-    """A table as CSV, written in full before it is visible under its name."""
+# A spreadsheet takes a cell that starts with one of these as a formula (OWASP, CSV injection).
+_FORMULA = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _safe_text(values: pd.Series) -> pd.Series:
+    """Text cells a spreadsheet would run as a formula, quoted with a leading ' (OWASP's advice);
+    numbers, and text that is just a number (``-3``), stay as they are. A carriage return in text
+    becomes a line feed (see below)."""
+    text = values.astype(object).where(values.map(lambda v: isinstance(v, str)).astype(bool))
+    risky = text.str.contains(_FORMULA, na=False) & ~text.str.match(_NUMBER, na=False)
+    values = values.where(~risky, "'" + text)
+    # pandas quotes a field with a line feed but not one with a bare carriage return, which readers
+    # take for a line end: a CR becomes a LF, so the field is quoted and the file keeps its rows.
+    cr = text.str.contains("\r", na=False, regex=False)
+    return values.where(~cr, values[cr].str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False))
+
+
+def safe_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell and column name that carries a formula neutralised."""
+    table = table.copy()
+    for c in table.columns:
+        if table[c].dtype == object or pd.api.types.is_string_dtype(table[c]):
+            table[c] = _safe_text(table[c])
+    table.columns = _safe_text(pd.Series(list(table.columns), dtype=object)).tolist()
+    return table
+
+
+def write_csv(path: Path, table: pd.DataFrame) -> None:
+    """A table as CSV, safe to open in a spreadsheet (see ``safe_table``), written in full before it
+    is visible under its name. Every CSV geotally writes goes through here."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
-    table.to_csv(tmp, index=False)
+    safe_table(table).to_csv(tmp, index=False)
     os.replace(tmp, path)
 
 

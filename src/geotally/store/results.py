@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geotally.store.outputs import write_json, write_vector
+from geotally.store.outputs import write_csv, write_json, write_vector
 from geotally.store.styles import write_styles
 from geotally.store.summary import RunSummary
 
@@ -25,7 +25,7 @@ def write_results(stage: Path, layers: dict[str, gpd.GeoDataFrame], counts: pd.D
         if summary.georeferenced:
             write_vector(gdf.to_crs("EPSG:4326"), stage / f"{name}.geojson")
     layers["detections"].to_parquet(stage / "detections.parquet")
-    counts.to_csv(stage / "counts.csv", index=False)
+    write_csv(stage / "counts.csv", counts)
     for name, table in tables.items():
-        table.to_csv(stage / name, index=False)
+        write_csv(stage / name, table)
     write_json(stage / "summary.json", summary.to_dict())
