@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from geotally.analysis.calibration import Calibration
     from geotally.pipeline.result import CountResult
     from geotally.analysis.sampling import SampleCalibration
+    from geotally.imagery.stac import Search
     from geotally.store.summary import RunSummary
 
 __all__ = ["count", "count_scenes", "recount", "show", "change", "evaluate", "calibrate", "CountConfig",
-           "Shown", "Change"]
+           "Shown", "Change", "search"]
 
 PathLike = str | os.PathLike
 
@@ -198,3 +199,18 @@ def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool 
     if out is not None:
         write_json(Path(out), asdict(cal))
     return cal
+
+
+def search(*, stac_api: str | None = None, catalog: PathLike | None = None, collections: tuple[str, ...] = (),
+           datetime: str | None = None, bbox: str | tuple[float, ...] | None = None, zones: PathLike | None = None,
+           border: PathLike | None = None, gsd_range: tuple[float | None, float | None] = (None, None),
+           max_cloud: float | None = None, max_items: int | None = None, save: PathLike | None = None,
+           say: Callable[[str], None] = lambda msg: None) -> Search:
+    """The items of a STAC API (``stac_api``) or a static catalogue (``catalog``, URL or file) that cover the
+    area of interest (``bbox`` W,S,E,N degrees, or a ``zones`` or ``border`` file) in ``datetime``
+    (START/END), within ``gsd_range`` metres, ``max_cloud`` percent and ``max_items``, oldest first; broken
+    items are skipped one line each (``say``). ``save`` writes them as an ItemCollection for :func:`count_scenes`."""
+    from geotally.imagery.stac import find
+
+    return find(stac_api=stac_api, catalog=catalog, collections=collections, datetime=datetime, bbox=bbox, zones=zones,
+                border=border, gsd_range=gsd_range, max_cloud=max_cloud, max_items=max_items, save=save, say=say)

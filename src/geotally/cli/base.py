@@ -92,7 +92,7 @@ def _quiet_libraries() -> None:
 
 def register() -> None:
     """Register every command on ``app`` (each module's decorators do it, once, when it is imported)."""
-    from geotally.cli import count, change, demo, evaluate, review, train, models  # noqa: F401,I001 (in --help order)
+    from geotally.cli import count, search, change, demo, evaluate, review, train, models  # noqa: F401,I001 (in --help order)
 
 
 def command() -> click.Command:

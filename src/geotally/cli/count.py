@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from geotally.cli import options as o
+from geotally.cli import search as s
 from geotally.cli.base import app, err, out
 from geotally.cli.output import print_counts, print_result, progress_bar, say_to
 from geotally.config.count import CountConfig
@@ -18,7 +19,7 @@ _D = CountConfig()
 
 @app.command("count")
 def count_cmd(
-    scenes: List[str] = typer.Argument(..., metavar="SCENE", help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, or a STAC ItemCollection JSON; one set of outputs."),
+    scenes: List[str] = typer.Argument(None, metavar="SCENE", help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, a STAC ItemCollection JSON, or http(s) COG URLs; one set of outputs. None with --stac-api or --catalog."),
     out_dir: Path = typer.Option(Path("results"), "--out", help="Directory for the results (created; files in it are replaced)."),
     zones: o.Zones = None,
     zone_field: o.ZoneField = None,
@@ -57,6 +58,15 @@ def count_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
     no_trailer_types: bool = typer.Option(False, "--no-trailer-types", help="Do not classify large vehicles by trailer type (tanker, box, flatbed or container, bus, other)."),
     trailer_max_gsd: Optional[float] = typer.Option(None, "--trailer-max-gsd", metavar="M", help="Type large vehicles in scenes up to this GSD even where the shipped classifier's real validation does not allow it (an experiment: see the docs for its real accuracy)."),
+    stac_api: s.StacApi = None,
+    catalog: s.Catalog = None,
+    collections: s.Collections = None,
+    datetime: s.Datetime = None,
+    bbox: s.Bbox = None,
+    gsd_range: s.GsdRange = None,
+    max_cloud: s.MaxCloud = None,
+    max_items: s.MaxItems = None,
+    remote: s.Remote = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Detect vehicles in the SCENES and count them per zone (or border side) and class.
@@ -71,6 +81,14 @@ def count_cmd(
         threads=threads, backend=backend, workers=workers, dask=dask, date=date, date_pattern=date_pattern, fresh=fresh,
         trailer=replace(_D.trailer, enabled=not no_trailer_types, max_gsd=trailer_max_gsd),
     ).changed(o.analysis_changes(given))
+    scenes = list(scenes or [])
+    if stac_api or catalog or remote or bbox or any("://" in str(x) for x in scenes):  # remote reading, opted in
+        from geotally.imagery.remote import resolve_inputs
+
+        scenes = resolve_inputs(scenes, stac_api=stac_api, catalog=catalog, collections=s.split_collections(collections),
+                                datetime=datetime, bbox=bbox, gsd_range=s.parse_gsd_range(gsd_range),
+                                max_cloud=max_cloud, max_items=max_items, remote=remote, zones=cfg.zones,
+                                border=cfg.border, distance_bands=cfg.distance_bands, say=say_to(quiet))
     with progress_bar(quiet) as on_progress:
         result = count_scenes(scenes, out=out_dir, config=cfg, progress=on_progress, say=say_to(quiet))
     print_result(result, out_dir, quiet)

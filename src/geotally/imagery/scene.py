@@ -18,6 +18,7 @@ from geotally.errors import GeotallyError, first_line
 from geotally.imagery.checksum import file_sha256
 from geotally.imagery.gsd import pixel_size_m
 from geotally.imagery.offline import check_local, network_off
+from geotally.imagery.remote import provenance
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Scene:
             "georeferenced": self.georeferenced,
             "sha256": self.sha256,
             "bytes": os.path.getsize(self.path),
+            **({"remote": remote} if (remote := provenance(self.path)) else {}),  # a crop of a remote COG
         }
 
 

@@ -56,7 +56,8 @@ def _stac(path: Path) -> list[SceneInput]:
         if href is None:
             raise GeotallyError(f"STAC item {item.get('id')} in {path} has no raster asset")
         if "://" in href and not href.startswith("file://"):
-            raise GeotallyError(f"STAC item {item.get('id')}: asset {href} is not local; download it first")
+            raise GeotallyError(f"STAC item {item.get('id')}: asset {href} is not local; give --remote to read "
+                                "the area of interest from it (http/https only), or download it")
         local = Path(href.removeprefix("file://"))
         local = local if local.is_absolute() else (path.parent / local)
         props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
