@@ -54,7 +54,7 @@ def sample_calibration(path: str | Path) -> SampleCalibration:
     if (path.parent / "summary.json").is_file():
         from geotally.store.summary import read_summary
 
-        scene_sha = [s.sha256 for s in read_summary(path.parent, verify=False).scenes]
+        scene_sha = [s.sha256 for s in read_summary(path.parent).scenes]  # an edited run calibrates nothing
     cal = SampleCalibration(detections, windows, scene_sha256=scene_sha, source=str(path),
                             source_sha256=file_sha256(path),
                             meta={"reviewed_detections": reviewed, "searched_windows": n_win,

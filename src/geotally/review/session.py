@@ -68,7 +68,7 @@ def open_session(folder: str | Path) -> ReviewSession:
     folder = Path(folder)
     if not (folder / "summary.json").is_file():
         raise GeotallyError(f"{folder} is not a results folder from 'geotally count' (no summary.json)")
-    summary = read_summary(folder, verify=False)
+    summary = read_summary(folder)  # its manifest checked: never review an edited or half-written folder
     if not (folder / "detections.gpkg").is_file():
         raise GeotallyError(f"{folder} has no detections.gpkg; count again")
     det = _read(folder / "detections.gpkg", "detections")
