@@ -31,8 +31,8 @@ import pandas as pd
 import pyogrio
 
 from geotally.errors import GeotallyError
-from geotally.store.styles import write_styles
 from geotally.imagery.offline import check_local, network_off
+from geotally.store.styles import write_styles
 
 ACTIONS = ("accept", "reject", "relabel", "add", "searched", "undo")
 DECISION_COLUMNS = ["decision_id", "action", "det_id", "label_class", "trailer_type", "sample_unit", "undoes",
