@@ -16,6 +16,8 @@
   const ll = (p) => map.unproject(L.point(p[0], p[1]), Z);
   const px = (latlng) => { const p = map.project(latlng, Z); return [p.x, p.y]; };
 
+  // Leaflet reads a string tooltip as HTML: user text (zone names) goes in as an element's text instead.
+  function asText(text) { const e = document.createElement("span"); e.textContent = String(text); return e; }
   function say(text, bad) { $("message").textContent = text || ""; $("message").style.color = bad ? "#b00020" : ""; }
 
   async function post(body) {
@@ -177,7 +179,7 @@
       overlays["added vehicles"] = addedGroup.addTo(map);
       const L_ = sc.layers;
       if (L_.zones) { const g = group("zones"); for (const z of L_.zones) for (const r of z.rings)
-        L.polygon(r.map(ll), { color: "#ffffff", weight: 1, fill: false, dashArray: "6 4" }).bindTooltip(z.name).addTo(g); }
+        L.polygon(r.map(ll), { color: "#ffffff", weight: 1, fill: false, dashArray: "6 4" }).bindTooltip(asText(z.name)).addTo(g); }
       for (const [name, colour] of [["border", "#ff3030"], ["queues", "#ffe100"], ["roads", "#9b9b9b"], ["route", "#00ff90"]]) {
         if (!L_[name]) continue;
         const g = group(name);
