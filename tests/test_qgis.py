@@ -204,3 +204,33 @@ def test_rendered_map_shows_class_colours_at_the_detections(counted, tmp_path):
     for cls, *rgb in pixels:
         dist = {k: np.abs(np.array(rgb, float) - (255 + (c - 255) * 150 / 255)).max() for k, c in expected.items()}
         assert dist[cls] < 40 and dist[cls] == min(dist.values()), (cls, rgb, dist)
+
+
+def test_styles_are_written_into_every_geopackage(counted, tmp_path):
+    """Without QGIS: each GeoPackage carries one default QML style per layer (well-formed XML), in the
+    report's colours, and its layers read back as before."""
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import geopandas as gpd
+    import shapely
+
+    from geotally.report.payload import CLASS_COLOURS, ROAD_CLASSES
+    from geotally.store import styles
+    from geotally.store.review import Decision, append
+
+    assert styles.CLASS_COLOURS == CLASS_COLOURS
+    assert [c for _, c in styles.ROAD_CLASSES] == [c for _, c in ROAD_CLASSES]
+    review = tmp_path / "review.gpkg"
+    append(review, Decision("accept", det_id="a", geometry=shapely.box(0, 0, 1, 1)), "EPSG:32638")
+    expect = {counted / "detections.gpkg": ["detections"], counted / "queues.gpkg": ["queues"],
+              counted / "roads.gpkg": ["roads"], counted / "zones.gpkg": ["border", "zones"], review: ["decisions"]}
+    for path, tables in expect.items():
+        with sqlite3.connect(path) as db:
+            rows = db.execute("SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles "
+                              "ORDER BY f_table_name").fetchall()
+        assert [r[0] for r in rows] == tables and all(r[1] == "geom" and r[2] == 1 for r in rows), path
+        for r in rows:
+            assert ET.fromstring(r[3].split("\n", 1)[1]).find("renderer-v2") is not None
+    det = gpd.read_file(counted / "detections.gpkg", layer="detections")
+    assert det["det_id"].tolist() == gpd.read_parquet(counted / "detections.parquet")["det_id"].tolist()

@@ -86,7 +86,7 @@ def _labels(field: str, size: float, max_scale: float | None = None) -> str:
             "textColor=\"0,0,0,255\" textOpacity=\"1\" fontWeight=\"50\" namedStyle=\"Regular\">"
             "<text-buffer bufferDraw=\"1\" bufferSize=\"0.8\" bufferSizeUnits=\"MM\" bufferColor=\"255,255,255,255\" "
             "bufferOpacity=\"1\" bufferJoinStyle=\"128\" bufferNoFill=\"1\"/></text-style>"
-            "<placement placement=\"1\" offsetType=\"0\" dist=\"0\" priority=\"5\"/>"
+            "<placement placement=\"0\" offsetType=\"0\" dist=\"1\" priority=\"5\"/>"
             f"<rendering {scale} obstacle=\"1\" upsidedownLabels=\"0\" displayAll=\"0\"/>"
             "</settings></labeling>")
 
