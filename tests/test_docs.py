@@ -145,3 +145,16 @@ def test_default_model_has_its_card_in_the_nav():
     assert card.exists(), card
     assert f"models/{DEFAULT_MODEL}.md" in (ROOT / "mkdocs.yml").read_text()
     assert DEFAULT_MODEL in card.read_text().splitlines()[0]
+
+
+def test_architecture_page_names_only_modules_that_exist():
+    """Every `package/module.py` the architecture page points a reader to is where it says."""
+    text = (DOCS / "architecture.md").read_text()
+    src = ROOT / "src" / "geotally"
+    named = set(re.findall(r"`((?:\w+/)+\w+\.(?:py|js))`", text))
+    assert len(named) > 10
+    missing = sorted(p for p in named if not (src / p).exists())
+    assert not missing, missing
+    for package, modules in re.findall(r"^\| `(\w+)/` \| [^|]* \| ([^|]*) \|$", text, flags=re.M):
+        for module in re.findall(r"`(\w+\.(?:py|js))`", modules):
+            assert (src / package / module).exists(), (package, module)
