@@ -177,6 +177,7 @@ class ReviewApp:
             poly = shapely.Polygon(ring)
             if not poly.is_valid or poly.area <= 0:
                 raise GeotallyError("the drawn box is not a valid polygon")
+            check_added_box(poly, cls, sc)
             geom = from_pixels(sc, np.array([poly]), self.session.crs)[0]
             det_id = ""
         trailer = str(body.get("trailer_type", "") or "")
@@ -187,6 +188,25 @@ class ReviewApp:
                                 Decision(action, det_id, cls, trailer, unit, self.reviewer, scene, geom),
                                 self.session.crs)
         return {"decision_id": decision_id, "decisions": self.decisions()}
+
+
+# What an added vehicle may measure, metres: (shortest side min, max), (longest side min, max) per class.
+# Generous on purpose (a tanker with its tractor is ~25 m): they catch a slipped click, not a judgement.
+PLAUSIBLE_M = {"small_vehicle": ((0.8, 4.0), (1.5, 12.0)), "large_vehicle": ((1.5, 6.0), (3.0, 40.0))}
+
+
+def check_added_box(poly: shapely.Polygon, cls: str, sc) -> None:
+    """Refuse an added box whose centre lies outside the scene or whose size no vehicle of ``cls`` has:
+    the page's checks are the user's help, this is the file's guard."""
+    cx, cy = shapely.get_coordinates(poly.centroid)[0]
+    if not (0 <= cx <= sc.width and 0 <= cy <= sc.height):
+        raise GeotallyError(f"the drawn box lies outside the scene ({sc.width} x {sc.height} pixels)")
+    rect = np.asarray(poly.minimum_rotated_rectangle.exterior.coords)[:4]
+    sides = np.sort(np.hypot(*np.diff(np.vstack([rect, rect[:1]]), axis=0).T)[:2]) * sc.gsd_m
+    (w_lo, w_hi), (l_lo, l_hi) = PLAUSIBLE_M[cls]
+    if not (w_lo <= sides[0] <= w_hi and l_lo <= sides[1] <= l_hi):
+        raise GeotallyError(f"a {cls} of {sides[1]:.1f} x {sides[0]:.1f} m is not plausible (length {l_lo:g}-{l_hi:g} m, "
+                            f"width {w_lo:g}-{w_hi:g} m); draw the box around the vehicle")
 
 
 class Handler(BaseHTTPRequestHandler):
