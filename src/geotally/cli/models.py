@@ -15,7 +15,7 @@ def models_list() -> None:
     from rich.table import Table
 
     from geotally.imagery.checksum import file_sha256
-    from geotally.models.cache import model_path
+    from geotally.models.cache import model_path, verified_digest
     from geotally.models.registry import DEFAULT_MODEL, SHIPPED, all_specs
     from geotally.models.sources import LocalFile
 
@@ -23,10 +23,13 @@ def models_list() -> None:
     for col in ("name", "GSD", "tile", "cached", "sha256", "licence"):
         table.add_column(col, no_wrap=col in ("name", "sha256"))
     for name, spec in all_specs().items():
-        shipped = any(isinstance(s, LocalFile) and Path(s.path).parent == SHIPPED for s in spec.sources)
+        shipped = [Path(s.path) for s in spec.sources if isinstance(s, LocalFile) and Path(s.path).parent == SHIPPED]
         path = model_path(spec)
-        cached = "shipped" if shipped else ("no" if not path.exists() else "yes" if file_sha256(path) == spec.sha256
-                                            else "damaged: pull --force")
+        if shipped:  # checked like count checks it: a shipped file that fails its sha256 is damaged, not "shipped"
+            ok = shipped[0].is_file() and verified_digest(shipped[0]) == spec.sha256
+            cached = "shipped" if ok else "damaged: reinstall geotally"
+        else:
+            cached = "no" if not path.exists() else "yes" if file_sha256(path) == spec.sha256 else "damaged: pull --force"
         label = f"{name}*" if name == DEFAULT_MODEL else name
         table.add_row(label, f"{spec.native_gsd} m", str(spec.tile_size), cached, spec.sha256[:12], spec.licence)
     table.caption = "* default model. Pull with 'geotally models pull NAME'."
