@@ -1,0 +1,297 @@
+"""The Processing algorithms: each builds a geotally command line, runs the installed geotally as a
+separate process (QGIS's Python, GDAL and PROJ settings removed from its environment), turns the
+"done/total tiles" of its progress bar into Processing progress, kills it when the user cancels,
+and reports a failure as geotally's own one-line error."""
+
+import os
+import queue
+import re
+import shlex
+import subprocess
+import threading
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterString,
+)
+
+from .provider import executable
+
+TILES = re.compile(r"(\d+)/(\d+)\s+tiles")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Variables that point a Python or GDAL/PROJ at QGIS's own copies: geotally brings its own.
+QGIS_ONLY = ("PYTHONPATH", "PYTHONHOME", "GDAL_DATA", "GDAL_DRIVER_PATH", "PROJ_LIB", "PROJ_DATA", "GDAL_PLUGINS",
+             "QGIS_PREFIX_PATH", "QT_PLUGIN_PATH", "LD_LIBRARY_PATH")
+VECTOR_FILES = "Vector files (*.geojson *.json *.gpkg *.shp *.osm *.pbf);;All files (*.*)"
+
+
+def _environment() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in QGIS_ONLY}
+    env.update(FORCE_COLOR="1", COLUMNS="160")  # the progress bar redraws through a pipe: progress to follow
+    return env
+
+
+def _reader(stream, lines: "queue.Queue[str | None]") -> None:
+    buf = ""
+    for chunk in iter(lambda: stream.read(256), ""):
+        buf += chunk
+        *done, buf = re.split(r"[\r\n]", buf)
+        for line in done:
+            lines.put(ANSI.sub("", line))
+    lines.put(ANSI.sub("", buf))
+    lines.put(None)
+
+
+def run_geotally(args: list, feedback) -> str:
+    """Run ``geotally ARGS``; its stdout when it succeeds, QgsProcessingException with its error line when
+    it fails. Cancelling kills it (a count resumes from its checkpoint when run again)."""
+    cmd = [executable(), *map(str, args)]
+    feedback.pushCommandInfo(" ".join(shlex.quote(c) for c in cmd))
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment())
+    except OSError as exc:
+        raise QgsProcessingException(f"cannot run geotally ({cmd[0]}): {exc.strerror or exc}; set its path in "
+                                     "Processing > Options > Providers > geotally") from None
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stderr, lines), daemon=True).start()
+    out: list = []
+    threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True).start()
+    errors, ended = [], False
+    while not ended:
+        if feedback.isCanceled():
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            proc.stdout.close()
+            proc.stderr.close()
+            feedback.reportError("geotally was cancelled", fatalError=False)
+            return ""
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            ended = True
+            continue
+        m = TILES.search(line)
+        if m and int(m.group(2)):
+            feedback.setProgress(100.0 * int(m.group(1)) / int(m.group(2)))
+        elif line.strip():
+            errors.append(line.strip())
+            if not line.startswith("geotally: error:"):  # the error itself is raised once, below
+                feedback.pushInfo(line.strip())
+    code = proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    if code != 0:
+        said = [e for e in errors if e.startswith("geotally: error:")] or errors or [f"geotally exited with {code}"]
+        raise QgsProcessingException(said[-1])
+    text = out[0] if out else ""
+    feedback.pushConsoleInfo(ANSI.sub("", text))
+    return text
+
+
+def _files(results: Path) -> dict:
+    return {"OUTPUT": str(results), "PROJECT": str(results / "project.qgs"), "COUNTS": str(results / "counts.csv")}
+
+
+def _load_results(results: Path, context) -> None:
+    """Open the styled layers (their default style comes from their GeoPackage) when the run ends."""
+    from qgis.core import QgsProcessingContext
+
+    if context.project() is None:
+        return
+    for name in ("zones", "border", "queues", "detections", "roads", "route"):
+        gpkg = results / ("zones.gpkg" if name in ("zones", "border") else f"{name}.gpkg")
+        if gpkg.exists():
+            context.addLayerToLoadOnCompletion(f"{gpkg}|layername={name}",
+                                               QgsProcessingContext.LayerDetails(name, context.project(), name))
+    if (results / "preview.tif").exists():
+        context.addLayerToLoadOnCompletion(str(results / "preview.tif"),
+                                           QgsProcessingContext.LayerDetails("scene (preview)", context.project()))
+
+
+class GeotallyAlgorithm(QgsProcessingAlgorithm):
+    """What the four algorithms share."""
+
+    def group(self):
+        return "geotally"
+
+    def groupId(self):
+        return "geotally"
+
+    def createInstance(self):
+        return type(self)()
+
+    def _optional(self, args: list, parameters, context, pairs) -> None:
+        """Add ``--option value`` for each (parameter, option) the user filled in."""
+        for name, option in pairs:
+            value = self.parameterAsString(parameters, name, context)
+            if value:
+                args += [option, value]
+
+    def _extra(self, args: list, parameters, context) -> None:
+        extra = self.parameterAsString(parameters, "EXTRA", context)
+        if extra:
+            args += shlex.split(extra)
+
+
+ANALYSIS = (("ZONES", "--zones"), ("ZONE_FIELD", "--zone-field"), ("BORDER", "--border"), ("SIDES", "--sides"),
+            ("ROADS", "--roads"), ("CONF", "--conf"), ("CLAIM", "--claim"))
+
+
+def _analysis_parameters(alg) -> None:
+    alg.addParameter(QgsProcessingParameterFile("ZONES", "Zones (polygons named by a field)", optional=True,
+                                                fileFilter=VECTOR_FILES))
+    alg.addParameter(QgsProcessingParameterString("ZONE_FIELD", "Zone name field", optional=True))
+    alg.addParameter(QgsProcessingParameterFile("BORDER", "Border line", optional=True, fileFilter=VECTOR_FILES))
+    alg.addParameter(QgsProcessingParameterString("SIDES", "Side names, left then right along the border (e.g. TR,IQ)",
+                                                  optional=True))
+    alg.addParameter(QgsProcessingParameterFile("ROADS", "Roads (lines or OpenStreetMap file)", optional=True,
+                                                fileFilter=VECTOR_FILES))
+    alg.addParameter(QgsProcessingParameterString("CONF", "Minimum score (e.g. 0.25 or large_vehicle=0.1)", optional=True))
+    alg.addParameter(QgsProcessingParameterString("CLAIM", "Claimed counts to test (e.g. TR=4530,IQ=7245)", optional=True))
+
+
+class CountAlgorithm(GeotallyAlgorithm):
+    """geotally count: a scene or a folder of scenes, with zones, border and sides, roads, dates, claims."""
+
+    def name(self):
+        return "count"
+
+    def displayName(self):
+        return "Count vehicles"
+
+    def shortHelpString(self):
+        return ("Counts vehicles in a scene (or every scene of a folder) with the installed geotally, per zone, "
+                "side, road, queue and date. The results folder holds the styled GeoPackages, counts.csv, "
+                "report.html and project.qgs. Other geotally count options go in 'More options'.")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile("INPUT", "Scene (GeoTIFF, JPEG 2000, ...)", optional=True))
+        self.addParameter(QgsProcessingParameterFile("INPUT_FOLDER", "or a folder of scenes", optional=True,
+                                                     behavior=QgsProcessingParameterFile.Folder))
+        _analysis_parameters(self)
+        self.addParameter(QgsProcessingParameterString("DATE", "Date of undated scenes (YYYY-MM-DD)", optional=True))
+        self.addParameter(QgsProcessingParameterString("MODEL", "Model (default: geotally's)", optional=True))
+        self.addParameter(QgsProcessingParameterString("EXTRA", "More options (as on the command line)", optional=True))
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Results folder"))
+        self.addOutput(QgsProcessingOutputFile("PROJECT", "QGIS project"))
+        self.addOutput(QgsProcessingOutputFile("COUNTS", "counts.csv"))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        scene = self.parameterAsFile(parameters, "INPUT", context) or self.parameterAsFile(parameters, "INPUT_FOLDER",
+                                                                                           context)
+        if not scene:
+            raise QgsProcessingException("give a scene or a folder of scenes")
+        out = Path(self.parameterAsString(parameters, "OUTPUT", context))
+        args = ["count", scene, "--out", out]
+        self._optional(args, parameters, context, (*ANALYSIS, ("DATE", "--date"), ("MODEL", "--model")))
+        self._extra(args, parameters, context)
+        run_geotally(args, feedback)
+        if feedback.isCanceled():
+            return {}
+        _load_results(out, context)
+        return _files(out)
+
+
+class RecountAlgorithm(GeotallyAlgorithm):
+    """geotally recount: the analysis again with options changed, without detecting again."""
+
+    def name(self):
+        return "recount"
+
+    def displayName(self):
+        return "Recount with other options"
+
+    def shortHelpString(self):
+        return "Runs the analysis of a finished count again with the options given changed; the folder is replaced."
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile("RESULTS", "Results folder of a count",
+                                                     behavior=QgsProcessingParameterFile.Folder))
+        _analysis_parameters(self)
+        self.addParameter(QgsProcessingParameterString("EXTRA", "More options (as on the command line)", optional=True))
+        self.addOutput(QgsProcessingOutputFolder("OUTPUT", "Results folder"))
+        self.addOutput(QgsProcessingOutputFile("PROJECT", "QGIS project"))
+        self.addOutput(QgsProcessingOutputFile("COUNTS", "counts.csv"))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        results = Path(self.parameterAsFile(parameters, "RESULTS", context))
+        args = ["recount", results]
+        self._optional(args, parameters, context, ANALYSIS)
+        self._extra(args, parameters, context)
+        run_geotally(args, feedback)
+        if feedback.isCanceled():
+            return {}
+        _load_results(results, context)
+        return _files(results)
+
+
+class ChangeAlgorithm(GeotallyAlgorithm):
+    """geotally change: counts compared between dates (one multi-date folder, or two folders)."""
+
+    def name(self):
+        return "change"
+
+    def displayName(self):
+        return "Change between dates"
+
+    def shortHelpString(self):
+        return ("Compares counts between dates: one multi-date results folder, or two folders (earlier first). "
+                "Writes the table of changes per zone and class.")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile("RESULTS", "Results folder (multi-date, or the earlier)",
+                                                     behavior=QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterFile("LATER", "Later results folder", optional=True,
+                                                     behavior=QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Table of changes", "CSV files (*.csv)"))
+        self.addParameter(QgsProcessingParameterBoolean("FORCE", "Replace the table if it exists", defaultValue=True))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        args = ["change", self.parameterAsFile(parameters, "RESULTS", context)]
+        later = self.parameterAsFile(parameters, "LATER", context)
+        if later:
+            args.append(later)
+        table = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        args += ["--out", table] + (["--force"] if self.parameterAsBool(parameters, "FORCE", context) else [])
+        run_geotally(args, feedback)
+        return {"OUTPUT": table}
+
+
+class ReviewExportAlgorithm(GeotallyAlgorithm):
+    """geotally review-export: reviewed labels as truth, training data, COCO and DOTA."""
+
+    def name(self):
+        return "review_export"
+
+    def displayName(self):
+        return "Export reviewed labels"
+
+    def shortHelpString(self):
+        return ("Exports the labels of a review (review.gpkg in a results folder) as truth.geojson for evaluate, "
+                "training data, COCO and DOTA labelTxt.")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile("RESULTS", "Results folder with review.gpkg",
+                                                     behavior=QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Export folder"))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        out = self.parameterAsString(parameters, "OUTPUT", context)
+        run_geotally(["review-export", self.parameterAsFile(parameters, "RESULTS", context), out], feedback)
+        return {"OUTPUT": out}
+
+
+ALGORITHMS = (CountAlgorithm, RecountAlgorithm, ChangeAlgorithm, ReviewExportAlgorithm)
