@@ -17,7 +17,7 @@ from geotally.errors import GeotallyError
 
 StacApi = Annotated[Optional[str], typer.Option("--stac-api", help="A STAC API to search (http/https), e.g. https://earth-search.aws.element84.com/v1.")]
 Catalog = Annotated[Optional[str], typer.Option("--catalog", help="A static STAC catalogue, collection or ItemCollection (URL or file) to search.")]
-Collections = Annotated[Optional[List[str]], typer.Option("--collections", help="Collections to search (repeat or comma-separate).")]
+Collections = Annotated[Optional[List[str]], typer.Option("--collections", metavar="NAME", help="Collections to search (repeat or comma-separate).")]
 Datetime = Annotated[Optional[str], typer.Option("--datetime", help="Time range, e.g. 2015-12-01/2015-12-31 (either end open with ..).")]
 Bbox = Annotated[Optional[str], typer.Option("--bbox", help="Area of interest in degrees (WGS84), instead of the zones or border.")]
 GsdRange = Annotated[Optional[str], typer.Option("--gsd-range", help="Keep items whose GSD (metres) is in this range (either end may be empty).")]

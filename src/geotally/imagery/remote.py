@@ -210,7 +210,8 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     for attempt in range(retries + 1):
         part = path.with_name(f".{path.name}.part")
         try:
-            with rasterio.Env(**env()):
+            # not cached between opens: a re-read after the asset changed must not get the old bytes
+            with rasterio.Env(**env(), CPL_VSIL_CURL_NON_CACHED=vsi):
                 with _open(vsi) as src:
                     win = _window(src, aoi_wgs84)
                     if win is None:
