@@ -50,9 +50,17 @@ class ClassCalibration:
     tp: list[int]
     fp: list[int]
     groups: list[str] | None = None  # the scene group of each labelled image
+    # How a new scene's rates are drawn from the groups': "spread" (below), or "random-effects": the spread
+    # between groups net of each group's own sampling noise (DerSimonian-Laird), used for the model's own rates
+    between: str = "spread"
 
     def n_groups(self) -> int:
-        return len(set(self.groups)) if self.groups else 0
+        """Scene groups (with random effects: those with labelled vehicles, the only ones it uses)."""
+        if not self.groups:
+            return 0
+        if self.between == "random-effects":
+            return int((self.group_totals()[0] > 0).sum())
+        return len(set(self.groups))
 
     def group_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per scene group: true vehicles, true positives, false positives."""
@@ -85,6 +93,8 @@ class ClassCalibration:
         if g < MIN_GROUPS:
             raise GeotallyError(f"the calibration has {g} scene group(s); at least {MIN_GROUPS} are needed to "
                                 "measure how the rates vary between scenes")
+        if self.between == "random-effects":
+            return _random_effects(n, tp, fp, n_boot, rng)
         if g >= EMPIRICAL_GROUPS:  # enough scenes to draw a new scene's rates from theirs directly
             pick = rng.integers(0, g, n_boot)
             r = rng.beta(tp[pick] + 0.5, np.maximum(n[pick] - tp[pick], 0) + 0.5)
@@ -97,6 +107,33 @@ class ClassCalibration:
         r = 1 / (1 + np.exp(-(lr.mean() + lr.std(ddof=1) * scale * t_r)))
         f = np.exp(lf.mean() + lf.std(ddof=1) * scale * t_f)
         return r, f
+
+
+def _pooled(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    """Random-effects mean of per-group values ``y`` with sampling variances ``v`` (DerSimonian-Laird), and
+    the predictive standard deviation for a new group: between-group spread plus the mean's uncertainty."""
+    w = 1.0 / v
+    mean = float((w * y).sum() / w.sum())
+    q = float((w * (y - mean) ** 2).sum())
+    tau2 = max(0.0, (q - (len(y) - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
+    return mean, float(np.sqrt(tau2 + 1.0 / w.sum()))
+
+
+def _random_effects(n: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_boot: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(r, f) draws for a new scene: logit detection rate and log false-positive rate per group with labelled
+    vehicles, their between-group variance net of sampling noise, Student t with G - 1 degrees of freedom.
+    A group of one or two vehicles then widens the interval by its noise, not as if scenes differed that much."""
+    keep = n > 0
+    n, tp, fp = n[keep], tp[keep], fp[keep]
+    if len(n) < MIN_GROUPS:
+        raise GeotallyError(f"the calibration has {len(n)} scene group(s) with labelled vehicles; at least "
+                            f"{MIN_GROUPS} are needed to measure how the rates vary between scenes")
+    miss = np.maximum(n - tp, 0)
+    mr, sr = _pooled(np.log((tp + 0.5) / (miss + 0.5)), 1 / (tp + 0.5) + 1 / (miss + 0.5))
+    mf, sf = _pooled(np.log((fp + 0.5) / (n + 1.0)), 1 / (fp + 0.5) + 1 / (n + 1.0))
+    t_r, t_f = rng.standard_t(len(n) - 1, n_boot), rng.standard_t(len(n) - 1, n_boot)
+    return 1 / (1 + np.exp(-(mr + sr * t_r))), np.exp(mf + sf * t_f)
 
 
 @dataclass

@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from geotally.analysis.calibration import GSD_SLACK, Calibration, ClassCalibration, interval, verdict
-from geotally.config.defaults import CLAIM_SIZE_CLASSES as CLAIM_SIZES
 from geotally.config.defaults import HEAVY, SIZE_CLASSES
 SIZE_GROUPS = {**{s: (s,) for s in SIZE_CLASSES}, HEAVY: ("rigid_truck", "articulated")}
 LEVEL_COVERAGE = 0.90  # a default interval is given only where leave-one-group-out coverage reached this
+BETWEEN = "random-effects"  # the model's rates carry the spread between validation groups net of sampling noise
 REVIEW = "review a sample for a scene-specific answer"
 
 
@@ -48,7 +48,8 @@ def pick_gsd(block: dict, scene_gsd: float) -> tuple[str | None, str | None]:
 
 def class_calibration(rates: dict) -> ClassCalibration:
     """A stored class entry (per scene group: labelled, found, false) as a grouped calibration."""
-    return ClassCalibration(list(rates["n_truth"]), list(rates["tp"]), list(rates["fp"]), list(rates["groups"]))
+    return ClassCalibration(list(rates["n_truth"]), list(rates["tp"]), list(rates["fp"]), list(rates["groups"]),
+                            between=BETWEEN)
 
 
 def default_interval(block: dict | None, cls: str, raw: int,
@@ -69,7 +70,13 @@ def default_interval(block: dict | None, cls: str, raw: int,
     refused = Calibration({cls: cal}, source="model validation").no_interval(cls)
     if refused:
         return None, f"no default interval for {cls} at {key} m: {refused.split(' (review')[0]}; {REVIEW}"
-    return interval(int(raw), cal), source_text(block, key)
+    return widened(interval(int(raw), cal), float(rates.get("widen", 1.0))), source_text(block, key)
+
+
+def widened(iv: tuple[float, float, float], k: float) -> tuple[float, float, float]:
+    """An interval stretched ``k`` times about its estimate (the rule measured on the tune split), never below 0."""
+    est, lo, hi = iv
+    return est, max(0.0, est - k * (est - lo)), est + k * (hi - est)
 
 
 def default_claim(item: dict, block: dict | None, scene_gsd: float | None) -> dict:
