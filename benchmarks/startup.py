@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -90,6 +91,7 @@ def main() -> None:
                           text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], capture_output=True,
                            text=True).stdout.strip()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still removes its worktree
     with tempfile.TemporaryDirectory(prefix="geotally-startup-") as tmp:
         base = worktree(a.ref, Path(tmp))
         try:
