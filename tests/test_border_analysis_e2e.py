@@ -95,7 +95,7 @@ def test_evaluate_calibrate_and_claim(analysed, border_scene, tmp_path, monkeypa
     assert {"estimate", "lo95", "hi95"} <= set(counts.columns) and counts["lo95"].isna().all()
     assert "fewer than 3" in out and "no interval" in out
     claims = {c["zone"]: c["verdict"] for c in json.loads((res / "summary.json").read_text())["claims"]}
-    assert set(claims.values()) == {"untested: counts are uncorrected (run with --calibration)"}
+    assert set(claims.values()) == {"untested: the calibration gives no interval for large_vehicle"}
     # The same evaluation read as three scene groups (one image each would be one group; here the
     # evaluation's rows are relabelled as three scenes with the same rates) gives an interval that holds.
     data = json.loads(report.read_text())

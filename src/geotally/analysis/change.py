@@ -81,6 +81,8 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT):
         if cc is not None:
             est, lo, hi = difference_interval(ca, cb, cc, n_boot=n_boot)
             row.update(estimate_difference=est, lo95=lo, hi95=hi, verdict=change_verdict(lo, hi))
+        elif cal is not None:  # a size class, or a class the calibration was not made for
+            row["verdict"] = f"untested: the calibration has no {c} rates"
         else:
             row["verdict"] = "untested: raw counts (count with --calibration for an interval)"
         rows.append(row)
