@@ -105,3 +105,15 @@ def test_every_default_interval_rests_on_measured_coverage(rates):
 def test_a_gsd_outside_the_validated_range_is_untested(rates):
     got, why = default_interval(rates, "large_vehicle", 40, scene_gsd=2.0)
     assert got is None and "outside" in why and "validated" in why
+
+
+def test_recount_keeps_the_size_table_and_judges_by_default(claimed):
+    """A recount (no detection) with a new claim on all large vehicles: counts_by_size.csv is written again,
+    unchanged, and the claim gets the default verdict."""
+    res, _, out = claimed
+    before = (out / "counts_by_size.csv").read_bytes()
+    n = int(res.counts.set_index(["zone", "class"]).loc[("TR", "large_vehicle"), "count"])
+    again = geotally.recount(out, claim={"TR": 10 * n + 50}, claim_class="large_vehicle")
+    assert (out / "counts_by_size.csv").read_bytes() == before
+    row = again.summary.claims[0]
+    assert row["verdict"] == "too high" and row["rates"] == "model validation (default)", row
