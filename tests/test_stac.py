@@ -19,6 +19,7 @@ import shapely
 from pyproj import Transformer
 
 import geotally
+from geotally.config import SearchParams
 from geotally.errors import GeotallyError
 from tests.conftest import assert_user_error, run
 from tests.servers import FaultProxy, Nginx, StacApi, nginx_binary, rustac_binary
@@ -106,8 +107,7 @@ def _files_text(*folders: Path) -> str:
 
 @needs_rustac
 def test_search_lists_exactly_the_items_meeting_the_area_and_time(world, api, creds, tmp_path, monkeypatch, capsys):
-    found = geotally.api.search(stac_api=api.url, collections=("synth-crossing",), zones=world["zones"],
-                                datetime="2026-01-01/2026-12-31")
+    found = geotally.api.search(SearchParams(stac_api=api.url, collections=("synth-crossing",), datetime="2026-01-01/2026-12-31"), zones=world["zones"])
     assert [f.id for f in found.items] == [f"crossing-{d}" for d in world["dates"]]
     # the share, measured independently in the scenes' own UTM grid
     import geopandas as gpd
@@ -116,7 +116,7 @@ def test_search_lists_exactly_the_items_meeting_the_area_and_time(world, api, cr
     with rasterio.open(world["cogs"][0]) as src:
         truth = shapely.intersection(sides, shapely.box(*src.bounds)).area / sides.area
     assert [(round(f.aoi_share, 3), f.gsd) for f in found.items] == [(round(truth, 3), 0.3)] * 2
-    one = geotally.api.search(stac_api=api.url, zones=world["zones"], datetime=f"{world['dates'][1]}/..")
+    one = geotally.api.search(SearchParams(stac_api=api.url, datetime=f"{world['dates'][1]}/.."), zones=world["zones"])
     assert [f.id for f in one.items] == [f"crossing-{world['dates'][1]}"]
     saved = tmp_path / "items.json"
     code, out, err = run(monkeypatch, capsys, "search", "--stac-api", api.url, "--collections", "synth-crossing",
@@ -138,7 +138,7 @@ def test_a_static_catalogue_skips_broken_items_one_line_each(world, creds, tmp_p
     cat = tmp_path / "cat.json"
     cat.write_text(json.dumps({"type": "FeatureCollection", "features": items + [broken, noasset, png]}))
     said = []
-    found = geotally.api.search(catalog=cat, zones=world["zones"], say=said.append)
+    found = geotally.api.search(SearchParams(catalog=cat), zones=world["zones"], say=said.append)
     assert [f.id for f in found.items] == [i["id"] for i in items]
     assert len(found.skipped) == 3 and said == found.skipped
     assert any("no-datetime" in s and "no datetime" in s for s in said)
@@ -260,5 +260,5 @@ def test_the_local_guard_still_holds(world, creds, tmp_path, monkeypatch, capsys
     assert_user_error(code, err, "names a network source", tmp_path / "b")
     # only http(s): a file: or ftp: scene URL is refused
     with pytest.raises(GeotallyError, match="only http and https"):
-        geotally.api.search(catalog="ftp://127.0.0.1/cat.json", bbox="44,37,45,38")
+        geotally.api.search(SearchParams(catalog="ftp://127.0.0.1/cat.json", bbox="44,37,45,38"))
     assert world["web"].requests() == []  # nothing reached the server

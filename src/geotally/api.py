@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from geotally.config.count import CountConfig
 from geotally.config.defaults import MATCH_CONF, MATCH_IOU
 from geotally.config.limits import check_number
+from geotally.config.params import SearchParams
 from geotally.errors import GeotallyError
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ PathLike = str | os.PathLike
 
 def count_scenes(inputs: list[PathLike], *, out: PathLike | None = None, config: CountConfig | None = None,
                  progress: Callable[..., None] | None = None, say: Callable[[str], None] = lambda msg: None,
-                 models: dict | None = None, **options) -> CountResult:
+                 models: dict | None = None, search: SearchParams | None = None, remote: bool = False,
+                 **options) -> CountResult:
     """Count vehicles in one or many scenes into one set of outputs, per date, zone and class.
 
     ``inputs`` are raster files, folders of them, glob patterns or a STAC ItemCollection with local
@@ -50,10 +52,30 @@ def count_scenes(inputs: list[PathLike], *, out: PathLike | None = None, config:
     ``progress(tiles_done, tiles_total, vehicles_found[, label])`` is called after every batch; with
     ``out``, results are written there atomically. ``models`` is a dict kept between calls of one
     process, so that a model is loaded once.
+
+    Remote imagery is read only where asked: ``search`` names a catalogue whose items are counted
+    (their datetimes are the dates), an http(s) URL among ``inputs`` is a remote COG, and ``remote``
+    lets an ItemCollection file's remote assets be read. Only the area of interest of each (the
+    search's bbox, else the zones, else the border's distance bands) is read, by HTTP range requests.
     """
     from geotally.pipeline.run import run_count
 
-    return run_count(list(inputs), out, CountConfig.of(config, **options), progress, say, models)
+    cfg = CountConfig.of(config, **options)
+    inputs = [str(i) for i in inputs]
+    if search is not None or remote or any("://" in i for i in inputs):
+        from geotally.imagery.remote import resolve_inputs
+
+        cfg.validate()
+        s = search or SearchParams()
+        s.validate()
+        inputs = resolve_inputs(inputs, stac_api=s.stac_api, catalog=s.catalog, collections=s.collections,
+                                datetime=s.datetime, bbox=s.bbox, gsd_range=s.gsd_range, max_cloud=s.max_cloud,
+                                max_items=s.max_items, remote=remote, zones=cfg.zones, border=cfg.border,
+                                distance_bands=cfg.distance_bands, say=say)
+    elif not inputs:
+        raise GeotallyError("count needs a SCENE (a raster file, folder, glob, STAC ItemCollection or http(s) URL), "
+                            "or a catalogue to search (--stac-api or --catalog)")
+    return run_count(inputs, out, cfg, progress, say, models)
 
 
 def count(scene: PathLike, zones: PathLike | None = None, model: str | None = None, *,
@@ -201,16 +223,16 @@ def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool 
     return cal
 
 
-def search(*, stac_api: str | None = None, catalog: PathLike | None = None, collections: tuple[str, ...] = (),
-           datetime: str | None = None, bbox: str | tuple[float, ...] | None = None, zones: PathLike | None = None,
-           border: PathLike | None = None, gsd_range: tuple[float | None, float | None] = (None, None),
-           max_cloud: float | None = None, max_items: int | None = None, save: PathLike | None = None,
-           say: Callable[[str], None] = lambda msg: None) -> Search:
-    """The items of a STAC API (``stac_api``) or a static catalogue (``catalog``, URL or file) that cover the
-    area of interest (``bbox`` W,S,E,N degrees, or a ``zones`` or ``border`` file) in ``datetime``
-    (START/END), within ``gsd_range`` metres, ``max_cloud`` percent and ``max_items``, oldest first; broken
-    items are skipped one line each (``say``). ``save`` writes them as an ItemCollection for :func:`count_scenes`."""
+def search(params: SearchParams, *, zones: PathLike | None = None, border: PathLike | None = None,
+           save: PathLike | None = None, say: Callable[[str], None] = lambda msg: None) -> Search:
+    """The items of a STAC API (``params.stac_api``) or a static catalogue (``params.catalog``, URL or
+    file) that cover the area of interest (``params.bbox`` W,S,E,N degrees, or a ``zones`` or ``border``
+    file) in ``params.datetime`` (START/END), within its GSD range, cloud cover and number of items,
+    oldest first; broken items are skipped one line each (``say``). ``save`` writes them as an
+    ItemCollection for :func:`count_scenes`."""
     from geotally.imagery.stac import find
 
-    return find(stac_api=stac_api, catalog=catalog, collections=collections, datetime=datetime, bbox=bbox, zones=zones,
-                border=border, gsd_range=gsd_range, max_cloud=max_cloud, max_items=max_items, save=save, say=say)
+    params.validate()
+    return find(stac_api=params.stac_api, catalog=params.catalog, collections=params.collections,
+                datetime=params.datetime, bbox=params.bbox, zones=zones, border=border, gsd_range=params.gsd_range,
+                max_cloud=params.max_cloud, max_items=params.max_items, save=save, say=say)

@@ -96,14 +96,15 @@ def register() -> None:
 
 
 def command() -> click.Command:
-    """The click command of the whole CLI (every command registered), with no type tag after a
-    parameter that names itself (SCENE..., FORMAT). The docs' CLI reference is made from it."""
+    """The click command of the whole CLI, every command registered, with no type tag after an
+    argument that names itself (SCENE...; an option's metavar, M or FORMAT, shows as it is). The
+    docs' CLI reference is made from it."""
     register()
     cmd = typer.main.get_command(app)
 
     def walk(c: click.Command) -> None:
         for param in c.params:
-            if getattr(param, "metavar", None):
+            if param.param_type_name == "argument" and getattr(param, "metavar", None):
                 param.display_type_rich = lambda ctx: None
         for sub in getattr(c, "commands", {}).values():
             walk(sub)

@@ -9,10 +9,10 @@ from typing import List, Optional
 import typer
 
 from geotally.cli import options as o
-from geotally.cli import search as s
 from geotally.cli.base import app, err, out
 from geotally.cli.output import print_counts, print_result, progress_bar, say_to
 from geotally.config.count import CountConfig
+from geotally.config.params import SearchParams
 
 _D = CountConfig()
 
@@ -58,15 +58,15 @@ def count_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="Discard finished tiles of an earlier run in --out instead of resuming it."),
     no_trailer_types: bool = typer.Option(False, "--no-trailer-types", help="Do not classify large vehicles by trailer type (tanker, box, flatbed or container, bus, other)."),
     trailer_max_gsd: Optional[float] = typer.Option(None, "--trailer-max-gsd", metavar="M", help="Type large vehicles in scenes up to this GSD even where the shipped classifier's real validation does not allow it (an experiment: see the docs for its real accuracy)."),
-    stac_api: s.StacApi = None,
-    catalog: s.Catalog = None,
-    collections: s.Collections = None,
-    datetime: s.Datetime = None,
-    bbox: s.Bbox = None,
-    gsd_range: s.GsdRange = None,
-    max_cloud: s.MaxCloud = None,
-    max_items: s.MaxItems = None,
-    remote: s.Remote = False,
+    stac_api: o.StacApi = None,
+    catalog: o.Catalog = None,
+    collections: o.Collections = None,
+    datetime: o.Datetime = None,
+    bbox: o.Bbox = None,
+    gsd_range: o.GsdRange = None,
+    max_cloud: o.MaxCloud = None,
+    max_items: o.MaxItems = None,
+    remote: o.Remote = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Detect vehicles in the SCENES and count them per zone (or border side) and class.
@@ -81,16 +81,10 @@ def count_cmd(
         threads=threads, backend=backend, workers=workers, dask=dask, date=date, date_pattern=date_pattern, fresh=fresh,
         trailer=replace(_D.trailer, enabled=not no_trailer_types, max_gsd=trailer_max_gsd),
     ).changed(o.analysis_changes(given))
-    scenes = list(scenes or [])
-    if stac_api or catalog or remote or bbox or any("://" in str(x) for x in scenes):  # remote reading, opted in
-        from geotally.imagery.remote import resolve_inputs
-
-        scenes = resolve_inputs(scenes, stac_api=stac_api, catalog=catalog, collections=s.split_collections(collections),
-                                datetime=datetime, bbox=bbox, gsd_range=s.parse_gsd_range(gsd_range),
-                                max_cloud=max_cloud, max_items=max_items, remote=remote, zones=cfg.zones,
-                                border=cfg.border, distance_bands=cfg.distance_bands, say=say_to(quiet))
+    found = o.search_params(stac_api, catalog, collections, datetime, bbox, gsd_range, max_cloud, max_items)
     with progress_bar(quiet) as on_progress:
-        result = count_scenes(scenes, out=out_dir, config=cfg, progress=on_progress, say=say_to(quiet))
+        result = count_scenes(scenes or [], out=out_dir, config=cfg, progress=on_progress, say=say_to(quiet),
+                              search=found if found != SearchParams() else None, remote=remote)
     print_result(result, out_dir, quiet)
 
 

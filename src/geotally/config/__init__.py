@@ -2,7 +2,8 @@
 the API and the CLI alike. Imports no algorithm code, so reading a default costs nothing."""
 
 from geotally.config.count import CountConfig
-from geotally.config.params import QueueParams, RoadParams, RouteParams, SampleParams, StationaryParams, TrailerParams
+from geotally.config.params import (QueueParams, RoadParams, RouteParams, SampleParams, SearchParams,
+                                     StationaryParams, TrailerParams)
 
-__all__ = ["CountConfig", "QueueParams", "RoadParams", "RouteParams", "SampleParams", "StationaryParams",
-           "TrailerParams"]
+__all__ = ["CountConfig", "QueueParams", "RoadParams", "RouteParams", "SampleParams", "SearchParams",
+           "StationaryParams", "TrailerParams"]

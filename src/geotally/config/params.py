@@ -143,3 +143,28 @@ class SampleParams:
         check_number("--window-m", self.window_m, 1, 10_000, what="metres")
         check_number("--seed", self.seed, 0, 2**32 - 1, integer=True)
         check_number("sample min_per_stratum", self.min_per_stratum, 0, 1_000_000, integer=True)
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """A catalogue search: a STAC API or a static catalogue the user names, and what to keep of its
+    items (a count reads only the area of interest of each item kept)."""
+
+    stac_api: str | None = None  # a STAC API's URL
+    catalog: str | None = None  # a static catalogue, collection or ItemCollection: URL or file
+    collections: tuple[str, ...] = ()
+    datetime: str | None = None  # START/END, either end open with ..
+    bbox: str | None = None  # W,S,E,N degrees: the area of interest instead of the zones or border
+    gsd_range: tuple[float | None, float | None] = (None, None)  # metres, either end open
+    max_cloud: float | None = None  # percent, where the item states it
+    max_items: int | None = None  # oldest first
+
+    def validate(self) -> None:
+        """One-line error for a value out of range."""
+        for v in self.gsd_range:
+            if v is not None:
+                check_number("--gsd-range", v, 0.005, 1000, what="metres")
+        if self.max_cloud is not None:
+            check_number("--max-cloud", self.max_cloud, 0, 100, what="a percentage")
+        if self.max_items is not None:
+            check_number("--max-items", self.max_items, 1, 1_000_000, integer=True)
