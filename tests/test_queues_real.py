@@ -2,19 +2,14 @@
 car parks, truck yards and a bus depot give no queue, and a real queue on a street is found.
 Skips without ../shared."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import shapely
 
 import geotally
 
+from benchmarks.queues_real import kinds_of, regions  # the one reader of the labels
 from conftest import SHARED
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from queues_real import kinds_of, regions  # noqa: E402  (the one reader of the labels)
 
 pytestmark = pytest.mark.skipif(not (SHARED / "simd").exists() or not (SHARED / "dota-sample").exists(),
                                 reason="../shared/data/simd or dota-sample not present")
