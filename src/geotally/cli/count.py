@@ -18,29 +18,11 @@ _D = CountConfig()
 
 
 @app.command("count")
+@o.analysis_options
 def count_cmd(
     scenes: List[str] = typer.Argument(None, metavar="SCENE", help="Rasters to count in (GeoTIFF, COG, VRT, JPEG2000, or PNG/JPEG with --gsd): files, directories, globs, a STAC ItemCollection JSON, or http(s) COG URLs; one set of outputs. None with --stac-api or --catalog."),
     out_dir: Path = typer.Option(Path("results"), "--out", help="Directory for the results (created; files in it are replaced)."),
-    zones: o.Zones = None,
-    zone_field: o.ZoneField = None,
-    border: o.Border = None,
-    sides: o.Sides = None,
-    distance_bands: o.DistanceBands = None,
-    roads: o.Roads = None,
-    road_distance: o.RoadDistance = None,
-    route: o.Route = None,
-    route_stretch: o.RouteStretch = None,
-    on_road_only: o.OnRoadOnly = None,
-    conf: o.Conf = None,
-    size_thresholds: o.SizeThresholds = None,
-    queue_gap: o.QueueGap = None,
-    queue_min: o.QueueMin = None,
-    stationary_radius: o.StationaryRadius = None,
-    calibration: o.Calibration = None,
-    claim: o.Claim = None,
-    claim_class: o.ClaimClass = None,
-    export: o.Export = [],
-    basemap: o.Basemap = None,
+    analysis: dict = None,
     model: Optional[str] = typer.Option(None, "--model", help="Registered model name (see 'geotally models list')."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Local Ultralytics checkpoint (.pt) or ONNX export instead of a registered model."),
     gsd: Optional[float] = typer.Option(None, "--gsd", help="Scene GSD in metres: required for images without georeference, overrides it otherwise."),
@@ -74,13 +56,12 @@ def count_cmd(
     Finished tiles are checkpointed in --out: running the same command again resumes."""
     from geotally.api import count_scenes
 
-    given = dict(locals())
     cfg, _ = CountConfig.of(
         model=model, weights=weights, gsd=gsd, model_gsd=model_gsd,
         bands=o.parse_bands(bands) if bands else None, tile_size=tile_size, overlap=overlap, batch=batch,
         threads=threads, backend=backend, workers=workers, dask=dask, date=date, date_pattern=date_pattern, fresh=fresh,
         trailer=replace(_D.trailer, enabled=not no_trailer_types, max_gsd=trailer_max_gsd),
-    ).changed(o.analysis_changes(given))
+    ).changed(analysis)
     found = o.search_params(stac_api, catalog, collections, datetime, bbox, gsd_range, max_cloud, max_items)
     with progress_bar(quiet) as on_progress:
         result = count_scenes(scenes or [], out=out_dir, config=cfg, progress=on_progress, say=say_to(quiet),
@@ -89,28 +70,10 @@ def count_cmd(
 
 
 @app.command("recount")
+@o.analysis_options
 def recount_cmd(
     results: Path = typer.Argument(..., metavar="RESULTS", help="A results folder written by 'geotally count'."),
-    zones: o.Zones = None,
-    zone_field: o.ZoneField = None,
-    border: o.Border = None,
-    sides: o.Sides = None,
-    distance_bands: o.DistanceBands = None,
-    roads: o.Roads = None,
-    road_distance: o.RoadDistance = None,
-    route: o.Route = None,
-    route_stretch: o.RouteStretch = None,
-    on_road_only: o.OnRoadOnly = None,
-    conf: o.Conf = None,
-    size_thresholds: o.SizeThresholds = None,
-    queue_gap: o.QueueGap = None,
-    queue_min: o.QueueMin = None,
-    stationary_radius: o.StationaryRadius = None,
-    calibration: o.Calibration = None,
-    claim: o.Claim = None,
-    claim_class: o.ClaimClass = None,
-    export: o.Export = [],
-    basemap: o.Basemap = None,
+    analysis: dict = None,
     quiet: o.Quiet = False,
 ) -> None:
     """Run the analysis of a finished count again with some options changed, without detecting again.
@@ -120,9 +83,8 @@ def recount_cmd(
     lists what changed. The folder is replaced as a whole."""
     from geotally.api import recount
 
-    changes = o.analysis_changes(dict(locals()))
     with progress_bar(quiet) as on_progress:
-        result = recount(results, progress=on_progress, say=say_to(quiet), **changes)
+        result = recount(results, progress=on_progress, say=say_to(quiet), **analysis)
     changed = (result.summary.recount or {}).get("changed") or {}
     if changed and not quiet:
         err.print("changed: " + "; ".join(f"{k} {v['from']} -> {v['to']}" for k, v in changed.items()))

@@ -10,6 +10,8 @@ not checked here: the API checks every value, for scripts and the CLI alike.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from pathlib import Path
 from typing import Annotated, Any, Callable, List, Optional
 
@@ -159,6 +161,40 @@ ANALYSIS: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
     "on_road_only": ("on_road_only", None),
     "stationary_radius": ("stationary.radius_m", None),
 }
+
+
+# The analysis options as command parameters, in --help order: name, type (with its option), default.
+_ANALYSIS_PARAMS: tuple[tuple[str, Any, Any], ...] = (
+    ("zones", Zones, None), ("zone_field", ZoneField, None), ("border", Border, None), ("sides", Sides, None),
+    ("distance_bands", DistanceBands, None), ("roads", Roads, None), ("road_distance", RoadDistance, None),
+    ("route", Route, None), ("route_stretch", RouteStretch, None), ("on_road_only", OnRoadOnly, None),
+    ("conf", Conf, None), ("size_thresholds", SizeThresholds, None), ("queue_gap", QueueGap, None),
+    ("queue_min", QueueMin, None), ("stationary_radius", StationaryRadius, None), ("calibration", Calibration, None),
+    ("claim", Claim, None), ("claim_class", ClaimClass, None), ("export", Export, []), ("basemap", Basemap, None),
+)
+
+
+def analysis_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the analysis options, declared once here: they stand in its signature where its
+    ``analysis`` parameter stands, and it receives what the user gave as ``analysis``, the config
+    changes by field (see :func:`analysis_changes`). count and recount both use it."""
+    sig = inspect.signature(command, eval_str=True)
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        if p.name == "analysis":
+            params += [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=a, default=d)
+                       for n, a, d in _ANALYSIS_PARAMS]
+        else:
+            params.append(p)
+
+    @functools.wraps(command)
+    def with_options(**given: Any) -> None:
+        analysis = analysis_changes({n: given.pop(n) for n, _, _ in _ANALYSIS_PARAMS})
+        return command(**given, analysis=analysis)
+
+    with_options.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    with_options.__annotations__ = {p.name: p.annotation for p in params}
+    return with_options
 
 
 def analysis_changes(params: dict[str, Any]) -> dict[str, Any]:
