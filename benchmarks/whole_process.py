@@ -8,9 +8,9 @@ Per workload, one run each, every tool in a fresh process, one after the other:
   * SAHI: `get_sliced_prediction` with the stock YOLOv8n-OBB checkpoint, 1024 px slices, 20% overlap,
     confidence 0.25 (benchmarks.runners), at the scene's own resolution, on the same pixels as PNG;
     wall time of the whole process (imports, model load, every image);
-  * model floor: the same geotally command again in a fresh process with ONNX Runtime's
-    ``session.run`` timed: the seconds geotally's backend spends inside the model for the same tiles
-    (geotally resamples to the model's 0.25 m, so at 0.5 m the model sees 4x the scene's pixels).
+  * model floor: the seconds geotally's backend spent inside the model (ONNX Runtime's ``session.run``)
+    in that same run, as its summary.json records them (``model.detector.model_seconds``); geotally
+    resamples to the model's 0.25 m, so at 0.5 m the model sees 4x the scene's pixels.
 
 Workloads: SIMD validation images (../shared/data/simd/val.txt, those of native GSD 0.15 m or finer,
 so every one is truly at the workload's GSD) area-averaged to 0.15, 0.3 and 0.5 m, counted as many
@@ -42,8 +42,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Kept light: the SAHI and floor children import this module, and neither may pay for geotally's
-# imports (SAHI's) or more than geotally's own (the floor's). Heavy imports are local.
+# Kept light: the SAHI child imports this module and must not pay for geotally's imports. Heavy
+# imports are local.
 from benchmarks.data import ROOT
 
 
@@ -171,44 +171,6 @@ def count_args(w: Workload, out: Path) -> list[str]:
             *(["--gsd", str(w.gsd)] if w.pass_gsd else [])]
 
 
-def floor_child(report: str, args: list[str]) -> None:
-    """Run `geotally ARGS` in this process with every ONNX Runtime ``session.run`` of the detector timed;
-    write the seconds inside the model, the calls and the model's input megapixels to ``report``."""
-    from geotally.models import backends
-
-    tally = {"seconds": 0.0, "calls": 0, "model_mp": 0.0}
-    init = backends.OnnxDetector.__init__
-
-    def timed_init(self, *a, **k):
-        init(self, *a, **k)
-        run = self.session.run
-
-        def timed_run(output_names, feed, *ra, **rk):
-            t0 = time.perf_counter()
-            try:
-                return run(output_names, feed, *ra, **rk)
-            finally:
-                tally["seconds"] += time.perf_counter() - t0
-                tally["calls"] += 1
-                x = next(iter(feed.values()))
-                tally["model_mp"] += x.shape[0] * x.shape[2] * x.shape[3] / 1e6
-
-        self.session.run = timed_run
-
-    backends.OnnxDetector.__init__ = timed_init
-    from geotally.cli import main
-
-    t0 = time.perf_counter()
-    sys.argv = ["geotally", *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    Path(report).write_text(json.dumps({**tally, "wall": time.perf_counter() - t0, "exit": code}))
-    sys.exit(code)
-
-
 def sahi_child(spec: str) -> None:
     """SAHI on every image listed in the JSON file ``spec``; prints how many vehicles it found."""
     from benchmarks.runners import sahi_model, sahi_predict
@@ -227,6 +189,15 @@ def timed_process(cmd: list[str], env: dict | None = None) -> tuple[float, subpr
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     return time.perf_counter() - t0, done
+
+
+def model_floor(out: Path) -> dict | None:
+    """The run's own model time and input from its summary.json (None when it wrote none)."""
+    try:
+        detector = json.loads((out / "summary.json").read_text())["model"]["detector"]
+        return {"seconds": float(detector["model_seconds"]), "model_mp": float(detector["model_megapixels"])}
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
 
 
 def vehicles_counted(out: Path) -> int | None:
@@ -255,19 +226,17 @@ def own_cpu() -> float:
 
 
 def run_workload(w: Workload, work: Path, weights: str | None, env: dict) -> dict:
-    """geotally, its floor and SAHI on one workload, each in a fresh process."""
+    """geotally (its model floor from its own run) and SAHI on one workload, each in a fresh process."""
     row: dict = {"name": w.name, "note": w.note, "scenes": len(w.geotally_inputs), "mp": w.megapixels}
-    secs, done = timed_process([*geotally_command(), *count_args(w, work / f"out-{w.name}")])
+    out = work / f"out-{w.name}"
+    secs, done = timed_process([*geotally_command(), *count_args(w, out)])
     row["geotally"] = secs if done.returncode == 0 else None
-    row["geotally_vehicles"] = vehicles_counted(work / f"out-{w.name}")
+    row["geotally_vehicles"] = vehicles_counted(out)
     if done.returncode:
         row["error"] = f"geotally: {done.stderr.strip()[-300:]}"
-    report = work / f"floor-{w.name}.json"
-    secs, done = timed_process([sys.executable, "-m", "benchmarks.whole_process", "--_floor", str(report), "--",
-                                *count_args(w, work / f"floor-out-{w.name}")])
-    floor = json.loads(report.read_text()) if report.exists() and done.returncode == 0 else None
-    row["floor"] = floor["seconds"] if floor and floor["calls"] else None
-    row["floor_run"], row["model_mp"] = (secs, floor["model_mp"]) if floor else (None, None)
+    floor = model_floor(out) if done.returncode == 0 else None
+    row["floor"] = floor["seconds"] if floor and floor["model_mp"] else None
+    row["model_mp"] = floor["model_mp"] if floor else None
     if weights:
         spec = work / f"sahi-{w.name}.json"
         spec.write_text(json.dumps({"weights": weights, "images": [str(p) for p in w.sahi_inputs]}))
@@ -286,16 +255,16 @@ def fmt(v: float | None, spec: str = ".1f", suffix: str = "") -> str:
 
 def print_table(rows: list[dict], sahi: bool) -> None:
     print("| workload | scenes | MP | geotally s | SAHI s | SAHI ÷ geotally | model floor s | geotally ÷ floor "
-          "| geotally − floor s | model MP | floor run s | vehicles geotally / SAHI |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| geotally − floor s | model MP | vehicles geotally / SAHI |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if not r.get("scenes"):
-            print(f"| {r['name']} | {r['note']} |" + " |" * 10)
+            print(f"| {r['name']} | {r['note']} |" + " |" * 9)
             continue
         g, s, f = r.get("geotally"), r.get("sahi"), r.get("floor")
         print(f"| {r['name']} ({r['note']}) | {r['scenes']} | {r['mp']:.1f} | {fmt(g)} | {fmt(s)} "
               f"| {fmt(s / g if s and g else None, '.2f', '×')} | {fmt(f)} | {fmt(g / f if g and f else None, '.2f', '×')} "
-              f"| {fmt(g - f if g and f else None)} | {fmt(r.get('model_mp'))} | {fmt(r.get('floor_run'))} "
+              f"| {fmt(g - f if g and f else None)} | {fmt(r.get('model_mp'))} "
               f"| {fmt(r.get('geotally_vehicles'), 'd')} / {fmt(r.get('sahi_vehicles'), 'd') if sahi else '–'} |")
     for r in rows:
         if "error" in r:
@@ -310,13 +279,8 @@ def main() -> None:
                          f"{QUICK['crossing_mp']:g} MP crossings, a {QUICK['scene_px']} px scene")
     ap.add_argument("--no-sahi", action="store_true", help="leave SAHI out")
     ap.add_argument("--keep", default=None, help="prepare inputs and write outputs here, and keep them")
-    ap.add_argument("--_floor", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_sahi", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a._floor:
-        floor_child(a._floor, a.rest[1:] if a.rest[:1] == ["--"] else a.rest)
-        return
     if a._sahi:
         sahi_child(a._sahi)
         return
@@ -368,9 +332,8 @@ def main() -> None:
           f"{others:.0%} of the cores during the run's {wall:.0f} s: "
           f"{'quiet' if others < 0.1 else 'busy (figures are slower, and ratios less certain, than on a quiet machine)'}\n")
     print_table(rows, weights is not None)
-    print("\nSAHI ÷ geotally above 1: geotally is faster. Model floor: seconds inside ONNX Runtime's session.run for "
-          "geotally's own tiles, in a second geotally process (its wall time is 'floor run s'); model MP: the "
-          "pixels the model saw. Vehicles: large + small (geotally, zone ALL) and SAHI's large and small "
+    print("\nSAHI ÷ geotally above 1: geotally is faster. Model floor: seconds inside the model (ONNX Runtime's "
+          "session.run) in that same geotally run, from its summary.json; model MP: the pixels the model saw. Vehicles: large + small (geotally, zone ALL) and SAHI's large and small "
           "vehicle predictions at 0.25.")
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import ast
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from geotally.errors import GeotallyError, first_line
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +42,35 @@ class Detector(Protocol):
     def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]: ...
 
     def describe(self) -> dict: ...
+
+    def reset_timing(self) -> None: ...
+
+
+class ModelTimer:
+    """The seconds a backend spends inside the model itself, its calls and the megapixels it was fed:
+    a run's model floor, measured in the run (summary.json's model record, ``geotally -v``)."""
+
+    def __init__(self) -> None:
+        self.reset_timing()
+
+    def reset_timing(self) -> None:
+        """Start counting afresh (a cached detector starts each run at zero)."""
+        self.model_seconds, self.model_calls, self.model_megapixels = 0.0, 0, 0.0
+
+    def _timed(self, call: Callable[[], T], megapixels: float) -> T:
+        """``call()``, its seconds and ``megapixels`` of model input added to the tally."""
+        t0 = time.perf_counter()
+        try:
+            return call()
+        finally:
+            self.model_seconds += time.perf_counter() - t0
+            self.model_calls += 1
+            self.model_megapixels += megapixels
+
+    def timing(self) -> dict:
+        """The tally as the model record stores it."""
+        return {"model_seconds": round(self.model_seconds, 3), "model_calls": self.model_calls,
+                "model_megapixels": round(self.model_megapixels, 2)}
 
 
 def default_threads() -> int:
@@ -60,11 +94,14 @@ def _ultralytics_env() -> None:
         os.environ["YOLO_CONFIG_DIR"] = str(cfg)
 
 
-class UltralyticsDetector:
-    """A local Ultralytics checkpoint (.pt), oriented or axis-aligned; GPU when one is present."""
+class UltralyticsDetector(ModelTimer):
+    """A local Ultralytics checkpoint (.pt), oriented or axis-aligned; GPU when one is present.
+
+    Its model time is Ultralytics' ``predict`` call, its own pre- and post-processing included."""
 
     def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None,
                  device: str | None = None):
+        super().__init__()
         _ultralytics_env()
         import torch
         from ultralytics import YOLO
@@ -92,9 +129,12 @@ class UltralyticsDetector:
         # One tile per call: Ultralytics' NMS stops after a time limit (2 s + 0.05 s per image) and
         # leaves every later image of the batch empty, which on a dense CPU tile (a harbour) dropped
         # whole tiles without a word. Within one call the image being processed is always finished.
-        results = [self.model.predict(np.ascontiguousarray(t[..., ::-1]), imgsz=t.shape[0], conf=self.conf,
-                                      iou=self.iou, device=self.device, verbose=False, max_det=3000)[0]
-                   for t in tiles]
+        results = []
+        for t in tiles:
+            bgr = np.ascontiguousarray(t[..., ::-1])
+            call = partial(self.model.predict, bgr, imgsz=t.shape[0], conf=self.conf, iou=self.iou, device=self.device,
+                           verbose=False, max_det=3000)
+            results.append(self._timed(call, t.shape[0] * t.shape[1] / 1e6)[0])
         out = []
         for r in results:
             if self.kind == "obb":
@@ -110,15 +150,19 @@ class UltralyticsDetector:
         return out
 
     def describe(self) -> dict:
-        return {"backend": "ultralytics", "task": self.kind, "device": self.device, "threads": self.threads}
+        return {"backend": "ultralytics", "task": self.kind, "device": self.device, "threads": self.threads,
+                **self.timing()}
 
 
-class OnnxDetector:
-    """An ONNX export of an Ultralytics detect or OBB model, run with ONNX Runtime."""
+class OnnxDetector(ModelTimer):
+    """An ONNX export of an Ultralytics detect or OBB model, run with ONNX Runtime.
+
+    Its model time is ``session.run`` alone (the tensor is made and the output decoded outside it)."""
 
     def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None):
         import onnxruntime as ort
 
+        super().__init__()
         opts = ort.SessionOptions()
         self.threads = threads or default_threads()
         opts.intra_op_num_threads = self.threads
@@ -175,15 +219,19 @@ class OnnxDetector:
         x = np.stack(batch).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
         scale = tiles[0].shape[0] / size
         if self.dynamic_batch:
-            outputs = self.session.run(None, {self.input_name: x})[0]
+            outputs = self._run(x)
         else:
-            outputs = np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0]
-                                      for i in range(len(x))])
+            outputs = np.concatenate([self._run(x[i:i + 1]) for i in range(len(x))])
         return [self._decode(o, scale) for o in outputs]
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """One ``session.run``, timed; ``x`` is (n, 3, h, w)."""
+        return self._timed(partial(self.session.run, None, {self.input_name: x}),
+                           x.shape[0] * x.shape[2] * x.shape[3] / 1e6)[0]
 
     def describe(self) -> dict:
         return {"backend": "onnxruntime", "task": self.kind, "threads": self.threads,
-                "input_size": self.input_size}
+                "input_size": self.input_size, **self.timing()}
 
 
 _LOADED: dict[tuple, Detector] = {}
@@ -193,7 +241,8 @@ def load_detector(path: Path, *, conf: float, iou: float, imgsz: int, threads: i
     """Pick the backend from the file: ``.onnx`` runs on ONNX Runtime, anything else through Ultralytics.
 
     A detector is loaded once per process for the same file (path, size and mtime) and settings,
-    so counting many small scenes does not pay the model load each time (0.05-0.1 s with ONNX Runtime).
+    so counting many small scenes does not pay the model load each time (0.05-0.1 s with ONNX Runtime);
+    its model time starts again at zero each time it is handed out.
     """
     path = Path(path)
     if not path.is_file():
@@ -205,4 +254,5 @@ def load_detector(path: Path, *, conf: float, iou: float, imgsz: int, threads: i
             _LOADED.pop(next(iter(_LOADED)))
         _LOADED[key] = (OnnxDetector(path, conf, iou, imgsz, threads) if path.suffix.lower() == ".onnx"
                         else UltralyticsDetector(path, conf, iou, imgsz, threads))
+    _LOADED[key].reset_timing()
     return _LOADED[key]
