@@ -57,3 +57,12 @@ def scene_centre_lonlat(transform: Affine, width: int, height: int, crs: CRS) ->
     """The (lon, lat) of a georeferenced scene's centre pixel."""
     centre = pixel_to_map(transform, np.array([[width / 2, height / 2]]))
     return tuple(float(v) for v in map_to_wgs84(crs, centre)[0])
+
+
+def scene_footprint(sc, crs: CRS | None):
+    """A scene's outline (a shapely Polygon), in ``crs`` when both have one."""
+    import geopandas as gpd
+    import shapely
+
+    poly = gpd.GeoSeries([shapely.Polygon(scene_corners(sc.transform, sc.width, sc.height))], crs=sc.crs)
+    return poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0]

@@ -14,7 +14,8 @@ from geotally.errors import GeotallyError
 from geotally.imagery.dates import run_dates
 from geotally.imagery.scene import Scene, open_scene
 from geotally.roads.load import Roads, load_roads
-from geotally.pipeline.scenes import SceneInput, check_undated_overlaps, footprint
+from geotally.geo.transform import scene_footprint
+from geotally.pipeline.scenes import SceneInput, check_undated_overlaps
 from geotally.zones.border import Border, load_border
 from geotally.zones.load import Zones, load_zones
 
@@ -53,7 +54,7 @@ def open_run(scenes: list[SceneInput], cfg: CountConfig) -> RunInputs:
                             "be placed together; count it in a run of its own")
     check_undated_overlaps(scenes, opened)
     crs = opened[0].crs
-    feet = [footprint(sc, crs) for sc in opened]
+    feet = [scene_footprint(sc, crs) for sc in opened]
     bounds = tuple(float(v) for v in shapely.total_bounds(np.array(feet, dtype=object)))
     zones = load_zones(str(cfg.zones), crs, bounds, field=cfg.zone_field) if cfg.zones is not None else None
     border = load_border(str(cfg.border), crs, bounds, cfg.sides) if cfg.border is not None else None

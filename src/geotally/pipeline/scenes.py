@@ -14,11 +14,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import shapely
 
 from geotally.errors import GeotallyError
-from geotally.geo.transform import scene_corners
+from geotally.geo.transform import scene_footprint
 from geotally.imagery.dates import date_from_name, iso_date, raster_date
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".png", ".jpg", ".jpeg"}
@@ -102,13 +101,6 @@ def expand(inputs: list[str | os.PathLike], date: str | None = None,
     return unique
 
 
-def footprint(sc, crs) -> shapely.Polygon:
-    """A scene's outline, in ``crs`` when both have one."""
-    corners = scene_corners(sc.transform, sc.width, sc.height)
-    poly = gpd.GeoSeries([shapely.Polygon(corners)], crs=sc.crs)
-    return poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0]
-
-
 def check_undated_overlaps(scenes: list[SceneInput], opened: list) -> None:
     """Two overlapping scenes without dates could be one date's mosaic or two dates: refuse to guess
     (the overlap rule would drop one scene's vehicles in the overlap, silently if they were two dates)."""
@@ -116,7 +108,7 @@ def check_undated_overlaps(scenes: list[SceneInput], opened: list) -> None:
     if len(undated) < 2 or opened[undated[0]].crs is None:  # scenes without georeference share no frame
         return
     crs = opened[undated[0]].crs
-    feet = [footprint(opened[i], crs) for i in undated]
+    feet = [scene_footprint(opened[i], crs) for i in undated]
     tree = shapely.STRtree(feet)
     a, b = tree.query(feet, predicate="intersects")
     # Scenes cut side by side from one mosaic share an edge; rounding in their transforms can give

@@ -12,12 +12,13 @@ import shapely
 
 from geotally.analysis.sampling import SampleParams, SamplePlan, draw_sample, window_grid
 from geotally.errors import GeotallyError
-from geotally.geo.transform import map_to_pixel, pixel_to_map
+from geotally.geo.transform import map_to_pixel, pixel_to_map, scene_footprint
 from geotally.imagery.offline import read_local_vector
 from geotally.imagery.scene import Scene, open_scene
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
 from geotally.zones.assign import assign_zones
+from geotally.zones.border import load_border
 from geotally.zones.load import Zones
 
 LAYER_FILES = {"queues": "queues.gpkg", "roads": "roads.gpkg", "route": "route.gpkg"}
@@ -63,6 +64,16 @@ def _read(path: Path, what: str) -> gpd.GeoDataFrame:
         raise GeotallyError(f"{path} ({what}) cannot be read: {exc}; count again") from None
 
 
+def _border_sides(border_file: Path, summary, scenes: list) -> gpd.GeoDataFrame:
+    """The two sides of the run's border as zones (name, geometry), as the count drew them over its scenes."""
+    crs = scenes[0].scene.crs
+    feet = [scene_footprint(rs.scene, crs) for rs in scenes]
+    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(feet, dtype=object)))
+    names = (summary.border["left_side"], summary.border["right_side"])
+    sides = load_border(str(border_file), crs, bounds, names).zones
+    return gpd.GeoDataFrame({"name": sides.names.astype(str)}, geometry=list(sides.polygons), crs=crs)
+
+
 def open_session(folder: str | Path) -> ReviewSession:
     """Open ``folder`` (from 'geotally count') for review; errors say what is missing."""
     folder = Path(folder)
@@ -87,15 +98,17 @@ def open_session(folder: str | Path) -> ReviewSession:
         raise GeotallyError(f"{folder}/summary.json lists no scene")
     zones = None
     zfile = (summary.zones or {}).get("file")
-    if zfile and Path(zfile).is_file():
+    bfile = (summary.border or {}).get("file")
+    if zfile and Path(zfile).is_file() and zfile != bfile:  # the border's file names the zones when its sides are
         zones = _read(Path(zfile), "zones")
         field = summary.zones.get("field", "name")
         zones = zones.assign(name=zones[field].astype(str)) if field in zones else zones.assign(name="zone")
         zones = zones[["name", "geometry"]]
     layers = {}
-    bfile = (summary.border or {}).get("file")
     if bfile and Path(bfile).is_file():
         layers["border"] = _read(Path(bfile), "border")[["geometry"]]
+        if zones is None:  # the border's two sides were the run's zones: the same polygons, made the same way
+            zones = _border_sides(Path(bfile), summary, scenes)
     for name, fname in LAYER_FILES.items():
         if (folder / fname).is_file():
             layers[name] = _read(folder / fname, name)
