@@ -88,4 +88,15 @@ def read_local_vector(path: str | Path, **kwargs):
 
     check_local(path)
     with network_off():
+        if "layer" not in kwargs and str(path).lower().endswith(".gpkg"):
+            kwargs.update(_data_layer(path))
         return gpd.read_file(path, **kwargs)
+
+
+def _data_layer(path: str | Path) -> dict:
+    """A GeoPackage's one data layer by name, where it also holds QGIS's ``layer_styles`` table (every
+    GeoPackage geotally writes does, and so does one saved from QGIS with its style)."""
+    import pyogrio
+
+    names = [n for n, _ in pyogrio.list_layers(path) if n != "layer_styles"]
+    return {"layer": names[0]} if len(names) == 1 else {}

@@ -10,6 +10,7 @@ import pandas as pd
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.change import change_point, compare, series
 from geotally.errors import GeotallyError
+from geotally.imagery.offline import read_local_vector
 from geotally.store.summary import RunSummary, read_summary
 
 
@@ -87,12 +88,11 @@ def _with_stationary(table: pd.DataFrame, folder: Path) -> pd.DataFrame:
 def _queue_totals(folder: Path) -> pd.DataFrame:
     """Queues (the lanes of one multi-lane queue counted once) and their total lane length per date and
     zone (and for ALL zones) of one results folder."""
-    import geopandas as gpd
 
     from geotally.store.queues import lane_groups
 
     path = folder / "queues.gpkg"
-    q = gpd.read_file(path) if path.exists() else pd.DataFrame(columns=["date", "zone", "length_km"])
+    q = read_local_vector(path) if path.exists() else pd.DataFrame(columns=["date", "zone", "length_km"])
     q = pd.DataFrame({"date": q["date"].fillna("").astype(str) if "date" in q else "", "zone": q["zone"].astype(str),
                       "length_km": q["length_km"].astype(float), "group": lane_groups(q)})
     both = pd.concat([q, q.assign(zone="ALL")], ignore_index=True)
