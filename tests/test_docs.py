@@ -158,3 +158,79 @@ def test_architecture_page_names_only_modules_that_exist():
     for package, modules in re.findall(r"^\| `(\w+)/` \| [^|]* \| ([^|]*) \|$", text, flags=re.M):
         for module in re.findall(r"`(\w+\.(?:py|js))`", modules):
             assert (src / package / module).exists(), (package, module)
+
+
+def _doc_pages() -> list[Path]:
+    """Every page a user or contributor reads commands from."""
+    pages = [README, ROOT / "CONTRIBUTING.md", ROOT / "CHANGES.md", ROOT / "benchmarks" / "README.md",
+             ROOT / "scripts" / "README.md", *sorted(DOCS.rglob("*.md"))]
+    return [p for p in pages if p.exists()]
+
+
+def _imports_its_package(path: Path) -> bool:
+    """A script that imports the benchmarks or scripts package runs only as `python -m PACKAGE.NAME`."""
+    return bool(re.search(r"^\s*(from|import) (benchmarks|scripts)[. ]", path.read_text(), flags=re.M))
+
+
+def test_benchmark_and_script_commands_run_as_written():
+    """Every `python -m benchmarks.NAME` / `scripts.NAME` the pages give names a module that exists, every
+    `python benchmarks/x.py` form names a file that still runs that way (most import their package, so
+    they run only with -m), and every scripts/*.sh named exists (the candidate scripts were deleted)."""
+    wrong = []
+    for page in _doc_pages():
+        text = page.read_text()
+        for pkg, name in re.findall(r"python -m (benchmarks|scripts)\.([a-z0-9_]+)", text):
+            if not (ROOT / pkg / f"{name}.py").exists():
+                wrong.append((page.name, f"python -m {pkg}.{name}"))
+        for rel in re.findall(r"python3?\s+((?:benchmarks|scripts)/[a-z0-9_]+\.py)", text):
+            if not (ROOT / rel).exists() or _imports_its_package(ROOT / rel):
+                wrong.append((page.name, f"python {rel}"))
+        for rel in re.findall(r"scripts/[a-z0-9_]+\.sh", text):
+            if not (ROOT / rel).exists():
+                wrong.append((page.name, rel))
+    assert not wrong, wrong
+
+
+def test_every_benchmark_has_a_row_in_both_indexes():
+    """Each script in benchmarks/ (not its shared modules) is a row of benchmarks/README.md and of the
+    documentation's benchmarks page, named as `python -m benchmarks.NAME` runs it."""
+    scripts = {p.stem for p in (ROOT / "benchmarks").glob("*.py")} - {"__init__", "data", "runners"}
+    for index in (ROOT / "benchmarks" / "README.md", DOCS / "benchmarks.md"):
+        rows = set(re.findall(r"^\| `(\w+)` \|", index.read_text(), flags=re.M))
+        assert scripts <= rows, (index.name, sorted(scripts - rows))
+
+
+def test_architecture_page_shows_the_flow_and_where_things_are_made():
+    """The data flow is drawn, and each row of the 'where things are made' table that names a module and a
+    function or constant in it (`pkg/mod.py` (`name`)) points at a module that defines that name; the
+    four things issue 31 asks a newcomer to find have their rows."""
+    text = (DOCS / "architecture.md").read_text()
+    assert "imagery → detect → geo → zones / roads / analysis → store → report" in text
+    where = text.split("{ #where }", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in where.splitlines() if line.startswith("| ") and not line.startswith("| what")]
+    for thing in ("length", "queue rule", "default model", "report's HTML"):
+        assert any(thing in row.split("|")[1] for row in rows), thing
+    src = ROOT / "src" / "geotally"
+    checked = 0
+    for row in rows:
+        for module, names in re.findall(r"`((?:\w+/)+\w+\.py)` \(([^)]*)\)", row):
+            code = (src / module).read_text()
+            for name in re.findall(r"`(\w+)`", names):
+                assert re.search(rf"^(def|class) {name}\b|^{name}\s*[:=]", code, flags=re.M), (module, name)
+                checked += 1
+    assert checked >= 6, checked
+
+
+def test_api_reference_lists_every_api_function():
+    """The API page's table and its mkdocstrings block name every function geotally.api exports."""
+    import inspect
+
+    import geotally.api as api
+
+    page = (DOCS / "reference" / "api.md").read_text()
+    functions = [n for n in api.__all__ if inspect.isfunction(getattr(api, n))]
+    assert "search" in functions
+    members = re.search(r"members: \[([^\]]*)\]", page)
+    listed = {m.strip() for m in members.group(1).split(",")} if members else set()
+    for name in functions:
+        assert f"#geotally.api.{name})" in page and name in listed, name
