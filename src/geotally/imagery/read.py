@@ -18,15 +18,18 @@ from geotally.imagery.offline import NETWORK_OFF
 from geotally.imagery.scene import Scene
 
 PAD_VALUE = 0
-# GDAL's block cache defaults to 5% of RAM and fills as a scene is read window by window;
-# windows are read once each, so a small cache bounds memory without costing reads.
-BLOCK_CACHE_MB = 256
+# GDAL's block cache defaults to 5% of RAM and fills as a scene is read window by window. A bounded
+# one keeps memory flat yet holds the blocks a tile's window shares with the tile beside it and, in a
+# pixel-interleaved file, each block once for all its bands (without it, GDAL decompressed a block
+# once per band and again per overlapping window: twice the reading CPU). rasterio takes an integer
+# GDAL_CACHEMAX in bytes.
+BLOCK_CACHE_MB = 64
 
 
 @contextmanager
 def open_reader(scene: Scene) -> Iterator[rasterio.DatasetReader]:
     """Open the scene's file for window reads (one handle per worker)."""
-    with rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_MB, **NETWORK_OFF), warnings.catch_warnings():
+    with rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_MB * 1024 * 1024, **NETWORK_OFF), warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(scene.path) as src:
             yield src

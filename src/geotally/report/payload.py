@@ -11,6 +11,7 @@ from rasterio.windows import Window
 
 from geotally.geo.rings import pixel_rings
 from geotally.geo.transform import map_to_pixel
+from geotally.imagery.crops import read_windows
 from geotally.imagery.dates import run_dates
 from geotally.imagery.preview import PREVIEW_MAX, PreviewFrame, read_shrunk
 from geotally.imagery.read import open_reader
@@ -31,19 +32,21 @@ def crops(scene: Scene, centres_px: np.ndarray, length_px: np.ndarray, order: np
     out: dict[int, str] = {}
     if not len(order):
         return out
-    sides = np.clip(np.ceil(1.6 * np.asarray(length_px, float)), *CROP_PX).astype(int)
     pick = np.asarray(order[:limit])
-    pick = pick[np.argsort(centres_px[pick, 1], kind="stable")]  # read top to bottom: strips and blocks are reused
-    with open_reader(scene) as src:
-        for i in pick:
-            side = int(sides[i])
-            c0 = int(np.clip(round(centres_px[i, 0] - side / 2), 0, max(scene.width - side, 0)))
-            r0 = int(np.clip(round(centres_px[i, 1] - side / 2), 0, max(scene.height - side, 0)))
-            w, h = min(side, scene.width - c0), min(side, scene.height - r0)
-            rgb = read_shrunk(src, scene, Window(c0, r0, w, h), w, h)
+    side = np.clip(np.ceil(1.6 * np.asarray(length_px, float)[pick]), *CROP_PX).astype(np.int64)
+    c0 = np.clip(np.round(centres_px[pick, 0] - side / 2), 0, np.maximum(scene.width - side, 0)).astype(np.int64)
+    r0 = np.clip(np.round(centres_px[pick, 1] - side / 2), 0, np.maximum(scene.height - side, 0)).astype(np.int64)
+    windows = np.column_stack([c0, r0, np.minimum(c0 + side, scene.width), np.minimum(r0 + side, scene.height)])
+    uri: dict[int, str] = {}
+    with open_reader(scene) as src:  # one read per block of detections, not one per detection
+        for k, rgb in read_windows(src, scene, windows):
             ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 82])
             if ok:
-                out[int(i)] = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+                uri[int(pick[k])] = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+    # in the order they were always listed (top to bottom), so the report is the same file
+    for i in pick[np.argsort(centres_px[pick, 1], kind="stable")]:
+        if int(i) in uri:
+            out[int(i)] = uri[int(i)]
     return out
 
 
