@@ -108,6 +108,9 @@ def test_change_over_a_multi_date_run(series, tmp_path, monkeypatch, capsys):
     assert list(dict.fromkeys(zip(table["date_a"], table["date_b"]))) == [("2026-06-01", "2026-06-08"),
                                                                          ("2026-06-08", "2026-06-15")]
     counts = _read(out / "counts.csv").set_index(["date", "zone", "class"])["count"]
+    sizes = _read(out / "counts_by_size.csv").rename(columns={"size_class": "class"})
+    counts = pd.concat([counts, sizes.set_index(["date", "zone", "class"])["count"]])  # change has a row per size class
+    assert set(sizes["class"]) <= set(table["class"])
     for r in table.to_dict("records"):
         assert r["difference"] == counts[(r["date_b"], r["zone"], r["class"])] - counts[(r["date_a"], r["zone"], r["class"])]
     assert "largest step" in stdout
