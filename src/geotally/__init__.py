@@ -4,11 +4,11 @@
 """
 
 from geotally._version import __version__
-from geotally.api import calibrate, change, count, count_scenes, evaluate, recount, show  # noqa: E402
+from geotally.api import calibrate, change, count, count_scenes, evaluate, recount, search, show  # noqa: E402
 from geotally.config import CountConfig  # noqa: E402
 from geotally.errors import GeotallyError  # noqa: E402
 
-__all__ = ["count", "count_scenes", "recount", "show", "change", "evaluate", "calibrate", "CountConfig",
+__all__ = ["count", "count_scenes", "recount", "show", "change", "evaluate", "calibrate", "search", "CountConfig",
            "CountResult", "GeotallyError", "__version__"]
 
 

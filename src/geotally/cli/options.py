@@ -19,7 +19,7 @@ import typer
 
 from geotally.config.count import CountConfig
 from geotally.config.params import SearchParams
-from geotally.config.defaults import DEFAULT_MODEL
+from geotally.config.defaults import DEFAULT_MODEL, SIZE_CLASSES, TRAILER_TYPES, VEHICLE_CLASSES
 from geotally.config.thresholds import default_model_conf
 from geotally.errors import GeotallyError
 
@@ -111,7 +111,9 @@ Calibration = Annotated[Optional[Path], typer.Option(
     "--calibration", help="Calibration file from 'geotally calibrate': estimates with 95% intervals.")]
 Claim = Annotated[Optional[str], typer.Option("--claim", help="Claimed counts to test, e.g. TR=4530,IQ=7245.")]
 ClaimClass = Annotated[Optional[str], typer.Option(
-    "--claim-class", help=f"Class the claim counts (default: {_D.claim_class}).")]
+    "--claim-class", help="Class the claim counts: a vehicle class (" + ", ".join(VEHICLE_CLASSES) + "), heavy (10 m "
+                          "and longer: tankers and articulated trucks), a size class (" + ", ".join(SIZE_CLASSES)
+                          + ") or a trailer type (" + ", ".join(TRAILER_TYPES) + f"); default: {_D.claim_class}.")]
 Export = Annotated[List[str], typer.Option(
     "--export", metavar="FORMAT", help="Extra export beside the report: kml (GeoParquet is always written).")]
 Basemap = Annotated[Optional[str], typer.Option(
