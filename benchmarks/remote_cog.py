@@ -4,8 +4,8 @@ and how long it takes beside the same count from the local file, in one run.
 The COG is the synthetic crossing repeated over a large grid (default 400 MP, RGB, DEFLATE, 512 px
 blocks, overviews). nginx (Debian's; $GEOTALLY_TEST_NGINX names another binary) serves it with Range
 requests and logs the body bytes of every request: the byte counter. The remote count reads the AOI's
-window through /vsicurl/ (geotally.imagery.remote) and counts it; the local baseline reads the same
-window from the local file and counts it with the same settings.
+blocks that meet the AOI through /vsicurl/ (geotally.imagery.remote) and counts them; the local
+baseline copies the same blocks from the local file and counts them with the same settings.
 
     python -m benchmarks.remote_cog [--megapixels 400] [--share 0.05] [--keep DIR]
 """
@@ -70,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import geotally
-    from geotally.imagery.remote import crop
+    from geotally.imagery.remote import copy_blocks, crop
     from tests.servers import Nginx
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="remote_cog_"))
@@ -96,21 +96,17 @@ def main() -> None:
         sent = web.bytes_sent(cog.name)
         n_req = len(web.requests())
     c0, r0, w, h = c.provenance["window"]
-    # the local baseline: the same window from the local file, counted with the same settings
+    # the local baseline: the same blocks from the local file, counted with the same settings
     t0 = time.perf_counter()
     local = folder / "local-window.tif"
-    with rasterio.open(cog) as src:
-        profile = dict(src.profile, width=w, height=h, transform=src.window_transform(Window(c0, r0, w, h)),
-                       driver="GTiff", tiled=True, blockxsize=512, blockysize=512)
-        with rasterio.open(local, "w", **profile) as dst:
-            for r in range(0, h, 1024):
-                hh = min(1024, h - r)
-                dst.write(src.read(window=Window(c0, r0 + r, w, hh)), window=Window(0, r, w, hh))
+    copy_blocks(str(cog), aoi, local, str(cog), {"etag": None, "last_modified": None, "size": size})
     t_local_read = time.perf_counter() - t0
     base = geotally.count_scenes([str(local)], **settings)
     t_local = time.perf_counter() - t0
     n_remote, n_local = int(res.counts["count"].sum()), int(base.counts["count"].sum())
-    print(f"AOI: {args.share:.0%} of the image; window read {w} x {h} px = {w * h / (c.provenance['full_size_px'][0] * c.provenance['full_size_px'][1]):.1%} of its pixels")
+    full = c.provenance["full_size_px"][0] * c.provenance["full_size_px"][1]
+    print(f"AOI: {args.share:.0%} of the image; {c.provenance['blocks_read']} of the window's "
+          f"{c.provenance['blocks_in_window']} blocks read, window {w} x {h} px = {w * h / full:.1%} of its pixels")
     print(f"transferred: {sent / 1e6:.1f} MB of {size / 1e6:.1f} MB = {sent / size:.1%} of the file, in {n_req} requests (nginx access log)")
     print(f"remote: read {t_read:.1f} s, read + count {t_remote:.1f} s; vehicles {n_remote}")
     print(f"local:  read {t_local_read:.1f} s, read + count {t_local:.1f} s; vehicles {n_local}")

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import rasterio
@@ -23,6 +24,7 @@ from geotally.config import SearchParams
 from geotally.errors import GeotallyError
 from tests.conftest import assert_user_error, run
 from tests.servers import FaultProxy, Nginx, StacApi, nginx_binary, rustac_binary
+from tests.servers.catalogue import collection, footprint, item, make_crossing
 
 pytest.importorskip("pystac_client")
 needs_nginx = pytest.mark.skipif(nginx_binary() is None, reason="nginx not installed (apt-get install nginx)")
@@ -32,57 +34,28 @@ TOKEN = "s3cret-token-7f2a9c"  # the credential: must reach the servers and neve
 FAST = dict(tile_size=512, overlap=64)
 
 
-def _footprint(tif: Path) -> shapely.Polygon:
-    with rasterio.open(tif) as src:
-        t = Transformer.from_crs(src.crs, 4326, always_xy=True)
-        return shapely.transform(shapely.box(*src.bounds), t.transform, interleaved=False)
-
-
-def _item(iid: str, when: str, href: str, geom: shapely.Geometry, **extra) -> dict:
-    return {"type": "Feature", "stac_version": "1.0.0", "id": iid, "collection": "synth-crossing",
-            "geometry": shapely.geometry.mapping(geom), "bbox": list(geom.bounds),
-            "properties": {"datetime": when, "gsd": 0.3, "eo:cloud_cover": extra.pop("cloud", 0.0), **extra},
-            "assets": {"visual": {"href": href, "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-                                  "roles": ["data"]}}, "links": []}
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Two dates of the crossing as COGs under nginx (token required), items of them (plus one of another
     year and one far away) in rustac's STAC API, and the same items as a static ItemCollection."""
     if nginx_binary() is None:
         pytest.skip("nginx not installed (apt-get install nginx)")
-    from geotally.synth import LayoutParams, SynthParams, series_params, write_scene
-
     base = tmp_path_factory.mktemp("stac")
-    synth, www = base / "synth", base / "www"
-    www.mkdir()
-    lp = LayoutParams(width_m=200, height_m=500, queue={"TR": 10, "IQ": 14}, depot={"IQ": 6}, cars_road=6,
-                      cars_park=0, seed=4)
-    runs = series_params(SynthParams(layout=lp, gsd=0.3), 2, "2026-06-01")
-    scenes = [write_scene(synth, p, name=f"scene_{p.date}") for p in runs]
-    cogs = []
-    for p, sc in zip(runs, scenes):
-        cog = www / f"crossing_{p.date}.tif"
-        rasterio.shutil.copy(sc["scene"], cog, driver="COG", blocksize=256, compress="DEFLATE")
-        cogs.append(cog)
+    data = make_crossing(base)
+    runs, scenes, cogs = data["runs"], data["scenes"], data["cogs"]
     header = base / "headers.txt"
     header.write_text(f"Authorization: Bearer {TOKEN}\n")
-    with Nginx(www, base / "nginx", token=TOKEN) as web:
-        feet = [_footprint(c) for c in cogs]
-        items = [_item(f"crossing-{p.date}", f"{p.date}T08:30:00Z", f"{web.url}/{c.name}", f)
+    with Nginx(data["www"], base / "nginx", token=TOKEN) as web:
+        feet = [footprint(c) for c in cogs]
+        items = [item(f"crossing-{p.date}", f"{p.date}T08:30:00Z", f"{web.url}/{c.name}", f)
                  for p, c, f in zip(runs, cogs, feet)]
-        items.append(_item("crossing-2019", "2019-06-01T08:30:00Z", f"{web.url}/{cogs[0].name}", feet[0]))
-        items.append(_item("elsewhere", f"{runs[0].date}T09:00:00Z", f"{web.url}/{cogs[0].name}",
-                           shapely.affinity.translate(feet[0], 3.0, 2.0)))
-        collection = {"type": "Collection", "stac_version": "1.0.0", "id": "synth-crossing",
-                      "description": "synthetic crossing", "license": "CC0-1.0", "links": [],
-                      "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]},
-                                 "temporal": {"interval": [["2019-01-01T00:00:00Z", None]]}}}
-        (base / "collection.json").write_text(json.dumps(collection))
+        items.append(item("crossing-2019", "2019-06-01T08:30:00Z", f"{web.url}/{cogs[0].name}", feet[0]))
+        items.append(item("elsewhere", f"{runs[0].date}T09:00:00Z", f"{web.url}/{cogs[0].name}",
+                          shapely.affinity.translate(feet[0], 3.0, 2.0)))
+        (base / "collection.json").write_text(json.dumps(collection()))
         (base / "items.json").write_text(json.dumps({"type": "FeatureCollection", "features": items}))
         yield dict(base=base, web=web, cogs=cogs, scenes=scenes, runs=runs, header=header, items=items,
-                   zones=scenes[0]["sides"], border=scenes[0]["border"], dates=[p.date for p in runs])
+                   zones=data["zones"], border=data["border"], dates=data["dates"])
 
 
 @pytest.fixture
@@ -193,7 +166,9 @@ def test_a_small_bbox_reads_a_small_part_of_the_cog(world, creds):
     with rasterio.open(c.path) as got, rasterio.open(cog) as src:
         c0, r0, w, h = c.provenance["window"]
         assert (got.width, got.height) == (w, h) and w < src.width and h < src.height
-        assert (got.read() == src.read(window=((r0, r0 + h), (c0, c0 + w)))).all()
+        valid = got.dataset_mask() > 0  # the blocks read (all of the box's, or those meeting the AOI)
+        assert valid.mean() > 0.5
+        assert (got.read()[:, valid] == src.read(window=((r0, r0 + h), (c0, c0 + w)))[:, valid]).all()
 
 
 @pytest.mark.parametrize("kind", ["503", "429", "500", "drop", "stall"])
@@ -262,3 +237,176 @@ def test_the_local_guard_still_holds(world, creds, tmp_path, monkeypatch, capsys
     with pytest.raises(GeotallyError, match="only http and https"):
         geotally.api.search(SearchParams(catalog="ftp://127.0.0.1/cat.json", bbox="44,37,45,38"))
     assert world["web"].requests() == []  # nothing reached the server
+
+
+def test_a_kill_during_the_remote_read_resumes_to_the_same_counts(world, creds, tmp_path, monkeypatch, capsys):
+    """geotally count in its own process, killed (SIGKILL) while a range request of the second date's COG
+    stalls in the fault proxy; run again, it reads only what it had not finished (the first date's crop
+    is kept), leaves no partial file, and gives the counts of a run never interrupted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    late = world["cogs"][1].name
+    with FaultProxy(world["web"].port, "stall", at={2}, stall_s=120, match=late) as proxy:
+        items = [item(f"crossing-{d}", f"{d}T08:30:00Z", f"{proxy.url}/{c.name}", footprint(c))
+                 for d, c in zip(world["dates"], world["cogs"])]
+        catalog = tmp_path / "catalog.json"
+        catalog.write_text(json.dumps({"type": "FeatureCollection", "features": items}))
+        args = ["count", "--catalog", catalog, "--zones", world["zones"], "--border", world["border"], "--sides",
+                "TR,IQ", "--tile-size", "512", "--overlap", "64", "-q"]
+        out = tmp_path / "out"
+        env = dict(os.environ, GDAL_HTTP_LOW_SPEED_TIME="300")  # GDAL waits on the stall until the kill
+        proc = subprocess.Popen([sys.executable, "-m", "geotally", *map(str, args), "--out", str(out)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            end = time.monotonic() + 120
+            while proxy.faults == 0 and proc.poll() is None and time.monotonic() < end:
+                time.sleep(0.2)
+            assert proxy.faults == 1 and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else ""
+            parts = list(creds.glob(".*.part"))
+            assert parts and all(world["dates"][1] in p.name for p in parts)  # caught mid-read
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        assert not out.exists()  # nothing counted, nothing written
+        assert list(creds.glob(".*.part")) == parts  # a killed process cleans nothing up: the next read does
+        proxy.at = set()
+        world["web"].reset_log()
+        code, _, err = run(monkeypatch, capsys, *args, "--out", out)
+        assert code in (0, None), err
+        assert world["web"].bytes_sent(world["cogs"][0].name) == 0  # the finished crop was kept: HEAD only
+        assert world["web"].bytes_sent(late) > 0
+        assert not list(creds.glob(".*.part")) and not list(creds.glob("*.part"))
+        # the uninterrupted run, through the same URLs, into its own cache
+        monkeypatch.setenv("GEOTALLY_REMOTE_CACHE", str(tmp_path / "cache-ref"))
+        code, _, err = run(monkeypatch, capsys, *args, "--out", tmp_path / "ref")
+        assert code in (0, None), err
+    a = pd.read_csv(tmp_path / "ref" / "counts.csv", keep_default_na=False, dtype={"date": str})
+    b = pd.read_csv(out / "counts.csv", keep_default_na=False, dtype={"date": str})
+    assert sorted(set(b["date"])) == world["dates"] and a["count"].sum() > 0
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def far(world):
+    """A tall COG: the crossing on the first date, 6,000 rows of noise (masked out), the crossing on the
+    second date, with a zone 400 rows high at the top and one at the bottom (GeoPackage, the COG's CRS)."""
+    import geopandas as gpd
+    from rasterio.windows import Window
+
+    base = world["base"]
+    tall = base / "tall.tif"
+    with rasterio.open(world["scenes"][0]["scene"]) as a, rasterio.open(world["scenes"][1]["scene"]) as b:
+        top, bottom, profile = a.read(), b.read(), a.profile
+    h, w = top.shape[1:]
+    gap = 6000
+    profile.update(driver="GTiff", height=2 * h + gap, tiled=True, blockxsize=256, blockysize=256, compress="deflate")
+    plain = base / "tall-plain.tif"
+    noise = np.random.default_rng(0).integers(0, 256, (top.shape[0], gap, w), dtype=np.uint8)
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(plain, "w", **profile) as dst:
+        dst.write(top, window=Window(0, 0, w, h))
+        dst.write(noise, window=Window(0, h, w, gap))
+        dst.write(bottom, window=Window(0, h + gap, w, h))
+        mask = np.full((2 * h + gap, w), 255, np.uint8)
+        mask[h:h + gap] = 0
+        dst.write_mask(mask)
+    rasterio.shutil.copy(plain, world["web"].root / tall.name, driver="COG", blocksize=256, compress="DEFLATE")
+    cog = world["web"].root / tall.name
+    with rasterio.open(cog) as src:
+        t = src.transform
+        boxes = [shapely.box(*(t * (0, 400)), *(t * (w, 0))),
+                 shapely.box(*(t * (0, 2 * h + gap)), *(t * (w, 2 * h + gap - 400)))]
+        zones = base / "far-zones.gpkg"
+        gpd.GeoDataFrame({"name": ["north", "south"]}, geometry=boxes, crs=src.crs).to_file(zones)
+    return dict(cog=cog, zones=zones, height=2 * h + gap)
+
+
+def test_zones_far_apart_read_only_their_blocks_and_count_as_the_local_file(world, far, creds, tmp_path):
+    from geotally.imagery.remote import blocks
+    from geotally.imagery.stac import aoi_geometry
+
+    cog = far["cog"]
+    local = geotally.count_scenes([str(cog)], out=tmp_path / "local", zones=far["zones"], **FAST)
+    world["web"].reset_log()
+    remote = geotally.count_scenes([f"{world['web'].url}/{cog.name}"], out=tmp_path / "remote", zones=far["zones"],
+                                   **FAST)
+    sent = world["web"].bytes_sent(cog.name)
+    def zones(res) -> list[dict]:  # 'outside' and 'ALL' differ: the remote count sees only the AOI
+        return res.counts[res.counts["zone"].isin(["north", "south"])].to_dict("records")
+
+    assert zones(local) == zones(remote)
+    assert {r["zone"] for r in zones(local) if r["count"] > 0} == {"north", "south"}
+    prov = json.loads((tmp_path / "remote" / "summary.json").read_text())["scenes"][0]["remote"]
+    # the bytes the box between the zones would have cost, and those of the blocks meeting the AOI
+    with rasterio.open(cog) as src:
+        c0, r0, w, h = prov["window"]
+        assert h > 0.9 * far["height"]  # the zones' box spans the image...
+        size = prov["block_size"]
+        sel = blocks(src, aoi_geometry(zones=far["zones"], margin_m=100.0))
+        grid = [(i, j) for i in range(r0 // size[1], -(-(r0 + h) // size[1]))
+                for j in range(c0 // size[0], -(-(c0 + w) // size[0]))]
+        box_bytes = sum(src.block_size(1, i, j) for i, j in grid)
+        meets = np.argwhere(sel.meets) + (sel.window[1] // size[1], sel.window[0] // size[0])
+        meet_bytes = sum(src.block_size(1, int(i), int(j)) for i, j in meets)
+    assert prov["blocks_read"] == len(meets) < 0.5 * prov["blocks_in_window"]
+    assert sent < 0.35 * box_bytes, (sent, box_bytes)  # ...but only the blocks meeting the AOI were sent
+    assert sent < meet_bytes + 256 * 1024, (sent, meet_bytes)  # those, the header and the mask's blocks
+
+
+@pytest.mark.parametrize("target", ["ftp", "file"])
+def test_a_range_request_redirected_to_another_scheme_is_refused(world, creds, tmp_path, monkeypatch, capsys, target):
+    """The HEAD request is answered, the COG's range requests are redirected (302) to ftp:// (the first
+    pixel request only) or file:// (every one): one line naming the scheme, no output, and nothing reached
+    the ftp address."""
+    import socket
+    import threading
+
+    cog = world["cogs"][0]
+    listener = socket.create_server(("127.0.0.1", 0))
+    reached = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            reached.append(1)
+            conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    where, at = ((f"ftp://127.0.0.1:{listener.getsockname()[1]}/{cog.name}", {2}) if target == "ftp"
+                 else ("file:///etc/hostname", set(range(1, 100))))
+    monkeypatch.setattr("geotally.imagery.remote.BACKOFF_S", 0.05)
+    monkeypatch.setenv("GDAL_HTTP_MAX_RETRY", "0")
+    try:
+        with FaultProxy(world["web"].port, f"redirect:{where}", at=at, match=cog.name) as proxy:
+            out = tmp_path / "out"
+            code, _, err = run(monkeypatch, capsys, "count", f"{proxy.url}/{cog.name}", "--out", out, "-q")
+    finally:
+        listener.close()
+    assert proxy.faults >= 1
+    assert_user_error(code, err, f"to {target}:", out)
+    assert "which is not read" in err
+    assert reached == []
+    assert not list(creds.rglob("*.tif")) and not list(creds.rglob("*.part"))
+
+
+def test_a_partial_file_of_a_killed_reader_goes_at_the_next_read(world, creds):
+    """A killed process leaves its partial crop (named with its pid); the next read in the same cache
+    removes it whatever area it was for, and keeps one of a reader still running."""
+    import subprocess
+    import sys
+
+    from geotally.imagery.remote import crop
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    creds.mkdir(parents=True, exist_ok=True)
+    dead = creds / f".another-area-0123456789abcdef.tif.{gone.stdout.strip()}.part"
+    alive = creds / f".another-area-fedcba9876543210.tif.{os.getpid()}.part"
+    dead.write_bytes(b"II*\0half a crop")
+    alive.write_bytes(b"II*\0being written")
+    crop(f"{world['web'].url}/{world['cogs'][0].name}", None, creds)
+    assert not dead.exists() and alive.exists()

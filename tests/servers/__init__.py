@@ -62,8 +62,8 @@ class Nginx(_Server):
     """nginx serving ``root``; ``bytes_sent()`` sums the body bytes of the access log (its byte counter).
     With ``token``, a request without ``Authorization: Bearer <token>`` gets 401."""
 
-    def __init__(self, root: Path, work: Path, token: str | None = None):
-        self.root, self.work, self.port = Path(root), Path(work), free_port()
+    def __init__(self, root: Path, work: Path, token: str | None = None, port: int | None = None):
+        self.root, self.work, self.port = Path(root), Path(work), port or free_port()
         self.log = self.work / "access.log"
         self.token = token
         self.proc: subprocess.Popen | None = None
@@ -123,8 +123,8 @@ def rustac_binary() -> str | None:
 class StacApi(_Server):
     """rustac's STAC API server (in-memory backend) loaded with the given collection and item files."""
 
-    def __init__(self, hrefs: list[Path]):
-        self.hrefs, self.port = [str(h) for h in hrefs], free_port()
+    def __init__(self, hrefs: list[Path], port: int | None = None):
+        self.hrefs, self.port = [str(h) for h in hrefs], port or free_port()
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "StacApi":
@@ -140,11 +140,15 @@ class StacApi(_Server):
 
 class FaultProxy:
     """An HTTP proxy to ``upstream`` that injects faults into the requests numbered in ``at`` (1-based,
-    counting every request): ``kind`` is an HTTP status (429, 500, 503), ``drop`` (half the body, then
-    the connection closed) or ``stall`` (headers, then nothing for ``stall_s`` seconds, then closed)."""
+    counting every request, or only the GETs whose path contains ``match`` where given): ``kind`` is an
+    HTTP status (429, 500, 503), ``drop`` (half the body, then the connection closed), ``stall``
+    (headers, then nothing for ``stall_s`` seconds, then closed) or ``redirect:URL`` (302 to URL; HEAD
+    requests are still answered by the upstream, so only the range requests are redirected)."""
 
-    def __init__(self, upstream_port: int, kind: str = "", at: set[int] | None = None, stall_s: float = 8.0):
+    def __init__(self, upstream_port: int, kind: str = "", at: set[int] | None = None, stall_s: float = 8.0,
+                 match: str | None = None):
         self.upstream_port, self.kind, self.at, self.stall_s = upstream_port, kind, set(at or ()), stall_s
+        self.match = match
         self.count = 0
         self.faults = 0
         self.lock = threading.Lock()
@@ -157,10 +161,18 @@ class FaultProxy:
                 pass
 
             def _forward(self, method: str) -> None:
+                counted = proxy.match is None or (method == "GET" and proxy.match in self.path)
                 with proxy.lock:
-                    proxy.count += 1
-                    n = proxy.count
+                    proxy.count += counted
+                    n = proxy.count if counted else 0
                 fault = proxy.kind if n in proxy.at else ""
+                if fault.startswith("redirect:") and method == "GET":
+                    proxy.faults += 1
+                    self.send_response(302)
+                    self.send_header("Location", fault.split(":", 1)[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if fault.isdigit():
                     proxy.faults += 1
                     self.send_response(int(fault))

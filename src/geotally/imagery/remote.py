@@ -1,14 +1,23 @@
-"""Remote COGs, read only where needed: the windows of an asset that meet the area of interest.
+"""Remote COGs, read only where needed: the blocks of an asset that meet the area of interest.
 
 Remote reading is opt-in: it happens only for an http(s) URL or a catalogue the user names. Each
 asset is first asked for its identity (HEAD: ETag, Last-Modified, size; a redirect to any scheme but
 http(s) is refused), then opened through GDAL's ``/vsicurl/`` with the options in
-:data:`REMOTE_ENV`, and only the blocks of the AOI's window are read, block row by block row, with
-retries and backoff. They are written to a local GeoTIFF (the *crop*) that the count then reads like
-any local scene, under the local-only guard (:mod:`geotally.imagery.offline`). The crop carries the
-asset's identity in its tags, so an asset that changed on the server changes the scene checksum and
-a resume against it is refused; a sidecar JSON beside it holds the provenance that summary.json
-records (catalogue, collection, item, href, ETag/Last-Modified, size, sha256 of the pixels read).
+:data:`REMOTE_ENV`, and only the COG's blocks that meet the AOI are read (zones far apart, or a
+border's bands along a diagonal line, do not pull the box between them), with retries and backoff.
+They are written to a local GeoTIFF (the *crop*): the blocks read in place, the rest unwritten
+(sparse) and masked out by an internal mask, so the count reads it like any local scene, under the
+local-only guard (:mod:`geotally.imagery.offline`), and skips the masked tiles. A sidecar JSON
+beside the crop holds the provenance that summary.json records (catalogue, collection, item, href,
+ETag/Last-Modified, size, sha256 of the pixels read); a resume whose asset changed on the server is
+refused by the run's checkpoint, which names the old and new ETag.
+
+GDAL's own range requests follow redirects through libcurl, which allows http, https, ftp and ftps
+and which GDAL 3.10 gives no option to narrow. While geotally reads, ftp and ftps requests are sent
+through a refusing proxy of its own (:class:`_SchemeGuard`), so a range request redirected to them
+never leaves the machine, and the read fails with one line naming the redirect; libcurl itself
+never follows a redirect to file:, and a failed read is checked for such redirects by a request of
+geotally's own.
 
 Credentials come only from the environment: ``GDAL_HTTP_HEADER_FILE`` (HTTP headers, one a line),
 which GDAL reads itself and :func:`auth_headers` reads for the HEAD request and the STAC client.
@@ -17,13 +26,17 @@ They are never written anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +113,19 @@ def auth_headers() -> dict[str, str]:
 
 
 class _HttpOnly(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to http(s)."""
+    """Follow redirects only to http(s); any other scheme (file: included, which urllib would turn
+    into a bare HTTP error) is refused in one line naming it."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if newurl.split("://", 1)[0].lower() not in SCHEMES:
-            raise GeotallyError(f"{_safe(req.full_url)} redirects to {newurl.split('://', 1)[0]}:, which is not read")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+    def http_error_302(self, req, fp, code, msg, headers):
+        where = headers.get("Location") or headers.get("URI")
+        if where:
+            scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, where)).scheme.lower()
+            if scheme not in SCHEMES:
+                raise GeotallyError(f"{_safe(req.full_url)} redirects to {scheme or 'no scheme'}:, which is not read "
+                                    "(only http and https are)")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 @dataclass(frozen=True)
@@ -143,32 +163,156 @@ def identify(url: str, retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> 
     raise GeotallyError(f"{_safe(url)} cannot be reached after {retries} retries ({why})")
 
 
-def _window(src, aoi_wgs84: shapely.Geometry | None):
-    """Pixel window (col, row, width, height) of the AOI in the dataset, widened to whole blocks; None if
-    the AOI misses it."""
+@dataclass(frozen=True)
+class Blocks:
+    """The blocks of an image that meet the AOI: a grid of ``size`` (width, height) pixels, and within
+    the window ``(col, row, width, height)`` (the box of those blocks) which of them meet it."""
+
+    size: tuple[int, int]
+    window: tuple[int, int, int, int]
+    meets: np.ndarray  # bool, (block rows, block columns) of the window
+
+    def runs(self) -> list[tuple[int, int, int, int]]:
+        """Windows (col, row, width, height) of the runs of consecutive blocks that meet the AOI, one
+        block row at a time: each is one range request where the COG stores a row's blocks in order."""
+        (bw, bh), (c0, r0, w, h) = self.size, self.window
+        out = []
+        for i, row in enumerate(self.meets):
+            cols = np.flatnonzero(row)
+            for run in np.split(cols, np.flatnonzero(np.diff(cols) != 1) + 1) if cols.size else ():
+                col, row_px = run[0] * bw, i * bh
+                out.append((int(c0 + col), int(r0 + row_px), int(min((run[-1] + 1) * bw, w) - col),
+                            int(min(bh, h - row_px))))
+        return out
+
+    @property
+    def partial(self) -> bool:
+        return not bool(self.meets.all())
+
+
+def _grid(src) -> tuple[int, int]:
+    """The COG's own block size where it is tiled (a multiple of 16, as TIFF tiles are), else BLOCK."""
+    bh, bw = src.block_shapes[0]
+    tiled = (bw < src.width or bh < src.height) and bw % 16 == 0 and bh % 16 == 0
+    return (bw, bh) if tiled else (BLOCK, BLOCK)
+
+
+def blocks(src, aoi_wgs84: shapely.Geometry | None) -> Blocks | None:
+    """The blocks of ``src`` that meet the AOI (lon/lat), on the COG's own block grid; all of them
+    without an AOI; None where the AOI misses the image."""
     from pyproj import Transformer
 
+    bw, bh = _grid(src)
+    nx, ny = -(-src.width // bw), -(-src.height // bh)
     if aoi_wgs84 is None:
-        return 0, 0, src.width, src.height
+        return Blocks((bw, bh), (0, 0, src.width, src.height), np.ones((ny, nx), bool))
     t = Transformer.from_crs(4326, src.crs, always_xy=True)
     g = shapely.transform(shapely.segmentize(aoi_wgs84, 0.001), t.transform, interleaved=False)
-    x0, y0, x1, y1 = g.bounds
-    inv = ~src.transform
-    cols, rows = zip(*(inv * (x, y) for x, y in ((x0, y0), (x0, y1), (x1, y0), (x1, y1))))
-    bw, bh = src.block_shapes[0][1], src.block_shapes[0][0]
-    bw, bh = (bw, bh) if bw < src.width or bh < src.height else (BLOCK, BLOCK)
-    c0 = max(0, int(np.floor(min(cols) / bw)) * bw)
-    r0 = max(0, int(np.floor(min(rows) / bh)) * bh)
-    c1 = min(src.width, int(np.ceil(max(cols) / bw)) * bw)
-    r1 = min(src.height, int(np.ceil(max(rows) / bh)) * bh)
-    if c1 <= c0 or r1 <= r0:
+    a, b, c, d, e, f = tuple(~src.transform)[:6]  # map -> pixel (col, row)
+    g = shapely.transform(g, lambda xy: np.column_stack((a * xy[:, 0] + b * xy[:, 1] + c,
+                                                         d * xy[:, 0] + e * xy[:, 1] + f)))
+    if g.is_empty:
         return None
-    return c0, r0, c1 - c0, r1 - r0
+    x0, y0, x1, y1 = g.bounds
+    ix0, ix1 = max(0, int(np.floor(x0 / bw))), min(nx, int(np.ceil(x1 / bw)))
+    iy0, iy1 = max(0, int(np.floor(y0 / bh))), min(ny, int(np.ceil(y1 / bh)))
+    if ix1 <= ix0 or iy1 <= iy0:
+        return None
+    cols, rows = np.meshgrid(np.arange(ix0, ix1), np.arange(iy0, iy1))
+    boxes = shapely.box(cols * bw, rows * bh, np.minimum((cols + 1) * bw, src.width),
+                        np.minimum((rows + 1) * bh, src.height))
+    shapely.prepare(g)
+    meets = shapely.intersects(g, boxes)
+    if not meets.any():
+        return None
+    keep_r, keep_c = np.flatnonzero(meets.any(1)), np.flatnonzero(meets.any(0))
+    meets = meets[keep_r[0]:keep_r[-1] + 1, keep_c[0]:keep_c[-1] + 1]
+    c0, r0 = int(ix0 + keep_c[0]) * bw, int(iy0 + keep_r[0]) * bh
+    c1 = min(src.width, int(ix0 + keep_c[-1] + 1) * bw)
+    r1 = min(src.height, int(iy0 + keep_r[-1] + 1) * bh)
+    return Blocks((bw, bh), (c0, r0, c1 - c0, r1 - r0), meets)
+
+
+class _SchemeGuard:
+    """A proxy on 127.0.0.1 that refuses every request and remembers it. libcurl follows redirects
+    to http, https, ftp and ftps, and GDAL 3.10 has no option to narrow that; while
+    :meth:`active`, libcurl's ftp and ftps requests go to this proxy (its ``ftp_proxy`` and
+    ``ftps_proxy`` variables), so a range request of GDAL's redirected there never leaves the machine."""
+
+    _lock = threading.Lock()
+    _started: "_SchemeGuard | None" = None
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.refused: list[str] = []
+        threading.Thread(target=self._serve, daemon=True, name="geotally-scheme-guard").start()
+
+    @classmethod
+    def get(cls) -> "_SchemeGuard":
+        with cls._lock:
+            if cls._started is None:
+                cls._started = cls()
+            return cls._started
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    line = conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                except OSError:
+                    line = ""
+                # "GET ftp://host/path HTTP/1.1" or "CONNECT host:990 HTTP/1.1"
+                parts = line.split(" ")
+                self.refused.append(parts[1] if len(parts) > 1 else line)
+
+    @contextlib.contextmanager
+    def active(self):
+        """libcurl's ftp(s) proxy variables point here for the duration. Where the user has a proxy
+        of their own (GDAL_HTTP_PROXY, or http(s)_proxy/all_proxy) their no_proxy list is kept, and a
+        redirect to ftp at a host in it is not caught here; otherwise no_proxy is lifted meanwhile."""
+        names = ("ftp_proxy", "FTP_PROXY", "ftps_proxy", "FTPS_PROXY")
+        own = any(os.environ.get(k) for k in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                                "all_proxy", "ALL_PROXY", "GDAL_HTTP_PROXY"))
+        lifted = () if own else ("no_proxy", "NO_PROXY")
+        saved = {k: os.environ.get(k) for k in names + lifted}
+        start = len(self.refused)
+        for k in names:
+            os.environ[k] = f"http://127.0.0.1:{self.port}"
+        for k in lifted:
+            os.environ.pop(k, None)
+        try:
+            yield lambda: self.refused[start:]
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _redirect_check(url: str) -> None:
+    """After a failed read: a range request of our own, whose redirects are followed only to http(s),
+    so that a redirect to file: (which libcurl refuses with a bare error) is named in one line."""
+    req = urllib.request.Request(url, headers={**auth_headers(), "Range": "bytes=0-0"})
+    try:
+        with urllib.request.build_opener(_HttpOnly).open(req, timeout=float(env()["GDAL_HTTP_TIMEOUT"])):
+            pass
+    except GeotallyError:
+        raise
+    except Exception:  # noqa: BLE001 - any other failure (HTTP error, dropped connection) is not a redirect
+        pass  # the read's own error stands
 
 
 @dataclass
 class Crop:
-    """An AOI's window of a remote asset, written locally, and its provenance."""
+    """An AOI's blocks of a remote asset, written locally, and its provenance."""
 
     path: Path
     provenance: dict
@@ -181,13 +325,31 @@ def _open(vsi: str):
     return rasterio.open(vsi)
 
 
+LAYOUT = "blocks-1"  # how crops are laid out; part of their cache key, so a crop of another layout is not reused
+
+
+def _sweep_parts(cache: Path) -> None:
+    """Remove the partial files of reads whose process is gone (killed mid-read)."""
+    for part in cache.glob(".*.part"):
+        pid = part.name.rsplit(".", 2)[-2]
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+                continue  # its reader still runs
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        part.unlink(missing_ok=True)
+
+
 def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike, *, name: str = "scene",
          meta: dict | None = None, say: Callable[[str], None] = lambda msg: None,
          retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> Crop:
-    """Read the AOI's window of the COG at ``url`` into a local GeoTIFF in ``cache`` (reused while the
-    server's ETag/Last-Modified/size stay the same). ``meta`` (catalogue, collection, item id) goes
-    into the provenance. Faults are retried with backoff, then reported in one line; no partial file
-    is left."""
+    """Read the blocks of the COG at ``url`` that meet the AOI into a local GeoTIFF in ``cache``
+    (reused while the server's ETag/Last-Modified/size stay the same). ``meta`` (catalogue,
+    collection, item id) goes into the provenance. Faults are retried with backoff, then reported
+    in one line; no partial file is left (one left by a killed process goes at the next read)."""
     import rasterio
     from rasterio.errors import RasterioIOError
     from rasterio.windows import Window
@@ -195,7 +357,9 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     ident = identify(url, retries, backoff_s)
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"{_safe(url)}|{aoi_wgs84.wkt if aoi_wgs84 is not None else ''}".encode()).hexdigest()[:16]
+    _sweep_parts(cache)
+    aoi_key = aoi_wgs84.wkt if aoi_wgs84 is not None else ""
+    key = hashlib.sha256(f"{_safe(url)}|{aoi_key}|{LAYOUT}".encode()).hexdigest()[:16]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60] or "scene"
     path = cache / f"{stem}-{key}.tif"
     side = path.with_name(path.name + ".remote.json")
@@ -206,56 +370,86 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
             return Crop(path, old, 0)
         say(f"{_safe(url)} changed on the server (ETag {old.get('etag')} -> {ident.etag}); reading it again")
     vsi = "/vsicurl/" + ident.url
+    guard = _SchemeGuard.get()
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
     why = ""
     for attempt in range(retries + 1):
-        part = path.with_name(f".{path.name}.part")
         try:
             # not cached between opens: a re-read after the asset changed must not get the old bytes
-            with rasterio.Env(**env(), CPL_VSIL_CURL_NON_CACHED=vsi):
-                with _open(vsi) as src:
-                    win = _window(src, aoi_wgs84)
-                    if win is None:
-                        raise GeotallyError(f"{_safe(url)}: the area of interest misses the image")
-                    c0, r0, w, h = win
-                    profile = dict(driver="GTiff", width=w, height=h, count=src.count, dtype=src.dtypes[0],
-                                   crs=src.crs, transform=src.window_transform(Window(c0, r0, w, h)),
-                                   nodata=src.nodata, tiled=True, blockxsize=BLOCK, blockysize=BLOCK,
-                                   compress="deflate", zlevel=1, predictor=2 if np.dtype(src.dtypes[0]).kind in "iu" else 1)
-                    if [ci.name for ci in src.colorinterp] == ["red", "green", "blue"]:
-                        profile["photometric"] = "RGB"
-                    digest = hashlib.sha256()
-                    nbytes = 0
-                    step = BLOCK * 2
-                    with rasterio.open(part, "w", **profile) as dst:
-                        dst.colorinterp = src.colorinterp
-                        for r in range(0, h, step):
-                            hh = min(step, h - r)
-                            block = src.read(window=Window(c0, r0 + r, w, hh))
-                            digest.update(np.ascontiguousarray(block).tobytes())
-                            nbytes += block.nbytes
-                            dst.write(block, window=Window(0, r, w, hh))
-                        # the asset's identity in the file: a changed asset is a changed scene checksum
-                        dst.update_tags(GEOTALLY_REMOTE_HREF=_safe(url), GEOTALLY_REMOTE_ETAG=ident.etag or "",
-                                        GEOTALLY_REMOTE_LAST_MODIFIED=ident.last_modified or "",
-                                        GEOTALLY_REMOTE_SIZE=str(ident.size or ""),
-                                        GEOTALLY_REMOTE_WINDOW=f"{c0},{r0},{w},{h}")
-                    full = (src.width, src.height)
-            prov = dict(meta or {}, href=_safe(url), **version, window=[c0, r0, w, h], full_size_px=list(full),
-                        pixels_sha256=digest.hexdigest(), pixel_bytes_read=nbytes)
+            with guard.active() as refused, rasterio.Env(**env(), CPL_VSIL_CURL_NON_CACHED=vsi):
+                try:
+                    prov, nbytes = copy_blocks(vsi, aoi_wgs84, part, url, version)
+                finally:
+                    # refused even where GDAL got the bytes in the end (it retries the original URL)
+                    if refused():
+                        scheme = refused()[0].split("://", 1)[0] if "://" in refused()[0] else "ftps"
+                        raise GeotallyError(f"{_safe(url)}: a range request was redirected to {scheme}:, which is "
+                                            "not read (only http and https are)") from None
+            prov = dict(meta or {}, href=_safe(url), **version, **prov)
             os.replace(part, path)
-            tmp = side.with_name(side.name + ".tmp")
+            tmp = side.with_name(f".{side.name}.{os.getpid()}.part")
             tmp.write_text(json.dumps(prov, indent=1))
             os.replace(tmp, side)
             return Crop(path, prov, nbytes)
         except RasterioIOError as exc:
             why = first_line(exc)
+            _redirect_check(ident.url)
         finally:
-            Path(part).unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
         if attempt < retries:
             log.info("%s: %s, retry %d of %d", _safe(url), why, attempt + 1, retries)
             time.sleep(backoff_s * 2 ** attempt)
     why = why.replace(ident.url, _safe(ident.url))
     raise GeotallyError(f"{_safe(url)} could not be read after {retries} retries ({why[:160]})")
+
+
+def copy_blocks(vsi: str, aoi_wgs84: shapely.Geometry | None, part: Path, url: str,
+                 version: dict) -> tuple[dict, int]:
+    """Copy the blocks of ``vsi`` (a /vsicurl/ path, or a local file for a baseline) that meet the AOI
+    into ``part``: a sparse GeoTIFF over their box, with an internal mask where not every block of the
+    box is read or the COG has a mask of its own. Returns the provenance of what was read and its
+    pixel bytes."""
+    import rasterio
+    from rasterio.enums import MaskFlags
+    from rasterio.windows import Window
+
+    with _open(vsi) as src:
+        sel = blocks(src, aoi_wgs84)
+        if sel is None:
+            raise GeotallyError(f"{_safe(url)}: the area of interest misses the image")
+        (bw, bh), (c0, r0, w, h) = (int(v) for v in sel.size), (int(v) for v in sel.window)
+        all_valid = all(MaskFlags.all_valid in f for f in src.mask_flag_enums)
+        masked = sel.partial or not all_valid
+        profile = dict(driver="GTiff", width=w, height=h, count=src.count, dtype=src.dtypes[0], crs=src.crs,
+                       transform=src.window_transform(Window(c0, r0, w, h)), nodata=src.nodata, tiled=True,
+                       blockxsize=bw, blockysize=bh, sparse_ok=True, compress="deflate", zlevel=1,
+                       predictor=2 if np.dtype(src.dtypes[0]).kind in "iu" else 1)
+        if [ci.name for ci in src.colorinterp] == ["red", "green", "blue"]:
+            profile["photometric"] = "RGB"
+        digest = hashlib.sha256()
+        nbytes = 0
+        runs = sel.runs()
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(part, "w", **profile) as dst:
+            dst.colorinterp = src.colorinterp
+            for col, row, ww, hh in runs:
+                win = Window(col, row, ww, hh)
+                block = src.read(window=win)
+                digest.update(np.ascontiguousarray(block).tobytes())
+                nbytes += block.nbytes
+                out = Window(col - c0, row - r0, ww, hh)
+                dst.write(block, window=out)
+                if masked:
+                    dst.write_mask(np.full((hh, ww), 255, np.uint8) if all_valid else src.dataset_mask(window=win),
+                                   window=out)
+            # the asset's identity in the file: a changed asset is a changed scene checksum too
+            dst.update_tags(GEOTALLY_REMOTE_HREF=_safe(url), GEOTALLY_REMOTE_ETAG=version["etag"] or "",
+                            GEOTALLY_REMOTE_LAST_MODIFIED=version["last_modified"] or "",
+                            GEOTALLY_REMOTE_SIZE=str(version["size"] or ""), GEOTALLY_REMOTE_WINDOW=f"{c0},{r0},{w},{h}",
+                            GEOTALLY_REMOTE_BLOCKS=f"{int(sel.meets.sum())}/{sel.meets.size}")
+        prov = dict(window=[c0, r0, w, h], full_size_px=[src.width, src.height], block_size=[bw, bh],
+                    blocks_read=int(sel.meets.sum()), blocks_in_window=int(sel.meets.size),
+                    pixels_sha256=digest.hexdigest(), pixel_bytes_read=nbytes)
+    return prov, nbytes
 
 
 def provenance(scene_path: str | os.PathLike) -> dict | None:
@@ -353,5 +547,7 @@ def resolve_inputs(scenes: list, *, stac_api: str | None = None, catalog: str | 
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps(doc, indent=1)
     listing = folder / f"items-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
-    listing.write_text(text)
+    tmp = listing.with_name(f".{listing.name}.{os.getpid()}.part")
+    tmp.write_text(text)
+    os.replace(tmp, listing)  # a run killed while writing it leaves no half listing
     return [s for s in scenes if s not in urls and s not in stac_files] + [str(listing)]
