@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from geotally.analysis.calibration import Calibration
-from geotally.analysis.counts import check_claims, claim_counts
+from geotally.analysis.counts import SIZE_TABLE, check_claims, claim_counts
 from geotally.analysis.queues import queue_totals
 from geotally.analysis.sizes import length_histogram
 from geotally.config import CountConfig
@@ -76,14 +76,13 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         roads=roads,
         vehicle_classes=list(VEHICLE_CLASSES),
         counts=a.counts.to_dict(orient="records"),
-        counts_corrected=cal is not None,
-        note=("Estimates and 95% intervals are corrected with the calibration's detection and false-positive rates."
-              if cal is not None else
-              "Counts are raw detector counts, not corrected for missed or false detections."),
+        counts_corrected=bool(corrected := corrected_classes(a.counts)),
+        note=counts_note(corrected, list(dict.fromkeys(a.counts["class"])), cal is not None),
         calibration=calibration,
         trailer_types=a.trailer_record,
         size_classes={k: int(n) for k, n in zip(*np.unique(v.table["size_class"].to_numpy()[v.is_vehicle],
                                                            return_counts=True))},
+        counts_by_size=a.tables[SIZE_TABLE].to_dict(orient="records") if SIZE_TABLE in a.tables else [],
         length_histogram=length_histogram(v.vehicle_lengths_m),
         queues=QueueTotals(**totals),
         claims=check_claims(cfg.claim, claim_counts(a.counts, a.tables, cfg.claim_class), cfg.claim_class,
@@ -98,6 +97,24 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         config=cfg,
         recount={"changed": changed} if changed is not None else None,
     )
+
+
+def corrected_classes(counts) -> list[str]:
+    """The classes whose counts have an estimate: a calibration that gives no interval corrects none."""
+    if "estimate" not in counts.columns:
+        return []
+    return list(dict.fromkeys(counts.loc[counts["estimate"].notna(), "class"]))
+
+
+def counts_note(corrected: list[str], classes: list[str], calibrated: bool) -> str:
+    """What the counts are, as summary.json and the report say it: corrected only where an estimate was made."""
+    if corrected:
+        rest = [c for c in classes if c not in corrected]
+        return ("Estimates and 95% intervals are corrected with the calibration's detection and false-positive rates"
+                + (f" for {', '.join(corrected)}; the counts of {', '.join(rest)} are raw: the calibration gives no "
+                   "interval for them (see calibration.no_interval)." if rest else "."))
+    return ("Counts are raw detector counts, not corrected for missed or false detections"
+            + (": the calibration gives no interval (see calibration.no_interval)." if calibrated else "."))
 
 
 def _error_rates(model: str | None) -> dict | None:

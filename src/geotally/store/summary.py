@@ -93,6 +93,7 @@ class RunSummary:
     calibration: dict | None = None
     trailer_types: dict = field(default_factory=dict)
     size_classes: dict[str, int] = field(default_factory=dict)
+    counts_by_size: list[dict] = field(default_factory=list)  # per date, zone and size class (counts_by_size.csv)
     length_histogram: dict = field(default_factory=dict)
     claims: list[dict] | None = None
     stationary: dict | None = None  # with several dates: the rule, the table, the shifts between dates
