@@ -13,7 +13,7 @@ import click
 import typer
 from rich.console import Console
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Count trucks and other vehicles in georeferenced overhead imagery, per zone.")
@@ -114,7 +114,8 @@ def command() -> click.Command:
 
 
 def run() -> None:
-    """Run the command line: user errors exit 2 with one line, internal errors exit 1."""
+    """Run the command line: user errors exit 2 with one line, internal errors exit 1. Errors of the
+    system that the user can fix (geotally.errors.os_error) are user errors wherever they arise."""
     _quiet_libraries()
     try:
         code = command().main(standalone_mode=False, prog_name="geotally")
@@ -133,6 +134,12 @@ def run() -> None:
         print(f"geotally: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001
+        user = os_error(exc)  # a full disk, a read-only folder, a symlink loop...: the user's to fix
+        if user is not None:
+            if os.environ.get("GEOTALLY_DEBUG"):
+                traceback.print_exc()
+            print(f"geotally: error: {user}", file=sys.stderr)
+            sys.exit(2)
         if os.environ.get("GEOTALLY_DEBUG"):
             traceback.print_exc()
         print(f"geotally: internal error: {type(exc).__name__}: {exc} (set GEOTALLY_DEBUG=1 for a traceback)",

@@ -14,7 +14,7 @@ from pyproj import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from geotally.errors import GeotallyError, first_line
+from geotally.errors import GeotallyError, check_file, first_line
 from geotally.imagery.checksum import file_sha256
 from geotally.imagery.gsd import pixel_size_m
 from geotally.imagery.offline import check_local, network_off
@@ -130,10 +130,7 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
     the computed GSD otherwise.
     """
     name = str(path)
-    if not Path(name).exists():
-        raise GeotallyError(f"scene not found: {name}")
-    if Path(name).is_dir():
-        raise GeotallyError(f"scene is a directory, not a raster file: {name}")
+    check_file(name, "scene")
     if gsd is not None and not gsd > 0:
         raise GeotallyError(f"--gsd must be a positive number of metres, got {gsd}")
     check_local(name)
@@ -155,6 +152,10 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
             crs, transform = None, Affine.scale(gsd, -gsd)
             size = (float(gsd), float(gsd))
         picked = _pick_bands(src, bands)
+        kinds = {src.dtypes[b - 1] for b in picked}
+        if any(np.dtype(k).kind == "c" for k in kinds):  # radar (SLC) and other complex rasters: no picture
+            raise GeotallyError(f"{name} holds complex numbers ({', '.join(sorted(kinds))}), not an image's "
+                                "brightness; give an optical image (or its amplitude as a real-valued raster)")
         scene = Scene(
             path=name, width=src.width, height=src.height, count=src.count,
             dtype=src.dtypes[picked[0] - 1], crs=crs, transform=transform,

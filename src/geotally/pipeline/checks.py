@@ -5,8 +5,10 @@ Each check raises a one-line GeotallyError that names the option and says what t
 
 from __future__ import annotations
 
+import os
+
 from geotally.config import CountConfig
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, check_file
 from geotally.models.registry import DEFAULT_MODEL, get_spec
 from geotally.store.outputs import check_out_dir
 from geotally.config.thresholds import conf_thresholds
@@ -24,6 +26,7 @@ def check_run_options(cfg: CountConfig, out=None) -> None:
     the config's own checks (the same for the API and the CLI), then what needs the model registry,
     the output folder or an installed extra."""
     cfg.validate()
+    check_input_files(cfg)
     if cfg.conf is None:
         conf_thresholds(model_conf(cfg.model, cfg.weights))
     if cfg.dask:
@@ -37,6 +40,20 @@ def check_run_options(cfg: CountConfig, out=None) -> None:
         from geotally.report.html import basemap_origin
 
         basemap_origin(cfg.basemap)
+
+
+# Each input file option with the name its errors give it (as the readers name it).
+INPUT_FILES = {"zones": "zones file", "border": "border file", "roads": "roads file", "calibration": "calibration file",
+               "weights": "--weights file"}
+
+
+def check_input_files(cfg: CountConfig) -> None:
+    """Every input file the options name is a readable file (not missing, a folder or a symbolic-link
+    loop), checked before any work: a folder for --zones used to pass until the end of the run."""
+    for option, what in INPUT_FILES.items():
+        path = getattr(cfg, option)
+        if isinstance(path, (str, os.PathLike)):
+            check_file(path, what)
 
 
 def check_claim(claim: dict[str, float], zone_set: Zones | None) -> None:

@@ -89,7 +89,7 @@ def expand(inputs: list[str | os.PathLike], date: str | None = None,
             found.append(SceneInput(text, raster_date(text) if p.exists() else None))
     seen, unique = set(), []
     for s in found:
-        key = str(Path(s.path).resolve())
+        key = os.path.realpath(s.path)  # (Path.resolve raises on a symlink loop; open_scene says what it is)
         if key not in seen:
             seen.add(key)
             unique.append(s)

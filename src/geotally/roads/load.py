@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geotally.errors import GeotallyError, first_line
+from geotally.errors import GeotallyError, check_file, first_line
 from geotally.geo.metric import metres_per_unit
 from geotally.imagery.offline import read_local_vector
 
@@ -56,8 +55,7 @@ def _is_osm(path: str) -> bool:
 
 
 def _read(path: str) -> gpd.GeoDataFrame:
-    if not Path(path).exists():
-        raise GeotallyError(f"roads file not found: {path}")
+    check_file(path, "roads file")
     try:
         gdf = read_local_vector(path, **({"layer": "lines"} if _is_osm(path) else {}))
     except GeotallyError:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from geotally.detect.run import Detections
-from geotally.errors import GeotallyError, first_line
+from geotally.errors import GeotallyError, first_line, os_error
 
 CHECKPOINT = ".geotally-checkpoint"
 
@@ -41,7 +41,11 @@ class TileStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GeotallyError(f"--out {self.path.parent} cannot be created ({exc.strerror or exc})") from None
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        new = not self.path.exists()
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a crash of geotally loses nothing committed; a power cut may lose the
@@ -52,14 +56,25 @@ class TileStore:
                             "score BLOB, class_id BLOB)")
             self.db.execute("CREATE TABLE IF NOT EXISTS preview (id INTEGER PRIMARY KEY CHECK (id = 0), png BLOB)")
             self.db.execute("SELECT count(*) FROM tiles").fetchone()
+            self._check(manifest)
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise self._damaged(exc) from None
-        self._check(manifest)
+            if new:  # made now and never used (a full disk, say): leave nothing behind
+                self._discard()
+            raise self._error(exc) from None
 
-    def _damaged(self, exc: Exception) -> GeotallyError:
-        return GeotallyError(f"the checkpoint {self.path.name} in {self.path.parent} is damaged ({first_line(exc)}); "
-                             "rerun with --fresh to discard it")
+    def _error(self, exc: Exception) -> GeotallyError:
+        """What went wrong, in one line. Only a checkpoint that really is damaged (SQLite finds it
+        corrupt or not a database, or a tile's arrays do not fit) is to be discarded with --fresh: a
+        full disk or a read-only folder is fixed there, and the finished tiles are kept."""
+        damaged = (getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+                   or isinstance(exc, (ValueError, TypeError)))
+        if damaged:
+            return GeotallyError(f"the checkpoint {self.path.name} in {self.path.parent} is damaged "
+                                 f"({first_line(exc)}); rerun with --fresh to discard it")
+        return os_error(exc, self.path.parent, tiles_kept=True) or GeotallyError(
+            f"the checkpoint {self.path.name} in {self.path.parent} cannot be used ({first_line(exc)}); fix that and "
+            "run again; finished tiles are kept")
 
     def _check(self, manifest: dict[str, str]) -> None:
         stored = dict(self.db.execute("SELECT key, value FROM manifest").fetchall())
@@ -79,10 +94,13 @@ class TileStore:
 
     def put(self, tile: int, d: Detections) -> None:
         """Commit one tile's detections in one transaction."""
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?)",
-                            (int(tile), len(d), d.corners.astype("<f8").tobytes(), d.score.astype("<f4").tobytes(),
-                             d.class_id.astype("<i8").tobytes()))
+        try:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?)",
+                                (int(tile), len(d), d.corners.astype("<f8").tobytes(),
+                                 d.score.astype("<f4").tobytes(), d.class_id.astype("<i8").tobytes()))
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
 
     def put_preview(self, image: np.ndarray) -> None:
         """Keep the report's picture of the scene, so a recount need not read the scene again."""
@@ -91,8 +109,11 @@ class TileStore:
         # Fast PNG (level 1): the picture is a convenience, written once per run.
         ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if ok:
-            with self.db:
-                self.db.execute("INSERT OR REPLACE INTO preview VALUES (0, ?)", (buf.tobytes(),))
+            try:
+                with self.db:
+                    self.db.execute("INSERT OR REPLACE INTO preview VALUES (0, ?)", (buf.tobytes(),))
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from None
 
     def preview(self, shape: tuple[int, int]) -> np.ndarray | None:
         """The stored picture, if there is one of this (height, width)."""
@@ -110,7 +131,7 @@ class TileStore:
                                         np.frombuffer(s, "<f4").reshape(n).copy(),
                                         np.frombuffer(k, "<i8").reshape(n).copy(), np.full(n, tile, np.int64)))
         except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
-            raise self._damaged(exc) from None
+            raise self._error(exc) from None
         return Detections.concat(parts)
 
     def close(self, discard_if_empty: bool = False) -> None:
@@ -119,9 +140,13 @@ class TileStore:
         empty = discard_if_empty and not self.db.execute("SELECT 1 FROM tiles LIMIT 1").fetchone()
         self.db.close()
         if empty:
-            remove(self.path)
-            if self._made_dir and not any(self.path.parent.iterdir()):
-                self.path.parent.rmdir()
+            self._discard()
+
+    def _discard(self) -> None:
+        """Remove the checkpoint, and the results folder when this store made it and it is empty."""
+        remove(self.path)
+        if self._made_dir and not any(self.path.parent.iterdir()):
+            self.path.parent.rmdir()
 
 
 def manifest(scene_sha256: str, model_sha256: str, params: dict, run_file_sha256: str | None = None) -> dict[str, str]:

@@ -19,14 +19,22 @@ from typing import Iterator
 import geopandas as gpd
 import pandas as pd
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, os_error
 
 
 def check_out_dir(out: str | os.PathLike) -> Path:
-    """Refuse an output path that is an existing file; create nothing yet."""
+    """The folder the results go to, refused in one line if it cannot hold them; nothing is created yet."""
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise GeotallyError(f"--out {path} is an existing file; give a directory path")
+    try:
+        here = Path.cwd()
+    except OSError:  # the working folder was removed: nothing to protect
+        here = None
+    if here is not None and path.resolve() in (here, *here.parents):
+        raise GeotallyError(f"--out {path} is the folder you are in{'' if path.resolve() == here else ' or holds it'}: "
+                            "results replace their folder as a whole, so give them one of their own, like --out "
+                            "results (or run from the folder above)")
     parent = path.resolve().parent
     if not parent.exists():
         raise GeotallyError(f"--out {path}: parent directory {parent} does not exist")
@@ -163,7 +171,10 @@ def staged_output(out: str | os.PathLike) -> Iterator[Path]:
     """
     final = check_out_dir(out)
     clean_stale(final)
-    stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(final.name)}{os.getpid()}-", dir=final.resolve().parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(final.name)}{os.getpid()}-", dir=final.resolve().parent))
+    except OSError as exc:
+        raise (_write_error(exc, final) or exc) from None
     try:
         yield stage
         write_json(stage / MANIFEST, _manifest(stage))
@@ -178,8 +189,21 @@ def staged_output(out: str | os.PathLike) -> Iterator[Path]:
             os.rename(stage.with_name(stage.name + "-old"), stage)
         for sub in folders:
             os.rename(stage / sub.name, final / sub.name)
+    except Exception as exc:
+        user = _write_error(exc, final)
+        if user is None:
+            raise
+        raise user from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _write_error(exc: Exception, final: Path) -> GeotallyError | None:
+    """A write into ``final`` that failed for a reason the user fixes (a full disk, a read-only folder)
+    as one line naming it; None for any other error. A count's checkpoint in ``final`` is untouched
+    by a failed write, and then the message says its finished tiles are kept."""
+    kept = final.is_dir() and any(final.glob(f"{CHECKPOINT_PREFIX}*.sqlite"))
+    return os_error(exc, final, tiles_kept=kept)
 
 
 def check_manifest(folder: str | os.PathLike, only: tuple[str, ...] | None = None) -> None:

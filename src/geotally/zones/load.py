@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
 
-from geotally.errors import GeotallyError, first_line
+from geotally.errors import GeotallyError, check_file, first_line
 from geotally.imagery.offline import read_local_vector
 
 
@@ -24,15 +23,26 @@ class Zones:
 
 def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
     """A vector file's features that have a geometry; ``what`` ("zones file", "border file") names it in errors."""
-    if not Path(path).exists():
-        raise GeotallyError(f"{what} not found: {path}")
+    check_file(path, what)
     try:
         gdf = read_local_vector(path)
     except GeotallyError:
         raise
     except Exception as exc:
         raise GeotallyError(f"{what} {path} cannot be read as vector data: {first_line(exc)}") from None
-    return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    check_finite(gdf, path, what)
+    return gdf
+
+
+def check_finite(gdf: gpd.GeoDataFrame, path: str, what: str) -> None:
+    """Refuse a feature with a coordinate that is not a finite number (inf or NaN, which some writers
+    emit): GEOS cannot place it, and every later step would fail or drop it unsaid."""
+    xy, feature = shapely.get_coordinates(np.asarray(gdf.geometry.values, dtype=object), return_index=True)
+    bad = feature[~np.isfinite(xy).all(axis=1)]
+    if len(bad):
+        raise GeotallyError(f"{what} {path}: feature {int(bad[0]) + 1} has a coordinate that is not a finite "
+                            "number; fix or remove it")
 
 
 RESERVED = ("ALL", "outside")  # the counts table's total row and the name for vehicles in no zone
