@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import errno
 import json
 import math
 import os
@@ -23,8 +24,16 @@ from geotally.errors import GeotallyError, os_error
 
 
 def check_out_dir(out: str | os.PathLike) -> Path:
-    """The folder the results go to, refused in one line if it cannot hold them; nothing is created yet."""
-    path = Path(out)
+    """The folder the results go to, refused in one line if it cannot hold them; nothing is created
+    yet. A symbolic link is followed: the folder it points to is returned (the results replace that
+    folder), and the link stays as the user made it."""
+    path = given = Path(out)
+    if path.is_symlink():
+        path = Path(os.path.realpath(given))
+        if not path.exists():
+            raise GeotallyError(f"--out {given} is a symbolic link loop; give a folder" if _is_loop(given) else
+                                f"--out {given} is a symbolic link to {path}, which does not exist; create that "
+                                "folder, or give another --out")
     if path.exists() and not path.is_dir():
         raise GeotallyError(f"--out {path} is an existing file; give a directory path")
     try:
@@ -41,6 +50,14 @@ def check_out_dir(out: str | os.PathLike) -> Path:
     for folder in (parent, path) if path.exists() else (parent,):
         _probe(folder, f"--out {path}")  # results are staged beside --out, the checkpoint goes inside it
     return path
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _probe(folder: Path, what: str) -> None:
