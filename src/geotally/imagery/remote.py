@@ -463,6 +463,14 @@ def provenance(scene_path: str | os.PathLike) -> dict | None:
         return None
 
 
+def asset_version(prov: dict) -> str:
+    """A remote asset's version on its server, as a run's checkpoint keeps it: its ETag, else its
+    Last-Modified and size (a resume against another version is refused)."""
+    if prov.get("etag"):
+        return f"ETag {prov['etag']}"
+    return f"Last-Modified {prov.get('last_modified')}, {prov.get('size')} bytes"
+
+
 def default_cache() -> Path:
     """Where crops are kept: $GEOTALLY_REMOTE_CACHE, or the user's cache folder."""
     if os.environ.get("GEOTALLY_REMOTE_CACHE"):

@@ -120,6 +120,7 @@ def _checkpoint(out, sc: Scene, m: RunModel, params: Params, fresh: bool):
     """The run's tile checkpoint in ``out`` (none without ``out``)."""
     if out is None:
         return None
+    from geotally.imagery.remote import asset_version, provenance
     from geotally.store.checkpoint import TileStore, checkpoint_path, manifest, remove
 
     path = checkpoint_path(out, sc.path)
@@ -128,7 +129,9 @@ def _checkpoint(out, sc: Scene, m: RunModel, params: Params, fresh: bool):
     # What shapes the stored tiles; class thresholds are applied afterwards, so they may change.
     detection = {k: v for k, v in asdict(params).items() if k not in ("zone_field", "threads", "batch", "conf")}
     detection["score_floor"] = m.conf
-    return TileStore(path, manifest(sc.sha256, m.sha, detection, m.run_sha))
+    remote = provenance(sc.path)  # a crop of a remote COG: its asset's version on the server
+    return TileStore(path, manifest(sc.sha256, m.sha, detection, m.run_sha,
+                                    remote_asset=asset_version(remote) if remote else None))
 
 
 def _tile_estimate(sc: Scene, model_gsd: float, tile: int, overlap: int) -> int:

@@ -16,6 +16,7 @@ from geotally.detect.run import Detections
 from geotally.errors import GeotallyError, first_line, os_error
 
 CHECKPOINT = ".geotally-checkpoint"
+REMOTE_ASSET = "remote asset"  # manifest key of a scene read from a server
 
 
 def checkpoint_path(out: str | Path, scene_path: str) -> Path:
@@ -82,9 +83,16 @@ class TileStore:
             with self.db:
                 self.db.executemany("INSERT INTO manifest VALUES (?, ?)", sorted(manifest.items()))
             return
-        changed = [k for k in manifest if stored.get(k) != manifest[k]]
+        # a checkpoint from before remote assets were recorded is checked on the rest
+        changed = [k for k in manifest if stored.get(k) != manifest[k] and (k in stored or k != REMOTE_ASSET)]
         if changed:
             self.db.close()
+            if REMOTE_ASSET in changed:  # the scene checksum changed with it: the server's change is the cause
+                old, new = stored[REMOTE_ASSET], manifest[REMOTE_ASSET]
+                both = old.startswith("ETag ") and new.startswith("ETag ")
+                raise GeotallyError(f"cannot resume the run in {self.path.parent}: the remote asset changed on the "
+                                    f"server ({f'ETag {old[5:]} -> {new[5:]}' if both else f'{old} -> {new}'}); "
+                                    "use another --out, or --fresh to discard the finished tiles")
             what = ", ".join(changed)
             raise GeotallyError(f"cannot resume the run in {self.path.parent}: the {what} changed since it started; "
                                 "use another --out, or --fresh to discard the finished tiles")
@@ -149,9 +157,12 @@ class TileStore:
             self.path.parent.rmdir()
 
 
-def manifest(scene_sha256: str, model_sha256: str, params: dict, run_file_sha256: str | None = None) -> dict[str, str]:
+def manifest(scene_sha256: str, model_sha256: str, params: dict, run_file_sha256: str | None = None,
+             remote_asset: str | None = None) -> dict[str, str]:
     """What must not change for a run to resume: the scene, the model, the file that runs it (its
-    ONNX export, when one runs), and the detection parameters."""
+    ONNX export, when one runs), the detection parameters, and for a scene read from a server the
+    asset's version there (``remote_asset``: its ETag, else Last-Modified and size)."""
     return {"scene checksum": scene_sha256, "model checksum": model_sha256,
             "run file checksum": run_file_sha256 or model_sha256,
-            "detection parameters": json.dumps(params, sort_keys=True)}
+            "detection parameters": json.dumps(params, sort_keys=True),
+            **({REMOTE_ASSET: remote_asset} if remote_asset else {})}
