@@ -43,6 +43,7 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
         f"{len(summary.scenes)} scenes ({summary.scenes[0].name} ... {summary.scenes[-1].name})"
     print_counts(result.counts, f"{names}: vehicles per zone "
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
+                    else "(raw, uncorrected: the calibration gives no interval)" if summary.calibration
                     else "(raw, uncorrected: no calibration given)"))
     q = summary.queues
     # lanes side by side are one queue; each lane is a line of queues.gpkg

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geotally.analysis.scoring import ClassScore, round4, score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.config.defaults import MATCH_CONF, MATCH_IOU
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, check_file, first_line
 from geotally.store.outputs import MANIFEST, check_manifest
 from geotally.geo.transform import pixel_to_map
 from geotally.imagery.scene import open_scene
@@ -32,7 +34,33 @@ def _detections(path: Path) -> tuple[gpd.GeoDataFrame, dict]:
     if path.is_dir() or (folder / MANIFEST).exists():
         check_manifest(folder)  # never score a half-written or mixed results folder
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
-    return read_vector(str(det_path), "detections file"), summary
+    return _in_metres(_read_detections(det_path), summary), summary
+
+
+def _read_detections(path: Path) -> gpd.GeoDataFrame:
+    """Any detections file geotally writes: GeoPackage, GeoJSON, or GeoParquet (read by pyarrow, which
+    every install has, where GDAL's Parquet driver is often missing)."""
+    if path.suffix.lower() != ".parquet":
+        return read_vector(str(path), "detections file")
+    check_file(path, "detections file")
+    try:
+        return gpd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 (pyarrow's and geopandas' errors: a file that is not GeoParquet)
+        raise GeotallyError(f"detections file {path} cannot be read as GeoParquet: {first_line(exc)}") from None
+
+
+def _in_metres(det: gpd.GeoDataFrame, summary: dict) -> gpd.GeoDataFrame:
+    """Detections in the run's own CRS, whichever file of the run they come from: detections.geojson is
+    WGS84, and the truth, the scene's bounds and the matching radius are all in the scene's metres.
+    Detections in degrees without their run go to the local UTM zone."""
+    if det.empty and "class" not in det.columns:  # an empty GeoJSON keeps no fields
+        det = det.assign(**{"class": pd.Series(dtype=object), "score": pd.Series(dtype=float)})
+    crs = (summary.get("scenes") or [{}])[0].get("crs")
+    if det.crs is None:
+        return det
+    if crs:
+        return det if det.crs == CRS.from_user_input(crs) else det.to_crs(crs)
+    return det.to_crs(det.estimate_utm_crs()) if det.crs.is_geographic and len(det) else det
 
 
 def _scene_of(summary: dict, det_path: Path):

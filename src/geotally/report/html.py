@@ -147,8 +147,12 @@ def render(result, basemap: str | None = None) -> str:
     claims = summary.claims or []
     claim_html = (table(pd.DataFrame(claims), "claims-table", "Claims tested") + _claim_rates(claims)) if claims else ""
     size_html = _size_section(result.tables.get("counts_by_size.csv"), summary.parameters.get("size_thresholds_m"))
-    note = ("Counts with 95% intervals are corrected by the calibration." if corrected else
-            "Counts are raw detector counts, uncorrected for missed or false detections.")
+    # "corrected" only where an estimate was made (summary.counts_corrected): a calibration can give none
+    raw = sorted((summary.calibration or {}).get("no_interval") or {})
+    note = ("Counts with 95% intervals are corrected by the calibration"
+            + (f"; {', '.join(raw)} counts are raw: it gives them no interval." if raw else ".") if corrected else
+            "Counts are raw detector counts, uncorrected for missed or false detections"
+            + (": the calibration gives no interval." if summary.calibration else "."))
     js = files("geotally.report").joinpath("map.js").read_text()
     payload_json = script_json(data)
     title = f"geotally report: {summary.scenes[0].name}" + (f" and {len(summary.scenes) - 1} more scenes"
