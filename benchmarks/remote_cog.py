@@ -104,7 +104,7 @@ def main() -> None:
         t_remote = time.perf_counter() - t0
         sent = web.bytes_sent(cog.name)
         n_req = len(web.requests())
-    c0, r0, w, h = c.provenance["window"]
+    _, _, w, h = c.provenance["window"]
     # the local baseline: the same blocks from the local file, counted with the same settings
     t0 = time.perf_counter()
     local = folder / "local-window.tif"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.servers
 
-from tests.servers import nginx_binary, rustac_binary  # noqa: E402
-from tests.servers.catalogue import COLLECTION, serve  # noqa: E402
+from tests.servers import nginx_binary, rustac_binary
+from tests.servers.catalogue import COLLECTION, serve
 
 
 def main() -> int:

@@ -306,8 +306,8 @@ def _redirect_check(url: str) -> None:
             pass
     except GeotallyError:
         raise
-    except Exception:  # noqa: BLE001 - any other failure (HTTP error, dropped connection) is not a redirect
-        pass  # the read's own error stands
+    except Exception as exc:  # noqa: BLE001 - any other failure (HTTP error, dropped connection) is not a redirect
+        log.debug("%s: no redirect to another scheme (%s); the read's own error stands", _safe(url), first_line(exc))
 
 
 @dataclass
@@ -352,7 +352,6 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     in one line; no partial file is left (one left by a killed process goes at the next read)."""
     import rasterio
     from rasterio.errors import RasterioIOError
-    from rasterio.windows import Window
 
     ident = identify(url, retries, backoff_s)
     cache = Path(cache)
