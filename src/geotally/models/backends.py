@@ -34,12 +34,23 @@ class TileBoxes:
         return cls(np.zeros((0, 5)), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
+@dataclass
+class Prepared:
+    """A batch as the model takes it: (n, 3, s, s) float32 in [0, 1], and tile pixels per input pixel."""
+
+    x: np.ndarray
+    scale: float
+
+
 class Detector(Protocol):
     names: dict[int, str]
     kind: str  # "obb" or "detect"
     dynamic_size: bool  # runs tiles of any multiple-of-32 side at their own size
 
     def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]: ...
+
+    # Optional, for a backend whose input can be made off the model's thread (see detect_tiles):
+    # prepare(tiles) -> Prepared, then run_prepared(prepared) gives what predict(tiles) gives.
 
     def describe(self) -> dict: ...
 
@@ -71,6 +82,13 @@ class ModelTimer:
         """The tally as the model record stores it."""
         return {"model_seconds": round(self.model_seconds, 3), "model_calls": self.model_calls,
                 "model_megapixels": round(self.model_megapixels, 2)}
+
+
+# ONNX Runtime's intra-op threads spin-wait between operators by default, taking the CPU that the
+# reader thread (detect_tiles reads ahead) or another job on the same cores needs: off, the detection
+# loop took 5.6 s instead of 7.7 s for 16 tiles with another job on 2 cores (benchmarks/overlap.py).
+# The same results either way.
+SPIN_WAIT = False
 
 
 def default_threads() -> int:
@@ -159,7 +177,8 @@ class OnnxDetector(ModelTimer):
 
     Its model time is ``session.run`` alone (the tensor is made and the output decoded outside it)."""
 
-    def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None):
+    def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None,
+                 spinning: bool = SPIN_WAIT):
         import onnxruntime as ort
 
         super().__init__()
@@ -167,6 +186,8 @@ class OnnxDetector(ModelTimer):
         self.threads = threads or default_threads()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
@@ -208,21 +229,29 @@ class OnnxDetector(ModelTimer):
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         return TileBoxes(xywhr[idx], score[idx].astype(np.float32), cls[idx].astype(np.int64))
 
-    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
+    def prepare(self, tiles: list[np.ndarray]) -> Prepared:
+        """The model's input for a batch of tiles. Pure numpy and OpenCV (both release the GIL), so a
+        reader thread can make the next batch's while the model runs this one."""
         import cv2
 
         size = tiles[0].shape[0] if self.dynamic_size and tiles[0].shape[0] % 32 == 0 else self.input_size
-        batch = []
-        for t in tiles:
+        x = np.empty((len(tiles), 3, size, size), np.float32)
+        for i, t in enumerate(tiles):
             img = t if t.shape[0] == size else cv2.resize(t, (size, size), interpolation=cv2.INTER_LINEAR)
-            batch.append(img)
-        x = np.stack(batch).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        scale = tiles[0].shape[0] / size
+            np.divide(img.transpose(2, 0, 1), np.float32(255.0), out=x[i], dtype=np.float32)
+        return Prepared(x, tiles[0].shape[0] / size)
+
+    def run_prepared(self, batch: Prepared) -> list[TileBoxes]:
+        """Boxes per tile of a prepared batch."""
+        x = batch.x
         if self.dynamic_batch:
             outputs = self._run(x)
         else:
             outputs = np.concatenate([self._run(x[i:i + 1]) for i in range(len(x))])
-        return [self._decode(o, scale) for o in outputs]
+        return [self._decode(o, batch.scale) for o in outputs]
+
+    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
+        return self.run_prepared(self.prepare(tiles))
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """One ``session.run``, timed; ``x`` is (n, 3, h, w)."""
