@@ -386,7 +386,9 @@ def test_browser_sample_review_searches_windows_and_calibrates(results, tmp_path
             page.locator("#mode", has_text="click two corners").wait_for()
             box = page.locator("#map").bounding_box()  # the window is fitted to the map: draw in its middle
             cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            for dx, dy in ((-30, 0), (30, 0), (30, 10)):
+            ppm = 1 / app.session.scenes[0].scene.gsd_m  # a window is shown at the scene's own zoom: a pixel a pixel
+            half, wide = 4.0 * ppm, 2.5 * ppm  # an 8 x 2.5 m vehicle: a size the server accepts for either class
+            for dx, dy in ((-half, 0), (half, 0), (half, wide)):
                 page.mouse.click(cx + dx, cy + dy)
             page.locator("#mode", has_text="class of the added").wait_for()
             page.keyboard.press("1")
