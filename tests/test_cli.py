@@ -107,7 +107,8 @@ def test_all_nodata_scene_gives_zero_vehicles(monkeypatch, capsys, tmp_path):
     assert (counts.loc[counts["zone"] == "ALL", "coverage"] == "nothing imaged").all()
     assert {p.name for p in out.iterdir() if not p.name.startswith(".geotally-checkpoint")} == {"detections.gpkg", "detections.geojson", "detections.parquet",
                                                "queues.gpkg", "queues.geojson", "counts.csv", "counts_by_activity.csv", "counts_by_type.csv",
-                                               "coverage.csv", "summary.json", "report.html", "manifest.json"}
+                                               "coverage.csv", "counts_by_size.csv", "summary.json", "report.html",
+                                               "manifest.json", "project.qgs", "preview.tif"}
     del z
 
 
