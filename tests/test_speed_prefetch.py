@@ -1,12 +1,12 @@
-"""Reading ahead of the model changes nothing: the same detections and the same pixels seen, whatever
-how many batches are made ready ahead; and it is bounded (never more than that many batches ahead)."""
+"""Reading ahead of the model changes nothing: the same detections and the same pixels seen, however
+many batches are read ahead; and it is bounded (never more than that many batches ahead)."""
 
 import numpy as np
 import pytest
 
 from geotally.detect.run import detect_tiles, scene_grid
 from geotally.imagery.scene import open_scene
-from geotally.models.backends import OnnxDetector, Prepared, TileBoxes
+from geotally.models.backends import OnnxDetector, TileBoxes
 
 
 class Recorder:
@@ -20,12 +20,9 @@ class Recorder:
         self.read = 0
         self.read_when_run: list[int] = []
 
-    def prepare(self, tiles):
-        return Prepared(np.stack(tiles), 1.0)
-
-    def run_prepared(self, batch):
+    def predict(self, tiles):
         self.read_when_run.append(self.read)
-        return [TileBoxes.empty() for _ in batch.x]
+        return [TileBoxes.empty() for _ in tiles]
 
 
 @pytest.mark.parametrize("prefetch", [0, 1, 2])
@@ -56,12 +53,6 @@ def test_prefetch_gives_identical_detections(border_scene):
     det = load_detector(ensure_model(get_spec(DEFAULT_MODEL)), conf=0.1, iou=0.7, imgsz=1024)
     assert isinstance(det, OnnxDetector)
     runs = {p: detect_tiles(sc, det, grid, np.arange(len(grid)), batch=2, prefetch=p) for p in (0, 1, 2)}
-
-    class PredictOnly:  # a backend without prepare(): its tiles go to predict() on the model's thread
-        names, kind, dynamic_size = det.names, det.kind, det.dynamic_size
-        predict = staticmethod(det.predict)
-
-    runs["predict"] = detect_tiles(sc, PredictOnly(), grid, np.arange(len(grid)), batch=2)
     base = runs[0]
     assert len(base) > 10
     for name, d in runs.items():
@@ -69,13 +60,13 @@ def test_prefetch_gives_identical_detections(border_scene):
             np.testing.assert_array_equal(getattr(d, field), getattr(base, field), err_msg=f"{name}: {field}")
 
 
-def test_prepared_input_is_the_old_tensor_bit_for_bit():
-    """The input made in place on the reader thread is exactly stack, transpose, astype, / 255."""
+def test_model_input_is_the_old_tensor_bit_for_bit():
+    """The input made in place is exactly stack, transpose, astype, / 255, as it was made before."""
     det = OnnxDetector.__new__(OnnxDetector)
     det.dynamic_size, det.input_size = True, 1024
     rng = np.random.default_rng(0)
     tiles = [rng.integers(0, 256, (512, 512, 3), dtype=np.uint8) for _ in range(3)]
     old = np.stack(tiles).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-    got = det.prepare(tiles)
-    assert got.scale == 1.0 and got.x.dtype == np.float32
-    np.testing.assert_array_equal(got.x.view(np.uint32), old.view(np.uint32))
+    x, scale = det._input(tiles)
+    assert scale == 1.0 and x.dtype == np.float32
+    np.testing.assert_array_equal(x.view(np.uint32), old.view(np.uint32))

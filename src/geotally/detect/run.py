@@ -7,7 +7,7 @@ import math
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from geotally.imagery.windows import TileGrid, tile_grid
 from geotally.models.backends import Detector, TileBoxes
 
 log = logging.getLogger("geotally")
-PREFETCH = 1  # batches read and made ready ahead of the model (each holds ~50 MB of model input at 4 x 1024 px)
+PREFETCH = 1  # batches read ahead of the model (4 tiles of 1024 px: 12.6 MB)
 
 
 @dataclass
@@ -92,41 +92,38 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
                  prefetch: int = PREFETCH) -> Detections:
     """Detections from the given tiles, core-filtered but not yet merged across seams.
 
-    Up to ``prefetch`` batches ahead are read, resampled and made into the model's input on a
-    background thread while the model runs the current one (GDAL, OpenCV and numpy release the GIL);
-    0 reads each batch only when the model needs it.
+    Up to ``prefetch`` batches ahead are read and resampled on a background thread while the model
+    runs the current one (GDAL and OpenCV release the GIL); 0 reads each batch when the model needs
+    it. One is enough: two were no faster, and making the model's input on that thread as well was
+    slower on 2 cores (it takes CPU from the model's own threads; benchmarks/overlap.py).
     ``on_tile(tile, detections)`` sees every finished tile, empty ones included (for checkpoints);
     ``on_pixels(grid, tile, image)`` sees every tile's model-scale pixels as read (for a preview).
     """
     parts: list[Detections] = []
     seconds0, megapixels0 = getattr(detector, "model_seconds", 0.0), getattr(detector, "model_megapixels", 0.0)
-    prepare = getattr(detector, "prepare", None)
     with open_reader(scene) as src, ThreadPoolExecutor(max_workers=1) as pool:
-        def load(ids: np.ndarray) -> tuple[list[int], Any]:
-            """The tiles with any valid pixel, and their model input (or their pixels, for predict)."""
-            kept, images = [], []
+        def load(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
+            out = []
             for t in ids:
                 img, valid = read_tile(src, scene, grid.windows[t], grid.out_shapes[t], grid.out_size)
                 if on_pixels:
                     on_pixels(grid, int(t), img)
                 if valid > 0:
-                    kept.append(int(t))
-                    images.append(img)
-            return kept, (prepare(images) if prepare and images else images)
+                    out.append((int(t), img))
+            return out
 
         batches = list(_batches(np.asarray(tiles, dtype=np.int64), batch))
         ahead: deque[Future] = deque(pool.submit(load, b) for b in batches[:prefetch])
         for k, ids in enumerate(batches):
-            loaded, data = ahead.popleft().result() if ahead else load(ids)
+            loaded = ahead.popleft().result() if ahead else load(ids)
             if prefetch and k + prefetch < len(batches):
                 ahead.append(pool.submit(load, batches[k + prefetch]))
             found = 0
             by_tile = {int(t): Detections.empty() for t in ids}
             if loaded:
-                results = detector.run_prepared(data) if prepare else detector.predict(data)
-                for t, boxes in zip(loaded, results):
+                results = detector.predict([img for _, img in loaded])
+                for (t, _), boxes in zip(loaded, results):
                     by_tile[t] = to_scene(boxes, grid, t)
-            del data  # the next batch's input is being made: hold at most prefetch + 1
             for t, part in by_tile.items():
                 found += len(part)
                 parts.append(part)

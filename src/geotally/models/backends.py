@@ -34,23 +34,12 @@ class TileBoxes:
         return cls(np.zeros((0, 5)), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
-@dataclass
-class Prepared:
-    """A batch as the model takes it: (n, 3, s, s) float32 in [0, 1], and tile pixels per input pixel."""
-
-    x: np.ndarray
-    scale: float
-
-
 class Detector(Protocol):
     names: dict[int, str]
     kind: str  # "obb" or "detect"
     dynamic_size: bool  # runs tiles of any multiple-of-32 side at their own size
 
     def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]: ...
-
-    # Optional, for a backend whose input can be made off the model's thread (see detect_tiles):
-    # prepare(tiles) -> Prepared, then run_prepared(prepared) gives what predict(tiles) gives.
 
     def describe(self) -> dict: ...
 
@@ -84,11 +73,26 @@ class ModelTimer:
                 "model_megapixels": round(self.model_megapixels, 2)}
 
 
-# ONNX Runtime's intra-op threads spin-wait between operators by default, taking the CPU that the
-# reader thread (detect_tiles reads ahead) or another job on the same cores needs: off, the detection
-# loop took 5.6 s instead of 7.7 s for 16 tiles with another job on 2 cores (benchmarks/overlap.py).
-# The same results either way.
-SPIN_WAIT = False
+# ONNX Runtime's intra-op threads spin-wait between operators by default. On cores of their own that
+# is no slower; beside another job it takes the CPU that job and detect_tiles' reader thread need.
+# 12 tiles on 2 cores (benchmarks/overlap.py): 2.59 s spinning, 2.62 s not, on the machine alone;
+# 4.85 s spinning, 4.33-4.49 s not, beside a job keeping one core busy. None: spin only when no other
+# task is running as the session is made (spin_wait_here). The results are the same either way.
+SPIN_WAIT: bool | None = None
+
+
+def spin_wait_here(samples: int = 6, every_s: float = 0.002, loadavg: str = "/proc/loadavg") -> bool:
+    """Whether the cores look free of other work: Linux's count of running tasks (/proc/loadavg) is
+    this one alone in most of a few instants (12 ms in all). Where there is no /proc: True."""
+    busy = 0
+    try:
+        for _ in range(samples):
+            with open(loadavg) as f:
+                busy += int(f.read().split()[3].split("/")[0]) > 1
+            time.sleep(every_s)
+    except (OSError, ValueError, IndexError):
+        return True
+    return busy * 2 < samples
 
 
 def default_threads() -> int:
@@ -178,7 +182,7 @@ class OnnxDetector(ModelTimer):
     Its model time is ``session.run`` alone (the tensor is made and the output decoded outside it)."""
 
     def __init__(self, path: Path, conf: float, iou: float, imgsz: int, threads: int | None = None,
-                 spinning: bool = SPIN_WAIT):
+                 spinning: bool | None = SPIN_WAIT):
         import onnxruntime as ort
 
         super().__init__()
@@ -186,8 +190,8 @@ class OnnxDetector(ModelTimer):
         self.threads = threads or default_threads()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
-        if not spinning:
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.spinning = spin_wait_here() if spinning is None else spinning
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
@@ -229,9 +233,9 @@ class OnnxDetector(ModelTimer):
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         return TileBoxes(xywhr[idx], score[idx].astype(np.float32), cls[idx].astype(np.int64))
 
-    def prepare(self, tiles: list[np.ndarray]) -> Prepared:
-        """The model's input for a batch of tiles. Pure numpy and OpenCV (both release the GIL), so a
-        reader thread can make the next batch's while the model runs this one."""
+    def _input(self, tiles: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """The model's input, (n, 3, s, s) float32 in [0, 1], made in place (no stacked or transposed
+        copies), and tile pixels per input pixel."""
         import cv2
 
         size = tiles[0].shape[0] if self.dynamic_size and tiles[0].shape[0] % 32 == 0 else self.input_size
@@ -239,19 +243,15 @@ class OnnxDetector(ModelTimer):
         for i, t in enumerate(tiles):
             img = t if t.shape[0] == size else cv2.resize(t, (size, size), interpolation=cv2.INTER_LINEAR)
             np.divide(img.transpose(2, 0, 1), np.float32(255.0), out=x[i], dtype=np.float32)
-        return Prepared(x, tiles[0].shape[0] / size)
+        return x, tiles[0].shape[0] / size
 
-    def run_prepared(self, batch: Prepared) -> list[TileBoxes]:
-        """Boxes per tile of a prepared batch."""
-        x = batch.x
+    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
+        x, scale = self._input(tiles)
         if self.dynamic_batch:
             outputs = self._run(x)
         else:
             outputs = np.concatenate([self._run(x[i:i + 1]) for i in range(len(x))])
-        return [self._decode(o, batch.scale) for o in outputs]
-
-    def predict(self, tiles: list[np.ndarray]) -> list[TileBoxes]:
-        return self.run_prepared(self.prepare(tiles))
+        return [self._decode(o, scale) for o in outputs]
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """One ``session.run``, timed; ``x`` is (n, 3, h, w)."""
@@ -260,7 +260,7 @@ class OnnxDetector(ModelTimer):
 
     def describe(self) -> dict:
         return {"backend": "onnxruntime", "task": self.kind, "threads": self.threads,
-                "input_size": self.input_size, **self.timing()}
+                "input_size": self.input_size, "spin_wait": self.spinning, **self.timing()}
 
 
 _LOADED: dict[tuple, Detector] = {}
