@@ -1,12 +1,21 @@
-"""fp32 ONNX Runtime against int8 ONNX (dynamic and static quantisation) and OpenVINO, on one model.
+"""The CPU engine and its settings: ONNX Runtime's own options and OpenVINO against geotally's engine
+as it runs today, and fp32 ONNX Runtime against int8 quantisations.
 
-Speed: median seconds per 1024 x 1024 tile (batch 1, all cores, 10 runs after 2 warm-ups) on real
-tiles. Agreement: the same tiles decoded with geotally's decoder at the default score floor, boxes
-matched to fp32 ones by centre (2 px): the share of fp32 detections each engine reproduces, and
-how many it adds. The full accuracy table for an engine that wins comes from
+Options (``--part options``): real 1024 px tiles in batches of 4, as a count runs them. Per engine:
+seconds to load (session made or model compiled), median seconds per batch over interleaved rounds
+(every engine once per round, so a busy machine slows all of them alike), the largest difference of
+its raw output from today's, and whether every tile decodes to exactly the same detections
+(identical boxes, scores and classes), else how many differ. An engine is worth adopting only at
+identical detections.
+
+Quantised (``--part quantised``): median seconds per tile (batch 1, all cores, 10 runs after 2
+warm-ups). Agreement: the same tiles decoded with geotally's decoder at the default score floor,
+boxes matched to fp32 ones by centre (2 px): the share of fp32 detections each engine reproduces,
+and how many it adds. The full accuracy table for an engine that wins comes from
 `python -m benchmarks.accuracy --models ...` after registering its file.
 
-    python -m benchmarks.inference_engines [--model geotally-vehicles-v1] [--out bench-out/engines]
+    python -m benchmarks.inference_engines [--part options|quantised|all] [--rounds 5] [--tiles 8]
+                                           [--model geotally-vehicles-v1] [--out bench-out/engines]
 """
 
 from __future__ import annotations
@@ -49,16 +58,170 @@ def timed(fn, x: np.ndarray, reps: int = 10) -> float:
     return statistics.median(secs)
 
 
+def ort_engine(path: Path, threads: int, *, level: str | None = None, intra: int | None = None, inter: int = 1,
+               parallel: bool = False, spinning: bool = True, iobinding: bool = False):
+    """An ONNX Runtime session with these options: (run(x) -> first output, seconds to make it)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = intra or threads
+    opts.inter_op_num_threads = inter
+    if level is not None:
+        opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    if parallel:
+        opts.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    t0 = time.perf_counter()
+    sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    load = time.perf_counter() - t0
+    name, out = sess.get_inputs()[0].name, sess.get_outputs()[0].name
+    if not iobinding:
+        return (lambda x: sess.run(None, {name: x})[0]), load
+
+    def bound(x: np.ndarray) -> np.ndarray:
+        b = sess.io_binding()
+        b.bind_cpu_input(name, x)
+        b.bind_output(out, "cpu")
+        sess.run_with_iobinding(b)
+        return b.copy_outputs_to_cpu()[0]
+
+    return bound, load
+
+
+def openvino_engine(path: Path, threads: int, *, hint: str = "LATENCY", precision: str | None = "f32",
+                    batch: int | None = None, cache: bool = False):
+    """An OpenVINO CPU model compiled from the ONNX file: (run(x) -> first output, seconds to compile).
+    ``batch`` fixes the input shape (n, 3, 1024, 1024) before compiling; None keeps it dynamic.
+    ``cache``: compiled once into a cache folder first, and the seconds are those of loading it again."""
+    import tempfile
+
+    import openvino as ov
+
+    core = ov.Core()
+    cfg = {"PERFORMANCE_HINT": hint, "INFERENCE_NUM_THREADS": threads}
+    if precision:
+        cfg["INFERENCE_PRECISION_HINT"] = precision
+    if cache:
+        core.set_property({"CACHE_DIR": tempfile.mkdtemp(prefix="geotally-ov-cache-")})
+        core.compile_model(str(path), "CPU", cfg)  # fills the cache
+    t0 = time.perf_counter()
+    if batch:
+        model = core.read_model(str(path))
+        model.reshape([batch, 3, 1024, 1024])
+        compiled = core.compile_model(model, "CPU", cfg)
+    else:  # from the file: the path a compiled-model cache is keyed on
+        compiled = core.compile_model(str(path), "CPU", cfg)
+    load = time.perf_counter() - t0
+    req = compiled.create_infer_request()
+    return (lambda x: np.asarray(req.infer({0: x})[0])), load
+
+
+def options_table(fp32: Path, n_tiles: int, rounds: int, batch: int = 4) -> None:
+    """Engines and settings on the same batches, interleaved rounds; see the module docstring."""
+    import os
+
+    from geotally.models.backends import OnnxDetector, default_threads
+
+    threads = default_threads()
+    tiles = tiles_for_test(n_tiles)
+    xs = [np.stack(tiles[i:i + batch]).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+          for i in range(0, len(tiles), batch)]
+    makers = {
+        "ONNX Runtime as geotally runs it on free cores (all graph optimisations, intra-op threads = cores, "
+        "sequential, spin-waiting)": lambda: ort_engine(fp32, threads),
+        "ONNX Runtime, no spin-waiting (geotally beside other work)": lambda: ort_engine(fp32, threads, spinning=False),
+        "ONNX Runtime, graph optimisation basic": lambda: ort_engine(fp32, threads, level="ORT_ENABLE_BASIC"),
+        "ONNX Runtime, graph optimisation extended": lambda: ort_engine(fp32, threads, level="ORT_ENABLE_EXTENDED"),
+        "ONNX Runtime, graph optimisation off": lambda: ort_engine(fp32, threads, level="ORT_DISABLE_ALL"),
+        "ONNX Runtime, 1 intra-op thread": lambda: ort_engine(fp32, threads, intra=1),
+        f"ONNX Runtime, {2 * threads} intra-op threads": lambda: ort_engine(fp32, threads, intra=2 * threads),
+        "ONNX Runtime, parallel execution, 2 inter-op threads":
+            lambda: ort_engine(fp32, threads, parallel=True, inter=2),
+        "ONNX Runtime, I/O binding": lambda: ort_engine(fp32, threads, iobinding=True),
+    }
+    try:
+        import openvino as ov
+
+        makers.update({
+            "OpenVINO fp32, latency hint, dynamic shape": lambda: openvino_engine(fp32, threads),
+            f"OpenVINO fp32, latency hint, batch fixed at {batch}": lambda: openvino_engine(fp32, threads, batch=batch),
+            "OpenVINO fp32, throughput hint": lambda: openvino_engine(fp32, threads, hint="THROUGHPUT"),
+            "OpenVINO, its default precision": lambda: openvino_engine(fp32, threads, precision=None),
+            "OpenVINO fp32, throughput hint, compiled model cached (CACHE_DIR, second load)":
+                lambda: openvino_engine(fp32, threads, hint="THROUGHPUT", cache=True),
+        })
+        ov_version = ov.__version__
+    except ImportError:
+        ov_version = None
+        print("openvino not installed (pip install openvino): its rows are left out\n")
+    import onnxruntime as ort
+
+    ref_det = OnnxDetector(fp32, 0.1, 0.7, 1024, threads)
+    engines, loads = {}, {}
+    for label, make in makers.items():
+        engines[label], loads[label] = make()
+    ref_out = [engines[next(iter(engines))](x) for x in xs]
+    ref_boxes = [[ref_det._decode(o, 1.0) for o in out] for out in ref_out]
+    wall: dict[str, list[float]] = {k: [] for k in engines}
+    cpu: dict[str, list[float]] = {k: [] for k in engines}
+    agree: dict[str, tuple[float, int]] = {}
+    for label, fn in engines.items():  # one warm-up run each, which is also the one compared
+        outs = [fn(x) for x in xs if (x.shape[0] == batch or "fixed" not in label)]
+        diff = max(float(np.abs(o - r).max()) for o, r in zip(outs, ref_out))
+        differ, unmatched = 0, 0
+        for out, ref in zip(outs, ref_boxes):
+            for o, r in zip(out, ref):
+                b = ref_det._decode(o, 1.0)
+                same = (b.xywhr.shape == r.xywhr.shape and np.array_equal(b.xywhr, r.xywhr)
+                        and np.array_equal(b.score, r.score) and np.array_equal(b.cls, r.cls))
+                differ += not same
+                unmatched += _unmatched(r, b)
+        agree[label] = (diff, differ, unmatched)
+    for _ in range(rounds):
+        for label, fn in engines.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            for x in xs:
+                if x.shape[0] == batch or "fixed" not in label:
+                    fn(x)
+            wall[label].append((time.perf_counter() - t0) / len(xs))
+            cpu[label].append((time.process_time() - c0) / len(xs))
+    load_avg = os.getloadavg()
+    print(f"{len(tiles)} real 1024 px tiles in batches of {batch}, {rounds} interleaved rounds, {os.cpu_count()} cores, "
+          f"onnxruntime {ort.__version__}, openvino {ov_version or 'absent'}; load average {load_avg[0]:.2f} "
+          f"(1 min) at the end\n")
+    n_ref = sum(len(b.score) for tile in ref_boxes for b in tile)
+    print("| engine | load s | s per batch (median) | × first row | CPU s per batch | max output difference "
+          f"| tiles with other detections | detections without a twin (of {n_ref}) |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = statistics.median(wall[next(iter(engines))])
+    for label in engines:
+        t = statistics.median(wall[label])
+        diff, differ, unmatched = agree[label]
+        print(f"| {label} | {loads[label]:.2f} | {t:.3f} | {base / t:.2f} | {statistics.median(cpu[label]):.2f} "
+              f"| {diff:.2g} | {'none (identical)' if not differ else f'{differ} of {len(tiles)}'} | {unmatched} |")
+    print("\nA twin: a detection of the other engine of the same class whose centre is within 0.5 px and score "
+          "within 0.01; counted both ways. Identical: every box, score and class equal to the bit.")
+
+
+def _unmatched(a, b) -> int:
+    """Detections of ``a`` or ``b`` (TileBoxes) with no twin in the other: same class, centre within 0.5 px,
+    score within 0.01."""
+    if not len(a.score) or not len(b.score):
+        return len(a.score) + len(b.score)
+    d = np.hypot(a.xywhr[:, None, 0] - b.xywhr[None, :, 0], a.xywhr[:, None, 1] - b.xywhr[None, :, 1])
+    twin = (d <= 0.5) & (a.cls[:, None] == b.cls[None]) & (np.abs(a.score[:, None] - b.score[None]) <= 0.01)
+    return int((~twin.any(axis=1)).sum() + (~twin.any(axis=0)).sum())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", choices=("options", "quantised", "all"), default="all")
+    ap.add_argument("--tiles", type=int, default=8, help="real tiles in the options table (batches of 4)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds in the options table")
     ap.add_argument("--model", default=None)
     ap.add_argument("--out", default="bench-out/engines")
     args = ap.parse_args()
-    import onnx
-    import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
-
-    from geotally.models.backends import OnnxDetector
     from geotally.models.cache import ensure_model
     from geotally.models.registry import DEFAULT_MODEL, get_spec
 
@@ -66,7 +229,27 @@ def main() -> None:
     fp32 = ensure_model(spec)
     if fp32.suffix != ".onnx":
         sys.exit(f"{spec.name} is not an ONNX model")
-    out = Path(args.out)
+    print(f"model {spec.name}\n")
+    if args.part in ("options", "all"):
+        options_table(fp32, args.tiles, args.rounds)
+    if args.part in ("quantised", "all"):
+        quantised_table(fp32, Path(args.out))
+
+
+def quantised_table(fp32: Path, out: Path) -> None:
+    """fp32 ONNX Runtime against int8 quantisations and OpenVINO, batch 1; see the module docstring."""
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    from geotally.models.backends import OnnxDetector
+
     out.mkdir(parents=True, exist_ok=True)
     tiles = tiles_for_test()
     x_all = [t.transpose(2, 0, 1)[None].astype(np.float32) / 255.0 for t in tiles]
@@ -121,7 +304,7 @@ def main() -> None:
     ref_det = OnnxDetector(fp32, 0.1, 0.7, 1024)
     ref = [ref_det._decode(engines["ONNX Runtime fp32"](x)[0], 1.0) for x in x_all]
     base_t = None
-    print(f"model {spec.name}, {len(tiles)} real 1024 px tiles, 2 cores\n")
+    print(f"\n{len(tiles)} real 1024 px tiles, batch 1, 2 cores\n")
     print("| engine | s per tile | × fp32 | fp32 detections reproduced | extra detections |")
     print("|---|---|---|---|---|")
     for label, fn in engines.items():
