@@ -65,7 +65,7 @@ REMOTE_ENV: dict[str, str | int] = {
     "GDAL_HTTP_CONNECTTIMEOUT": "15",
     "GDAL_HTTP_LOW_SPEED_TIME": "20",  # a stalled transfer (under 1 byte/s for this long) is cut and retried
     "GDAL_HTTP_LOW_SPEED_LIMIT": "1",
-    "GDAL_CACHEMAX": 128,  # MB of block cache
+    "GDAL_CACHEMAX": 128 * 1024 * 1024,  # 128 MB of block cache (rasterio reads an integer as bytes)
     "VSI_CACHE": "FALSE",
 }
 RETRIES = 4  # whole-window retries on top of GDAL's own (a dropped connection is not retried by GDAL)

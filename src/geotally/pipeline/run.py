@@ -122,6 +122,8 @@ def _model(cfg: CountConfig, thresholds: dict, say, models: dict | None) -> RunM
                           cfg.model_gsd, cfg.overlap, cfg.threads, say)
         if models is not None:
             models[key] = m
+    else:  # a model kept between runs: this run's time inside it starts from zero
+        m.detector.reset_timing()
     return m
 
 
