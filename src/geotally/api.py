@@ -60,22 +60,8 @@ def count_scenes(inputs: list[PathLike], *, out: PathLike | None = None, config:
     """
     from geotally.pipeline.run import run_count
 
-    cfg = CountConfig.of(config, **options)
-    inputs = [str(i) for i in inputs]
-    if search is not None or remote or any("://" in i for i in inputs):
-        from geotally.imagery.remote import resolve_inputs
-
-        cfg.validate()
-        s = search or SearchParams()
-        s.validate()
-        inputs = resolve_inputs(inputs, stac_api=s.stac_api, catalog=s.catalog, collections=s.collections,
-                                datetime=s.datetime, bbox=s.bbox, gsd_range=s.gsd_range, max_cloud=s.max_cloud,
-                                max_items=s.max_items, remote=remote, zones=cfg.zones, border=cfg.border,
-                                distance_bands=cfg.distance_bands, say=say)
-    elif not inputs:
-        raise GeotallyError("count needs a SCENE (a raster file, folder, glob, STAC ItemCollection or http(s) URL), "
-                            "or a catalogue to search (--stac-api or --catalog)")
-    return run_count(inputs, out, cfg, progress, say, models)
+    return run_count(list(inputs), out, CountConfig.of(config, **options), progress, say, models, search=search,
+                     remote=remote)
 
 
 def count(scene: PathLike, zones: PathLike | None = None, model: str | None = None, *,

@@ -21,6 +21,7 @@ from geotally.analysis.calibration import Calibration
 from geotally.analysis.vehicles import ScenePart, detection_ids
 from geotally.pipeline.checks import check_claim, check_run_options, model_conf
 from geotally.config import CountConfig
+from geotally.config.params import SearchParams
 from geotally.detect.boxes import centres, corners_to_polygons
 from geotally.detect.run import Detections
 from geotally.detect.trailer_types import type_vehicles
@@ -46,11 +47,26 @@ Progress = Callable[..., None]
 
 def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, progress: Progress | None = None,
               say: Callable[[str], None] = lambda msg: None, models: dict | None = None,
-              changed: dict | None = None) -> CountResult:
-    """Count the scenes named by ``inputs`` (files, folders, globs, STAC) into one result; see
-    geotally.api.count_scenes. ``models`` caches prepared models between runs of one process;
-    ``changed`` is what a recount changed, recorded in summary.json."""
+              changed: dict | None = None, search: SearchParams | None = None,
+              remote: bool = False) -> CountResult:
+    """Count the scenes named by ``inputs`` (files, folders, globs, STAC, http(s) URLs, or the items
+    of a catalogue ``search``) into one result; see geotally.api.count_scenes. ``models`` caches
+    prepared models between runs of one process; ``changed`` is what a recount changed, recorded in
+    summary.json."""
     check_run_options(cfg, out)
+    inputs = [str(i) for i in inputs]
+    if search is not None or remote or any("://" in i for i in inputs):  # remote reading, asked for
+        from geotally.imagery.remote import resolve_inputs
+
+        s = search or SearchParams()
+        s.validate()
+        inputs = resolve_inputs(inputs, stac_api=s.stac_api, catalog=s.catalog, collections=s.collections,
+                                datetime=s.datetime, bbox=s.bbox, gsd_range=s.gsd_range, max_cloud=s.max_cloud,
+                                max_items=s.max_items, remote=remote, zones=cfg.zones, border=cfg.border,
+                                distance_bands=cfg.distance_bands, say=say)
+    elif not inputs:
+        raise GeotallyError("count needs a SCENE (a raster file, folder, glob, STAC ItemCollection or http(s) URL), "
+                            "or a catalogue to search (--stac-api or --catalog)")
     scenes = expand(inputs, date=cfg.date, date_pattern=cfg.date_pattern)
     if not scenes:
         raise GeotallyError("no scene given")
