@@ -81,12 +81,12 @@ def test_vector_reads_run_with_the_network_off(server, tmp_path):
     and is put back as it was afterwards."""
     import pyogrio
 
-    from geotally.imagery.offline import network_off
+    from geotally.imagery.offline import vectors_offline
 
     url, hits = server
     vrt = _ogr_vrt(tmp_path / "z.vrt", f"/vsicurl/{url}/remote.geojson")
     before = pyogrio.get_gdal_config_option("GDAL_HTTP_PROXY")
-    with pytest.raises(Exception), network_off():  # noqa: B017 (pyogrio names the failure variously)
+    with pytest.raises(Exception), vectors_offline():  # noqa: B017 (pyogrio names the failure variously)
         pyogrio.read_dataframe(vrt)
     assert hits == []
     assert pyogrio.get_gdal_config_option("GDAL_HTTP_PROXY") == before

@@ -8,7 +8,7 @@ import pytest
 import rasterio
 
 from conftest import assert_user_error, noise_scene, run
-from geotally.imagery.offline import network_off
+from geotally.imagery.offline import rasters_offline
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_reads_run_with_the_network_off(server, tmp_path):
     """Even a read that got past the check could not fetch: GDAL's curl file systems are pointed at nothing."""
     url, hits = server
     vrt = _vrt(tmp_path / "scene.vrt", f"/vsicurl/{url}/remote.tif")
-    with pytest.raises(rasterio.errors.RasterioIOError), network_off(), rasterio.open(vrt) as src:
+    with pytest.raises(rasterio.errors.RasterioIOError), rasters_offline(), rasterio.open(vrt) as src:
         src.read(1)
     assert hits == []
 

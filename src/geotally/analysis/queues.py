@@ -19,7 +19,8 @@ link ahead and behind), and a file is a lane of a multi-lane queue when it passe
 but the block one, is of trucks or buses (median length ``lane_min_length``), runs at least
 ``lane_aspect`` times as long as the row abreast of it is wide, and stands beside another
 such lane (with a road map: a lane on a road, or beside one that is). Candidate pairs come
-from a k-d tree, so the cost grows with the number of vehicles, not its square.
+from an STRtree (geotally.geo.neighbours), so the cost grows with the number of vehicles,
+not its square.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
 from geotally.config.params import QueueParams
+from geotally.geo.neighbours import components, neighbours_within, pairs_within
 from geotally.imagery.dates import run_dates
 
 PARKED = "parked_or_other"
@@ -73,7 +72,7 @@ def link_pairs(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
         e = np.zeros(0, np.int64)
         return e, e
     reach = float(np.max(length_m)) + p.max_gap
-    pairs = cKDTree(xy).query_pairs(reach, output_type="ndarray")
+    pairs = pairs_within(xy, reach)
     if len(pairs) == 0:
         e = np.zeros(0, np.int64)
         return e, e
@@ -132,10 +131,9 @@ def abreast_width(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
     """Per vehicle index in ``at``, the width in metres of the row of parallel vehicles standing
     beside it (overlapping along, each within ``p.side_reach`` across of the next), counted out to
     ``reach`` metres either side: one lane's width for a lone vehicle, the row's for a car park."""
-    tree = cKDTree(xy)
     out = np.empty(len(at))
-    for k, a in enumerate(at):
-        b = np.asarray(tree.query_ball_point(xy[a], np.hypot(reach, float(np.max(length_m)))), np.int64)
+    near = neighbours_within(xy, at, np.hypot(reach, float(np.max(length_m))))
+    for k, (a, b) in enumerate(zip(at, near)):
         h = np.radians(heading_deg[a])
         d = xy[b] - xy[a]
         along = d[:, 0] * np.sin(h) + d[:, 1] * np.cos(h)
@@ -159,7 +157,7 @@ def beside_pairs(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
     e = np.zeros(0, np.int64)
     if len(xy) < 2:
         return e, e, np.zeros(0), np.zeros(0)
-    pairs = cKDTree(xy).query_pairs(p.side_reach, output_type="ndarray")
+    pairs = pairs_within(xy, p.side_reach)
     if not len(pairs):
         return e, e, np.zeros(0), np.zeros(0)
     a, b = np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]]
@@ -209,10 +207,10 @@ def find_queues(xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray,
     road = None if on_road is None else np.asarray(on_road, bool)
     if road is not None:
         blocked &= ~road
-    chains = _components(n, i, j)
+    chains = components(n, i, j)
     # The same links, each vehicle keeping one neighbour ahead and one behind: the lanes within a
     # chain. Lanes nest in chains, since they use a subset of the links.
-    lanes = _components(n, *(k[single_file(xy, heading_deg, i, j)] for k in (i, j)))
+    lanes = components(n, *(k[single_file(xy, heading_deg, i, j)] for k in (i, j)))
     found, cut = [], []
     for idx in (np.flatnonzero(chains == c) for c in np.flatnonzero(np.bincount(chains) >= p.min_vehicles)):
         q = _as_queue(idx, xy, heading_deg, length_m, blocked, road, p)
@@ -248,20 +246,13 @@ def _side_by_side(lanes: list, xy: np.ndarray, heading_deg: np.ndarray, length_m
         lane_of[order] = k
     a, b, _, _ = beside_pairs(xy, heading_deg, length_m, p)
     ok = (lane_of[a] >= 0) & (lane_of[b] >= 0) & (lane_of[a] != lane_of[b])
-    group = _components(len(lanes), lane_of[a[ok]], lane_of[b[ok]])
+    group = components(len(lanes), lane_of[a[ok]], lane_of[b[ok]])
     size = np.bincount(group)
     keep = size[group] >= 2
     if road is not None:
         on = np.array([road[order].mean() > 0.5 for order, _, _ in lanes])
         keep &= np.isin(group, group[on])
     return [f for f, k in zip(lanes, keep) if k], group[keep]
-
-
-def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Connected component of each of n vehicles over the links (i, j)."""
-    if not n:
-        return np.zeros(0, np.int64)
-    return connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False)[1]
 
 
 def _as_queue(idx: np.ndarray, xy: np.ndarray, heading_deg: np.ndarray, length_m: np.ndarray, blocked: np.ndarray,

@@ -61,8 +61,7 @@ def scene_centre_lonlat(transform: Affine, width: int, height: int, crs: CRS) ->
 
 def scene_footprint(sc, crs: CRS | None):
     """A scene's outline (a shapely Polygon), in ``crs`` when both have one."""
-    import geopandas as gpd
     import shapely
 
-    poly = gpd.GeoSeries([shapely.Polygon(scene_corners(sc.transform, sc.width, sc.height))], crs=sc.crs)
-    return poly.to_crs(crs).iloc[0] if crs is not None and sc.crs is not None else poly.iloc[0]
+    corners = scene_corners(sc.transform, sc.width, sc.height)
+    return shapely.Polygon(map_to_map(sc.crs, crs, corners) if crs is not None and sc.crs is not None else corners)

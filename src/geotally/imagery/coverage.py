@@ -15,7 +15,7 @@ from rasterio.enums import MaskFlags
 from rasterio.features import shapes
 from shapely.geometry import shape
 
-from geotally.imagery.offline import network_off
+from geotally.imagery.offline import rasters_offline
 from geotally.imagery.scene import Scene
 
 MAX_PX = 1024  # the decimated mask's longest side: 1,024 cells over a 40,000 px scene are 39 px each
@@ -26,7 +26,7 @@ def valid_outline(scene: Scene, max_px: int = MAX_PX) -> shapely.Geometry:
     f = max(1.0, max(scene.width, scene.height) / max_px)
     w, h = max(1, round(scene.width / f)), max(1, round(scene.height / f))
     band = scene.bands[0]
-    with network_off(), rasterio.open(scene.path) as src:
+    with rasters_offline(), rasterio.open(scene.path) as src:
         all_valid = all(MaskFlags.all_valid in src.mask_flag_enums[b - 1] for b in scene.bands)
         valid = np.ones((h, w), bool) if all_valid else src.read_masks(band, out_shape=(h, w)) > 0
         if np.dtype(scene.dtype).kind == "f":

@@ -14,7 +14,7 @@ from pathlib import Path
 import rasterio
 
 from geotally.errors import GeotallyError
-from geotally.imagery.offline import check_local, network_off
+from geotally.imagery.offline import check_local, rasters_offline
 
 _FIELD = re.compile(r"\{date:([^}]+)\}")
 
@@ -36,7 +36,7 @@ def raster_date(path: str | Path) -> str | None:
     """The acquisition date in a raster's tags, if it has one."""
     try:
         check_local(path)
-        with network_off(), rasterio.open(path) as src:
+        with rasters_offline(), rasterio.open(path) as src:
             tags = src.tags()
     except Exception:  # noqa: BLE001 - no date; open_scene says what is wrong with the file
         return None

@@ -17,7 +17,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from geotally.errors import GeotallyError, check_file, first_line
 from geotally.imagery.checksum import file_sha256
 from geotally.imagery.gsd import pixel_size_m
-from geotally.imagery.offline import check_local, network_off
+from geotally.imagery.offline import check_local, rasters_offline
 from geotally.imagery.remote import provenance
 
 
@@ -135,12 +135,12 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
         raise GeotallyError(f"--gsd must be a positive number of metres, got {gsd}")
     check_local(name)
     try:
-        with warnings.catch_warnings(), network_off():
+        with warnings.catch_warnings(), rasters_offline():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(name)
     except RasterioIOError as exc:
         raise GeotallyError(f"{name} is not a raster that GDAL can read: {first_line(exc)}") from None
-    with src, network_off():
+    with src, rasters_offline():
         _check_readable(src, name)
         georeferenced = src.crs is not None and not src.transform.is_identity
         if georeferenced:

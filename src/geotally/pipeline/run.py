@@ -12,13 +12,12 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import shapely
 
 from geotally.analysis.calibration import Calibration
-from geotally.analysis.vehicles import ScenePart, detection_ids
 from geotally.pipeline.checks import check_claim, check_run_options, model_conf
 from geotally.config import CountConfig
 from geotally.config.params import SearchParams
@@ -31,14 +30,16 @@ from geotally.geo.overlaps import kept_in_overlaps
 from geotally.geo.seams import seam_pairs
 from geotally.geo.transform import map_to_map, map_to_pixel, pixel_to_map
 from geotally.models.classes import names_of
-from geotally.pipeline.analysis import analyse
 from geotally.pipeline.detection import Params, SceneDetections, detect_one
 from geotally.pipeline.inputs import RunInputs, open_run
 from geotally.pipeline.model import RunModel, prepare_model
-from geotally.pipeline.provenance import build_summary
-from geotally.pipeline.result import CountResult
+from geotally.pipeline.preload import Preload
 from geotally.pipeline.scenes import expand
 from geotally.config.thresholds import check_conf_classes, conf_thresholds
+
+if TYPE_CHECKING:
+    from geotally.analysis.vehicles import ScenePart
+    from geotally.pipeline.result import CountResult
 
 log = logging.getLogger("geotally")
 
@@ -83,6 +84,7 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
 
         planned = plan(str(cfg.roads), cfg.route, run.footprints, run.crs, cfg.route_params)
     thresholds = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
+    preload = Preload()  # the analysis stage's libraries, imported while the model runs (once the inputs hold)
     with _timed("model"):
         m = _model(cfg, thresholds, say, models)
     log.info("model %s (%s, sha256 %s) on %s, at %.3f m/px, tiles of %d px, score floor %.2f",
@@ -105,6 +107,11 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
                  len(sd.detections))
         found.append(sd)
     t0 = time.perf_counter()
+    preload.wait()
+    from geotally.pipeline.analysis import analyse
+    from geotally.pipeline.provenance import build_summary
+    from geotally.pipeline.result import CountResult
+
     kept = _kept(found, run)
     found, kept, at_seams = _join_seams(found, kept, run, m)
     with _timed("trailer types"):
@@ -191,6 +198,8 @@ def _join_seams(found: list[SceneDetections], kept: list[np.ndarray], run: RunIn
 
 def _part(sd: SceneDetections, keep: np.ndarray, date: str | None, m: RunModel, cfg: CountConfig) -> ScenePart:
     """A scene's kept detections, with their ids (numbered over all of the scene's) and trailer types."""
+    from geotally.analysis.vehicles import ScenePart, detection_ids
+
     idx = np.flatnonzero(keep)
     dets = sd.detections.take(idx)
     cls = names_of(dets.class_id, m.names)

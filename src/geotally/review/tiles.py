@@ -20,7 +20,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from geotally.imagery.offline import network_off
+from geotally.imagery.offline import rasters_offline
 from geotally.imagery.preview import read_shrunk
 from geotally.imagery.scene import Scene
 
@@ -47,7 +47,7 @@ class TileSource:
         self.scene = scene
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
         z = max(0, math.ceil(math.log2(max(scene.width, scene.height) / TILE)))
-        with network_off(), rasterio.open(scene.path) as src:
+        with rasters_offline(), rasterio.open(scene.path) as src:
             has_overviews = bool(src.overviews(scene.bands[0]))
         self.pyramid = Pyramid(z, 0 if has_overviews else max(0, z - MAX_SHRINK_NO_OVERVIEWS))
 
@@ -56,7 +56,7 @@ class TileSource:
         try:
             src = self._pool.get_nowait()
         except queue.Empty:
-            with network_off():
+            with rasters_offline():
                 src = rasterio.open(self.scene.path)
         try:
             yield src

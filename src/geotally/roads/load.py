@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 
 from geotally.errors import GeotallyError, check_file, first_line
 from geotally.geo.metric import metres_per_unit
 from geotally.imagery.offline import read_local_vector
+
+if TYPE_CHECKING:  # imported where used: a count without zones or roads never loads them
+    import geopandas as gpd
+    import pandas as pd
 
 # OSM highway values that carry no motor vehicles, or are not roads yet.
 NOT_FOR_VEHICLES = {"footway", "cycleway", "path", "steps", "pedestrian", "bridleway", "corridor", "elevator",

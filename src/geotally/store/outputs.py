@@ -15,12 +15,13 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Iterator
 
 from geotally.errors import GeotallyError, os_error
+
+if TYPE_CHECKING:  # the folder checks run before detection and need neither
+    import geopandas as gpd
+    import pandas as pd
 
 
 def check_out_dir(out: str | os.PathLike) -> Path:
@@ -273,12 +274,21 @@ def write_json(path: Path, data: dict) -> None:
 # A spreadsheet takes a cell that starts with one of these as a formula (OWASP, CSV injection).
 _FORMULA = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_FIRST = "=+-@\t\r"
+
+
+def _any_risky(values: pd.Series) -> bool:
+    """Whether any text cell starts like a formula or holds a carriage return: most columns have
+    none, and the pandas string operations below cost ~6 ms a column."""
+    return any(isinstance(v, str) and v and (v[0] in _FIRST or "\r" in v) for v in values.to_numpy())
 
 
 def _safe_text(values: pd.Series) -> pd.Series:
     """Text cells a spreadsheet would run as a formula, quoted with a leading ' (OWASP's advice);
     numbers, and text that is just a number (``-3``), stay as they are. A carriage return in text
     becomes a line feed (see below)."""
+    if not _any_risky(values):
+        return values
     text = values.astype(object).where(values.map(lambda v: isinstance(v, str)).astype(bool))
     risky = text.str.contains(_FORMULA, na=False) & ~text.str.match(_NUMBER, na=False)
     values = values.where(~risky, "'" + text)
@@ -290,6 +300,8 @@ def _safe_text(values: pd.Series) -> pd.Series:
 
 def safe_table(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with every text cell and column name that carries a formula neutralised."""
+    import pandas as pd
+
     table = table.copy()
     for c in table.columns:
         if table[c].dtype == object or pd.api.types.is_string_dtype(table[c]):

@@ -31,7 +31,7 @@ import pandas as pd
 import pyogrio
 
 from geotally.errors import GeotallyError
-from geotally.imagery.offline import check_local, network_off
+from geotally.imagery.offline import check_local, vectors_offline
 from geotally.store.styles import write_styles
 
 ACTIONS = ("accept", "reject", "relabel", "add", "searched", "undo")
@@ -86,7 +86,7 @@ def read_review(path: str | os.PathLike, crs=None) -> ReviewFile:
         return ReviewFile(_empty(crs), None, None)
     check_local(path)
     try:
-        with network_off():
+        with vectors_offline():
             layers = {name for name, _ in pyogrio.list_layers(path)}
             decisions = gpd.read_file(path, layer="decisions") if "decisions" in layers else _empty(crs)
             sample = gpd.read_file(path, layer="sample") if "sample" in layers else None

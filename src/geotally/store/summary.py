@@ -15,7 +15,6 @@ from pathlib import Path
 from geotally.config.count import CountConfig
 from geotally.errors import GeotallyError
 from geotally.imagery.dates import run_dates
-from geotally.store.outputs import check_manifest
 
 
 @dataclass
@@ -146,6 +145,8 @@ def read_summary(results: str | os.PathLike, verify: bool = True) -> RunSummary:
     if not path.is_file():
         raise GeotallyError(f"{folder} is not a geotally results folder (no summary.json); give the --out of a count")
     if verify:
+        from geotally.store.outputs import check_manifest  # its geopandas only when a folder is read
+
         check_manifest(folder)
     try:
         doc = json.loads(path.read_text())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
 
 from geotally.errors import GeotallyError, check_file, first_line
 from geotally.imagery.offline import read_local_vector
+
+if TYPE_CHECKING:  # imported where used: a count without zones or roads never loads them
+    import geopandas as gpd
 
 
 @dataclass(frozen=True)
