@@ -1,7 +1,7 @@
 """The analysis and output libraries imported in a background thread while detection runs.
 
 A count needs pandas, geopandas, SciPy, PyArrow and pyogrio only after detection, and importing them
-takes about a second of one core, longer than the model itself on a few small scenes. Detection
+takes most of a second of one core, longer than the model itself on a few small scenes. Detection
 needs none of them, and ONNX Runtime and GDAL release the GIL, so the imports run beside the model
 instead of before it.
 
@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 import threading
 
-# What the analysis, the counts and the writers import beyond the detection stage's own libraries.
-LIBRARIES = ("pandas", "geopandas", "scipy.sparse.csgraph", "scipy.spatial", "scipy.optimize", "pyarrow.parquet",
-             "pyogrio")
+# What the analysis, the counts and the writers import beyond the detection stage's own libraries
+# (SciPy for the trailer types' corrected counts, analysis/types.py).
+LIBRARIES = ("pandas", "geopandas", "scipy.optimize", "pyarrow.parquet", "pyogrio")
 
 
 class Preload:
