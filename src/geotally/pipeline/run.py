@@ -84,9 +84,11 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
 
         planned = plan(str(cfg.roads), cfg.route, run.footprints, run.crs, cfg.route_params)
     thresholds = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
-    preload = Preload()  # the analysis stage's libraries, imported while the model runs (once the inputs hold)
     with _timed("model"):
         m = _model(cfg, thresholds, say, models)
+    # The analysis stage's libraries, imported while the model runs: after the inputs hold and the model
+    # is made, so that neither waits on these imports nor sees them as another job (spin_wait_here).
+    preload = Preload()
     log.info("model %s (%s, sha256 %s) on %s, at %.3f m/px, tiles of %d px, score floor %.2f",
              m.name or m.checkpoint, m.run_file.name, (m.run_sha or m.sha)[:12], m.backend, m.gsd, m.tile_size, m.conf)
     check_conf_classes(cfg.conf, m.names)
