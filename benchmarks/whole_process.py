@@ -229,6 +229,7 @@ def run_workload(w: Workload, work: Path, weights: str | None, env: dict) -> dic
     """geotally (its model floor from its own run) and SAHI on one workload, each in a fresh process."""
     row: dict = {"name": w.name, "note": w.note, "scenes": len(w.geotally_inputs), "mp": w.megapixels}
     out = work / f"out-{w.name}"
+    shutil.rmtree(out, ignore_errors=True)  # a kept folder from an earlier run would resume, not count
     secs, done = timed_process([*geotally_command(), *count_args(w, out)])
     row["geotally"] = secs if done.returncode == 0 else None
     row["geotally_vehicles"] = vehicles_counted(out)

@@ -70,3 +70,55 @@ def test_model_input_is_the_old_tensor_bit_for_bit():
     x, scale = det._input(tiles)
     assert scale == 1.0 and x.dtype == np.float32
     np.testing.assert_array_equal(x.view(np.uint32), old.view(np.uint32))
+
+
+def _detector():
+    from geotally.models.backends import load_detector
+    from geotally.models.cache import ensure_model
+    from geotally.models.registry import DEFAULT_MODEL, get_spec
+
+    return load_detector(ensure_model(get_spec(DEFAULT_MODEL)), conf=0.1, iou=0.7, imgsz=1024)
+
+
+def test_a_first_batch_read_ahead_is_used_and_changes_nothing(border_scene, monkeypatch):
+    """The first batch read on another thread (as a run of many scenes reads the next scene's) is the
+    one the model runs: that batch is not read again, and the detections are the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import geotally.detect.run as dr
+
+    sc = open_scene(border_scene["scene"])
+    grid = scene_grid(sc, 0.25, 512, 128)
+    det = _detector()
+    tiles = np.arange(len(grid))
+    plain = dr.detect_tiles(sc, det, grid, tiles, batch=2)
+    reads = []
+    real_load = dr._load
+    monkeypatch.setattr(dr, "_load", lambda src, scene, g, ids, on_pixels: reads.append(list(ids)) or
+                        real_load(src, scene, g, ids, on_pixels))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = dr.read_ahead(pool, sc, grid, 2)
+        first.loaded.result()
+        reads.clear()
+        ahead = dr.detect_tiles(sc, det, grid, tiles, batch=2, first=first)
+    assert [0, 1] not in reads and len(reads) == -(-len(grid) // 2) - 1
+    assert len(plain) > 10
+    for field in ("corners", "score", "class_id", "tile"):
+        np.testing.assert_array_equal(getattr(ahead, field), getattr(plain, field), err_msg=field)
+
+
+def test_a_read_ahead_of_other_tiles_is_not_used(border_scene):
+    """A resumed scene starts elsewhere than the batch read ahead: that batch is left unused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import geotally.detect.run as dr
+
+    sc = open_scene(border_scene["scene"])
+    grid = scene_grid(sc, 0.25, 512, 128)
+    det = _detector()
+    rest = np.arange(2, len(grid))
+    plain = dr.detect_tiles(sc, det, grid, rest, batch=2)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = dr.detect_tiles(sc, det, grid, rest, batch=2, first=dr.read_ahead(pool, sc, grid, 2))
+    np.testing.assert_array_equal(ahead.tile, plain.tile)
+    np.testing.assert_array_equal(ahead.corners, plain.corners)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -85,11 +85,45 @@ def scene_grid(scene: Scene, model_gsd: float, tile_size: int, overlap: int) -> 
     return tile_grid(scene.width, scene.height, scale, size=tile_size, overlap=min(overlap, tile_size // 2))
 
 
+def _load(src, scene: Scene, grid: TileGrid, ids: np.ndarray,
+          on_pixels: Callable[[TileGrid, int, np.ndarray], None] | None) -> list[tuple[int, np.ndarray]]:
+    """The tiles ``ids`` read and resampled to model scale, those with any valid pixel."""
+    out = []
+    for t in ids:
+        img, valid = read_tile(src, scene, grid.windows[t], grid.out_shapes[t], grid.out_size)
+        if on_pixels:
+            on_pixels(grid, int(t), img)
+        if valid > 0:
+            out.append((int(t), img))
+    return out
+
+
+@dataclass
+class FirstBatch:
+    """A scene's first batch of tiles, being read on another thread (``loaded`` gives what _load gives)."""
+
+    ids: np.ndarray
+    loaded: Future
+
+
+def read_ahead(pool: Executor, scene: Scene, grid: TileGrid, batch: int = BATCH) -> FirstBatch:
+    """Start reading the scene's first batch on ``pool``, with a handle of its own. A run of many
+    small scenes reads each one while the model runs the one before, instead of between them: most
+    such scenes are one tile, which detect_tiles' own read-ahead cannot overlap with anything."""
+    ids = np.arange(min(batch, len(grid)), dtype=np.int64)
+
+    def job() -> list[tuple[int, np.ndarray]]:
+        with open_reader(scene) as src:
+            return _load(src, scene, grid, ids, None)
+
+    return FirstBatch(ids, pool.submit(job))
+
+
 def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.ndarray, *, batch: int = 4,
                  on_batch: Callable[[int, int], None] | None = None,
                  on_tile: Callable[[int, Detections], None] | None = None,
                  on_pixels: Callable[[TileGrid, int, np.ndarray], None] | None = None,
-                 prefetch: int = PREFETCH) -> Detections:
+                 prefetch: int = PREFETCH, first: FirstBatch | None = None) -> Detections:
     """Detections from the given tiles, core-filtered but not yet merged across seams.
 
     Up to ``prefetch`` batches ahead are read and resampled on a background thread while the model
@@ -98,22 +132,19 @@ def detect_tiles(scene: Scene, detector: Detector, grid: TileGrid, tiles: np.nda
     slower on 2 cores (it takes CPU from the model's own threads; benchmarks/overlap.py).
     ``on_tile(tile, detections)`` sees every finished tile, empty ones included (for checkpoints);
     ``on_pixels(grid, tile, image)`` sees every tile's model-scale pixels as read (for a preview).
+    ``first`` is the first batch, read ahead while the model ran the scene before (see read_ahead).
     """
     parts: list[Detections] = []
     seconds0, megapixels0 = getattr(detector, "model_seconds", 0.0), getattr(detector, "model_megapixels", 0.0)
     with open_reader(scene) as src, ThreadPoolExecutor(max_workers=1) as pool:
         def load(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
-            out = []
-            for t in ids:
-                img, valid = read_tile(src, scene, grid.windows[t], grid.out_shapes[t], grid.out_size)
-                if on_pixels:
-                    on_pixels(grid, int(t), img)
-                if valid > 0:
-                    out.append((int(t), img))
-            return out
+            return _load(src, scene, grid, ids, on_pixels)
 
         batches = list(_batches(np.asarray(tiles, dtype=np.int64), batch))
-        ahead: deque[Future] = deque(pool.submit(load, b) for b in batches[:prefetch])
+        # the first batch as read ahead, when it is this scene's first batch and no picture is made of it
+        use_first = first is not None and on_pixels is None and batches and np.array_equal(first.ids, batches[0])
+        ahead: deque[Future] = deque([first.loaded] if use_first else [])
+        ahead.extend(pool.submit(load, b) for b in batches[len(ahead):prefetch])
         for k, ids in enumerate(batches):
             loaded = ahead.popleft().result() if ahead else load(ids)
             if prefetch and k + prefetch < len(batches):
@@ -143,7 +174,7 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
                  finished: Detections | None = None, skip: set[int] = frozenset(),
                  on_tile: Callable[[int, Detections], None] | None = None,
                  on_pixels: Callable[[TileGrid, int, np.ndarray], None] | None = None,
-                 runner: Callable | None = None) -> Detections:
+                 runner: Callable | None = None, first: FirstBatch | None = None) -> Detections:
     """All detections in a scene, merged across tile seams with class-agnostic rotated NMS.
 
     Tiles keep every detection the detector returns (down to its score floor); that is what
@@ -153,7 +184,8 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
     seam NMS only lets a higher score suppress a lower one).
     Tiles in ``skip`` are not run; their detections come in ``finished`` (a resumed run).
     ``runner(grid, tiles, on_tile)`` runs tiles elsewhere (process pool, Dask) instead of here;
-    ``on_pixels`` then sees nothing, since the pixels stay where they were read.
+    ``on_pixels`` then sees nothing, since the pixels stay where they were read. ``first``: the first
+    batch read ahead (read_ahead), used when it is the first batch to run.
     """
     grid = scene_grid(scene, model_gsd, tile_size, overlap)
     todo = np.array([t for t in range(len(grid)) if t not in skip], dtype=np.int64)
@@ -163,7 +195,7 @@ def detect_scene(scene: Scene, detector: Detector, *, model_gsd: float, tile_siz
         new = Detections.empty()
     elif runner is None:
         new = detect_tiles(scene, detector, grid, todo, batch=batch, on_batch=on_batch, on_tile=on_tile,
-                           on_pixels=on_pixels)
+                           on_pixels=on_pixels, first=first)
     else:
         parts: list[Detections] = []
 

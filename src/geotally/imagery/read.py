@@ -70,7 +70,7 @@ def read_tile(src: rasterio.DatasetReader, scene: Scene, window: np.ndarray, out
         all_valid = all(MaskFlags.all_valid in src.mask_flag_enums[b - 1] for b in scene.bands)
         mask = None if all_valid else src.read_masks(scene.bands[0], window=win)
     except RasterioIOError as exc:
-        msg = first_line(exc, "read failed")
+        msg = first_line(exc, "read failed").replace(" See previous exception for details.", "")
         raise GeotallyError(f"{scene.path}: cannot read window at col {col}, row {row} "
                             f"(truncated or corrupt raster): {msg}") from None
     if np.issubdtype(data.dtype, np.floating):  # NaN and inf are no data, tagged or not

@@ -110,12 +110,35 @@ def _percentile_stretch(src: rasterio.DatasetReader, bands: tuple[int, int, int]
     return tuple(limits)
 
 
+# How a whole PNG (its IEND chunk) and a whole JPEG (its end-of-image marker) end. These formats are
+# decoded from the start, so reading their last row decodes the whole image: 16 ms a SIMD scene at
+# 0.15 m, as long again as detection's own read; their end is checked instead.
+_WHOLE_END = {"PNG": b"IEND\xaeB`\x82", "JPEG": b"\xff\xd9"}
+
+
+def _ends_whole(src: rasterio.DatasetReader, name: str) -> bool:
+    """Whether ``name`` is a PNG or JPEG file that ends as a whole one does (not cut short)."""
+    end = _WHOLE_END.get(src.driver)
+    if end is None:
+        return False
+    try:
+        with open(name, "rb") as fh:
+            fh.seek(-len(end), os.SEEK_END)
+            return fh.read() == end
+    except OSError:
+        return False
+
+
 def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
-    """Read the first and last blocks so a truncated file fails now, not hours in."""
+    """Read the first and last blocks so a truncated file fails now, not hours in. A PNG or JPEG
+    that ends whole is not decoded to its last row here; damage inside it fails as detection reads
+    it, with one line too (geotally.imagery.read.read_tile)."""
+    last = not _ends_whole(src, name)
     try:
         for b in sorted(set(src.indexes[:1] + src.indexes[-1:])):
             src.read(b, window=((0, 1), (0, 1)))
-            src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
+            if last:
+                src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
     except RasterioIOError as exc:
         raise GeotallyError(f"{name} cannot be read: the raster is truncated or corrupt "
                             f"(GDAL: {first_line(exc).replace(' See previous exception for details.', '')}); "

@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geotally.detect.run import Detections, detect_scene, fitted_tile_size, scene_grid
+from geotally.detect.run import Detections, FirstBatch, detect_scene, fitted_tile_size, scene_grid
 from geotally.imagery.preview import Preview, PreviewFrame
 from geotally.imagery.scene import Scene
+from geotally.imagery.windows import TileGrid
 from geotally.config.limits import check_tile_count
 from geotally.pipeline.model import RunModel
 
@@ -46,14 +47,22 @@ class SceneDetections:
     resumed: int
 
 
-def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
-               dask: str | None, progress, say, picture: bool = True) -> SceneDetections:
-    """Detections merged over the scene, resumed from the checkpoint in ``store_dir``; with
-    ``picture``, also the report's picture of it (pieced together from the tiles, and kept in the
-    checkpoint so a recount need not read the scene again)."""
+def plan_tiles(sc: Scene, m: RunModel, params: Params) -> tuple[int, TileGrid]:
+    """The scene's tile side and tile grid (a scene smaller than a tile gets a tile fitted to it);
+    a grid of more tiles than geotally allows (a mistaken GSD, say) is refused before it is made."""
     tile = fitted_tile_size(sc, m.gsd, m.tile_size) if getattr(m.detector, "dynamic_size", False) else m.tile_size
     check_tile_count(_tile_estimate(sc, m.gsd, tile, params.overlap))
-    grid = scene_grid(sc, m.gsd, tile, params.overlap)
+    return tile, scene_grid(sc, m.gsd, tile, params.overlap)
+
+
+def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
+               dask: str | None, progress, say, picture: bool = True,
+               first: FirstBatch | None = None) -> SceneDetections:
+    """Detections merged over the scene, resumed from the checkpoint in ``store_dir``; with
+    ``picture``, also the report's picture of it (pieced together from the tiles, and kept in the
+    checkpoint so a recount need not read the scene again). ``first``: its first batch of tiles,
+    read ahead (geotally.detect.run.read_ahead)."""
+    tile, grid = plan_tiles(sc, m, params)
     preview = Preview(PreviewFrame.for_scene(sc.width, sc.height)) if picture else None
     pieced = picture and preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
     done = [0, 0]
@@ -78,7 +87,7 @@ def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, w
                             batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,
                             finished=finished, skip=done_tiles,
                             on_tile=store.put if store else None, on_pixels=preview.add if pieced else None,
-                            runner=_runner(workers, dask, sc, m, params, preview if pieced else None))
+                            runner=_runner(workers, dask, sc, m, params, preview if pieced else None), first=first)
         if preview is not None:
             stored = store.preview(preview.image.shape[:2]) if store and resumed == len(grid) else None
             if stored is not None:  # nothing was detected this time: the picture of the first run

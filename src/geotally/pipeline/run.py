@@ -10,6 +10,7 @@ import inspect
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
@@ -22,15 +23,16 @@ from geotally.pipeline.checks import check_claim, check_run_options, model_conf
 from geotally.config import CountConfig
 from geotally.config.params import SearchParams
 from geotally.detect.boxes import centres, corners_to_polygons
-from geotally.detect.run import Detections
+from geotally.detect.run import Detections, FirstBatch, read_ahead
 from geotally.detect.trailer_types import type_vehicles
 from geotally.errors import GeotallyError
 from geotally.geo.metric import from_metric, scenes_metric_crs, to_metric
 from geotally.geo.overlaps import kept_in_overlaps
 from geotally.geo.seams import seam_pairs
 from geotally.geo.transform import map_to_map, map_to_pixel, pixel_to_map
+from geotally.imagery.scene import Scene
 from geotally.models.classes import names_of
-from geotally.pipeline.detection import Params, SceneDetections, detect_one
+from geotally.pipeline.detection import Params, SceneDetections, detect_one, plan_tiles
 from geotally.pipeline.inputs import RunInputs, open_run
 from geotally.pipeline.model import RunModel, prepare_model
 from geotally.pipeline.preload import Preload
@@ -98,16 +100,26 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
                     zone_field=cfg.zone_field, threads=cfg.threads, backend=m.backend)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     found = []
-    for k, sc in enumerate(run.scenes, 1):
-        log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
-                 sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
-        step = _labelled(progress, f"scene {k} of {len(run.scenes)}") if len(run.scenes) > 1 else progress
-        with _timed("detection"):
-            # the report's map is drawn on the first scene: only its picture is made
-            sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say, picture=k == 1)
-        log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles, sd.resumed,
-                 len(sd.detections))
-        found.append(sd)
+    # Many scenes run here: each one's first tiles are read while the model runs the one before.
+    ahead = ThreadPoolExecutor(max_workers=1) if len(run.scenes) > 1 and cfg.workers == 1 and not cfg.dask else None
+    first = None
+    try:
+        for k, sc in enumerate(run.scenes, 1):
+            log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
+                     sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
+            following = _read_ahead(ahead, run.scenes[k], m, params) if ahead and k < len(run.scenes) else None
+            step = _labelled(progress, f"scene {k} of {len(run.scenes)}") if len(run.scenes) > 1 else progress
+            with _timed("detection"):
+                # the report's map is drawn on the first scene: only its picture is made
+                sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say, picture=k == 1,
+                                first=first)
+            log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles,
+                     sd.resumed, len(sd.detections))
+            found.append(sd)
+            first = following
+    finally:
+        if ahead:
+            ahead.shutdown(wait=True, cancel_futures=True)
     t0 = time.perf_counter()
     preload.wait()
     from geotally.pipeline.analysis import analyse
@@ -150,6 +162,16 @@ def _model(cfg: CountConfig, thresholds: dict, say, models: dict | None) -> RunM
     else:  # a model kept between runs: this run's time inside it starts from zero
         m.detector.reset_timing()
     return m
+
+
+def _read_ahead(pool: ThreadPoolExecutor, sc: Scene, m: RunModel, params: Params) -> FirstBatch | None:
+    """Start reading the scene's first tiles on ``pool``; None where its grid is refused (it is refused
+    again, in order, when its turn comes)."""
+    try:
+        _, grid = plan_tiles(sc, m, params)
+    except GeotallyError:
+        return None
+    return read_ahead(pool, sc, grid, params.batch)
 
 
 def _kept(found: list[SceneDetections], run: RunInputs) -> list[np.ndarray]:
