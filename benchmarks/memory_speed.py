@@ -13,6 +13,7 @@ raster, nothing else.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -83,7 +84,8 @@ def main() -> None:
         scene = work / f"scene_{size}.tif"
         out = work / f"out_{size}"
         secs, rss = run_child([sys.executable, "-m", "geotally.cli", "count", str(scene), "--out", str(out), "-q", "--fresh"])
-        total = [line for line in (out / "counts.csv").read_text().splitlines() if line.startswith("ALL,")]
+        with (out / "counts.csv").open() as fh:  # zone ALL, per class (counts.csv leads with the date)
+            total = [f"{r['class']} {r['count']}" for r in csv.DictReader(fh) if r["zone"] == "ALL"]
         rows.append(("geotally count", size, secs, rss, "; ".join(total)))
     for size in sorted(int(s) for s in args.sizes.split(",")):
         scene = work / f"scene_{size}.tif"
