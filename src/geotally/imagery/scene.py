@@ -131,8 +131,9 @@ def _ends_whole(src: rasterio.DatasetReader, name: str) -> bool:
 
 def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
     """Read the first and last blocks so a truncated file fails now, not hours in. A PNG or JPEG
-    that ends whole is not decoded to its last row here; damage inside it fails as detection reads
-    it, with one line too (geotally.imagery.read.read_tile)."""
+    that ends whole is read at its first pixel only; damage inside it fails there or as detection
+    reads it, with one line either way (geotally.imagery.read.read_tile). Reading no pixel at all
+    let a damaged PNG through: GDAL's windowed read of it gave pixels without an error."""
     last = not _ends_whole(src, name)
     try:
         for b in sorted(set(src.indexes[:1] + src.indexes[-1:])):
