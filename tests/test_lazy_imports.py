@@ -1,6 +1,6 @@
 """What a count imports before its detection starts: not the analysis stack (pandas, geopandas,
-SciPy, PyArrow, pyogrio), which pipeline.preload imports beside the model instead; and a raster
-read sets no pyogrio config (it cost 5 ms a read)."""
+SciPy, PyArrow, pyogrio), which pipeline.preload imports beside the model instead; and opening a
+raster touches no pyogrio (its GDAL config is the vector reads' business)."""
 
 import subprocess
 import sys

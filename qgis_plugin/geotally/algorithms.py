@@ -145,6 +145,16 @@ class GeotallyAlgorithm(QgsProcessingAlgorithm):
         if extra:
             args += shlex.split(extra)
 
+    def _count_into(self, args: list, results: Path, parameters, context, feedback) -> dict:
+        """Run ``args`` and the user's EXTRA options, then open the results folder's styled layers
+        when the run ends; count and recount both end so."""
+        self._extra(args, parameters, context)
+        run_geotally(args, feedback)
+        if feedback.isCanceled():
+            return {}
+        _load_results(results, context)
+        return _files(results)
+
 
 ANALYSIS = (("ZONES", "--zones"), ("ZONE_FIELD", "--zone-field"), ("BORDER", "--border"), ("SIDES", "--sides"),
             ("ROADS", "--roads"), ("CONF", "--conf"), ("CLAIM", "--claim"))
@@ -197,12 +207,7 @@ class CountAlgorithm(GeotallyAlgorithm):
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
         args = ["count", scene, "--out", out]
         self._optional(args, parameters, context, (*ANALYSIS, ("DATE", "--date"), ("MODEL", "--model")))
-        self._extra(args, parameters, context)
-        run_geotally(args, feedback)
-        if feedback.isCanceled():
-            return {}
-        _load_results(out, context)
-        return _files(out)
+        return self._count_into(args, out, parameters, context, feedback)
 
 
 class RecountAlgorithm(GeotallyAlgorithm):
@@ -230,12 +235,7 @@ class RecountAlgorithm(GeotallyAlgorithm):
         results = Path(self.parameterAsFile(parameters, "RESULTS", context))
         args = ["recount", results]
         self._optional(args, parameters, context, ANALYSIS)
-        self._extra(args, parameters, context)
-        run_geotally(args, feedback)
-        if feedback.isCanceled():
-            return {}
-        _load_results(results, context)
-        return _files(results)
+        return self._count_into(args, results, parameters, context, feedback)
 
 
 class ChangeAlgorithm(GeotallyAlgorithm):
