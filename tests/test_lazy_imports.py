@@ -1,11 +1,13 @@
 """What a count imports before its detection starts: not the analysis stack (pandas, geopandas,
 SciPy, PyArrow, pyogrio), which pipeline.preload imports beside the model instead; and opening a
-raster touches no pyogrio (its GDAL config is the vector reads' business)."""
+raster touches no pyogrio (its GDAL config is the vector reads' business). A whole count without
+trailer types corrected for confusion imports no SciPy at all."""
 
 import subprocess
 import sys
 
-HEAVY = ("pandas", "geopandas", "scipy", "pyarrow", "pyogrio")
+PRELOADED = ("pandas", "geopandas", "pyarrow", "pyogrio")
+HEAVY = (*PRELOADED, "scipy")
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -36,4 +38,13 @@ def test_opening_a_scene_imports_no_analysis_library(tmp_path):
 
 def test_the_analysis_libraries_load_in_the_background():
     code = "from geotally.pipeline.preload import Preload\np = Preload()\np.wait()\nassert not p.failed"
-    assert set(_loaded_after(code)) == set(HEAVY)
+    assert set(_loaded_after(code)) == set(PRELOADED)
+
+
+def test_a_whole_count_imports_no_scipy(border_scene, tmp_path):
+    # the border scene at 0.15 m with every output written: queues, zones, counts, report, layers
+    code = (f"from geotally.api import count_scenes\nr = count_scenes([{str(border_scene['scene'])!r}], "
+            f"out={str(tmp_path / 'out')!r}, zones={str(border_scene['sides'])!r})\n"
+            "assert sum(c['count'] for c in r.summary.counts) > 0\n"
+            "assert not r.summary.trailer_types['corrected_for_confusion']")
+    assert "scipy" not in _loaded_after(code)

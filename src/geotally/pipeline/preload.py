@@ -1,6 +1,6 @@
 """The analysis and output libraries imported in a background thread while detection runs.
 
-A count needs pandas, geopandas, SciPy, PyArrow and pyogrio only after detection, and importing them
+A count needs pandas, geopandas, PyArrow and pyogrio only after detection, and importing them
 takes most of a second of one core, longer than the model itself on a few small scenes. Detection
 needs none of them, and ONNX Runtime and GDAL release the GIL, so the imports run beside the model
 instead of before it.
@@ -15,9 +15,10 @@ from __future__ import annotations
 import importlib
 import threading
 
-# What the analysis, the counts and the writers import beyond the detection stage's own libraries
-# (SciPy for the trailer types' corrected counts, analysis/types.py).
-LIBRARIES = ("pandas", "geopandas", "scipy.optimize", "pyarrow.parquet", "pyogrio")
+# What the analysis, the counts and the writers import beyond the detection stage's own libraries.
+# Not SciPy's optimiser (0.3 s of a core): only trailer types corrected for confusion use it, and
+# analysis/types.py imports it when they do.
+LIBRARIES = ("pandas", "geopandas", "pyarrow.parquet", "pyogrio")
 
 
 class Preload:
