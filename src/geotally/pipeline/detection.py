@@ -4,6 +4,7 @@ pieced together from the tiles, the tiles run here, on local workers or on Dask.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -57,27 +58,28 @@ def plan_tiles(sc: Scene, m: RunModel, params: Params) -> tuple[int, TileGrid]:
 
 def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
                dask: str | None, progress, say, picture: bool = True,
-               first: FirstBatch | None = None) -> SceneDetections:
+               first: FirstBatch | None = None, opened: Future | None = None) -> SceneDetections:
     """Detections merged over the scene, resumed from the checkpoint in ``store_dir``; with
     ``picture``, also the report's picture of it (pieced together from the tiles, and kept in the
     checkpoint so a recount need not read the scene again). ``first``: its first batch of tiles,
-    read ahead (geotally.detect.run.read_ahead)."""
-    tile, grid = plan_tiles(sc, m, params)
-    preview = Preview(PreviewFrame.for_scene(sc.width, sc.height)) if picture else None
-    pieced = picture and preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
-    done = [0, 0]
-
-    def on_batch(tiles: int, found: int) -> None:
-        done[0] += tiles
-        done[1] += found
-        if progress:
-            progress(done[0], len(grid), done[1])
-
-    store = _checkpoint(store_dir, sc, m, params, fresh)
-    if progress:
-        progress(0, len(grid), 0)  # the bar appears, and its clock starts, as detection starts
+    read ahead (geotally.detect.run.read_ahead); ``opened``: its checkpoint, opened ahead (a Future
+    of open_checkpoint's result; its error, if any, is raised here, in the scene's turn)."""
+    store = opened.result() if opened is not None else open_checkpoint(store_dir, sc, m, params, fresh)
     failed = True
     try:
+        tile, grid = plan_tiles(sc, m, params)
+        preview = Preview(PreviewFrame.for_scene(sc.width, sc.height)) if picture else None
+        pieced = picture and preview.frame.usable_with(grid)  # else the picture is read afterwards, averaged down
+        done = [0, 0]
+
+        def on_batch(tiles: int, found: int) -> None:
+            done[0] += tiles
+            done[1] += found
+            if progress:
+                progress(done[0], len(grid), done[1])
+
+        if progress:
+            progress(0, len(grid), 0)  # the bar appears, and its clock starts, as detection starts
         finished = store.load() if store else None
         done_tiles = store.done() if store else frozenset()
         resumed = len(done_tiles)
@@ -125,8 +127,9 @@ def _runner(workers: int, dask: str | None, sc: Scene, m: RunModel, params: Para
     return lambda grid, tiles, cb: run_pool(replace(job, grid=grid), tiles, workers, cb, on_piece=paste)
 
 
-def _checkpoint(out, sc: Scene, m: RunModel, params: Params, fresh: bool):
-    """The run's tile checkpoint in ``out`` (none without ``out``)."""
+def open_checkpoint(out, sc: Scene, m: RunModel, params: Params, fresh: bool):
+    """The scene's tile checkpoint in ``out`` (none without ``out``): a TileStore, usable from any one
+    thread at a time."""
     if out is None:
         return None
     from geotally.imagery.remote import asset_version, provenance

@@ -10,9 +10,9 @@ import inspect
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -32,7 +32,7 @@ from geotally.geo.seams import seam_pairs
 from geotally.geo.transform import map_to_map, map_to_pixel, pixel_to_map
 from geotally.imagery.scene import Scene
 from geotally.models.classes import names_of
-from geotally.pipeline.detection import Params, SceneDetections, detect_one, plan_tiles
+from geotally.pipeline.detection import Params, SceneDetections, detect_one, open_checkpoint, plan_tiles
 from geotally.pipeline.inputs import RunInputs, open_run
 from geotally.pipeline.model import RunModel, prepare_model
 from geotally.pipeline.preload import Preload
@@ -100,26 +100,30 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
                     zone_field=cfg.zone_field, threads=cfg.threads, backend=m.backend)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     found = []
-    # Many scenes run here: each one's first tiles are read while the model runs the one before.
-    ahead = ThreadPoolExecutor(max_workers=1) if len(run.scenes) > 1 and cfg.workers == 1 and not cfg.dask else None
-    first = None
+    # Many scenes run here: each one's checkpoint is opened and its first tiles read while the model
+    # runs the one before.
+    pool = ThreadPoolExecutor(max_workers=1) if len(run.scenes) > 1 and cfg.workers == 1 and not cfg.dask else None
+    current = following = None
     try:
         for k, sc in enumerate(run.scenes, 1):
             log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
                      sc.crs.to_string() if sc.crs else "no CRS", sc.gsd_m, sc.sha256[:12])
-            following = _read_ahead(ahead, run.scenes[k], m, params) if ahead and k < len(run.scenes) else None
+            following = _ready(pool, run.scenes[k], m, params, out, cfg.fresh) if pool and k < len(run.scenes) else None
             step = _labelled(progress, f"scene {k} of {len(run.scenes)}") if len(run.scenes) > 1 else progress
             with _timed("detection"):
                 # the report's map is drawn on the first scene: only its picture is made
                 sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say, picture=k == 1,
-                                first=first)
+                                first=current.first if current else None, opened=current.store if current else None)
             log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles,
                      sd.resumed, len(sd.detections))
             found.append(sd)
-            first = following
+            current, following = following, None
     finally:
-        if ahead:
-            ahead.shutdown(wait=True, cancel_futures=True)
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for left in (current, following):  # readied for a scene the run did not reach (it failed first)
+                if left is not None:
+                    left.discard()
     t0 = time.perf_counter()
     preload.wait()
     from geotally.pipeline.analysis import analyse
@@ -164,14 +168,31 @@ def _model(cfg: CountConfig, thresholds: dict, say, models: dict | None) -> RunM
     return m
 
 
-def _read_ahead(pool: ThreadPoolExecutor, sc: Scene, m: RunModel, params: Params) -> FirstBatch | None:
-    """Start reading the scene's first tiles on ``pool``; None where its grid is refused (it is refused
-    again, in order, when its turn comes)."""
+@dataclass
+class Readied:
+    """A scene readied on another thread while the model runs the one before: its checkpoint opened
+    (a Future of open_checkpoint's result) and its first batch of tiles being read."""
+
+    store: Future
+    first: FirstBatch | None
+
+    def discard(self) -> None:
+        """Close the checkpoint of a scene the run never reached, removing it if it holds no tile."""
+        if self.store.done() and not self.store.cancelled() and self.store.exception() is None:
+            store = self.store.result()
+            if store is not None:
+                store.close(discard_if_empty=True)
+
+
+def _ready(pool: ThreadPoolExecutor, sc: Scene, m: RunModel, params: Params, out, fresh: bool) -> Readied:
+    """Start opening the scene's checkpoint and reading its first tiles on ``pool``. Its errors wait for
+    its turn: the checkpoint's in the Future, and a refused grid is refused again then (first is None)."""
+    store = pool.submit(open_checkpoint, out, sc, m, params, fresh)
     try:
         _, grid = plan_tiles(sc, m, params)
     except GeotallyError:
-        return None
-    return read_ahead(pool, sc, grid, params.batch)
+        return Readied(store, None)
+    return Readied(store, read_ahead(pool, sc, grid, params.batch))
 
 
 def _kept(found: list[SceneDetections], run: RunInputs) -> list[np.ndarray]:

@@ -33,7 +33,8 @@ def remove(path: str | Path) -> None:
 
 
 class TileStore:
-    """An SQLite file of finished tiles beside the results."""
+    """An SQLite file of finished tiles beside the results. Made on one thread and used on another
+    (a run opens the next scene's while the model runs), never on two at once."""
 
     def __init__(self, path: str | Path, manifest: dict[str, str]):
         self.path = Path(path)
@@ -43,8 +44,9 @@ class TileStore:
         except OSError as exc:
             raise GeotallyError(f"--out {self.path.parent} cannot be created ({exc.strerror or exc})") from None
         new = not self.path.exists()
+        self._closed = False
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
         try:
@@ -146,7 +148,11 @@ class TileStore:
 
     def close(self, discard_if_empty: bool = False) -> None:
         """Close; with ``discard_if_empty``, a checkpoint of no finished tile is removed, and the results
-        folder too when this store made it, so a run that failed before any tile leaves nothing behind."""
+        folder too when this store made it, so a run that failed before any tile leaves nothing behind.
+        Closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         empty = discard_if_empty and not self.db.execute("SELECT 1 FROM tiles LIMIT 1").fetchone()
         self.db.close()
         if empty:
