@@ -87,3 +87,41 @@ def test_preview_not_used_when_tiles_are_blurrier_than_it(tmp_path):
     assert preview.complete
     read = _decode(quicklook(sc, None)[0])
     assert np.median(np.abs(_decode(quicklook(sc, preview.image)[0]) - read)) <= 2
+
+
+def test_the_checkpoint_keeps_the_picture_as_pixels_and_reads_old_png_ones(tmp_path):
+    """Stored as its RGB pixels (no encoding on the way out of a run), read back exactly; a checkpoint
+    of an earlier version, which kept a PNG, still gives its picture; another size gives none."""
+    from geotally.store.checkpoint import TileStore
+
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    store = TileStore(tmp_path / "c.sqlite", {"k": "v"})
+    store.put_preview(img)
+    blob = store.db.execute("SELECT png FROM preview").fetchone()[0]
+    assert len(blob) == img.nbytes + 12  # pixels after a header, not a PNG
+    np.testing.assert_array_equal(store.preview((300, 400)), img)
+    assert store.preview((400, 300)) is None
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(img[..., ::-1]))
+    store.db.execute("INSERT OR REPLACE INTO preview VALUES (0, ?)", (png.tobytes(),))
+    np.testing.assert_array_equal(store.preview((300, 400)), img)
+    assert store.preview((300, 401)) is None
+    store.close()
+
+
+def test_a_fully_resumed_run_shows_the_first_runs_picture(border_scene, tmp_path, monkeypatch):
+    """Every tile resumed: the report's picture is the one the first run kept, not read again."""
+    from geotally.api import count_scenes
+
+    out = tmp_path / "out"
+    first = count_scenes([border_scene["scene"]], out=out)
+
+    def no_read(self, scene, grid):
+        raise AssertionError("the picture was read again")
+
+    monkeypatch.setattr(Preview, "fill", no_read)
+    again = count_scenes([border_scene["scene"]], out=out)
+    rec = again.summary.scenes[0]
+    assert rec.tiles_resumed == rec.tiles > 1
+    assert first.preview.mean() > 20
+    np.testing.assert_array_equal(again.preview, first.preview)
