@@ -68,10 +68,14 @@ def test_qgis_process_bad_input_one_line_error_no_output(profile, tmp_path):
     assert not out.exists() and not list(tmp_path.glob(".never.staging-*"))
 
 
-def test_cancelling_stops_the_geotally_process(profile, border_scene, tmp_path):
+def test_cancelling_stops_the_geotally_process(profile, tmp_path):
     """Cancelling at the first progress report kills geotally: the call returns and no geotally
-    process is left running on that output folder."""
+    process is left running on that output folder. The scene is 25 tiles (a few seconds of
+    detection), so the run cannot end between the first report and the cancel."""
     skip_without_qgis()
+    from conftest import noise_scene
+
+    scene = noise_scene(tmp_path / "big.tif", size=2000)
     plugins = profile / "profiles" / "default" / "python" / "plugins"
     out = tmp_path / "cancelled"
     geotally = Path(sys.executable).with_name("geotally")
@@ -85,7 +89,7 @@ fb = QgsProcessingFeedback()
 seen = []
 fb.progressChanged.connect(lambda p: (seen.append(p), fb.cancel()))
 t0 = time.time()
-text = run_geotally(["count", {border_scene['scene']!r}, "--out", {str(out)!r}, "--fresh"], fb)
+text = run_geotally(["count", {str(scene)!r}, "--out", {str(out)!r}, "--fresh"], fb)
 out["seconds"] = time.time() - t0
 out["progress"] = seen
 out["cancelled"] = fb.isCanceled()

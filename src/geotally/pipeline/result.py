@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 from geotally.imagery.scene import Scene
 from geotally.store.outputs import staged_output
-from geotally.store.qgis_project import write_project
+from geotally.store.qgis_project import PREVIEW, write_preview, write_project
 from geotally.store.results import write_results
 from geotally.store.summary import RunSummary
 from geotally.zones.load import Zones
@@ -43,10 +44,14 @@ class CountResult:
         layers = {"detections": self.detections}
         layers.update({k: g for k, g in (("queues", self.queues), ("roads", self.roads), ("route", self.route))
                        if g is not None})
-        with staged_output(out) as stage:
+        # preview.tif is written on a thread beside the rest (GDAL encodes the picture without the GIL);
+        # the pool is joined before the project lists it, and before the staged folder is moved or removed.
+        picture = self.preview is not None and self.scene is not None
+        with staged_output(out) as stage, ThreadPoolExecutor(max_workers=1) as pool:
+            if picture:
+                written = pool.submit(write_preview, stage / PREVIEW, self.preview, self.scene.transform,
+                                      self.scene.width, self.scene.height, self.detections.crs)
             write_results(stage, layers, self.counts, self.tables, self.summary)
-            write_project(stage, self.summary, crs=self.detections.crs, preview=self.preview, scene=self.scene,
-                          zones=self.zones, border=self.border_line)  # project.qgs: the run in QGIS
             if "kml" in export:
                 from geotally.report.kml import write_kml
 
@@ -55,4 +60,8 @@ class CountResult:
                 from geotally.report.html import write_report
 
                 write_report(self, stage / "report.html", basemap=basemap)
+            if picture:
+                written.result()
+            write_project(stage, self.summary, crs=self.detections.crs, preview=self.preview, scene=self.scene,
+                          zones=self.zones, border=self.border_line, preview_written=picture)  # the run in QGIS
         return Path(out)

@@ -122,10 +122,11 @@ def provenance(summary: RunSummary) -> dict:
 
 
 def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray | None = None, scene=None,
-                  zones=None, border=None) -> Path:
+                  zones=None, border=None, preview_written: bool = False) -> Path:
     """Write project.qgs (and zones.gpkg, preview.tif when there is something to put in them) into
-    ``stage``; ``scene`` is the first scene (its grid places the preview), ``zones`` the run's Zones
-    and ``border`` the border line in the run's CRS."""
+    ``stage``, after the results' layers (it lists those present); ``scene`` is the first scene (its
+    grid places the preview), ``zones`` the run's Zones and ``border`` the border line in the run's CRS.
+    ``preview_written``: preview.tif is already there (CountResult.write makes it beside the rest)."""
     srs = _srs(crs)
     layers: list[Layer] = []  # top of the map first
     if zones is not None and len(zones.names):
@@ -152,7 +153,8 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
         layers.append(Layer(f"scene{i}_geotally", s.name, source, "gdal",
                             _raster(f"scene{i}_geotally", s.name, source, srs, bands, s.dtype != "uint8")))
     if preview is not None and scene is not None:
-        write_preview(stage / PREVIEW, preview, scene.transform, scene.width, scene.height, crs)
+        if not preview_written:
+            write_preview(stage / PREVIEW, preview, scene.transform, scene.width, scene.height, crs)
         name = f"{summary.scenes[0].name} (preview)"
         layers.append(Layer("preview_geotally", name, f"./{PREVIEW}", "gdal",
                             _raster("preview_geotally", name, f"./{PREVIEW}", srs, (1, 2, 3), False)))
