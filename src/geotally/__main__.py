@@ -1,5 +1,5 @@
 """python -m geotally: the command line."""
 
-from geotally.cli import main
+from geotally.cli import entry
 
-main()
+entry()

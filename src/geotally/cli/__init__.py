@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["app", "command", "main"]
+__all__ = ["app", "command", "entry", "main"]
 
 
 def main() -> None:
@@ -23,6 +23,33 @@ def main() -> None:
     from geotally.cli.base import run
 
     run()
+
+
+def entry() -> None:
+    """The ``geotally`` program (its console script, ``python -m geotally``): :func:`main`, then the
+    process ends once its output is flushed and its log closed. By then every result is written and
+    closed and every worker stopped; what is skipped is Python's teardown of pandas, GDAL, ONNX
+    Runtime and the rest, 0.1-0.2 s at the end of each count that does nothing for the user.
+    ``main`` stays an ordinary function (SystemExit) for scripts and tests."""
+    import os
+
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):  # as Python exits on sys.exit("message")
+        print(code, file=sys.stderr)
+        code = 1
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (geotally ... | head), a closed stream
+            pass
+    os._exit(code or 0)
 
 
 def __getattr__(name: str):

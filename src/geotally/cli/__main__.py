@@ -1,3 +1,3 @@
-from geotally.cli import main
+from geotally.cli import entry
 
-main()
+entry()
