@@ -2,7 +2,6 @@
 masked pixels and scene edges included; and scene reads get a real GDAL block cache."""
 
 import numpy as np
-import pytest
 import rasterio
 from rasterio.windows import Window
 
@@ -74,16 +73,11 @@ def test_trailer_crops_equal_one_read_per_vehicle(tmp_path):
                                                                   spec))
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_report_crops_equal_one_read_per_vehicle(tmp_path, monkeypatch, threads):
-    """Made on one thread or on two (many crops), each crop is the one its own read gives."""
+def test_report_crops_equal_one_read_per_vehicle(tmp_path):
     import base64
 
     import cv2
 
-    import geotally.report.payload as payload
-
-    monkeypatch.setattr(payload, "CROPS_IN_TWO", 1 if threads == 2 else 10**9)
     sc = _scene(tmp_path)
     boxes = _boxes(80, sc, seed=2)
     centres = boxes.mean(axis=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -24,7 +23,6 @@ TYPE_COLOURS = {"tanker": "#d62728", "box": "#f7f7f7", "flatbed_or_container": "
                 "other": "#9467bd", "unknown": "#7f7f7f"}
 MAX_CROPS = 1500  # native-resolution crops embedded in the report (large vehicles first, then by score)
 CROP_PX = (32, 160)  # a crop's side in scene pixels: 1.6 vehicle lengths, within these bounds
-CROPS_IN_TWO = 64  # from this many crops on, two threads make them
 
 
 def crops(scene: Scene, centres_px: np.ndarray, length_px: np.ndarray, order: np.ndarray,
@@ -39,27 +37,12 @@ def crops(scene: Scene, centres_px: np.ndarray, length_px: np.ndarray, order: np
     c0 = np.clip(np.round(centres_px[pick, 0] - side / 2), 0, np.maximum(scene.width - side, 0)).astype(np.int64)
     r0 = np.clip(np.round(centres_px[pick, 1] - side / 2), 0, np.maximum(scene.height - side, 0)).astype(np.int64)
     windows = np.column_stack([c0, r0, np.minimum(c0 + side, scene.width), np.minimum(r0 + side, scene.height)])
-
-    def encode(part: np.ndarray) -> dict[int, str]:
-        got = {}
-        with open_reader(scene) as src:  # one read per block of detections, not one per detection
-            for k, rgb in read_windows(src, scene, windows[part]):
-                ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 82])
-                if ok:
-                    got[int(pick[part[k]])] = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
-        return got
-
-    # Many crops: the top and bottom halves of the scene's detections on two threads (GDAL's reads and
-    # OpenCV's JPEG encoding release the GIL), each with its own handle; the crops are the same.
-    by_row = np.argsort(windows[:, 1], kind="stable")
-    halves = np.array_split(by_row, 2) if len(pick) >= CROPS_IN_TWO else [by_row]
     uri: dict[int, str] = {}
-    if len(halves) == 1:
-        uri = encode(halves[0])
-    else:
-        with ThreadPoolExecutor(max_workers=len(halves)) as pool:
-            for got in pool.map(encode, halves):
-                uri.update(got)
+    with open_reader(scene) as src:  # one read per block of detections, not one per detection
+        for k, rgb in read_windows(src, scene, windows):
+            ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 82])
+            if ok:
+                uri[int(pick[k])] = "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
     # in the order they were always listed (top to bottom), so the report is the same file
     for i in pick[np.argsort(centres_px[pick, 1], kind="stable")]:
         if int(i) in uri:
