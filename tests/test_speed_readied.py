@@ -1,5 +1,5 @@
 """A run of many scenes readies each scene while the model runs the one before: its checkpoint is
-opened on another thread, not between scenes on the main one. A run that fails on a scene leaves no
+opened on another thread, not between scenes on the main one, and closed on that thread too. A run that fails on a scene leaves no
 checkpoint of a scene it never reached, and keeps the finished ones."""
 
 import sqlite3
@@ -45,6 +45,26 @@ def test_the_next_scenes_checkpoint_is_opened_off_the_main_thread(tmp_path, monk
     paths = [str(checkpoint_path(out, str(s))) for s in scenes]
     assert [opened_on[p] for p in paths] == [True, False, False]  # the first before the model; the rest beside it
     assert all(_tiles(p) == 1 for p in paths)  # one tile each, committed through the store opened ahead
+
+
+def test_finished_checkpoints_are_closed_off_the_main_thread_before_the_outputs(tmp_path, monkeypatch, capsys):
+    scenes = [_png(tmp_path / f"s{k}.png", k) for k in range(3)]
+    closed_on = {}
+    real_close = checkpoint.TileStore.close
+
+    def close(self, discard_if_empty=False):
+        if not self._closed:
+            closed_on[str(self.path)] = threading.current_thread() is threading.main_thread()
+        real_close(self, discard_if_empty)
+
+    monkeypatch.setattr(checkpoint.TileStore, "close", close)
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", *scenes, "--gsd", "0.15", "--out", out, "--quiet")
+    assert code == 0, err
+    paths = [str(checkpoint_path(out, str(s))) for s in scenes]
+    assert [closed_on.get(p) for p in paths] == [False, False, False]
+    assert not list(out.glob("*-wal")) and not list(out.glob("*-shm"))  # every store closed by the end
+    assert all(_tiles(p) == 1 for p in paths)
 
 
 def test_a_failed_run_leaves_no_checkpoint_of_a_scene_it_never_reached(tmp_path, monkeypatch, capsys):

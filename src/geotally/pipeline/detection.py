@@ -4,8 +4,10 @@ pieced together from the tiles, the tiles run here, on local workers or on Dask.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +17,9 @@ from geotally.imagery.scene import Scene
 from geotally.imagery.windows import TileGrid
 from geotally.config.limits import check_tile_count
 from geotally.pipeline.model import RunModel
+
+if TYPE_CHECKING:
+    from geotally.store.checkpoint import TileStore
 
 
 @dataclass
@@ -58,12 +63,16 @@ def plan_tiles(sc: Scene, m: RunModel, params: Params) -> tuple[int, TileGrid]:
 
 def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
                dask: str | None, progress, say, picture: bool = True,
-               first: FirstBatch | None = None, opened: Future | None = None) -> SceneDetections:
+               first: FirstBatch | None = None, opened: Future | None = None,
+               close_later: Callable[[TileStore], object] | None = None) -> SceneDetections:
     """Detections merged over the scene, resumed from the checkpoint in ``store_dir``; with
     ``picture``, also the report's picture of it (pieced together from the tiles, and kept in the
     checkpoint so a recount need not read the scene again). ``first``: its first batch of tiles,
     read ahead (geotally.detect.run.read_ahead); ``opened``: its checkpoint, opened ahead (a Future
-    of open_checkpoint's result; its error, if any, is raised here, in the scene's turn)."""
+    of open_checkpoint's result; its error, if any, is raised here, in the scene's turn); ``close_later``:
+    given a finished scene's checkpoint, closes it on another thread (SQLite's last write and sync, a
+    few milliseconds a scene, then overlap the next scene's model time). A failed scene's checkpoint
+    is closed here, and removed if it holds no tile."""
     store = opened.result() if opened is not None else open_checkpoint(store_dir, sc, m, params, fresh)
     failed = True
     try:
@@ -100,7 +109,9 @@ def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, w
                     store.put_preview(preview.image)
         failed = False
     finally:
-        if store:
+        if store and close_later is not None and not failed:
+            close_later(store)
+        elif store:
             store.close(discard_if_empty=failed)
     return SceneDetections(sc, dets, preview.image if preview is not None else None, len(grid), resumed)
 

@@ -42,6 +42,7 @@ from geotally.config.thresholds import check_conf_classes, conf_thresholds
 if TYPE_CHECKING:
     from geotally.analysis.vehicles import ScenePart
     from geotally.pipeline.result import CountResult
+    from geotally.store.checkpoint import TileStore
 
 log = logging.getLogger("geotally")
 
@@ -104,6 +105,12 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
     # runs the one before.
     pool = ThreadPoolExecutor(max_workers=1) if len(run.scenes) > 1 and cfg.workers == 1 and not cfg.dask else None
     current = following = None
+    closing: list[tuple[TileStore, Future]] = []
+    finished = False
+
+    def close_later(store: TileStore) -> None:
+        closing.append((store, pool.submit(store.close)))
+
     try:
         for k, sc in enumerate(run.scenes, 1):
             log.info("scene %s: %d x %d px, %s, GSD %.3f m, sha256 %s", sc.path, sc.width, sc.height,
@@ -113,14 +120,21 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
             with _timed("detection"):
                 # the report's map is drawn on the first scene: only its picture is made
                 sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say, picture=k == 1,
-                                first=current.first if current else None, opened=current.store if current else None)
+                                first=current.first if current else None, opened=current.store if current else None,
+                                close_later=close_later if pool else None)
             log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles,
                      sd.resumed, len(sd.detections))
             found.append(sd)
             current, following = following, None
+        finished = True
     finally:
-        if pool:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool:  # after a failure, what was readied and not started is dropped
+            pool.shutdown(wait=True, cancel_futures=not finished)
+            for store, closed in closing:
+                if closed.cancelled():  # by a failure: closed here (closing again does nothing)
+                    store.close()
+                elif finished:
+                    closed.result()  # a close's own error is the run's
             for left in (current, following):  # readied for a scene the run did not reach (it failed first)
                 if left is not None:
                     left.discard()
