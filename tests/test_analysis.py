@@ -117,3 +117,27 @@ def test_claims_verdicts():
     with_iv = counts.assign(estimate=10.0, lo95=5.0, hi95=15.0)
     out = {c["zone"]: c["verdict"] for c in check_claims({"TR": 4530, "IQ": 12}, with_iv)}
     assert out == {"TR": "too high", "IQ": "consistent"}
+
+
+def test_band_and_activity_tables_list_every_band_and_activity_with_zeros():
+    # one queued truck 50 m from the border on side A: no vehicle in the far bands, none parked
+    import pandas as pd
+
+    from geotally.analysis.counts import count_tables
+
+    det = pd.DataFrame({"zone": ["A"], "class": ["large_vehicle"], "activity": ["queue"], "side": ["A"],
+                        "border_dist_m": [50.0]})
+    _, tables = count_tables(det, ["A", "B"], distance_bands=(0, 1000, 5000), side_names=["A", "B"])
+    bands = tables["counts_by_band.csv"]
+    assert list(dict.fromkeys(bands["band"])) == ["0-1000", "1000-5000", "5000+"]
+    assert len(bands) == 3 * 3 * 2  # (A, B, ALL) x three bands x two classes
+    far = bands[(bands["zone"] == "A") & (bands["band"] == "5000+") & (bands["class"] == "large_vehicle")]
+    assert far["count"].tolist() == [0]
+    assert bands["count"].sum() == 2  # the truck in its side's row and in ALL's
+    act = tables["counts_by_activity.csv"]
+    assert set(act["activity"]) == {"queue", "parked_or_other"}
+    parked = act[(act["zone"] == "ALL") & (act["activity"] == "parked_or_other")]
+    assert parked["count"].sum() == 0
+    with_roads = det.assign(on_road=[True])
+    _, tables = count_tables(with_roads, ["A"])
+    assert set(tables["counts_by_activity.csv"]["activity"]) == {"queue", "on_road", "off_road"}

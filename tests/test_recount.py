@@ -85,7 +85,8 @@ def test_recount_changes_zones_and_queue_rules(border_scene, first, monkeypatch,
 
 def test_a_conf_below_the_score_floor_needs_fresh_detection(first, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "recount", first, "--conf", "0.05")
-    assert_user_error(code, err, "--fresh")
+    assert_user_error(code, err, "below the score floor")
+    assert "count the scenes again" in err and "--fresh" not in err  # recount has no --fresh
 
 
 def test_report_rebuilds_and_show_prints(first, monkeypatch, capsys, no_detection):

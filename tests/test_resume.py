@@ -67,7 +67,8 @@ def test_resume_refuses_changed_parameters_and_fresh_starts_over(border_scene, t
     assert count(border_scene["scene"], out).returncode == 0
     changed = count(border_scene["scene"], out, "--model-gsd", "0.3")  # changes what the tiles are
     assert changed.returncode == 2
-    assert "detection parameters changed" in changed.stderr and len(changed.stderr.strip().splitlines()) == 1
+    assert len(changed.stderr.strip().splitlines()) == 1, changed.stderr
+    assert "detection parameters (model_gsd 0.25 -> 0.3) changed" in changed.stderr  # names what changed
     assert count(border_scene["scene"], out, "--model-gsd", "0.3", "--fresh").returncode == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geotally.analysis.queues import PARKED
 from geotally.config.defaults import SIZE_CLASSES
 from geotally.models.classes import VEHICLE_CLASSES
 
@@ -77,13 +78,21 @@ def claim_counts(counts: pd.DataFrame, tables: dict, claim_class: str) -> pd.Dat
     return claim_table(counts, tables, claim_class)
 
 
+def band_names(edges: tuple[float, ...]) -> list[str]:
+    """The bands' labels in order: '0-1000', '1000-5000', '5000+' for edges 0, 1000, 5000, after
+    '<E' when the first edge E is above 0."""
+    e = sorted(float(x) for x in edges)
+    inner = [f"{e[i]:g}-{e[i + 1]:g}" for i in range(len(e) - 1)] + [f"{e[-1]:g}+"]
+    return ([f"<{e[0]:g}"] if e[0] > 0 else []) + inner
+
+
 def band_labels(distance_m: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
-    """'0-1000', '1000-5000', '5000+' style labels for distances to the border."""
+    """Each distance to the border's band label (see band_names)."""
     e = np.asarray(sorted(edges), float)
-    labels = [f"{e[i]:g}-{e[i + 1]:g}" for i in range(len(e) - 1)] + [f"{e[-1]:g}+"]
+    names = band_names(edges)
+    labels = np.array(names[1:] if e[0] > 0 else names, dtype=object)
     idx = np.searchsorted(e, np.asarray(distance_m, float), side="right") - 1
-    out = np.array([labels[i] if i >= 0 else f"<{e[0]:g}" for i in idx], dtype=object)
-    return out
+    return np.where(idx >= 0, labels[np.maximum(idx, 0)], f"<{e[0]:g}").astype(object)
 
 
 def add_intervals(counts: pd.DataFrame, cal, detections: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -121,6 +130,8 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
     det_dates = _dates(detections)
     order = list(dict.fromkeys([_text(d) for d in (dates if dates is not None else det_dates)] + list(det_dates)))
     counts, activity, bands, sizes = [], [], [], []
+    # every activity of the run's kind gets its rows, zeros included: with roads, on or off them
+    activities = ["queue", "on_road", "off_road"] if "on_road" in detections else ["queue", PARKED]
     for d in order:
         part = detections[det_dates == d]
         zone, cls = part["zone"].to_numpy(), part["class"].to_numpy()
@@ -128,13 +139,14 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
         if cal is not None:
             c = add_intervals(c, cal, part)
         counts.append(c.assign(date=d))
-        activity.append(count_by(zone, cls, part["activity"].to_numpy(), "activity", zone_names).assign(date=d))
+        activity.append(count_by(zone, cls, part["activity"].to_numpy(), "activity", zone_names,
+                                 keys=_with_present(activities, part["activity"])).assign(date=d))
         if "size_class" in part:
             sizes.append(size_table(zone, cls, part["size_class"].to_numpy(), zone_names).assign(date=d))
         if distance_bands and side_names and "side" in part:
-            bands.append(count_by(part["side"].to_numpy(), cls,
-                                  band_labels(part["border_dist_m"].to_numpy(), distance_bands), "band",
-                                  list(side_names)).assign(date=d))
+            band = band_labels(part["border_dist_m"].to_numpy(), distance_bands)
+            bands.append(count_by(part["side"].to_numpy(), cls, band, "band", list(side_names),
+                                  keys=_with_present(band_names(distance_bands), pd.Series(band))).assign(date=d))
     first = lambda frames: (lambda df: df[["date"] + [k for k in df.columns if k != "date"]])(  # noqa: E731
         pd.concat(frames, ignore_index=True))
     tables = {"counts_by_activity.csv": first(activity)}
@@ -148,6 +160,11 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
     if sizes:
         tables[SIZE_TABLE] = first(sizes)
     return first(counts), tables
+
+
+def _with_present(keys: list[str], values: pd.Series) -> list[str]:
+    """``keys``, then any other value present (so none is dropped)."""
+    return keys + sorted(set(values.astype(str)) - set(keys))
 
 
 def _text(d) -> str:

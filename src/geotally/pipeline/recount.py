@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from geotally.config.count import NESTED, RECOUNTABLE, CountConfig, params_from_dict
+from geotally.config.thresholds import conf_thresholds, score_floor
 from geotally.errors import GeotallyError
+from geotally.pipeline.checks import model_conf
 from geotally.pipeline.result import CountResult
 from geotally.pipeline.run import run_count
 from geotally.store.outputs import check_manifest
@@ -82,8 +84,24 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
         cfg, changed = stored_config(summary).changed(wanted)
     except TypeError as exc:
         raise GeotallyError(f"recount: {exc}") from None
+    _check_floor(cfg, summary)
     for path in summary.inputs["scenes"]:
         if not any(ch in path for ch in "*?[") and not Path(path).exists():
             raise GeotallyError(f"the run's scene {path} is no longer there; a recount reads the scene's header "
                                 "and checksum, so put it back where it was")
     return run_count(summary.inputs["scenes"], results, cfg, progress, say, changed=changed)
+
+
+def _check_floor(cfg: CountConfig, summary: RunSummary) -> None:
+    """A --conf below the score floor the run kept asks for detections it never stored: refused here,
+    with what to do, before the checkpoint would refuse it as a change of detection."""
+    kept = summary.parameters.get("conf")
+    if not isinstance(kept, dict) or not kept:
+        return
+    asked = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
+    floor = score_floor(kept)
+    below = {k: v for k, v in asked.items() if v < floor}
+    if below:
+        low = ", ".join(f"{k} {v:g}" for k, v in sorted(below.items()))
+        raise GeotallyError(f"recount: --conf {low} is below the score floor {floor:g} the run kept (lower "
+                            "scores were never stored); count the scenes again with that --conf instead")

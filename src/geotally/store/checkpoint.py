@@ -97,7 +97,8 @@ class TileStore:
                 raise GeotallyError(f"cannot resume the run in {self.path.parent}: the remote asset changed on the "
                                     f"server ({f'ETag {old[5:]} -> {new[5:]}' if both else f'{old} -> {new}'}); "
                                     "use another --out, or --fresh to discard the finished tiles")
-            what = ", ".join(changed)
+            what = ", ".join(_changed_parameters(stored.get(k), manifest[k]) if k == "detection parameters" else k
+                             for k in changed)
             raise GeotallyError(f"cannot resume the run in {self.path.parent}: the {what} changed since it started; "
                                 "use another --out, or --fresh to discard the finished tiles")
 
@@ -171,6 +172,17 @@ class TileStore:
         remove(self.path)
         if self._made_dir and not any(self.path.parent.iterdir()):
             self.path.parent.rmdir()
+
+
+def _changed_parameters(old: str | None, new: str) -> str:
+    """'detection parameters (overlap 64 -> 128)': which parameters changed, and how."""
+    try:
+        a, b = json.loads(old or "{}"), json.loads(new)
+    except ValueError:
+        return "detection parameters"
+    diff = [f"{k} {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]
+    return f"detection parameters ({'; '.join(diff)})" if diff else "detection parameters"
 
 
 def manifest(scene_sha256: str, model_sha256: str, params: dict, run_file_sha256: str | None = None,
