@@ -4,6 +4,7 @@ results or the new ones, never a mixture; dead runs' staging folders are cleaned
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -90,3 +91,20 @@ def test_evaluate_refuses_a_mixed_folder(tmp_path, monkeypatch, capsys):
     os.remove(out / MANIFEST)
     with pytest.raises(GeotallyError, match="did not finish"):
         check_manifest(out)
+
+
+def test_results_folder_keeps_its_permissions_and_a_new_one_follows_the_umask(tmp_path):
+    # mkdtemp makes 0700 folders: the staged results must not take that over the user's folder
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    os.chmod(kept, 0o775)
+    with staged_output(kept) as stage:
+        (stage / "counts.csv").write_text("x\n")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o775
+    old = os.umask(0o027)
+    try:
+        with staged_output(tmp_path / "new") as stage:
+            (stage / "counts.csv").write_text("x\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o750

@@ -226,15 +226,17 @@ def test_the_local_guard_still_holds(world, creds, tmp_path, monkeypatch, capsys
     # a local ItemCollection with remote hrefs: refused unless --remote
     code, _, err = run(monkeypatch, capsys, "count", world["base"] / "items.json", "--out", tmp_path / "a")
     assert_user_error(code, err, "is not local", tmp_path / "a")
-    # a local VRT naming a network source: refused, even with --remote
+    # a local VRT naming a network source: refused (with --remote too, which takes only ItemCollections)
     vrt = tmp_path / "remote.vrt"
     with rasterio.open(world["cogs"][0]) as src:
         vrt.write_text(f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}"><VRTRasterBand '
                        'dataType="Byte" band="1"><SimpleSource><SourceFilename>/vsicurl/'
                        f'{world["web"].url}/{world["cogs"][0].name}</SourceFilename><SourceBand>1</SourceBand>'
                        '</SimpleSource></VRTRasterBand></VRTDataset>')
-    code, _, err = run(monkeypatch, capsys, "count", vrt, "--remote", "--out", tmp_path / "b")
+    code, _, err = run(monkeypatch, capsys, "count", vrt, "--out", tmp_path / "b")
     assert_user_error(code, err, "names a network source", tmp_path / "b")
+    code, _, err = run(monkeypatch, capsys, "count", vrt, "--remote", "--out", tmp_path / "b")
+    assert_user_error(code, err, "--remote", tmp_path / "b")
     # only http(s): a file: or ftp: scene URL is refused
     with pytest.raises(GeotallyError, match="only http and https"):
         geotally.api.search(SearchParams(catalog="ftp://127.0.0.1/cat.json", bbox="44,37,45,38"))

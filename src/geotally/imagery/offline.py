@@ -81,22 +81,28 @@ def rasters_offline() -> rasterio.Env:
     return rasterio.Env(**NETWORK_OFF)
 
 
-def read_local_vector(path: str | Path, **kwargs):
+def read_local_vector(path: str | Path, prefer: str | None = None, **kwargs):
     """``geopandas.read_file`` of a user's vector file, refused if it names a network source and read
-    with the network off: the one way geotally opens vector inputs."""
+    with the network off: the one way geotally opens vector inputs. A GeoPackage of several data
+    layers is read at the layer named ``prefer``, and refused without one (never its first, unsaid)."""
     import geopandas as gpd
 
     check_local(path)
     with vectors_offline():
         if "layer" not in kwargs and str(path).lower().endswith(".gpkg"):
-            kwargs.update(_data_layer(path))
+            kwargs.update(_data_layer(path, prefer))
         return gpd.read_file(path, **kwargs)
 
 
-def _data_layer(path: str | Path) -> dict:
+def _data_layer(path: str | Path, prefer: str | None) -> dict:
     """A GeoPackage's one data layer by name, where it also holds QGIS's ``layer_styles`` table (every
     GeoPackage geotally writes does, and so does one saved from QGIS with its style)."""
     import pyogrio
 
     names = [n for n, _ in pyogrio.list_layers(path) if n != "layer_styles"]
-    return {"layer": names[0]} if len(names) == 1 else {}
+    if len(names) > 1:
+        if prefer in names:
+            return {"layer": prefer}
+        raise GeotallyError(f"{path} holds {len(names)} layers ({', '.join(names)}); geotally reads one: save the "
+                            "layer you mean as a file of its own")
+    return {"layer": names[0]} if names else {}

@@ -518,6 +518,16 @@ def resolve_inputs(scenes: list, *, stac_api: str | None = None, catalog: str | 
         if bbox is not None:
             raise GeotallyError("--bbox picks the area read from remote imagery (--stac-api, --catalog, URLs or "
                                 "--remote); local scenes are counted whole")
+        given = [name for name, v in (("--datetime", datetime is not None), ("--collections", bool(collections)),
+                                      ("--gsd-range", any(g is not None for g in gsd_range)),
+                                      ("--max-cloud", max_cloud is not None), ("--max-items", max_items is not None))
+                 if v]
+        if given:  # a filter of catalogue items, with no catalogue: it would change nothing, unsaid
+            raise GeotallyError(f"{given[0]} filters the items of a catalogue search (--stac-api or --catalog); "
+                                "local scenes are all counted")
+        if remote:
+            raise GeotallyError("--remote reads the remote assets of STAC ItemCollection files (.json); "
+                                "none of the scenes given is one")
         return scenes
     for u in urls:
         check_scheme(u)

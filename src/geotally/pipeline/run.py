@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from geotally.analysis.calibration import Calibration
-from geotally.pipeline.checks import check_claim, check_run_options, model_conf
+from geotally.pipeline.checks import INPUT_FILES, check_claim, check_run_options, model_conf
 from geotally.config import CountConfig
 from geotally.config.params import SearchParams
 from geotally.detect.boxes import centres, corners_to_polygons
@@ -74,6 +74,12 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
     scenes = expand(inputs, date=cfg.date, date_pattern=cfg.date_pattern)
     if not scenes:
         raise GeotallyError("no scene given")
+    if out is not None:
+        from geotally.store.outputs import check_inputs_kept
+
+        files = {what: [str(getattr(cfg, k))] for k, what in INPUT_FILES.items()
+                 if isinstance(getattr(cfg, k), (str, os.PathLike))}
+        check_inputs_kept(out, {"scene": [str(s.path) for s in scenes], **files})
     cal = Calibration.load(cfg.calibration) if isinstance(cfg.calibration, (str, os.PathLike)) else cfg.calibration
     run = open_run(scenes, cfg)
     if hasattr(cal, "check_scene"):

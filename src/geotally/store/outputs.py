@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import shutil
+import stat
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -90,6 +91,23 @@ MANIFEST = "manifest.json"
 CHECKPOINT_PREFIX = ".geotally-checkpoint"
 # What a run writes; files of these names left by an earlier run are never carried into a new one.
 RUN_FILES = ("detections.*", "queues.*", "counts*.csv", "summary.json", "report.html", MANIFEST)
+
+
+# Every name a count may write into its folder (RUN_FILES and the files of options and QGIS).
+WRITTEN = (*RUN_FILES, "coverage.csv", "stationary.csv", "demo_comparison.csv", "preview.tif", "project.qgs",
+           "zones.gpkg", "roads.*", "route.*")
+
+
+def check_inputs_kept(out: str | os.PathLike, inputs: dict[str, list[str]]) -> None:
+    """Refuse an input file that lies in the results folder under a name the run writes there: the new
+    results would replace it (``inputs``: each option's name in errors, and its files)."""
+    folder = Path(out).resolve()
+    for option, paths in inputs.items():
+        for p in paths:
+            path = Path(p).resolve()
+            if path.parent == folder and any(path.match(pattern) for pattern in WRITTEN):
+                raise GeotallyError(f"{option} {p} lies in the results folder {out} under a name the run writes "
+                                    f"there ({path.name}), so the new results would replace it; move or rename it")
 
 
 def _stage_prefix(name: str) -> str:
@@ -191,6 +209,7 @@ def staged_output(out: str | os.PathLike) -> Iterator[Path]:
     clean_stale(final)
     try:
         stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(final.name)}{os.getpid()}-", dir=final.resolve().parent))
+        os.chmod(stage, _folder_mode(final))  # mkdtemp's is 0700; the results keep the folder's own
     except OSError as exc:
         raise (_write_error(exc, final) or exc) from None
     try:
@@ -214,6 +233,19 @@ def staged_output(out: str | os.PathLike) -> Iterator[Path]:
         raise user from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _folder_mode(final: Path) -> int:
+    """The permissions the results folder should have: its own when it exists, else what the
+    process's umask gives a new folder (as ``mkdir`` would)."""
+    if final.is_dir():
+        return stat.S_IMODE(final.stat().st_mode)
+    try:  # the umask without setting it (setting it, even briefly, races the writer threads)
+        line = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("Umask:"))
+        mask = int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError):
+        mask = 0o022
+    return 0o777 & ~mask
 
 
 def _write_error(exc: Exception, final: Path) -> GeotallyError | None:

@@ -28,12 +28,20 @@ def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
     """A vector file's features that have a geometry; ``what`` ("zones file", "border file") names it in errors."""
     check_file(path, what)
     try:
-        gdf = read_local_vector(path)
+        gdf = read_local_vector(path, prefer=what.split()[0])  # "zones file": a GeoPackage's zones layer
     except GeotallyError:
         raise
     except Exception as exc:
         raise GeotallyError(f"{what} {path} cannot be read as vector data: {first_line(exc)}") from None
-    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    import geopandas as gpd
+
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise GeotallyError(f"{what} {path} holds no geometries (a table without shapes); give a vector file "
+                            "(GeoJSON, GeoPackage, Shapefile)")
+    missing = np.flatnonzero((gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
+    if len(missing):  # dropping it would drop a zone, a label or a stretch of border unsaid
+        raise GeotallyError(f"{what} {path}: feature {int(missing[0]) + 1} has no geometry "
+                            f"({len(missing)} of {len(gdf)} features); give it one or remove it")
     check_finite(gdf, path, what)
     return gdf
 

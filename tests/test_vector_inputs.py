@@ -1,0 +1,69 @@
+"""A vector input is read whole or refused with one line: a table without shapes, a feature without
+a geometry, or a GeoPackage of several layers with none named for the purpose."""
+
+import json
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from geotally.errors import GeotallyError
+from geotally.zones.load import read_vector
+
+
+def _zones(tmp_path):
+    return gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)],
+                            crs=32638)
+
+
+def test_a_table_without_shapes_is_refused(tmp_path):
+    table = tmp_path / "counts.csv"
+    table.write_text("name,x\nA,1\n")
+    with pytest.raises(GeotallyError, match="holds no geometries"):
+        read_vector(str(table), "zones file")
+
+
+def test_a_feature_without_geometry_is_refused_not_dropped(tmp_path):
+    path = tmp_path / "zones.geojson"
+    _zones(tmp_path).to_file(path)
+    doc = json.loads(path.read_text())
+    doc["features"][1]["geometry"] = None
+    path.write_text(json.dumps(doc))
+    with pytest.raises(GeotallyError, match="feature 2 has no geometry"):
+        read_vector(str(path), "zones file")
+
+
+def test_a_geopackage_of_several_layers_is_read_at_the_named_one_or_refused(tmp_path):
+    path = tmp_path / "two.gpkg"
+    zones = _zones(tmp_path)
+    zones.to_file(path, layer="other")
+    zones.iloc[:1].to_file(path, layer="zones")
+    assert read_vector(str(path), "zones file")["name"].tolist() == ["A"]  # the zones layer, not the first
+    with pytest.raises(GeotallyError, match=r"holds 2 layers \(other, zones\)"):
+        read_vector(str(path), "truth file")
+
+
+def test_an_input_named_like_an_output_in_the_results_folder_is_refused_and_kept(tmp_path, monkeypatch, capsys):
+    from conftest import assert_user_error, noise_scene, run
+
+    out = tmp_path / "out"
+    out.mkdir()
+    scene = noise_scene(out / "preview.tif")  # the run writes its own preview.tif there
+    before = scene.read_bytes()
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", out, "--quiet")
+    assert_user_error(code, err, "would replace it")
+    assert scene.read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["preview.tif"]
+    scene.rename(out / "my_scene.tif")  # under any other name it is kept beside the results
+    code, _, err = run(monkeypatch, capsys, "count", out / "my_scene.tif", "--out", out, "--quiet")
+    assert code == 0, err
+    assert (out / "my_scene.tif").read_bytes() == before and (out / "counts.csv").exists()
+
+
+@pytest.mark.parametrize("option", [["--datetime", "2026-06-01/.."], ["--max-items", "1"], ["--gsd-range", "0.1,0.5"],
+                                    ["--remote"]])
+def test_a_catalogue_filter_without_a_catalogue_is_refused(tmp_path, monkeypatch, capsys, option):
+    from conftest import assert_user_error, noise_scene, run
+
+    scene = noise_scene(tmp_path / "scene.tif")
+    code, _, err = run(monkeypatch, capsys, "count", scene, *option, "--out", tmp_path / "out", "--quiet")
+    assert_user_error(code, err, option[0], out_dir=tmp_path / "out")
