@@ -67,3 +67,19 @@ def test_a_catalogue_filter_without_a_catalogue_is_refused(tmp_path, monkeypatch
     scene = noise_scene(tmp_path / "scene.tif")
     code, _, err = run(monkeypatch, capsys, "count", scene, *option, "--out", tmp_path / "out", "--quiet")
     assert_user_error(code, err, option[0], out_dir=tmp_path / "out")
+
+
+@pytest.mark.parametrize("option", [["--claim", "TR=5,TR=600"], ["--conf", "large_vehicle=0.3,large_vehicle=0.9"]])
+def test_a_key_given_twice_is_refused_not_the_last_kept(tmp_path, monkeypatch, capsys, option):
+    from conftest import assert_user_error, noise_scene, run
+
+    scene = noise_scene(tmp_path / "scene.tif")
+    code, _, err = run(monkeypatch, capsys, "count", scene, *option, "--out", tmp_path / "out", "--quiet")
+    assert_user_error(code, err, "twice", out_dir=tmp_path / "out")
+
+
+def test_review_sample_options_without_a_sample_are_refused(tmp_path, monkeypatch, capsys):
+    from conftest import assert_user_error, run
+
+    code, _, err = run(monkeypatch, capsys, "review", tmp_path, "--windows", "5", "--no-browser")
+    assert_user_error(code, err, "--windows shapes a review sample")

@@ -29,11 +29,17 @@ _D = CountConfig()  # the defaults, read from the config (never restated here)
 # -- parsers: text to typed values, a one-line error naming the option when the text has the wrong shape
 
 def key_values(text: str, cast, what: str, shape: str) -> dict:
-    """'A=1,B=2' to {'A': 1, 'B': 2}; anything else is a one-line error naming the option."""
+    """'A=1,B=2' to {'A': 1, 'B': 2}; anything else, a key given twice included (which value was
+    meant?), is a one-line error naming the option."""
     try:
-        return {k.strip(): cast(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+        pairs = [(k.strip(), cast(v)) for k, v in (part.split("=", 1) for part in text.split(","))]
     except ValueError:
         raise GeotallyError(f"{what} takes {shape}, got {text!r}") from None
+    keys = [k for k, _ in pairs]
+    twice = next((k for k in keys if keys.count(k) > 1), None)
+    if twice is not None:
+        raise GeotallyError(f"{what} gives {twice} twice in {text!r}; give each once")
+    return dict(pairs)
 
 
 def parse_conf(text: str):
