@@ -78,19 +78,14 @@ def synth_cmd(
     closure: Optional[str] = typer.Option(None, "--closure", help="Border closed on this date (YYYY-MM-DD): queues build up after it."),
     reopen: Optional[str] = typer.Option(None, "--reopen", help="Border reopened on this date: the queues drain after it."),
 ) -> None:
-    """Generate georeferenced border-crossing scenes with exact truth (GeoTIFF + GeoJSON)."""
+    """Generate georeferenced border-crossing scenes with exact truth (GeoTIFF + GeoJSON).
+
+    A run replaces an earlier synth run in --out: its scene files (scene.tif, scene_YYYY-MM-DD.tif and
+    their _truth.geojson) that this run does not write again are removed; other files are kept."""
     from rich.table import Table
 
-    from geotally.imagery.dates import iso_date
-    from geotally.synth import series_params, write_scene
+    from geotally.synth import write_synth
 
-    if reopen and not closure:
-        raise GeotallyError("--reopen has no effect without --closure; give --closure too, or leave --reopen out")
-    for opt, value in (("--start-date", start_date), ("--closure", closure)):
-        if value is not None and dates < 2:
-            raise GeotallyError(f"{opt} has no effect without --dates N (N of 2 or more); give --dates too")
-    closure = iso_date(closure, "--closure") if closure else None
-    reopen = iso_date(reopen, "--reopen") if reopen else None
     try:
         shares = tuple(float(x) for x in mix.split(","))
     except ValueError:
@@ -99,22 +94,12 @@ def synth_cmd(
                       cars_road=cars, cars_park=parked, mix=shares, seed=seed)
     base = SynthParams(layout=lp, gsd=gsd, haze=haze, jpeg_quality=jpeg_quality, sun_azimuth=sun_azimuth,
                        sun_elevation=sun_elevation)
-    base.validate()
-    try:
-        runs = series_params(base, dates, start_date or SERIES_START, closure=closure, reopen=reopen) \
-            if dates != 1 else [base]
-    except ValueError as exc:
-        raise GeotallyError(str(exc)) from None
+    written = write_synth(out_dir, base, dates, start_date, closure=closure, reopen=reopen)
     table = Table(title=f"synthetic scenes in {out_dir}/")
     for col in ("file", "date", "side", "large_vehicle", "small_vehicle"):
         table.add_column(col)
-    for p in runs:
-        name = f"scene_{p.date}" if dates > 1 else "scene"
-        try:
-            res = write_scene(out_dir, p, name=name)
-        except ValueError as exc:
-            raise GeotallyError(str(exc)) from None
+    for res in written:
         for side, c in res["counts"].items():
-            table.add_row(Path(res["scene"]).name, p.date or "", side, str(c.get("large_vehicle", 0)),
+            table.add_row(Path(res["scene"]).name, res["date"] or "", side, str(c.get("large_vehicle", 0)),
                           str(c.get("small_vehicle", 0)))
     out.print(table)

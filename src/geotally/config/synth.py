@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from geotally.config.limits import check_number
@@ -29,13 +30,24 @@ class LayoutParams:
         """One-line error for a layout that cannot be drawn (the same from synth and the API)."""
         check_number("--width-m", self.width_m, 20, 50_000, what="metres")
         check_number("--height-m", self.height_m, 20, 100_000, what="metres")
-        for what, counts in (("--queue", self.queue), ("--depot", self.depot)):
+        for what, counts in (("--queue", self.queue), ("--depot", self.depot),
+                             ("depot_capacity", self.depot_capacity or {})):
             for side, n in counts.items():
+                if side not in self.sides:  # a misspelt side would otherwise be dropped without a word
+                    raise GeotallyError(f"{what}: {side!r} is not a side of the scene; the sides are "
+                                        f"{' and '.join(self.sides)} (north first), like "
+                                        f"{self.sides[0]}=18,{self.sides[1]}=32")
                 check_number(f"{what} {side}", n, 0, 100_000, integer=True)
         check_number("--cars", self.cars_road, 0, 100_000, integer=True)
         check_number("--parked", self.cars_park, 0, 100_000, integer=True)
-        if len(self.mix) != 3 or min(self.mix) < 0 or sum(self.mix) <= 0:
-            raise GeotallyError(f"--mix takes three non-negative shares (tanker, box, flatbed), got {self.mix}")
+        try:
+            mix = tuple(self.mix)
+        except TypeError:
+            mix = (self.mix,)
+        if (len(mix) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                     and v >= 0 for v in mix) or sum(mix) <= 0):
+            raise GeotallyError("--mix takes three finite, non-negative shares (tanker, box, flatbed) that add up "
+                                f"to more than 0, like 0.4,0.35,0.25; got {','.join(map(str, mix))}")
         check_number("--seed", self.seed, 0, 2**32 - 1, integer=True)
 
 

@@ -2,6 +2,7 @@
 
 from geotally.config.synth import LayoutParams, SynthParams
 from geotally.synth.layout import Layout, make_layout
-from geotally.synth.scene import series_params, truth_counts, write_scene
+from geotally.synth.scene import series_params, truth_counts, write_scene, write_synth
 
-__all__ = ["Layout", "LayoutParams", "make_layout", "SynthParams", "series_params", "truth_counts", "write_scene"]
+__all__ = ["Layout", "LayoutParams", "make_layout", "SynthParams", "series_params", "truth_counts", "write_scene",
+           "write_synth"]

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +23,7 @@ from shapely.geometry import box, mapping
 from geotally.synth.ground import render_ground
 from geotally.config.limits import check_number
 from geotally.config.synth import SERIES_START, SynthParams
+from geotally.errors import GeotallyError, os_error
 from geotally.synth.layout import Layout, footprint, make_layout
 from geotally.synth.render import render_vehicles
 
@@ -120,21 +127,114 @@ def series_params(p: SynthParams, n_dates: int, start: str = SERIES_START, step_
     return out
 
 
+def _out_folder(out_dir: str | Path) -> Path:
+    """``--out`` as a folder to write into, refused in one line when it cannot be one; nothing is created."""
+    out = Path(out_dir)
+    if out.is_symlink() and not out.exists():
+        raise GeotallyError(f"--out {out} is a symbolic link to {os.path.realpath(out)}, which does not exist "
+                            "(or a link loop); create that folder, or give another --out")
+    if out.exists() and not out.is_dir():
+        raise GeotallyError(f"--out {out} is an existing file; give a directory path")
+    return out
+
+
+# The scene files synth writes: scene.tif or scene_YYYY-MM-DD.tif, each with its _truth.geojson (the
+# place's border, sides and roads.geojson keep their names from run to run and are simply replaced).
+SCENE_NAME = re.compile(r"^scene(_\d{4}-\d{2}-\d{2})?(\.tif|_truth\.geojson)$")
+
+
+@contextmanager
+def _staged(out: Path, replace_run: bool = False) -> Iterator[Path]:
+    """A staging folder inside ``out`` whose files are moved into ``out`` once all are written. On an error
+    nothing in ``out`` changes, and folders this made (``out`` and missing parents) are removed. With
+    ``replace_run``, files of an earlier synth run (its scene names, see SCENE_NAME) that this one did not
+    write again are removed, so the folder holds this run's scenes only."""
+    top = None
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        top = folder
+    stage = None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".synth-staging-{os.getpid()}-", dir=out))
+        yield stage
+        written = sorted(stage.iterdir())
+        for f in written:
+            os.replace(f, out / f.name)
+        if replace_run:
+            new = {f.name for f in written}
+            for old in out.iterdir():
+                if SCENE_NAME.match(old.name) and old.name not in new and (old.is_file() or old.is_symlink()):
+                    old.unlink()
+    except BaseException as exc:
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
+        user = os_error(exc, out) if isinstance(exc, Exception) else None
+        if user is not None:
+            raise user from None
+        raise
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
 def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dict:
     """Render and write ``{name}.tif``, ``border.geojson``, ``sides.geojson``, ``roads.geojson`` and
-    ``{name}_truth.geojson``.
+    ``{name}_truth.geojson`` into ``out_dir`` (made if missing). Other files there are left as they are.
 
+    The files appear together once all are written; a layout that does not fit (ValueError) or any
+    other error leaves ``out_dir`` as it was and removes a folder this call made.
     Returns the paths and the true counts per side and class.
     """
     p.validate()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    layout = make_layout(p.layout)
+    out = _out_folder(out_dir)
+    layout = make_layout(p.layout)  # before anything is made: trucks that do not fit leave no folder
+    with _staged(out) as stage:
+        return _write_files(stage, out, p, name, layout)
+
+
+def write_synth(out_dir: str | Path, p: SynthParams, dates: int = 1, start: str | None = None,
+                closure: str | None = None, reopen: str | None = None) -> list[dict]:
+    """``geotally synth``: the scene of ``p`` (``dates`` 1, ``scene.tif``), or the same place on ``dates``
+    dates (``scene_YYYY-MM-DD.tif``, see ``series_params``), with border, sides, roads and truth, in ``out_dir``.
+
+    Every value is checked and every layout placed before anything is written; on an error ``out_dir``
+    is left as it was (a folder this call made is removed). A run replaces the earlier synth run in
+    ``out_dir``: its scene files (``scene.tif``, ``scene_YYYY-MM-DD.tif`` and their ``_truth.geojson``)
+    that this run does not write again are removed, so a glob of the folder finds this run's scenes only;
+    files of other names are kept. Returns one ``write_scene``-like result per scene, in date order.
+    """
+    from geotally.imagery.dates import iso_date
+
+    check_number("--dates", dates, 1, 10_000, integer=True)
+    if reopen and not closure:
+        raise GeotallyError("--reopen has no effect without --closure; give --closure too, or leave --reopen out")
+    for opt, value in (("--start-date", start), ("--closure", closure)):
+        if value is not None and dates < 2:
+            raise GeotallyError(f"{opt} has no effect without --dates N (N of 2 or more); give --dates too")
+    start = iso_date(start, "--start-date") if start else SERIES_START
+    closure = iso_date(closure, "--closure") if closure else None
+    reopen = iso_date(reopen, "--reopen") if reopen else None
+    p.validate()
+    try:
+        runs = series_params(p, dates, start, closure=closure, reopen=reopen) if dates != 1 else [p]
+        layouts = [make_layout(r.layout) for r in runs]
+    except ValueError as exc:  # a reopening before the closure, trucks that do not fit
+        raise GeotallyError(str(exc)) from None
+    out = _out_folder(out_dir)
+    with _staged(out, replace_run=True) as stage:
+        return [_write_files(stage, out, r, f"scene_{r.date}" if dates > 1 else "scene", lay)
+                for r, lay in zip(runs, layouts)]
+
+
+def _write_files(stage: Path, out: Path, p: SynthParams, name: str, layout: Layout) -> dict:
+    """Write the scene's files into ``stage``; the returned paths are where they will lie in ``out``."""
     img, _ = render(layout, p)
     x0, y0 = _origin()
     h, w = img.shape[:2]
     transform = Affine(p.gsd, 0, x0, 0, -p.gsd, y0 + h * p.gsd)
-    tif = out / f"{name}.tif"
+    tif = stage / f"{name}.tif"
     profile = dict(driver="GTiff", width=w, height=h, count=3, dtype="uint8", crs=UTM38N, transform=transform,
                    tiled=True, blockxsize=512, blockysize=512, compress="deflate", zlevel=1, predictor=2,
                    photometric="RGB")
@@ -143,13 +243,13 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
         if p.date:
             dst.update_tags(ACQUISITION_DATE=p.date)
     scene_box = box(0, 0, w * p.gsd, h * p.gsd)
-    _geojson(out / "border.geojson", [{"type": "Feature", "properties": {"name": "border", "left": layout.params.sides[0], "right": layout.params.sides[1]},
+    _geojson(stage / "border.geojson", [{"type": "Feature", "properties": {"name": "border", "left": layout.params.sides[0], "right": layout.params.sides[1]},
                                        "geometry": mapping(_shift(layout.border, x0, y0))}])
-    _geojson(out / "sides.geojson", [{"type": "Feature", "properties": {"name": s},
+    _geojson(stage / "sides.geojson", [{"type": "Feature", "properties": {"name": s},
                                       "geometry": mapping(_shift(poly.intersection(scene_box.buffer(50)), x0, y0))}
                                      for s, poly in layout.side_polygons.items()])
     # The road network: the crossing's trunk road, named, with the bend the layout gave it.
-    _geojson(out / "roads.geojson", [{"type": "Feature", "properties": {"id": "R1", "highway": "trunk",
+    _geojson(stage / "roads.geojson", [{"type": "Feature", "properties": {"id": "R1", "highway": "trunk",
                                                                         "name": "Crossing road", "ref": "R1",
                                                                         "oneway": "no"},
                                       "geometry": mapping(_shift(layout.road, x0, y0))}])
@@ -159,7 +259,7 @@ def write_scene(out_dir: str | Path, p: SynthParams, name: str = "scene") -> dic
         props["id"] = i
         props["class"] = props.pop("cls")
         truth.append({"type": "Feature", "properties": props, "geometry": mapping(_shift(footprint(v), x0, y0))})
-    _geojson(out / f"{name}_truth.geojson", truth)
+    _geojson(stage / f"{name}_truth.geojson", truth)
     counts = truth_counts(layout.vehicles)
-    return {"scene": str(tif), "border": str(out / "border.geojson"), "sides": str(out / "sides.geojson"),
+    return {"scene": str(out / tif.name), "border": str(out / "border.geojson"), "sides": str(out / "sides.geojson"),
             "roads": str(out / "roads.geojson"), "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout, "date": p.date}
