@@ -83,3 +83,15 @@ def test_review_sample_options_without_a_sample_are_refused(tmp_path, monkeypatc
 
     code, _, err = run(monkeypatch, capsys, "review", tmp_path, "--windows", "5", "--no-browser")
     assert_user_error(code, err, "--windows shapes a review sample")
+
+
+def test_a_missing_zone_field_points_to_the_option_only_where_the_command_has_one(tmp_path):
+    from geotally.zones.load import load_zones
+
+    path = tmp_path / "zones.geojson"
+    _zones(tmp_path).rename(columns={"name": "side"}).to_file(path)
+    with pytest.raises(GeotallyError, match="use --zone-field with one of: side"):
+        load_zones(str(path), None, (0, 0, 20, 10))
+    with pytest.raises(GeotallyError, match="rename the one holding the zone names to 'name'") as e:
+        load_zones(str(path), None, (0, 0, 20, 10), field_option=None)  # evaluate has no --zone-field
+    assert "--zone-field" not in str(e.value)

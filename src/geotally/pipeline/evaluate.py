@@ -142,7 +142,7 @@ def _zone_errors(det: gpd.GeoDataFrame, geoms: np.ndarray, tcls: np.ndarray, dif
     """Detected against true counts per zone and class, both assigned by centre."""
     bounds = tuple(np.concatenate([np.min(shapely.bounds(geoms)[:, :2], axis=0), np.max(shapely.bounds(geoms)[:, 2:], axis=0)])) \
         if len(geoms) else tuple(det.total_bounds)
-    z = load_zones(str(zones_path), det.crs, bounds)
+    z = load_zones(str(zones_path), det.crs, bounds, field_option=None)  # evaluate has no --zone-field
     d = det[det["score"] >= conf]
     dz = assign_zones(shapely.get_coordinates(shapely.centroid(np.asarray(d.geometry.values, dtype=object))), z)
     tz = assign_zones(shapely.get_coordinates(shapely.centroid(geoms)), z) if len(geoms) else np.array([], object)

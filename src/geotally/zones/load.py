@@ -78,11 +78,12 @@ def zone_names(values, path: str, field: str) -> np.ndarray:
 
 
 def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
-               field: str = "name") -> Zones:
+               field: str = "name", field_option: str | None = "--zone-field") -> Zones:
     """Zone polygons reprojected to the scene CRS, checked for overlap with the scene.
 
     Files without a CRS are taken to be in the scene CRS (or pixel-space local metres
-    for scenes without one).
+    for scenes without one). ``field_option``: the option that names another field, where the
+    command has one (its errors point to it).
     """
     gdf = read_vector(path, "zones file")
     if gdf.empty:
@@ -93,7 +94,9 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
                             f"(pass a line as --border)")
     if field not in gdf.columns:
         cols = ", ".join(c for c in gdf.columns if c != "geometry") or "none"
-        raise GeotallyError(f"zones file {path} has no field {field!r}; use --zone-field with one of: {cols}")
+        fix = f"use {field_option} with one of: {cols}" if field_option else \
+            f"its fields are {cols}: rename the one holding the zone names to {field!r}"
+        raise GeotallyError(f"zones file {path} has no field {field!r}; {fix}")
     if gdf.crs is not None and scene_crs is not None:
         gdf = gdf.to_crs(scene_crs)
     elif gdf.crs is not None and scene_crs is None:
