@@ -95,3 +95,13 @@ def test_a_missing_zone_field_points_to_the_option_only_where_the_command_has_on
     with pytest.raises(GeotallyError, match="rename the one holding the zone names to 'name'") as e:
         load_zones(str(path), None, (0, 0, 20, 10), field_option=None)  # evaluate has no --zone-field
     assert "--zone-field" not in str(e.value)
+
+
+def test_two_overlapping_scenes_of_one_name_are_told_apart_by_path(tmp_path, monkeypatch, capsys):
+    from conftest import assert_user_error, noise_scene, run
+
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a, b = noise_scene(tmp_path / "a" / "scene.tif"), noise_scene(tmp_path / "b" / "scene.tif", seed=1)
+    code, _, err = run(monkeypatch, capsys, "count", a, b, "--out", tmp_path / "out", "--quiet")
+    assert_user_error(code, err, "overlap", out_dir=tmp_path / "out")
+    assert str(a) in err and str(b) in err  # not "scene.tif and scene.tif"

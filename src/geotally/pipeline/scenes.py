@@ -117,6 +117,8 @@ def check_undated_overlaps(scenes: list[SceneInput], opened: list) -> None:
              > 1e-6 * min(feet[i].area, feet[j].area)]
     if pairs:
         i, j = pairs[0]
-        raise GeotallyError(f"{Path(scenes[undated[i]].path).name} and {Path(scenes[undated[j]].path).name} overlap "
+        a, b = (Path(scenes[undated[k]].path) for k in (i, j))
+        a, b = (a.name, b.name) if a.name != b.name else (str(a), str(b))  # two scene.tif: which ones
+        raise GeotallyError(f"{a} and {b} overlap "
                             "and have no date, so geotally cannot tell one mosaic from two dates; give --date "
                             "YYYY-MM-DD (one date for all), --date-pattern 'name_{date:%Y%m%d}.tif', or STAC datetimes")
