@@ -105,3 +105,12 @@ def test_two_overlapping_scenes_of_one_name_are_told_apart_by_path(tmp_path, mon
     code, _, err = run(monkeypatch, capsys, "count", a, b, "--out", tmp_path / "out", "--quiet")
     assert_user_error(code, err, "overlap", out_dir=tmp_path / "out")
     assert str(a) in err and str(b) in err  # not "scene.tif and scene.tif"
+
+
+def test_a_georeferenced_border_on_a_scene_without_georeference_says_so(tmp_path):
+    from geotally.zones.border import load_border
+
+    path = tmp_path / "border.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(500000, 4100000), (500100, 4100100)])], crs=32638).to_file(path)
+    with pytest.raises(GeotallyError, match="georeferenced but the scene is not"):
+        load_border(str(path), None, (0, 0, 100, 100))

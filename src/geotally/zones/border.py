@@ -104,6 +104,9 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
         raise GeotallyError(f"border file {path} must hold lines; found {', '.join(sorted(kinds))}")
     if gdf.crs is not None and scene_crs is not None:
         gdf = gdf.to_crs(scene_crs)
+    elif gdf.crs is not None:  # as zones and roads: a map's coordinates cannot be placed on a picture
+        raise GeotallyError(f"border file {path} is georeferenced but the scene is not; give the border in "
+                            "pixel-space metres without a CRS")
     parts = shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object))
     parts = shapely.remove_repeated_points(parts)  # a vertex given twice has no direction to extend along
     bad = (shapely.get_num_coordinates(parts) < 2) | (shapely.length(parts) <= 0)
