@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from geotally.config.count import CountConfig
 from geotally.config.defaults import MATCH_CONF, MATCH_IOU
@@ -33,7 +33,15 @@ __all__ = ["count", "count_scenes", "recount", "show", "change", "evaluate", "ca
 PathLike = str | os.PathLike
 
 
-def count_scenes(inputs: list[PathLike], *, out: PathLike | None = None, config: CountConfig | None = None,
+def _paths(value: PathLike | Iterable[PathLike] | None) -> list[PathLike]:
+    """Where a function takes several paths: one str or PathLike is a list of one (never read letter by
+    letter), None is none."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, (str, os.PathLike)) else list(value)
+
+
+def count_scenes(inputs: PathLike | list[PathLike], *, out: PathLike | None = None, config: CountConfig | None = None,
                  progress: Callable[..., None] | None = None, say: Callable[[str], None] = lambda msg: None,
                  models: dict | None = None, search: SearchParams | None = None, remote: bool = False,
                  **options) -> CountResult:
@@ -60,7 +68,7 @@ def count_scenes(inputs: list[PathLike], *, out: PathLike | None = None, config:
     """
     from geotally.pipeline.run import run_count
 
-    return run_count(list(inputs), out, CountConfig.of(config, **options), progress, say, models, search=search,
+    return run_count(_paths(inputs), out, CountConfig.of(config, **options), progress, say, models, search=search,
                      remote=remote)
 
 
@@ -123,7 +131,7 @@ class Change:
     change_point: dict | None
 
 
-def change(results: list[PathLike], *, out: PathLike | None = None, force: bool = False) -> Change:
+def change(results: PathLike | list[PathLike], *, out: PathLike | None = None, force: bool = False) -> Change:
     """Compare dates: one multi-date results folder, or two folders (earlier first). With a
     calibration, each difference has a 95% interval and a verdict. ``out`` writes the table (CSV);
     an existing file is replaced only with ``force``."""
@@ -132,15 +140,15 @@ def change(results: list[PathLike], *, out: PathLike | None = None, force: bool 
 
     if out is not None:
         check_out_file(out, "-o", force=force)
-    table, point = _change(list(results))
+    table, point = _change(_paths(results))
     if out is not None:
         write_csv(Path(out), table)
     return Change(table, point)
 
 
-def evaluate(detections: list[PathLike], truth: PathLike, *, iou: float = MATCH_IOU, radius_m: float | None = None,
-             conf: float = MATCH_CONF, zones: PathLike | None = None, out: PathLike | None = None,
-             force: bool = False) -> dict:
+def evaluate(detections: PathLike | list[PathLike], truth: PathLike, *, iou: float = MATCH_IOU,
+             radius_m: float | None = None, conf: float = MATCH_CONF, zones: PathLike | None = None,
+             out: PathLike | None = None, force: bool = False) -> dict:
     """Score detections (files or results folders) against labelled truth: precision, recall, F1,
     AP50 and count error per class, image and zone. ``radius_m`` matches centres instead of IoU."""
     from geotally.pipeline.evaluate import evaluate as _evaluate
@@ -150,6 +158,7 @@ def evaluate(detections: list[PathLike], truth: PathLike, *, iou: float = MATCH_
     if radius_m is not None:
         check_number("--radius", radius_m, 0.01, 1000, what="metres")
     check_number("--conf", conf, 0.0, 0.999)
+    detections = _paths(detections)
     if not detections:
         raise GeotallyError("evaluate takes one or more DETECTIONS and then the TRUTH")
     for p in (*detections, truth):
@@ -168,18 +177,25 @@ DEFAULT_GROUP = r"^(.*?)[-_]?\d+$"  # a trailing frame number stripped: MOS74 ->
 
 
 def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool = False,
-              group: str | None = DEFAULT_GROUP, gsd: tuple[float, ...] | None = None, sensor: str | None = None,
-              kind: str | None = None) -> Calibration | SampleCalibration:
+              group: str | None = DEFAULT_GROUP, gsd: float | tuple[float, ...] | None = None,
+              sensor: str | None = None, kind: str | None = None) -> Calibration | SampleCalibration:
     """A calibration for count's estimates and intervals: from an evaluation.json of labelled images
     like the ones to count (``group`` names each image's scene group; intervals carry the spread
     of the rates between groups), or from a reviewed sample of the scene itself (RESULTS/review.gpkg).
-    ``gsd`` is (min[, max]) metres of the labelled imagery; count warns outside it."""
+    ``gsd`` is (min[, max]) metres of the labelled imagery (one number: min and max); count warns outside it."""
     import json
     from dataclasses import asdict
 
     from geotally.store.outputs import check_out_file, write_json
 
     if gsd is not None:
+        if isinstance(gsd, (int, float)):
+            gsd = (gsd,)
+        if not isinstance(gsd, (tuple, list)):
+            raise GeotallyError(f"--gsd takes MIN[,MAX] metres, got {gsd!r}")
+        if any(isinstance(a, (int, float)) and isinstance(b, (int, float)) and b < a
+               for a, b in zip(gsd, gsd[1:])):  # MIN <= MAX, refused as the CLI's parser refuses it
+            raise GeotallyError(f"--gsd takes some increasing numbers, got {','.join(map(str, gsd))!r}")
         if not 1 <= len(gsd) <= 2:
             raise GeotallyError(f"--gsd takes MIN[,MAX] metres, got {len(gsd)} numbers")
         for v in gsd:

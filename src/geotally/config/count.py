@@ -11,13 +11,15 @@ changes applied (:meth:`CountConfig.changed`).
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from geotally.config.defaults import (BATCH, CLAIM_SIZE_CLASSES, MODEL_IOU, OVERLAP, SEAM_IOU, SIZE_THRESHOLDS,
                                       TRAILER_TYPES, VEHICLE_CLASSES)
-from geotally.config.limits import GSD_M, MAX_BATCH, MAX_THREADS, MODEL_GSD_M, TILE_PX, check_increasing, check_number
+from geotally.config.limits import (GSD_M, MAX_BATCH, MAX_THREADS, MODEL_GSD_M, TILE_PX, check_increasing,
+                                    check_number, set_wholes, whole)
 from geotally.config.params import QueueParams, RoadParams, RouteParams, StationaryParams, TrailerParams
 from geotally.config.thresholds import conf_thresholds
 from geotally.errors import GeotallyError
@@ -42,6 +44,21 @@ RECOUNTABLE = ("conf", "zones", "zone_field", "border", "sides", "distance_bands
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _as_tuple(value: Any, name: str) -> Any:
+    """A tuple field as given by a script: a list as a tuple, and one value where several may be given as
+    a tuple of one (as the CLI reads ``--bands 3`` or ``--export kml``): never a string letter by letter.
+    Anything else is left for :meth:`CountConfig.validate` to refuse."""
+    if isinstance(value, list):
+        return tuple(value)
+    one = isinstance(value, str) if name == "export" else (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and name != "sides")
+    return (value,) if one else value
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,15 @@ class CountConfig:
     date: str | None = None  # every scene without a date of its own
     date_pattern: str | None = None
 
+    def __post_init__(self) -> None:
+        # The types a run needs, from what a script naturally gives: whole-number floats as ints, lists as
+        # tuples, one value as a tuple of one. Wrong types are left for validate() to refuse in one line.
+        set_wholes(self, "tile_size", "overlap", "batch", "threads", "workers")
+        for name in _TUPLES:
+            object.__setattr__(self, name, _as_tuple(getattr(self, name), name))
+        if isinstance(self.bands, tuple):
+            object.__setattr__(self, "bands", tuple(whole(b) for b in self.bands))
+
     @classmethod
     def of(cls, config: CountConfig | None = None, **options) -> CountConfig:
         """``config`` (or the defaults) with ``options`` changed (an unknown option is a TypeError, as
@@ -100,7 +126,16 @@ class CountConfig:
         unknown = sorted(set(options) - known)
         if unknown:
             raise TypeError(f"count() got an unexpected option {unknown[0]!r}; options: {', '.join(sorted(known))}")
-        return replace(config or cls(), **options)
+        base = config or cls()
+        for name, value in options.items():  # queue={"max_gap": 30}: those values changed, the rest kept
+            if name in NESTED and isinstance(value, dict):
+                names = {f.name for f in fields(NESTED[name])}
+                bad = sorted(set(value) - names)
+                if bad:
+                    raise TypeError(f"count() got an unexpected option {name}.{bad[0]}; {name} options: "
+                                    f"{', '.join(sorted(names))}")
+                options[name] = replace(getattr(base, name), **value)
+        return replace(base, **options)
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -125,27 +160,41 @@ class CountConfig:
         check_number("--workers", self.workers, 1, MAX_THREADS, integer=True)
         if self.backend not in BACKENDS:
             raise GeotallyError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if not isinstance(self.size_thresholds, tuple):
+            raise GeotallyError(f"--size-thresholds takes 3 increasing numbers, got {self.size_thresholds!r}")
         if len(self.size_thresholds) != 3:
             raise GeotallyError(f"--size-thresholds takes 3 increasing numbers, got {len(self.size_thresholds)}")
         check_increasing("--size-thresholds", list(self.size_thresholds), 0.5, 100)
+        if self.distance_bands is not None and not isinstance(self.distance_bands, tuple):
+            raise GeotallyError(f"--distance-bands takes increasing numbers of metres, like 0,1000,5000; "
+                                f"got {self.distance_bands!r}")
         if self.distance_bands:
             check_increasing("--distance-bands", list(self.distance_bands), 0, 1e7)
-        for params in (self.queue, self.stationary, self.trailer, self.road, self.route_params):
+        for name, kind in NESTED.items():
+            params = getattr(self, name)
+            if not isinstance(params, kind):
+                raise GeotallyError(f"{name} takes a {kind.__name__} or a dict of its values, got {params!r}")
             params.validate()
         if self.conf is not None:
+            if not (_is_number(self.conf) or isinstance(self.conf, dict) and all(map(_is_number, self.conf.values()))):
+                raise GeotallyError(f"--conf takes a number or class=number pairs, got {self.conf!r}")
             conf_thresholds(self.conf)
-        if self.bands is not None and (len(self.bands) not in (1, 3) or
+        if self.bands is not None and (not isinstance(self.bands, tuple) or len(self.bands) not in (1, 3) or
                                        not all(isinstance(b, int) and b >= 1 for b in self.bands)):
             raise GeotallyError(f"--bands takes 1 or 3 band numbers from 1, like 3,2,1; got {self.bands}")
         if self.sides is not None:
-            if len(self.sides) != 2 or not all(isinstance(s, str) and s.strip() for s in self.sides):
+            if (not isinstance(self.sides, tuple) or len(self.sides) != 2
+                    or not all(isinstance(s, str) and s.strip() for s in self.sides)):
                 raise GeotallyError(f"--sides takes two names, left then right, like TR,IQ; got {self.sides!r}")
             if self.sides[0] == self.sides[1]:
                 raise GeotallyError(f"--sides needs two different names, got {self.sides[0]!r} twice")
-        bad = [e for e in self.export if e not in EXPORTS]
+        bad = [e for e in self.export if e not in EXPORTS] if isinstance(self.export, tuple) else [self.export]
         if bad:
             raise GeotallyError(f"--export takes {', '.join(EXPORTS)}, got {bad[0]!r}")
         if self.claim is not None:
+            if not isinstance(self.claim, dict):
+                raise GeotallyError(f"--claim takes ZONE=COUNT pairs like {{'TR': 4530, 'IQ': 7245}}, "
+                                    f"got {self.claim!r}")
             for zone, n in self.claim.items():
                 check_number(f"--claim {zone}", n, 0, 1e9, what="a count")
         if self.claim_class not in (*VEHICLE_CLASSES, *TRAILER_TYPES, *CLAIM_SIZE_CLASSES):
@@ -206,9 +255,10 @@ class CountConfig:
         return cls(**kw)
 
     def changed(self, changes: dict[str, Any]) -> tuple[CountConfig, dict[str, dict[str, Any]]]:
-        """This config with ``changes`` applied, and what changed (``{"queue.max_gap": {"from": 25,
-        "to": 30}}``). A key is a field (``conf``) or a field of a nested parameter object
-        (``queue.max_gap``); a nested field changes that one value and keeps the others."""
+        """This config with ``changes`` applied, checked (:meth:`validate`: a bad change is refused
+        before anything reads it), and what changed (``{"queue.max_gap": {"from": 25, "to": 30}}``). A
+        key is a field (``conf``) or a field of a nested parameter object (``queue.max_gap``); a nested
+        field changes that one value and keeps the others."""
         top: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for key, value in changes.items():
@@ -222,6 +272,7 @@ class CountConfig:
         new = CountConfig.of(self, **top)
         if nested:
             new = replace(new, **{h: replace(getattr(new, h), **kv) for h, kv in nested.items()})
+        new.validate()
         return new, diff(self, new)
 
 

@@ -8,6 +8,7 @@ make tiles for every pixel; tile sizes follow the model's stride of 32 pixels.
 from __future__ import annotations
 
 import math
+import numbers
 
 from geotally.errors import GeotallyError
 
@@ -30,6 +31,22 @@ def check_number(name: str, value, lo: float, hi: float, *, integer: bool = Fals
     if not ok:
         kind = what or ("a whole number" if integer else "a number")
         raise GeotallyError(f"{name} must be {kind} from {lo:g} to {hi:g}, got {value!r}")
+
+
+def whole(value):
+    """``value`` as an int where it is a whole number (``2.0``, numpy's ``int64(2)``), else unchanged for
+    :func:`check_number` to refuse: a config holds the ints a run needs (``range``, a thread count)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return int(value) if math.isfinite(value) and abs(value) <= 2**53 and float(value).is_integer() else value
+
+
+def set_wholes(obj, *names: str) -> None:
+    """Each named field of a frozen dataclass, in its ``__post_init__``, as :func:`whole` makes it."""
+    for name in names:
+        object.__setattr__(obj, name, whole(getattr(obj, name)))
 
 
 def check_increasing(name: str, values, lo: float, hi: float) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from geotally.config.defaults import DEFAULT_TRAILER_MODEL
-from geotally.config.limits import check_number
+from geotally.config.limits import check_number, set_wholes
+from geotally.errors import GeotallyError
 
 # Carriageway widths in metres by OSM highway class (a dual carriageway counted whole);
 # anything else, and files without a highway field, get DEFAULT_WIDTH_M.
@@ -82,6 +83,9 @@ class QueueParams:
     lane_min_length: float = 10.0
     lane_width: float = 3.5  # metres one vehicle's lane adds to the width of a row abreast
 
+    def __post_init__(self) -> None:
+        set_wholes(self, "min_vehicles")
+
     def validate(self) -> None:
         """One-line error for a value out of range."""
         check_number("--queue-gap", self.max_gap, 0.1, 1000)
@@ -101,6 +105,9 @@ class StationaryParams:
     search_m: float = 12.0  # registration: offsets searched up to this far
     bin_m: float = 0.5  # registration: histogram bin of the offsets
     min_support: int = 6  # registration: pairs that must agree on the offset for it to be applied
+
+    def __post_init__(self) -> None:
+        set_wholes(self, "min_support")
 
     def validate(self) -> None:
         """One-line error for a value out of range."""
@@ -136,6 +143,9 @@ class SampleParams:
     seed: int = 0
     min_per_stratum: int = 2
 
+    def __post_init__(self) -> None:
+        set_wholes(self, "detections", "windows", "seed", "min_per_stratum")
+
     def validate(self) -> None:
         """One-line error for a value out of range (review --sample, --windows, --window-m, --seed)."""
         check_number("--sample", self.detections, 0, 1_000_000, integer=True)
@@ -159,8 +169,20 @@ class SearchParams:
     max_cloud: float | None = None  # percent, where the item states it
     max_items: int | None = None  # oldest first
 
+    def __post_init__(self) -> None:
+        set_wholes(self, "max_items")
+        if isinstance(self.collections, str):  # one name, not its letters
+            object.__setattr__(self, "collections", (self.collections,))
+        if isinstance(self.gsd_range, list):
+            object.__setattr__(self, "gsd_range", tuple(self.gsd_range))
+
     def validate(self) -> None:
-        """One-line error for a value out of range."""
+        """One-line error for a value out of range (MIN <= MAX first, as the CLI reads --gsd-range)."""
+        if not isinstance(self.gsd_range, tuple) or len(self.gsd_range) != 2:
+            raise GeotallyError(f"--gsd-range takes MIN,MAX metres, e.g. 0.2,0.6; got {self.gsd_range!r}")
+        lo, hi = self.gsd_range
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+            raise GeotallyError(f"--gsd-range takes MIN,MAX metres with MIN <= MAX; got {f'{lo:g},{hi:g}'!r}")
         for v in self.gsd_range:
             if v is not None:
                 check_number("--gsd-range", v, 0.005, 1000, what="metres")
