@@ -98,6 +98,17 @@ def test_search_lists_exactly_the_items_meeting_the_area_and_time(world, api, cr
     assert "2 item(s) of" in out and "saved 2 item(s)" in out
     assert [f["id"] for f in json.loads(saved.read_text())["features"]] == [f.id for f in found.items]
     assert TOKEN not in saved.read_text()
+    # an existing --save file (here the catalogue's own answer) is replaced only with --force
+    before = saved.read_text()
+    code, _, err = run(monkeypatch, capsys, "search", "--stac-api", api.url, "--collections", "synth-crossing",
+                       "--zones", world["zones"], "--datetime", f"{world['dates'][1]}/..", "--save", saved)
+    assert_user_error(code, err, "--force")
+    assert saved.read_text() == before
+    code, out, err = run(monkeypatch, capsys, "search", "--stac-api", api.url, "--collections", "synth-crossing",
+                         "--zones", world["zones"], "--datetime", f"{world['dates'][1]}/..", "--save", saved,
+                         "--force")
+    assert code in (0, None), err
+    assert len(json.loads(saved.read_text())["features"]) == 1
 
 
 def test_a_static_catalogue_skips_broken_items_one_line_each(world, creds, tmp_path):

@@ -226,15 +226,19 @@ def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool 
 
 
 def search(params: SearchParams, *, zones: PathLike | None = None, border: PathLike | None = None,
-           save: PathLike | None = None, say: Callable[[str], None] = lambda msg: None) -> Search:
+           save: PathLike | None = None, force: bool = False, say: Callable[[str], None] = lambda msg: None) -> Search:
     """The items of a STAC API (``params.stac_api``) or a static catalogue (``params.catalog``, URL or
     file) that cover the area of interest (``params.bbox`` W,S,E,N degrees, or a ``zones`` or ``border``
     file) in ``params.datetime`` (START/END), within its GSD range, cloud cover and number of items,
     oldest first; broken items are skipped one line each (``say``). ``save`` writes them as an
-    ItemCollection for :func:`count_scenes`."""
+    ItemCollection for :func:`count_scenes`; an existing file (the catalogue searched, say) is
+    replaced only with ``force``."""
     from geotally.imagery.stac import find
+    from geotally.store.outputs import check_out_file
 
     params.validate()
+    if save is not None:
+        check_out_file(save, "--save", force=force)
     return find(stac_api=params.stac_api, catalog=params.catalog, collections=params.collections,
                 datetime=params.datetime, bbox=params.bbox, zones=zones, border=border, gsd_range=params.gsd_range,
                 max_cloud=params.max_cloud, max_items=params.max_items, save=save, say=say)

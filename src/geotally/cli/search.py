@@ -27,6 +27,7 @@ def search_cmd(
     max_cloud: o.MaxCloud = None,
     max_items: o.MaxItems = None,
     save: Optional[Path] = typer.Option(None, "--save", help="Write the items found as a STAC ItemCollection JSON (for 'geotally count')."),
+    force: bool = typer.Option(False, "--force", help="Replace the --save file if it exists."),
     quiet: o.Quiet = False,
 ) -> None:
     """List the items of a STAC API (--stac-api) or a static catalogue (--catalog) that cover the area of
@@ -37,7 +38,7 @@ def search_cmd(
     from geotally.api import search
 
     found = search(o.search_params(stac_api, catalog, collections, datetime, bbox, gsd_range, max_cloud, max_items),
-                   zones=zones, border=border, save=save, say=say_to(quiet))
+                   zones=zones, border=border, save=save, force=force, say=say_to(quiet))
     if quiet:
         return
     table = Table(title=f"{len(found.items)} item(s) of {found.catalogue}"
