@@ -150,3 +150,11 @@ def test_search_gsd_range_min_above_max_gives_the_cli_line(monkeypatch, capsys):
     with pytest.raises(GeotallyError) as exc:
         SearchParams(gsd_range=0.3).validate()
     _one_line(exc, "--gsd-range takes MIN,MAX metres")
+
+
+def test_a_small_tile_size_with_the_default_overlap_says_to_give_an_overlap():
+    from geotally.config import CountConfig
+
+    with pytest.raises(GeotallyError, match=r"--tile-size 64 is not above the default --overlap 160; give --overlap"):
+        CountConfig(tile_size=64).validate()
+    CountConfig(tile_size=64, overlap=32).validate()  # both given: fine

@@ -151,6 +151,9 @@ class CountConfig:
             check_number("--tile-size", self.tile_size, *TILE_PX, integer=True)
             if int(self.tile_size) % 32:
                 raise GeotallyError(f"--tile-size must be a multiple of 32 (the model's stride), got {self.tile_size}")
+        if self.tile_size and self.overlap == OVERLAP and OVERLAP >= self.tile_size:  # the default, never given
+            raise GeotallyError(f"--tile-size {self.tile_size} is not above the default --overlap {OVERLAP}; give "
+                                f"--overlap below {self.tile_size} too (tiles must overlap by less than their side)")
         check_number("--overlap", self.overlap, 0, (self.tile_size or TILE_PX[1]) - 1, integer=True)
         check_number("--batch", self.batch, 1, MAX_BATCH, integer=True)
         check_number("model_iou", self.model_iou, 0.01, 1.0)
