@@ -211,3 +211,16 @@ def test_recount_refuses_an_edited_summary(first, tmp_path, monkeypatch, capsys,
     code, _, err = run(monkeypatch, capsys, "recount", folder)
     assert_user_error(code, err, "summary.json is not the file its run wrote")
     assert (folder / "manifest.json").read_bytes() == manifest
+
+
+def test_a_checkpoint_that_cannot_serve_says_to_count_again_not_to_recount_with_fresh(first, tmp_path, monkeypatch,
+                                                                                      capsys):
+    import shutil
+
+    copy = tmp_path / "res"
+    shutil.copytree(first, copy)
+    (ckpt,) = copy.glob(".geotally-checkpoint*.sqlite")
+    ckpt.write_bytes(b"not a database at all" * 100)  # damaged (an interrupted count --fresh leaves one of other parameters: the same error)
+    code, _, err = run(monkeypatch, capsys, "recount", copy, "--queue-gap", "30")
+    assert_user_error(code, err, "is damaged")
+    assert "recount:" in err and "count the scenes again" in err and "rerun with --fresh" not in err

@@ -22,6 +22,7 @@ from geotally.errors import GeotallyError
 from geotally.pipeline.checks import model_conf
 from geotally.pipeline.result import CountResult
 from geotally.pipeline.run import run_count
+from geotally.store.checkpoint import CheckpointUnusable
 from geotally.store.outputs import check_manifest
 from geotally.store.summary import RunSummary, read_summary
 
@@ -89,7 +90,11 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
         if not any(ch in path for ch in "*?[") and not Path(path).exists():
             raise GeotallyError(f"the run's scene {path} is no longer there; a recount reads the scene's header "
                                 "and checksum, so put it back where it was")
-    return run_count(summary.inputs["scenes"], results, cfg, progress, say, changed=changed)
+    try:
+        return run_count(summary.inputs["scenes"], results, cfg, progress, say, changed=changed)
+    except CheckpointUnusable as exc:  # its advice (--fresh) is a count's: a recount cannot detect again
+        raise GeotallyError(f"recount: {exc.what}; the stored detections cannot serve it: count the scenes "
+                            f"again (geotally count ... --out {results} --fresh)") from None
 
 
 def _check_floor(cfg: CountConfig, summary: RunSummary) -> None:

@@ -34,6 +34,15 @@ def remove(path: str | Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+class CheckpointUnusable(GeotallyError):
+    """A checkpoint that cannot serve this run: damaged, or made for another scene, model or parameters
+    (a count is told to start over with --fresh; a recount, which cannot, is told to count again)."""
+
+    def __init__(self, what: str, fix: str):
+        super().__init__(f"{what}; {fix}")
+        self.what = what
+
+
 class TileStore:
     """An SQLite file of finished tiles beside the results. Made on one thread and used on another
     (a run opens the next scene's while the model runs), never on two at once."""
@@ -75,8 +84,8 @@ class TileStore:
         damaged = (getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
                    or isinstance(exc, (ValueError, TypeError)))
         if damaged:
-            return GeotallyError(f"the checkpoint {self.path.name} in {self.path.parent} is damaged "
-                                 f"({first_line(exc)}); rerun with --fresh to discard it")
+            return CheckpointUnusable(f"the checkpoint {self.path.name} in {self.path.parent} is damaged "
+                                      f"({first_line(exc)})", "rerun with --fresh to discard it")
         return os_error(exc, self.path.parent, tiles_kept=True) or GeotallyError(
             f"the checkpoint {self.path.name} in {self.path.parent} cannot be used ({first_line(exc)}); fix that and "
             "run again; finished tiles are kept")
@@ -94,13 +103,13 @@ class TileStore:
             if REMOTE_ASSET in changed:  # the scene checksum changed with it: the server's change is the cause
                 old, new = stored[REMOTE_ASSET], manifest[REMOTE_ASSET]
                 both = old.startswith("ETag ") and new.startswith("ETag ")
-                raise GeotallyError(f"cannot resume the run in {self.path.parent}: the remote asset changed on the "
-                                    f"server ({f'ETag {old[5:]} -> {new[5:]}' if both else f'{old} -> {new}'}); "
+                raise CheckpointUnusable(f"cannot resume the run in {self.path.parent}: the remote asset changed on the "
+                                    f"server ({f'ETag {old[5:]} -> {new[5:]}' if both else f'{old} -> {new}'})",
                                     "use another --out, or --fresh to discard the finished tiles")
             what = ", ".join(_changed_parameters(stored.get(k), manifest[k]) if k == "detection parameters" else k
                              for k in changed)
-            raise GeotallyError(f"cannot resume the run in {self.path.parent}: the {what} changed since it started; "
-                                "use another --out, or --fresh to discard the finished tiles")
+            raise CheckpointUnusable(f"cannot resume the run in {self.path.parent}: the {what} changed since it started",
+                                     "use another --out, or --fresh to discard the finished tiles")
 
     def done(self) -> set[int]:
         return {t for (t,) in self.db.execute("SELECT tile FROM tiles")}
