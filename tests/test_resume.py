@@ -82,3 +82,36 @@ def test_resume_refuses_a_changed_scene(border_scene, tmp_path):
         dst.update_tags(NOTE="edited")
     again = count(scene, out)
     assert again.returncode == 2 and "scene checksum changed" in again.stderr
+
+
+def test_a_fresh_run_that_fails_puts_the_earlier_checkpoint_back(tmp_path, monkeypatch, capsys):
+    import geotally.detect.run as dr
+    from conftest import noise_scene, run
+    from geotally.errors import GeotallyError
+
+    scene, out = noise_scene(tmp_path / "scene.tif", size=600), tmp_path / "res"
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", out, "--quiet")
+    assert code == 0, err
+    ckpt = checkpoint_path(out, str(scene))
+    before, counts = ckpt.read_bytes(), (out / "counts.csv").read_bytes()
+    real = dr.read_tile
+    calls = []
+
+    def failing(*a, **k):  # interrupted after its first tiles, with other parameters
+        calls.append(1)
+        if len(calls) > 1:
+            raise GeotallyError("the disk went away")
+        return real(*a, **k)
+
+    monkeypatch.setattr(dr, "read_tile", failing)
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", out, "--fresh", "--overlap", "64",
+                       "--batch", "1", "--quiet")
+    assert code == 2 and "disk went away" in err, err
+    assert ckpt.read_bytes() == before and (out / "counts.csv").read_bytes() == counts
+    assert not list(out.glob("*.before-fresh"))
+    monkeypatch.setattr(dr, "read_tile", real)
+    code, _, err = run(monkeypatch, capsys, "recount", out, "--queue-gap", "30")  # the earlier results still serve
+    assert code == 0, err
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", out, "--fresh", "--overlap", "64", "--quiet")
+    assert code == 0, err  # a finished fresh run keeps no copy aside
+    assert not list(out.glob("*.before-fresh")) and ckpt.read_bytes() != before

@@ -42,7 +42,7 @@ from geotally.config.thresholds import check_conf_classes, conf_thresholds
 if TYPE_CHECKING:
     from geotally.analysis.vehicles import ScenePart
     from geotally.pipeline.result import CountResult
-    from geotally.store.checkpoint import TileStore
+    from geotally.store.checkpoint import SetAside, TileStore
 
 log = logging.getLogger("geotally")
 
@@ -56,7 +56,22 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
     """Count the scenes named by ``inputs`` (files, folders, globs, STAC, http(s) URLs, or the items
     of a catalogue ``search``) into one result; see geotally.api.count_scenes. ``models`` caches
     prepared models between runs of one process; ``changed`` is what a recount changed, recorded in
-    summary.json."""
+    summary.json. With --fresh, the checkpoints it replaces are put back if it fails."""
+    from geotally.store.checkpoint import SetAside
+
+    aside = SetAside()
+    try:
+        result = _run_count(inputs, out, cfg, progress, say, models, changed, search, remote, aside)
+    except BaseException:
+        aside.restore()
+        raise
+    aside.drop()
+    return result
+
+
+def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, progress: Progress | None,
+               say: Callable[[str], None], models: dict | None, changed: dict | None, search: SearchParams | None,
+               remote: bool, aside: SetAside) -> CountResult:
     check_run_options(cfg, out)
     inputs = [str(i) for i in inputs]
     if search is not None or remote or any("://" in i for i in inputs):  # remote reading, asked for
@@ -82,6 +97,10 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
         check_inputs_kept(out, {"scene": [str(s.path) for s in scenes], **files})
     cal = Calibration.load(cfg.calibration) if isinstance(cfg.calibration, (str, os.PathLike)) else cfg.calibration
     run = open_run(scenes, cfg)
+    if cfg.fresh and out is not None:  # kept until the new results are written
+        from geotally.store.checkpoint import checkpoint_path
+
+        aside.move([checkpoint_path(out, str(sc.path)) for sc in run.scenes])
     if hasattr(cal, "check_scene"):
         for sc in run.scenes:
             cal.check_scene(sc.sha256, str(sc.path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import struct
 from pathlib import Path
@@ -32,6 +33,39 @@ def remove(path: str | Path) -> None:
     """Delete a checkpoint with its SQLite write-ahead log and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class SetAside:
+    """The checkpoints a --fresh run replaces, kept aside until its results are written: a run that
+    fails or is interrupted puts them back (and removes its own), so the earlier results, which
+    still stand, can still be recounted; a finished run deletes them."""
+
+    SUFFIX = ".before-fresh"
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def move(self, paths: list[Path]) -> None:
+        for path in paths:
+            if Path(path).exists():
+                for suffix in ("", "-wal", "-shm"):
+                    part = Path(f"{path}{suffix}")
+                    if part.exists():
+                        os.replace(part, f"{part}{self.SUFFIX}")
+                self.paths.append(Path(path))
+
+    def restore(self) -> None:
+        for path in self.paths:
+            remove(path)
+            for suffix in ("", "-wal", "-shm"):
+                kept = Path(f"{path}{suffix}{self.SUFFIX}")
+                if kept.exists():
+                    os.replace(kept, f"{path}{suffix}")
+
+    def drop(self) -> None:
+        for path in self.paths:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}{self.SUFFIX}").unlink(missing_ok=True)
 
 
 class CheckpointUnusable(GeotallyError):
