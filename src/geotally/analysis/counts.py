@@ -130,8 +130,9 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
     det_dates = _dates(detections)
     order = list(dict.fromkeys([_text(d) for d in (dates if dates is not None else det_dates)] + list(det_dates)))
     counts, activity, bands, sizes = [], [], [], []
-    # every activity of the run's kind gets its rows, zeros included: with roads, on or off them
-    activities = ["queue", "on_road", "off_road"] if "on_road" in detections else ["queue", PARKED]
+    # every activity of the run's kind gets its rows, zeros included (with roads, on or off them), in
+    # the alphabetical order the table always had
+    activities = sorted(["queue", "on_road", "off_road"] if "on_road" in detections else ["queue", PARKED])
     for d in order:
         part = detections[det_dates == d]
         zone, cls = part["zone"].to_numpy(), part["class"].to_numpy()
@@ -140,7 +141,7 @@ def count_tables(detections: pd.DataFrame, zone_names: list[str], cal=None,
             c = add_intervals(c, cal, part)
         counts.append(c.assign(date=d))
         activity.append(count_by(zone, cls, part["activity"].to_numpy(), "activity", zone_names,
-                                 keys=_with_present(activities, part["activity"])).assign(date=d))
+                                 keys=sorted(_with_present(activities, part["activity"]))).assign(date=d))
         if "size_class" in part:
             sizes.append(size_table(zone, cls, part["size_class"].to_numpy(), zone_names).assign(date=d))
         if distance_bands and side_names and "side" in part:
