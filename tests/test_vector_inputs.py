@@ -114,3 +114,16 @@ def test_a_georeferenced_border_on_a_scene_without_georeference_says_so(tmp_path
     gpd.GeoDataFrame(geometry=[shapely.LineString([(500000, 4100000), (500100, 4100100)])], crs=32638).to_file(path)
     with pytest.raises(GeotallyError, match="georeferenced but the scene is not"):
         load_border(str(path), None, (0, 0, 100, 100))
+
+
+def test_a_vrt_whose_source_is_missing_names_the_missing_file(tmp_path, monkeypatch, capsys):
+    from conftest import assert_user_error, run
+
+    vrt = tmp_path / "mosaic.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:32638</SRS><GeoTransform>500000,0.5,0,'
+                   '4100000,0,-0.5</GeoTransform><VRTRasterBand dataType="Byte" band="1"><SimpleSource>'
+                   '<SourceFilename relativeToVRT="1">gone.tif</SourceFilename><SourceBand>1</SourceBand>'
+                   '</SimpleSource></VRTRasterBand></VRTDataset>')
+    monkeypatch.chdir(tmp_path.parent)  # the source is found beside the VRT, not in the working folder
+    code, _, err = run(monkeypatch, capsys, "count", vrt, "--out", tmp_path / "out", "--quiet")
+    assert_user_error(code, err, f"refers to {tmp_path / 'gone.tif'}, which is missing", out_dir=tmp_path / "out")

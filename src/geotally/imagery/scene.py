@@ -129,6 +129,14 @@ def _ends_whole(src: rasterio.DatasetReader, name: str) -> bool:
         return False
 
 
+def _listed_files(src: rasterio.DatasetReader) -> list[str]:
+    """The files GDAL says make up the dataset (a VRT's sources among them); none if it cannot say."""
+    try:
+        return [str(f) for f in src.files]
+    except Exception:  # noqa: BLE001 - only a better message depends on it
+        return []
+
+
 def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
     """Read the first and last blocks so a truncated file fails now, not hours in. A PNG or JPEG
     that ends whole is read at its first pixel only; damage inside it fails there or as detection
@@ -141,9 +149,15 @@ def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
             if last:
                 src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
     except RasterioIOError as exc:
+        gdal = first_line(exc).replace(' See previous exception for details.', '')
+        here = os.path.dirname(os.path.abspath(name))
+        listed = [os.path.join(here, f) for f in _listed_files(src) if "://" not in f and not f.startswith("/vsi")]
+        missing = [f for f in listed if not os.path.exists(f)]
+        if missing:  # a VRT naming a file that is not there: nothing to re-download
+            raise GeotallyError(f"{name} cannot be read: it refers to {missing[0]}, which is missing; put the file "
+                                "back, or fix the reference") from None
         raise GeotallyError(f"{name} cannot be read: the raster is truncated or corrupt "
-                            f"(GDAL: {first_line(exc).replace(' See previous exception for details.', '')}); "
-                            "re-download or re-export it") from None
+                            f"(GDAL: {gdal}); re-download or re-export it") from None
 
 
 def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
