@@ -25,7 +25,7 @@ def test_zones_given_as_truth_are_refused(results, border_scene, tmp_path, monke
 
 @pytest.mark.parametrize("features, fragment", [([], "holds no objects"),
                                                 ([{"type": "Feature", "properties": {"id": 1},
-                                                   "geometry": {"type": "Point", "coordinates": [284200, 4115100]}}],
+                                                   "geometry": {"type": "Point", "coordinates": [42.6, 37.1]}}],
                                                  "no class field")])
 def test_truth_without_objects_or_class_field(features, fragment, results, tmp_path, monkeypatch, capsys):
     truth = tmp_path / "t.geojson"

@@ -127,3 +127,16 @@ def test_a_vrt_whose_source_is_missing_names_the_missing_file(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path.parent)  # the source is found beside the VRT, not in the working folder
     code, _, err = run(monkeypatch, capsys, "count", vrt, "--out", tmp_path / "out", "--quiet")
     assert_user_error(code, err, f"refers to {tmp_path / 'gone.tif'}, which is missing", out_dir=tmp_path / "out")
+
+
+def test_metres_in_a_file_read_as_degrees_are_refused_with_the_cause(tmp_path):
+    path = tmp_path / "zones.geojson"
+    _zones(tmp_path).to_file(path)  # written with its UTM CRS
+    doc = json.loads(path.read_text())
+    doc.pop("crs", None)  # as many tools write GeoJSON: no crs member, so WGS84 by RFC 7946
+    for f, x in zip(doc["features"], (500000, 500010)):
+        f["geometry"]["coordinates"] = [[[x, 4100000], [x + 10, 4100000], [x + 10, 4100010], [x, 4100010],
+                                         [x, 4100000]]]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(GeotallyError, match=r"not degrees: give the file the CRS"):
+        read_vector(str(path), "zones file")

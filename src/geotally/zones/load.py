@@ -43,7 +43,20 @@ def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
         raise GeotallyError(f"{what} {path}: feature {int(missing[0]) + 1} has no geometry "
                             f"({len(missing)} of {len(gdf)} features); give it one or remove it")
     check_finite(gdf, path, what)
+    check_degrees(gdf, path, what)
     return gdf
+
+
+def check_degrees(gdf: gpd.GeoDataFrame, path: str, what: str) -> None:
+    """Refuse coordinates beyond ±180° / ±90° in a geographic CRS: metres read as degrees (a GeoJSON
+    without a ``crs`` member is WGS84 by its standard), which would reproject to nowhere."""
+    if gdf.crs is None or not gdf.crs.is_geographic or gdf.empty:
+        return
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if min(x0, y0) < -180.5 or x1 > 360.5 or max(abs(y0), abs(y1)) > 90.5:
+        raise GeotallyError(f"{what} {path} is in {gdf.crs.to_string()} (degrees) but its coordinates reach "
+                            f"[{x0:.6g}, {y0:.6g}, {x1:.6g}, {y1:.6g}], which are not degrees: give the file the CRS "
+                            "its coordinates are in (a GeoJSON without one is read as WGS84)")
 
 
 def check_finite(gdf: gpd.GeoDataFrame, path: str, what: str) -> None:
