@@ -27,8 +27,7 @@ def check_run_options(cfg: CountConfig, out=None) -> None:
     the output folder or an installed extra."""
     cfg.validate()
     check_input_files(cfg)
-    if cfg.conf is None:
-        conf_thresholds(model_conf(cfg.model, cfg.weights))
+    run_thresholds(cfg)  # the registered model's own thresholds, when no --conf is given
     if cfg.dask:
         import importlib.util
 
@@ -47,13 +46,23 @@ INPUT_FILES = {"zones": "zones file", "border": "border file", "roads": "roads f
                "weights": "--weights file"}
 
 
+def input_files(cfg: CountConfig) -> dict[str, str | os.PathLike]:
+    """The input files the options name, by the name their errors give them (a calibration given as
+    an object, not a file, is none)."""
+    return {what: getattr(cfg, option) for option, what in INPUT_FILES.items()
+            if isinstance(getattr(cfg, option), (str, os.PathLike))}
+
+
 def check_input_files(cfg: CountConfig) -> None:
     """Every input file the options name is a readable file (not missing, a folder or a symbolic-link
     loop), checked before any work: a folder for --zones used to pass until the end of the run."""
-    for option, what in INPUT_FILES.items():
-        path = getattr(cfg, option)
-        if isinstance(path, (str, os.PathLike)):
-            check_file(path, what)
+    for what, path in input_files(cfg).items():
+        check_file(path, what)
+
+
+def run_thresholds(cfg: CountConfig) -> dict[str, float]:
+    """The per-class score thresholds a run uses: its --conf, else the registered model's own."""
+    return conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
 
 
 def check_claim(claim: dict[str, float], zone_set: Zones | None) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from geotally.config.count import NESTED, RECOUNTABLE, CountConfig, params_from_dict
-from geotally.config.thresholds import conf_thresholds, score_floor
+from geotally.config.thresholds import score_floor
 from geotally.errors import GeotallyError
-from geotally.pipeline.checks import model_conf
+from geotally.pipeline.checks import run_thresholds
 from geotally.pipeline.result import CountResult
 from geotally.pipeline.run import run_count
 from geotally.store.checkpoint import CheckpointUnusable
@@ -103,7 +103,7 @@ def _check_floor(cfg: CountConfig, summary: RunSummary) -> None:
     kept = summary.parameters.get("conf")
     if not isinstance(kept, dict) or not kept:
         return
-    asked = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
+    asked = run_thresholds(cfg)
     floor = score_floor(kept)
     below = {k: v for k, v in asked.items() if v < floor}
     if below:

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from geotally.analysis.calibration import Calibration
-from geotally.pipeline.checks import INPUT_FILES, check_claim, check_run_options, model_conf
+from geotally.pipeline.checks import check_claim, check_run_options, input_files, run_thresholds
 from geotally.config import CountConfig
 from geotally.config.params import SearchParams
 from geotally.detect.boxes import centres, corners_to_polygons
@@ -37,7 +37,7 @@ from geotally.pipeline.inputs import RunInputs, open_run
 from geotally.pipeline.model import RunModel, prepare_model
 from geotally.pipeline.preload import Preload
 from geotally.pipeline.scenes import expand
-from geotally.config.thresholds import check_conf_classes, conf_thresholds
+from geotally.config.thresholds import check_conf_classes
 
 if TYPE_CHECKING:
     from geotally.analysis.vehicles import ScenePart
@@ -92,8 +92,7 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     if out is not None:
         from geotally.store.outputs import check_inputs_kept
 
-        files = {what: [str(getattr(cfg, k))] for k, what in INPUT_FILES.items()
-                 if isinstance(getattr(cfg, k), (str, os.PathLike))}
+        files = {what: [str(path)] for what, path in input_files(cfg).items()}
         check_inputs_kept(out, {"scene": [str(s.path) for s in scenes], **files})
     cal = Calibration.load(cfg.calibration) if isinstance(cfg.calibration, (str, os.PathLike)) else cfg.calibration
     run = open_run(scenes, cfg)
@@ -111,7 +110,7 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
         from geotally.pipeline.route import plan
 
         planned = plan(str(cfg.roads), cfg.route, run.footprints, run.crs, cfg.route_params)
-    thresholds = conf_thresholds(cfg.conf if cfg.conf is not None else model_conf(cfg.model, cfg.weights))
+    thresholds = run_thresholds(cfg)
     with _timed("model"):
         m = _model(cfg, thresholds, say, models)
     # The analysis stage's libraries, imported while the model runs: after the inputs hold and the model

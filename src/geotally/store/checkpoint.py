@@ -29,10 +29,15 @@ def checkpoint_path(out: str | Path, scene_path: str) -> Path:
     return Path(out) / f"{CHECKPOINT}-{Path(scene_path).name}-{hashlib.sha256(full.encode()).hexdigest()[:12]}.sqlite"
 
 
+def _parts(path: str | Path, suffix: str = "") -> list[Path]:
+    """A checkpoint's files: the database, its SQLite write-ahead log and shared-memory file."""
+    return [Path(f"{path}{part}{suffix}") for part in ("", "-wal", "-shm")]
+
+
 def remove(path: str | Path) -> None:
     """Delete a checkpoint with its SQLite write-ahead log and shared-memory files."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for part in _parts(path):
+        part.unlink(missing_ok=True)
 
 
 class SetAside:
@@ -48,24 +53,24 @@ class SetAside:
     def move(self, paths: list[Path]) -> None:
         for path in paths:
             if Path(path).exists():
-                for suffix in ("", "-wal", "-shm"):
-                    part = Path(f"{path}{suffix}")
-                    if part.exists():
-                        os.replace(part, f"{part}{self.SUFFIX}")
+                self._rename(_parts(path), _parts(path, self.SUFFIX))
                 self.paths.append(Path(path))
 
     def restore(self) -> None:
         for path in self.paths:
             remove(path)
-            for suffix in ("", "-wal", "-shm"):
-                kept = Path(f"{path}{suffix}{self.SUFFIX}")
-                if kept.exists():
-                    os.replace(kept, f"{path}{suffix}")
+            self._rename(_parts(path, self.SUFFIX), _parts(path))
 
     def drop(self) -> None:
         for path in self.paths:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}{self.SUFFIX}").unlink(missing_ok=True)
+            for kept in _parts(path, self.SUFFIX):
+                kept.unlink(missing_ok=True)
+
+    @staticmethod
+    def _rename(sources: list[Path], targets: list[Path]) -> None:
+        for src, dst in zip(sources, targets):
+            if src.exists():
+                os.replace(src, dst)
 
 
 class CheckpointUnusable(GeotallyError):
