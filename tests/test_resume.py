@@ -108,10 +108,56 @@ def test_a_fresh_run_that_fails_puts_the_earlier_checkpoint_back(tmp_path, monke
                        "--batch", "1", "--quiet")
     assert code == 2 and "disk went away" in err, err
     assert ckpt.read_bytes() == before and (out / "counts.csv").read_bytes() == counts
-    assert not list(out.glob("*.before-fresh"))
+    assert not list(out.glob("*.before-fresh*"))
     monkeypatch.setattr(dr, "read_tile", real)
     code, _, err = run(monkeypatch, capsys, "recount", out, "--queue-gap", "30")  # the earlier results still serve
     assert code == 0, err
     code, _, err = run(monkeypatch, capsys, "count", scene, "--out", out, "--fresh", "--overlap", "64", "--quiet")
     assert code == 0, err  # a finished fresh run keeps no copy aside
-    assert not list(out.glob("*.before-fresh")) and ckpt.read_bytes() != before
+    assert not list(out.glob("*.before-fresh*")) and ckpt.read_bytes() != before
+
+
+def test_a_fresh_run_killed_midway_gives_the_earlier_checkpoint_back_to_the_next_run(border_scene, tmp_path):
+    """SIGKILL leaves no time to put the earlier checkpoint back; the next run in the folder does it,
+    so the earlier results, which still stand, still recount."""
+    out = tmp_path / "run"
+    assert count(border_scene["scene"], out).returncode == 0
+    ckpt = checkpoint_path(out, border_scene["scene"])
+    whole, counts = finished_tiles(ckpt), (out / "counts.csv").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "geotally.cli", "count", border_scene["scene"], "--out", str(out),
+                             *ARGS, "--model-gsd", "0.3", "--fresh"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+
+    def aside():
+        return [p.name for p in out.iterdir() if "before-fresh" in p.name]
+
+    while not (aside() and 2 <= finished_tiles(ckpt)) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert aside() and 2 <= finished_tiles(ckpt) < whole  # the killed run's own checkpoint, half done
+    assert (out / "counts.csv").read_bytes() == counts  # the earlier results stand
+    again = subprocess.run([sys.executable, "-m", "geotally.cli", "recount", str(out), "--queue-gap", "30", "-q"],
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert not aside() and finished_tiles(ckpt) == whole
+    assert count(border_scene["scene"], out, "--model-gsd", "0.3").returncode == 2  # the earlier parameters hold
+
+
+def test_the_results_swap_retires_the_checkpoints_set_aside(tmp_path):
+    """Once the new results take the folder's name, the set-aside copies are gone with the old folder:
+    a run killed just after the swap leaves nothing that the next run would wrongly put back."""
+    from geotally.store.checkpoint import SetAside
+    from geotally.store.outputs import staged_output
+
+    out = tmp_path / "res"
+    out.mkdir()
+    ckpt = checkpoint_path(out, str(tmp_path / "a.tif"))
+    ckpt.write_bytes(b"earlier")
+    aside = SetAside()
+    aside.move([ckpt])
+    ckpt.write_bytes(b"this run's")
+    with staged_output(out) as stage:
+        (stage / "summary.json").write_text("{}")
+    assert ckpt.read_bytes() == b"this run's" and not list(out.glob("*before-fresh*"))
+    assert SetAside.recover(out) == [] and ckpt.read_bytes() == b"this run's"

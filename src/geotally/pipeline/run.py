@@ -59,6 +59,10 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
     summary.json. With --fresh, the checkpoints it replaces are put back if it fails."""
     from geotally.store.checkpoint import SetAside
 
+    if out is not None:
+        for path in SetAside.recover(out):
+            say(f"put back the earlier results' checkpoint {path.name}, which a --fresh run killed before its "
+                "results were written had set aside")
     aside = SetAside()
     try:
         result = _run_count(inputs, out, cfg, progress, say, models, changed, search, remote, aside)

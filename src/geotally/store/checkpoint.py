@@ -16,8 +16,8 @@ import numpy as np
 
 from geotally.detect.run import Detections
 from geotally.errors import GeotallyError, first_line, os_error
+from geotally.store.outputs import CHECKPOINT_PREFIX as CHECKPOINT, SET_ASIDE, alive
 
-CHECKPOINT = ".geotally-checkpoint"
 REMOTE_ASSET = "remote asset"  # manifest key of a scene read from a server
 RGB8 = b"RGB8"  # a stored picture's first bytes: then its height and width (uint32) and its pixels
 
@@ -43,34 +43,52 @@ def remove(path: str | Path) -> None:
 class SetAside:
     """The checkpoints a --fresh run replaces, kept aside until its results are written: a run that
     fails or is interrupted puts them back (and removes its own), so the earlier results, which
-    still stand, can still be recounted; a finished run deletes them."""
-
-    SUFFIX = ".before-fresh"
+    still stand, can still be recounted; the swap of the results folder retires them (they are not
+    carried into the new one). A run killed outright cannot put them back: the next run in the folder
+    does (:meth:`recover`). Each is named for the process that set it aside."""
 
     def __init__(self) -> None:
         self.paths: list[Path] = []
+        self.suffix = f"{SET_ASIDE}-{os.getpid()}"
 
     def move(self, paths: list[Path]) -> None:
         for path in paths:
             if Path(path).exists():
-                self._rename(_parts(path), _parts(path, self.SUFFIX))
+                _rename(_parts(path), _parts(path, self.suffix))
                 self.paths.append(Path(path))
 
     def restore(self) -> None:
         for path in self.paths:
-            remove(path)
-            self._rename(_parts(path, self.SUFFIX), _parts(path))
+            _put_back(path, self.suffix)
 
     def drop(self) -> None:
         for path in self.paths:
-            for kept in _parts(path, self.SUFFIX):
+            for kept in _parts(path, self.suffix):
                 kept.unlink(missing_ok=True)
 
     @staticmethod
-    def _rename(sources: list[Path], targets: list[Path]) -> None:
-        for src, dst in zip(sources, targets):
-            if src.exists():
-                os.replace(src, dst)
+    def recover(out: str | Path) -> list[Path]:
+        """Put back the checkpoints that --fresh runs killed before their results were written set
+        aside in ``out`` (their own half-done ones are removed); returns the checkpoints put back."""
+        back = []
+        for kept in sorted(Path(out).glob(f"{CHECKPOINT}*.sqlite{SET_ASIDE}-*")):
+            base, _, pid = kept.name.rpartition(f"{SET_ASIDE}-")
+            if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+                _put_back(kept.with_name(base), f"{SET_ASIDE}-{pid}")
+                back.append(kept.with_name(base))
+        return back
+
+
+def _put_back(path: Path, suffix: str) -> None:
+    """The checkpoint set aside under ``suffix`` in place of the one at ``path``."""
+    remove(path)
+    _rename(_parts(path, suffix), _parts(path))
+
+
+def _rename(sources: list[Path], targets: list[Path]) -> None:
+    for src, dst in zip(sources, targets):
+        if src.exists():
+            os.replace(src, dst)
 
 
 class CheckpointUnusable(GeotallyError):

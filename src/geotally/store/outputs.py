@@ -89,6 +89,9 @@ def check_out_file(path: str | os.PathLike, option: str, force: bool = False) ->
 
 MANIFEST = "manifest.json"
 CHECKPOINT_PREFIX = ".geotally-checkpoint"
+# A checkpoint a --fresh run set aside (store.checkpoint.SetAside): never carried into the new results,
+# so the folder's swap is what retires it.
+SET_ASIDE = ".before-fresh"
 # What a run writes; files of these names left by an earlier run are never carried into a new one.
 RUN_FILES = ("detections.*", "queues.*", "counts*.csv", "summary.json", "report.html", MANIFEST)
 
@@ -114,7 +117,8 @@ def _stage_prefix(name: str) -> str:
     return f".{name}.staging-"
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs (one of another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -136,7 +140,7 @@ def clean_stale(final: Path) -> None:
             pid = int(stage.name[len(_stage_prefix(final.name)):].split("-", 1)[0])
         except ValueError:
             continue
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or alive(pid):
             continue
         if final.is_dir():
             for sub in stage.iterdir():
@@ -164,7 +168,7 @@ def _carry(final: Path, stage: Path) -> list[Path]:
     old = _run_files(final)
     folders = []
     for item in final.iterdir():
-        if item.name in old or (stage / item.name).exists():
+        if item.name in old or (stage / item.name).exists() or SET_ASIDE in item.name:
             continue
         if item.is_dir():
             folders.append(item)
