@@ -158,3 +158,23 @@ def test_a_small_tile_size_with_the_default_overlap_says_to_give_an_overlap():
     with pytest.raises(GeotallyError, match=r"--tile-size 64 is not above the default --overlap 160; give --overlap"):
         CountConfig(tile_size=64).validate()
     CountConfig(tile_size=64, overlap=32).validate()  # both given: fine
+
+
+def test_numpy_numbers_are_numbers(scene, tmp_path):
+    """A value computed with numpy (np.float32 is no Python float, np.int64 no int) is taken as the
+    number it is, and summary.json holds plain numbers."""
+    import numpy as np
+
+    out = tmp_path / "out"
+    geotally.count(scene, out=out, gsd=np.float32(0.25), conf=np.float32(0.3), overlap=np.int64(64),
+                   tile_size=np.int32(512), size_thresholds=np.array([6.0, 10.0, 14.0], dtype=np.float32),
+                   queue=QueueParams(max_gap=np.float32(30), min_vehicles=np.int64(5)))
+    cfg = _config(out)
+    assert cfg["gsd"] == pytest.approx(0.25) and type(cfg["gsd"]) is float
+    assert cfg["overlap"] == 64 and cfg["tile_size"] == 512 and cfg["size_thresholds"] == [6.0, 10.0, 14.0]
+    assert cfg["queue"]["max_gap"] == 30 and cfg["queue"]["min_vehicles"] == 5
+    assert type(CountConfig(gsd=np.float16(0.5)).gsd) is float and type(CountConfig(batch=np.uint8(2)).batch) is int
+    assert SearchParams(max_cloud=np.float32(20)).max_cloud == 20
+    with pytest.raises(GeotallyError) as exc:
+        CountConfig(gsd=np.float32(3)).validate()
+    _one_line(exc, "--gsd must be a number from 0.005 to 2, got 3.0")

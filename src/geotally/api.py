@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from geotally.config.count import CountConfig
 from geotally.config.defaults import MATCH_CONF, MATCH_IOU
-from geotally.config.limits import check_number
+from geotally.config.limits import check_number, is_number, plain
 from geotally.config.params import SearchParams
 from geotally.errors import GeotallyError
 
@@ -189,11 +189,12 @@ def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool 
     from geotally.store.outputs import check_out_file, write_json
 
     if gsd is not None:
-        if isinstance(gsd, (int, float)):
+        gsd = plain(gsd)
+        if is_number(gsd):
             gsd = (gsd,)
         if not isinstance(gsd, (tuple, list)):
             raise GeotallyError(f"--gsd takes MIN[,MAX] metres, got {gsd!r}")
-        if any(isinstance(a, (int, float)) and isinstance(b, (int, float)) and b < a
+        if any(is_number(a) and is_number(b) and b < a
                for a, b in zip(gsd, gsd[1:])):  # MIN <= MAX, refused as the CLI's parser refuses it
             raise GeotallyError(f"--gsd takes some increasing numbers, got {','.join(map(str, gsd))!r}")
         if not 1 <= len(gsd) <= 2:

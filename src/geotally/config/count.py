@@ -19,7 +19,7 @@ from typing import Any
 from geotally.config.defaults import (BATCH, CLAIM_SIZE_CLASSES, MODEL_IOU, OVERLAP, SEAM_IOU, SIZE_THRESHOLDS,
                                       TRAILER_TYPES, VEHICLE_CLASSES)
 from geotally.config.limits import (GSD_M, MAX_BATCH, MAX_THREADS, MODEL_GSD_M, TILE_PX, check_increasing,
-                                    check_number, set_wholes, whole)
+                                    check_number, is_number, set_plain, set_wholes, whole)
 from geotally.config.params import QueueParams, RoadParams, RouteParams, StationaryParams, TrailerParams
 from geotally.config.thresholds import conf_thresholds
 from geotally.errors import GeotallyError
@@ -55,10 +55,6 @@ def _as_tuple(value: Any, name: str) -> Any:
     one = isinstance(value, str) if name == "export" else (
         isinstance(value, numbers.Real) and not isinstance(value, bool) and name != "sides")
     return (value,) if one else value
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -112,6 +108,7 @@ class CountConfig:
     def __post_init__(self) -> None:
         # The types a run needs, from what a script naturally gives: whole-number floats as ints, lists as
         # tuples, one value as a tuple of one. Wrong types are left for validate() to refuse in one line.
+        set_plain(self)
         set_wholes(self, "tile_size", "overlap", "batch", "threads", "workers")
         for name in _TUPLES:
             object.__setattr__(self, name, _as_tuple(getattr(self, name), name))
@@ -179,7 +176,7 @@ class CountConfig:
                 raise GeotallyError(f"{name} takes a {kind.__name__} or a dict of its values, got {params!r}")
             params.validate()
         if self.conf is not None:
-            if not (_is_number(self.conf) or isinstance(self.conf, dict) and all(map(_is_number, self.conf.values()))):
+            if not (is_number(self.conf) or isinstance(self.conf, dict) and all(map(is_number, self.conf.values()))):
                 raise GeotallyError(f"--conf takes a number or class=number pairs, got {self.conf!r}")
             conf_thresholds(self.conf)
         if self.bands is not None and (not isinstance(self.bands, tuple) or len(self.bands) not in (1, 3) or

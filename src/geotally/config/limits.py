@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import fields
 
 from geotally.errors import GeotallyError
 
@@ -25,12 +26,49 @@ def check_number(name: str, value, lo: float, hi: float, *, integer: bool = Fals
     """Raise a one-line GeotallyError unless ``value`` is a finite number (whole if ``integer``) in [lo, hi].
 
     ``name`` is the option as the CLI spells it (``--queue-gap``), so both faces give the same line."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+    ok = is_number(value) and math.isfinite(value) and lo <= value <= hi
     if ok and integer:
         ok = float(value).is_integer()
     if not ok:
         kind = what or ("a whole number" if integer else "a number")
         raise GeotallyError(f"{name} must be {kind} from {lo:g} to {hi:g}, got {value!r}")
+
+
+def is_number(value) -> bool:
+    """A real number, numpy's scalars included; not a bool (``True`` is no threshold)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def plain(value):
+    """A number as Python's own int or float (numpy's scalars are neither: np.float32 is no float, np.int64
+    no int, and JSON takes none of them), a lower-precision float as it prints (np.float32(0.3) is 0.3,
+    not 0.30000001192092896); a list or 1-D array of numbers as a tuple of them, the numbers in a
+    tuple, list or dict likewise. Anything else unchanged, for the checks to refuse."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, list) or getattr(value, "ndim", 0) == 1:
+        items = [plain(v) for v in value]
+        return tuple(items) if all(map(is_number, items)) else items if isinstance(value, list) else value
+    if not is_number(value) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    try:
+        return float(str(value))  # numpy prints a float32 as the shortest decimal that reads back as it
+    except ValueError:  # a Fraction prints as 1/3
+        return float(value)
+
+
+def set_plain(obj) -> None:
+    """Every field of a frozen dataclass holding numbers, in its ``__post_init__``, as :func:`plain`
+    makes it."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        new = plain(value)
+        if new is not value:
+            object.__setattr__(obj, f.name, new)
 
 
 def whole(value):

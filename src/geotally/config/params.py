@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from geotally.config.defaults import DEFAULT_TRAILER_MODEL
-from geotally.config.limits import check_number, set_wholes
+from geotally.config.limits import check_number, is_number, set_plain, set_wholes
 from geotally.errors import GeotallyError
 
 # Carriageway widths in metres by OSM highway class (a dual carriageway counted whole);
@@ -26,6 +26,9 @@ class RoadParams:
     margin_m: float = 4.0  # beyond the half-width: line and imagery misregistration
     widths_m: dict[str, float] = field(default_factory=lambda: dict(ROAD_WIDTH_M))
 
+    def __post_init__(self) -> None:
+        set_plain(self)
+
     def validate(self) -> None:
         """One-line error for a value out of range (the CLI and the API give the same line)."""
         if self.distance_m is not None:
@@ -41,6 +44,9 @@ class RouteParams:
 
     stretch_km: float = 1.0
     margin_km: float = 5.0  # roads this far beyond the scenes are kept to route between them
+
+    def __post_init__(self) -> None:
+        set_plain(self)
 
     def validate(self) -> None:
         """One-line error for a value out of range."""
@@ -84,6 +90,7 @@ class QueueParams:
     lane_width: float = 3.5  # metres one vehicle's lane adds to the width of a row abreast
 
     def __post_init__(self) -> None:
+        set_plain(self)
         set_wholes(self, "min_vehicles")
 
     def validate(self) -> None:
@@ -107,6 +114,7 @@ class StationaryParams:
     min_support: int = 6  # registration: pairs that must agree on the offset for it to be applied
 
     def __post_init__(self) -> None:
+        set_plain(self)
         set_wholes(self, "min_support")
 
     def validate(self) -> None:
@@ -127,6 +135,9 @@ class TrailerParams:
     model: str = DEFAULT_TRAILER_MODEL
     max_gsd: float | None = None  # None: the model card's limit
 
+    def __post_init__(self) -> None:
+        set_plain(self)
+
     def validate(self) -> None:
         """One-line error for a value out of range."""
         if self.max_gsd is not None:
@@ -144,6 +155,7 @@ class SampleParams:
     min_per_stratum: int = 2
 
     def __post_init__(self) -> None:
+        set_plain(self)
         set_wholes(self, "detections", "windows", "seed", "min_per_stratum")
 
     def validate(self) -> None:
@@ -170,6 +182,7 @@ class SearchParams:
     max_items: int | None = None  # oldest first
 
     def __post_init__(self) -> None:
+        set_plain(self)
         set_wholes(self, "max_items")
         if isinstance(self.collections, str):  # one name, not its letters
             object.__setattr__(self, "collections", (self.collections,))
@@ -181,7 +194,7 @@ class SearchParams:
         if not isinstance(self.gsd_range, tuple) or len(self.gsd_range) != 2:
             raise GeotallyError(f"--gsd-range takes MIN,MAX metres, e.g. 0.2,0.6; got {self.gsd_range!r}")
         lo, hi = self.gsd_range
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+        if is_number(lo) and is_number(hi) and lo > hi:
             raise GeotallyError(f"--gsd-range takes MIN,MAX metres with MIN <= MAX; got {f'{lo:g},{hi:g}'!r}")
         for v in self.gsd_range:
             if v is not None:

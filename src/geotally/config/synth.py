@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from geotally.config.limits import check_number
+from geotally.config.limits import check_number, is_number
 from geotally.errors import GeotallyError
 
 
@@ -44,7 +44,7 @@ class LayoutParams:
             mix = tuple(self.mix)
         except TypeError:
             mix = (self.mix,)
-        if (len(mix) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if (len(mix) != 3 or not all(is_number(v) and math.isfinite(v)
                                      and v >= 0 for v in mix) or sum(mix) <= 0):
             raise GeotallyError("--mix takes three finite, non-negative shares (tanker, box, flatbed) that add up "
                                 f"to more than 0, like 0.4,0.35,0.25; got {','.join(map(str, mix))}")
