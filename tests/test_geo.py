@@ -74,3 +74,27 @@ def test_no_crs_uses_local_metres():
     assert fp.length_m[0] == pytest.approx(17.0, rel=1e-6)
     assert fp.heading_deg[0] == pytest.approx(90.0, abs=1e-6)
     assert np.isnan(fp.lonlat).all()
+
+
+@pytest.mark.parametrize("epsg, lonlat", [(3857, (42.68, 37.13)), (3395, (42.68, 37.13)), (4326, (42.68, 37.13)),
+                                          (32638, (42.68, 37.13)), (2263, (-74.0, 40.7))])
+def test_metres_are_metres_on_the_ground_in_any_crs(epsg, lonlat):
+    """100 m east and 100 m north on the ellipsoid measure 100 m whatever the scene's CRS: Web Mercator
+    stretches the ground by 1/cos(latitude) (1.26 at Zakho) and is measured in UTM instead."""
+    from geotally.geo.metric import metric_geometries, scenes_metric_crs, to_metric
+    import shapely
+
+    crs = CRS.from_epsg(epsg)
+    lon, lat = lonlat
+    lons, lats, _ = Geod(ellps="WGS84").fwd([lon, lon], [lat, lat], [90, 0], [100, 100])
+    pts = wgs84_to_map(crs, np.array([[lon, lat], [lons[0], lats[0]], [lons[1], lats[1]]]))
+    m = to_metric(pts, crs)
+    assert np.hypot(*(m[1] - m[0])) == pytest.approx(100, abs=0.5)
+    assert np.hypot(*(m[2] - m[0])) == pytest.approx(100, abs=0.5)
+    square = wgs84_to_map(crs, np.array(Geod(ellps="WGS84").fwd([lon] * 4, [lat] * 4, [45, 135, 225, 315],
+                                                                   [500 * 2 ** 0.5] * 4)[:2]).T)
+    area = shapely.area(metric_geometries(np.array([shapely.Polygon(square)]), crs))[0]
+    assert area == pytest.approx(1e6, rel=0.01)  # a square kilometre
+    scene = type("S", (), dict(transform=Affine(1, 0, pts[0, 0], 0, -1, pts[0, 1]), width=10, height=10, crs=crs))
+    back = to_metric(pts, crs, scenes_metric_crs([scene], crs))
+    assert np.hypot(*(back[1] - back[0])) == pytest.approx(100, abs=0.5)

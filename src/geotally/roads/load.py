@@ -20,7 +20,8 @@ import shapely
 from pyproj import CRS
 
 from geotally.errors import GeotallyError, check_file, first_line
-from geotally.geo.metric import metres_per_unit
+from geotally.geo.metric import metres_per_unit, scale_at
+from geotally.geo.transform import map_to_wgs84
 from geotally.imagery.offline import read_local_vector
 
 if TYPE_CHECKING:  # imported where used: a count without zones or roads never loads them
@@ -90,12 +91,16 @@ def _ids(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([str(i + 1) for i in range(len(gdf))])
 
 
-def _units_per_metre(crs: CRS | None) -> float:
+def _units_per_metre(crs: CRS | None, bounds) -> float:
+    """CRS units in a metre on the ground around ``bounds`` (its stretch included: Web Mercator's 1/cos(lat))."""
     if crs is None:
         return 1.0
     if crs.is_geographic:
         return 1.0 / 111_320.0  # a degree of latitude; a degree of longitude is shorter, so the margin only grows
-    return 1.0 / metres_per_unit(crs)
+    if not crs.is_projected:
+        return 1.0 / metres_per_unit(crs)
+    lon, lat = map_to_wgs84(crs, np.array([[(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]]))[0]
+    return scale_at(crs, lon, lat) / metres_per_unit(crs)
 
 
 def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
@@ -138,7 +143,7 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     seq = np.arange(len(parts)) - np.searchsorted(index, index)
     part_id = np.where(n_parts[index] > 1, np.char.add(np.char.add(ids[index].astype(str), "/"),
                                                        (seq + 1).astype(str)), ids[index].astype(str))
-    pad = margin_m * _units_per_metre(scene_crs)
+    pad = margin_m * _units_per_metre(scene_crs, scene_bounds)
     window = shapely.box(*scene_bounds).buffer(pad, join_style="mitre")
     clipped = shapely.intersection(parts, window)
     clipped = shapely.line_merge(clipped)
