@@ -425,3 +425,21 @@ def test_a_partial_file_of_a_killed_reader_goes_at_the_next_read(world, creds):
     alive.write_bytes(b"II*\0being written")
     crop(f"{world['web'].url}/{world['cogs'][0].name}", None, creds)
     assert not dead.exists() and alive.exists()
+
+
+@pytest.mark.parametrize("epsg", [3857, 2263])
+def test_an_area_of_interest_is_widened_by_metres_on_the_ground(tmp_path, epsg):
+    """A border in Web Mercator (scale 1/cos(latitude)) or in US feet is widened by the metres asked
+    for: the AOI of a line with a 1,000 m band is 2 km wide on the ground."""
+    import geopandas as gpd
+    from pyproj import Geod
+
+    from geotally.imagery.stac import aoi_geometry
+
+    lon, lat = (42.68, 37.13) if epsg == 3857 else (-74.0, 40.7)
+    line = shapely.LineString([(lon, lat - 0.01), (lon, lat + 0.01)])
+    gpd.GeoDataFrame(geometry=[line], crs=4326).to_crs(epsg).to_file(tmp_path / "border.geojson")
+    aoi = aoi_geometry(border=tmp_path / "border.geojson", border_m=1000.0)
+    west, _, east, _ = aoi.bounds
+    width = Geod(ellps="WGS84").inv(west, lat, east, lat)[2]
+    assert width == pytest.approx(2000, rel=0.01)

@@ -140,8 +140,10 @@ def _local_metric(geom: shapely.Geometry, crs) -> CRS:
 
 
 def _buffer_m(geom: shapely.Geometry, crs, metres: float) -> tuple[shapely.Geometry, CRS]:
+    """``geom`` widened by ``metres`` on the ground, in the UTM zone around it (a projected CRS's own
+    units may be feet, and its scale off: Web Mercator's is 1/cos(latitude))."""
     crs = CRS.from_user_input(crs)
-    metric = crs if crs.is_projected else _local_metric(geom, crs)
+    metric = _local_metric(geom, crs)
     g = geom if metric == crs else shapely.transform(geom, Transformer.from_crs(crs, metric, always_xy=True).transform,
                                                      interleaved=False)
     return shapely.buffer(g, metres), metric
