@@ -123,3 +123,71 @@ def test_window_read_only_touches_its_window(tmp_path):
         tile, _ = read_tile(src, scene, grid.windows[k], grid.out_shapes[k], 512)
     c, r = grid.windows[k][:2]
     np.testing.assert_array_equal(tile, np.moveaxis(data[:, r:r + 512, c:c + 512], 0, -1))
+
+
+def test_a_paletted_image_is_read_in_its_colours(tmp_path):
+    """One band of indices and a colour table (a GIF-like PNG or TIFF): the model sees the colours,
+    not the indices as grey (which lost all but one of 32 vehicles)."""
+    from rasterio.windows import Window
+
+    from geotally.imagery.preview import read_shrunk
+
+    rgb = (rgb_pattern() // 40 * 40).astype(np.uint8)  # 5 x 5 x 1 colours
+    colours = np.unique(rgb.reshape(3, -1).T, axis=0)
+    index = np.zeros(rgb.shape[1:], np.uint8)
+    for i, c in enumerate(colours):
+        index[(rgb == c[:, None, None]).all(axis=0)] = i
+    path = tmp_path / "p.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=400, height=300, count=1, dtype="uint8", crs="EPSG:32638",
+                       transform=Affine(0.5, 0, 500000, 0, -0.5, 4100000)) as dst:
+        dst.write(index, 1)
+        dst.write_colormap(1, {i: (*map(int, c), 255) for i, c in enumerate(colours)})
+    scene = open_scene(path)
+    tile, _ = first_tile(scene)
+    np.testing.assert_array_equal(tile[:300, :400], np.moveaxis(rgb, 0, -1))
+    with open_reader(scene) as src:
+        half = read_shrunk(src, scene, Window(0, 0, 400, 300), 200, 150)
+    assert {tuple(c) for c in half.reshape(-1, 3)} <= {tuple(c) for c in colours}  # colours, never indices
+    assert len({tuple(c) for c in half.reshape(-1, 3)}) > 10
+
+
+@pytest.mark.parametrize("top", [1.0, 0.12, 0.05])
+def test_float_reflectance_is_stretched_whatever_its_range(tmp_path, top):
+    """Reflectance in 0..1 (or a dark scene's 0..0.05) fills the 8-bit range as 16-bit data does; a
+    stretch at least one unit wide made 0..0.05 all but black, and the count 0."""
+    data = rgb_pattern(dtype=np.float32) / 200 * top
+    scene = open_scene(write_raster(tmp_path / "f.tif", data.astype(np.float32)))
+    tile, _ = first_tile(scene)
+    t = tile[:300, :400, 0].astype(int)
+    assert t.min() == 0 and t.max() >= 250
+    assert np.corrcoef(t.ravel(), data[0].ravel())[0, 1] > 0.99
+
+
+def test_sidecar_files_are_read_and_checksummed(tmp_path):
+    """A PNG with its world file and .aux.xml (an orthophoto as often delivered), and a TIFF with an
+    external .msk mask: GDAL's sidecars place the scene and mask it, and are part of its checksum."""
+    from rasterio.shutil import copy
+
+    data = rgb_pattern()
+    tif = write_raster(tmp_path / "s.tif", data)
+    with rasterio.open(tif) as src:
+        copy(src, tmp_path / "s.png", driver="PNG", WORLDFILE="YES")
+    assert (tmp_path / "s.wld").exists() and (tmp_path / "s.png.aux.xml").exists()
+    png, ref = open_scene(tmp_path / "s.png"), open_scene(tif)
+    assert png.crs == ref.crs and png.transform == ref.transform and png.gsd == ref.gsd
+    before = png.sha256
+    lines = (tmp_path / "s.wld").read_text().split()
+    lines[4] = str(float(lines[4]) + 100)  # the world file's x of the first pixel's centre
+    (tmp_path / "s.wld").write_text("\n".join(lines) + "\n")
+    moved = open_scene(tmp_path / "s.png")
+    assert moved.transform.c == pytest.approx(ref.transform.c + 100) and moved.sha256 != before
+
+    masked = write_raster(tmp_path / "m.tif", data)
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False), rasterio.open(masked, "r+") as dst:
+        mask = np.full((300, 400), 255, np.uint8)
+        mask[:, :100] = 0
+        dst.write_mask(mask)
+    assert (tmp_path / "m.tif.msk").exists()
+    tile, valid = first_tile(open_scene(masked))
+    assert valid == pytest.approx(0.75)
+    assert (tile[:300, :100] == 0).all() and (tile[:300, 100:400] == np.moveaxis(data, 0, -1)[:, 100:]).all()

@@ -27,8 +27,10 @@ _VRT_ROOT = re.compile(rb"<\s*(VRTDataset|OGRVRTDataSource)\b", re.I)
 # GDAL config for every read: /vsicurl/ and the cloud file systems built on it accept only names
 # ending in this made-up extension, so they refuse all others before any request; and any HTTP
 # that still starts goes to a closed local port rather than out.
+# GDAL still lists a local file's folder, so it finds the file's sidecars (a world file, .aux.xml,
+# an external .msk mask or .ovr overviews).
 NETWORK_OFF = {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".geotally-network-off", "GDAL_HTTP_PROXY": "127.0.0.1:9",
-               "GDAL_HTTP_MAX_RETRY": "0", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+               "GDAL_HTTP_MAX_RETRY": "0"}
 
 
 def check_local(path: str | Path, _seen: frozenset[str] = frozenset()) -> None:

@@ -28,9 +28,9 @@ Piece = tuple[int, int, np.ndarray]  # row and column of the top-left corner in 
 def read_shrunk(src, scene: Scene, window: Window, width: int, height: int) -> np.ndarray:
     """One window of the scene read averaged down to (height, width, 3) uint8, masked pixels black."""
     data = src.read(list(scene.bands), window=window, out_shape=(len(scene.bands), height, width),
-                    resampling=Resampling.average)
+                    resampling=Resampling.nearest if scene.palette else Resampling.average)  # indices: no means
     mask = src.read_masks(scene.bands[0], window=window, out_shape=(height, width), resampling=Resampling.nearest)
-    rgb = np.moveaxis(to_uint8(data, scene.stretch), 0, -1).copy()
+    rgb = np.moveaxis(to_uint8(data, scene), 0, -1).copy()
     rgb[mask == 0] = 0
     return rgb
 

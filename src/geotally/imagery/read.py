@@ -36,8 +36,13 @@ def open_reader(scene: Scene) -> Iterator[rasterio.DatasetReader]:
             yield src
 
 
-def to_uint8(data: np.ndarray, stretch: tuple[tuple[float, float], ...] | None) -> np.ndarray:
-    """Bands-first array to 8-bit; deeper data gets the scene's percentile stretch."""
+def to_uint8(data: np.ndarray, scene: Scene) -> np.ndarray:
+    """The scene's bands-first pixels as 8-bit RGB: colour-table indices as their colours, deeper data
+    through the scene's percentile stretch."""
+    if scene.palette is not None:
+        table = np.asarray(scene.palette, np.uint8)
+        return np.moveaxis(table[np.clip(data[0], 0, len(table) - 1).astype(np.intp)], -1, 0)
+    stretch = scene.stretch
     if stretch is None:
         return data.astype(np.uint8, copy=False)
     lo = np.array([s[0] for s in stretch], dtype=np.float32)[:, None, None]
@@ -79,7 +84,7 @@ def read_tile(src: rasterio.DatasetReader, scene: Scene, window: np.ndarray, out
             base = np.full(finite.shape, 255, np.uint8) if mask is None else mask
             mask = np.where(finite, base, 0).astype(np.uint8)
             data = np.where(finite[None], data, 0)
-    rgb = _resize(np.ascontiguousarray(np.moveaxis(to_uint8(data, scene.stretch), 0, -1)), ow, oh, interpolation)
+    rgb = _resize(np.ascontiguousarray(np.moveaxis(to_uint8(data, scene), 0, -1)), ow, oh, interpolation)
     tile = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
     if mask is None:
         valid_fraction = 1.0

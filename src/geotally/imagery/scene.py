@@ -15,7 +15,7 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from geotally.errors import GeotallyError, check_file, first_line
-from geotally.imagery.checksum import file_sha256
+from geotally.imagery.checksum import scene_sha256
 from geotally.imagery.gsd import pixel_size_m
 from geotally.imagery.offline import check_local, rasters_offline
 from geotally.imagery.remote import provenance
@@ -38,6 +38,9 @@ class Scene:
     stretch: tuple[tuple[float, float], ...] | None = None
     georeferenced: bool = True
     sha256: str = field(default="", compare=False)
+    # A band of colour-table indices: the table's (r, g, b) for each index, read as those colours
+    palette: tuple[tuple[int, int, int], ...] | None = field(default=None, compare=False, repr=False)
+    sidecars: tuple[str, ...] = field(default=(), compare=False)  # files GDAL reads beside it: world file, .aux.xml
 
     @property
     def gsd_m(self) -> float:
@@ -61,6 +64,7 @@ class Scene:
             "georeferenced": self.georeferenced,
             "sha256": self.sha256,
             "bytes": os.path.getsize(self.path),
+            **({"sidecars": [str(Path(f).resolve()) for f in self.sidecars]} if self.sidecars else {}),
             **({"remote": remote} if (remote := provenance(self.path)) else {}),  # a crop of a remote COG
         }
 
@@ -85,15 +89,30 @@ def _pick_bands(src: rasterio.DatasetReader, bands: tuple[int, ...] | None) -> t
     return usable[0], usable[1], usable[2]
 
 
+def _palette(src: rasterio.DatasetReader, bands: tuple[int, int, int]) -> tuple[tuple[int, int, int], ...] | None:
+    """The colour table of the one band used, where it is a band of colour-table indices."""
+    if len(set(bands)) != 1 or src.colorinterp[bands[0] - 1] != ColorInterp.palette:
+        return None
+    try:
+        table = src.colormap(bands[0])
+    except ValueError:  # a palette band without a table: grey it is
+        return None
+    size = max(table) + 1 if table else 0
+    return tuple(tuple(int(v) for v in table.get(i, (0, 0, 0))[:3]) for i in range(size)) or None
+
+
 def _percentile_stretch(src: rasterio.DatasetReader, bands: tuple[int, int, int],
                         lo: float = 0.1, hi: float = 99.99) -> tuple[tuple[float, float], ...] | None:
     """Per-band percentile limits from a decimated read, used for every tile alike.
 
     The limits are wide (0.1-99.99%): vehicles are small, rare and often the brightest
     things in a scene, and a display-style 2-98% stretch clipped them to white (on a 16-bit
-    copy of the demo scene it lost 55% of the trucks; this keeps all of them).
+    copy of the demo scene it lost 55% of the trucks; this keeps all of them). The limits are at
+    least one unit apart for whole numbers, and a thousandth of the values' size for floats
+    (reflectance in 0..0.05 is a whole scene's range, not a tenth of one unit).
     """
-    if np.dtype(src.dtypes[bands[0] - 1]) == np.uint8:
+    kind = np.dtype(src.dtypes[bands[0] - 1])
+    if kind == np.uint8:
         return None
     scale = max(1, int(np.ceil(max(src.width, src.height) / 1024)))
     shape = (max(1, src.height // scale), max(1, src.width // scale))
@@ -106,7 +125,8 @@ def _percentile_stretch(src: rasterio.DatasetReader, bands: tuple[int, int, int]
             limits.append((0.0, 1.0))
             continue
         p_lo, p_hi = np.percentile(values, [lo, hi])
-        limits.append((float(p_lo), float(max(p_hi, p_lo + 1.0))))
+        least = max(abs(p_lo), abs(p_hi), 1e-30) * 1e-3 if kind.kind == "f" else 1.0
+        limits.append((float(p_lo), float(max(p_hi, p_lo + least))))
     return tuple(limits)
 
 
@@ -135,6 +155,15 @@ def _listed_files(src: rasterio.DatasetReader) -> list[str]:
         return [str(f) for f in src.files]
     except Exception:  # noqa: BLE001 - only a better message depends on it
         return []
+
+
+def _sidecars(src: rasterio.DatasetReader, name: str) -> tuple[str, ...]:
+    """The files beside a (non-VRT) raster that GDAL reads with it: a world file, .aux.xml, .msk, .ovr."""
+    if src.driver == "VRT":  # its sources are the scene, not sidecars
+        return ()
+    own = os.path.realpath(name)
+    return tuple(f for f in _listed_files(src) if "://" not in f and not f.startswith("/vsi")
+                 and os.path.realpath(f) != own and os.path.isfile(f))
 
 
 def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
@@ -194,11 +223,12 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
         if any(np.dtype(k).kind == "c" for k in kinds):  # radar (SLC) and other complex rasters: no picture
             raise GeotallyError(f"{name} holds complex numbers ({', '.join(sorted(kinds))}), not an image's "
                                 "brightness; give an optical image (or its amplitude as a real-valued raster)")
+        palette, sidecars = _palette(src, picked), _sidecars(src, name)
         scene = Scene(
             path=name, width=src.width, height=src.height, count=src.count,
             dtype=src.dtypes[picked[0] - 1], crs=crs, transform=transform,
             nodata=src.nodata, bands=picked, gsd=size,
-            stretch=_percentile_stretch(src, picked), georeferenced=georeferenced,
-            sha256=file_sha256(name) if checksum else "",
+            stretch=None if palette else _percentile_stretch(src, picked), georeferenced=georeferenced,
+            sha256=scene_sha256(name, sidecars) if checksum else "", palette=palette, sidecars=sidecars,
         )
     return scene

@@ -11,7 +11,7 @@ from typing import Callable
 from geotally.config.defaults import REVIEW_PORT
 from geotally.config.limits import PORT, check_number
 from geotally.config.params import SampleParams
-from geotally.imagery.checksum import file_sha256
+from geotally.imagery.checksum import scene_sha256
 from geotally.review.server import ReviewApp, make_server
 from geotally.review.session import open_session, sample_plan
 from geotally.store.review import read_review, start_review
@@ -55,7 +55,7 @@ def check_scenes(app: ReviewApp, say: Callable[[str], None]) -> threading.Thread
     """Hash the scenes in the background and say if one is not the file that was counted."""
     def run() -> None:
         for rs in app.session.scenes:
-            if rs.sha256 and file_sha256(rs.scene.path) != rs.sha256:
+            if rs.sha256 and scene_sha256(rs.scene.path, rs.scene.sidecars) != rs.sha256:
                 say(f"warning: {rs.scene.path} has changed since it was counted (sha256 differs); "
                     "the detections may not match the imagery")
     t = threading.Thread(target=run, daemon=True)
