@@ -30,12 +30,15 @@ def test_whole_and_cut_files_are_told_apart_by_their_end(tmp_path, ext):
             assert _ends_whole(src, str(path)) is expected
 
 
-@pytest.mark.parametrize("ext", [".png", ".jpg"])
-def test_a_cut_scene_is_refused_as_it_is_opened(tmp_path, monkeypatch, capsys, ext):
+@pytest.mark.parametrize("ext, relative", [(".png", False), (".jpg", False), (".png", True)])
+def test_a_cut_scene_is_refused_as_it_is_opened(tmp_path, monkeypatch, capsys, ext, relative):
     whole = _image(tmp_path / f"whole{ext}", ext)
     cut = tmp_path / f"cut{ext}"
     cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
     out = tmp_path / "out"
+    if relative:  # named from the folder above (it was said to refer to .../x/x/cut.png, missing)
+        monkeypatch.chdir(tmp_path.parent)
+        cut = cut.relative_to(tmp_path.parent)
     code, _, err = run(monkeypatch, capsys, "count", str(cut), "--gsd", "0.15", "--out", str(out))
     assert_user_error(code, err, "truncated or corrupt", out)
     assert "cannot be read" in err

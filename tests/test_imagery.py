@@ -191,3 +191,16 @@ def test_sidecar_files_are_read_and_checksummed(tmp_path):
     tile, valid = first_tile(open_scene(masked))
     assert valid == pytest.approx(0.75)
     assert (tile[:300, :100] == 0).all() and (tile[:300, 100:400] == np.moveaxis(data, 0, -1)[:, 100:]).all()
+
+
+def test_a_scene_placed_by_control_points_says_to_warp_it(tmp_path):
+    from rasterio.control import GroundControlPoint
+
+    path = tmp_path / "gcp.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=400, height=300, count=3, dtype="uint8") as dst:
+        dst.write(rgb_pattern())
+        dst.gcps = ([GroundControlPoint(r, c, 500000 + c * 0.5, 4100000 - r * 0.5) for r, c in
+                     ((0, 0), (0, 400), (300, 0), (300, 400))], rasterio.crs.CRS.from_epsg(32638))
+    with pytest.raises(GeotallyError, match=r"placed by ground control points.*gdalwarp -t_srs"):
+        open_scene(path)
+    assert open_scene(path, gsd=0.5).crs is None  # pixel space when asked

@@ -179,14 +179,26 @@ def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
                 src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
     except RasterioIOError as exc:
         gdal = first_line(exc).replace(' See previous exception for details.', '')
-        here = os.path.dirname(os.path.abspath(name))
-        listed = [os.path.join(here, f) for f in _listed_files(src) if "://" not in f and not f.startswith("/vsi")]
+        # GDAL lists the files as it opened them: relative to the working folder where the name was
+        listed = [os.path.abspath(f) for f in _listed_files(src) if "://" not in f and not f.startswith("/vsi")]
         missing = [f for f in listed if not os.path.exists(f)]
         if missing:  # a VRT naming a file that is not there: nothing to re-download
             raise GeotallyError(f"{name} cannot be read: it refers to {missing[0]}, which is missing; put the file "
                                 "back, or fix the reference") from None
         raise GeotallyError(f"{name} cannot be read: the raster is truncated or corrupt "
                             f"(GDAL: {gdal}); re-download or re-export it") from None
+
+
+def _no_georeference(src: rasterio.DatasetReader, name: str) -> str:
+    """Why a scene cannot be placed, and what to do: warp one placed by control points or RPCs (GDAL
+    does, and geotally counts the result), or give the GSD to count in pixel space."""
+    if src.gcps[0]:
+        return (f"{name} is placed by ground control points, not a geotransform; warp it first (gdalwarp -t_srs "
+                f"EPSG:CODE {name} warped.tif) and count the result, or pass --gsd METRES to count in pixel space")
+    if src.rpcs is not None:
+        return (f"{name} is placed by RPCs (a raw, unprojected product); orthorectify it first (gdalwarp -rpc "
+                f"-t_srs EPSG:CODE {name} ortho.tif), or pass --gsd METRES to count in pixel space")
+    return f"{name} has no georeference (no CRS); pass --gsd METRES to count in pixel space"
 
 
 def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
@@ -215,7 +227,7 @@ def open_scene(path: str | os.PathLike, *, bands: tuple[int, ...] | None = None,
             size = (float(gsd), float(gsd)) if gsd else pixel_size_m(transform, crs, src.width, src.height)
         else:
             if gsd is None:
-                raise GeotallyError(f"{name} has no georeference (no CRS); pass --gsd METRES to count in pixel space")
+                raise GeotallyError(_no_georeference(src, name))
             crs, transform = None, Affine.scale(gsd, -gsd)
             size = (float(gsd), float(gsd))
         picked = _pick_bands(src, bands)
