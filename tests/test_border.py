@@ -54,3 +54,41 @@ def test_line_away_from_the_scene_is_an_error():
 def test_side_of_points():
     line = LineString([(0, 0), (10, 0)])
     assert side_of(line, np.array([[5, 1], [5, -1], [5, 0]])).tolist() == [1, -1, 0]
+
+
+@pytest.mark.parametrize("parts", [
+    [[(-1, 30), (40, 30)], [(101, 35), (45, 35)]],  # the second part drawn the other way
+    [[(45, 35), (70, 35)], [(-1, 30), (40, 30)], [(75, 35), (101, 35)]],  # listed middle, west, east
+    [[(45, 35), (70, 35)], [(101, 35), (75, 35)], [(40, 30), (-1, 30)]],  # and turned
+])
+def test_parts_with_gaps_are_chained_by_their_nearest_ends(parts):
+    """A border in pieces with gaps between them, listed in any order and drawn either way, is one
+    line from west to east: the first piece's direction (west to east here) names the sides. Joined
+    in file order it zigzagged, and every vehicle fell on one side."""
+    b = border_sides([LineString(p) for p in parts], BOX, ("N", "S"))
+    pts = np.array([[10, 60], [10, 5], [55, 60], [55, 5], [90, 60], [90, 5]])
+    assert assign_zones(pts, b.zones).tolist() == ["N", "S"] * 3
+    assert b.line.is_simple
+
+
+def test_a_border_with_heights_and_sides_on_any_feature(tmp_path):
+    """A border drawn in Google Earth (KML with heights) splits the scene as the flat line does; the
+    sides' names come from whichever features give them, and must agree."""
+    import geopandas as gpd
+    from shapely.geometry import LineString as L
+
+    from geotally.zones.border import load_border
+
+    path = tmp_path / "border.geojson"
+    gpd.GeoDataFrame({"Left": [None, "TR"], "Right": [None, "IQ"]},
+                     geometry=[L([(-1, 50, 0), (50, 50, 0)]), L([(50, 50, 0), (101, 50, 12)])]).to_file(path)
+    b = load_border(str(path), None, BOX)
+    assert b.names == ("TR", "IQ")
+    assert assign_zones(np.array([[10, 90], [10, 10]]), b.zones).tolist() == ["TR", "IQ"]
+    gpd.GeoDataFrame({"left": ["TR", "IQ"], "right": ["IQ", "TR"]},
+                     geometry=[L([(-1, 50), (50, 50)]), L([(50, 50), (101, 50)])]).to_file(path)
+    with pytest.raises(GeotallyError, match="left and right properties disagree"):
+        load_border(str(path), None, BOX)
+    gpd.GeoDataFrame({"left": ["TR"], "right": [None]}, geometry=[L([(-1, 50), (101, 50)])]).to_file(path)
+    with pytest.raises(GeotallyError, match="name one side only"):
+        load_border(str(path), None, BOX)

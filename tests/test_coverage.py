@@ -75,3 +75,20 @@ def test_change_refuses_a_date_that_imaged_a_quarter_of_the_zone(tmp_path, monke
     assert code == 0, err
     t = pd.read_csv(tmp_path / "change.csv", keep_default_na=False)
     assert t[t["zone"] == "Z"]["verdict"].str.startswith("not comparable: the dates imaged 100% and 25%").all()
+
+
+def test_the_all_rows_density_is_of_the_vehicles_in_the_zones():
+    """Zones that cover part of the scenes: ALL's area is the zones', so its vehicles per km² count
+    the vehicles in them, not those outside every zone too (20 + 30 outside over 1 km² read 50)."""
+    from geotally.analysis.coverage import with_coverage
+
+    zones = Zones(np.array(["A"]), np.array([shapely.box(0, 0, 1000, 1000)]), "z", "name")
+    cov = zone_coverage({"": shapely.box(0, 0, 3000, 1000)}, zones, None)
+    counts = pd.DataFrame({"date": [""] * 3, "zone": ["A", "outside", "ALL"], "class": ["large_vehicle"] * 3,
+                           "count": [20, 30, 50]})
+    t = with_coverage(counts, cov).set_index("zone")
+    assert t.loc["A", "per_observed_km2"] == 20 and t.loc["ALL", "per_observed_km2"] == 20
+    assert t.loc["ALL", "count"] == 50  # the count itself is every vehicle
+    alone = zone_coverage({"": shapely.box(0, 0, 3000, 1000)}, None, None)  # no zones: the scenes' area
+    t = with_coverage(counts[counts["zone"] != "A"], alone).set_index("zone")
+    assert t.loc["ALL", "per_observed_km2"] == round(50 / 3, 2)

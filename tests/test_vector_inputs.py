@@ -142,3 +142,44 @@ def test_metres_in_a_file_read_as_degrees_are_refused_with_the_cause(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(GeotallyError, match=r"not degrees: give the file the CRS"):
         read_vector(str(path), "zones file")
+
+
+def test_geojson_without_a_crs_is_pixel_space_for_a_scene_without_one(tmp_path):
+    """A PNG counted with --gsd takes its zones, border and roads as GeoJSON in the scene's metres (GDAL
+    reads a GeoJSON that names no CRS as WGS84, by the standard, and geotally refused it as
+    georeferenced); a GeoJSON that names a CRS is still refused."""
+    from geotally.roads.load import load_roads
+    from geotally.zones.border import load_border
+    from geotally.zones.load import load_zones
+
+    bounds = (0.0, -60.0, 90.0, 0.0)  # a 300 x 200 px PNG at 0.3 m: y runs down from 0
+    def fc(*features):
+        return json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": p, "geometry": g} for p, g in features]})
+    (tmp_path / "z.geojson").write_text(fc(({"name": "A"}, {"type": "Polygon", "coordinates": [
+        [[0, 0], [45, 0], [45, -60], [0, -60], [0, 0]]]})))
+    (tmp_path / "b.geojson").write_text(fc(({}, {"type": "LineString", "coordinates": [[45, 1], [45, -61]]})))
+    (tmp_path / "r.geojson").write_text(fc(({"highway": "primary"}, {"type": "LineString",
+                                                                       "coordinates": [[0, -30], [90, -30]]})))
+    zones = load_zones(str(tmp_path / "z.geojson"), None, bounds)
+    assert zones.names.tolist() == ["A"] and shapely.area(zones.polygons[0]) == pytest.approx(45 * 60)
+    assert load_border(str(tmp_path / "b.geojson"), None, bounds).zones.names.tolist() == ["left", "right"]
+    assert len(load_roads(str(tmp_path / "r.geojson"), None, bounds).lines) == 1
+    named = json.loads((tmp_path / "z.geojson").read_text())
+    named["crs"] = {"type": "name", "properties": {"name": "EPSG:32638"}}
+    (tmp_path / "z.geojson").write_text(json.dumps(named))
+    with pytest.raises(GeotallyError, match="georeferenced but the scene is not"):
+        load_zones(str(tmp_path / "z.geojson"), None, bounds)
+
+
+def test_a_geopackage_of_layers_gives_its_roads_layer(tmp_path):
+    from pyproj import CRS
+
+    from geotally.roads.load import load_roads
+
+    path = tmp_path / "map.gpkg"
+    line = shapely.LineString([(500000, 4100030), (500090, 4100030)])
+    gpd.GeoDataFrame({"highway": ["primary"]}, geometry=[line], crs=32638).to_file(path, layer="roads")
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=[line.buffer(5)], crs=32638).to_file(path, layer="zones")
+    roads = load_roads(str(path), CRS.from_epsg(32638), (500000, 4100000, 500090, 4100060))
+    assert len(roads.lines) == 1

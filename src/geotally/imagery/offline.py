@@ -83,17 +83,38 @@ def rasters_offline() -> rasterio.Env:
     return rasterio.Env(**NETWORK_OFF)
 
 
-def read_local_vector(path: str | Path, prefer: str | None = None, **kwargs):
+def read_local_vector(path: str | Path, prefer: str | None = None, pixel_space: bool = False, **kwargs):
     """``geopandas.read_file`` of a user's vector file, refused if it names a network source and read
     with the network off: the one way geotally opens vector inputs. A GeoPackage of several data
-    layers is read at the layer named ``prefer``, and refused without one (never its first, unsaid)."""
+    layers is read at the layer named ``prefer``, and refused without one (never its first, unsaid).
+    With ``pixel_space`` (for a scene without a CRS), a GeoJSON that names no CRS, WGS84 only by its
+    standard, has none: its coordinates are the scene's pixel-space metres."""
     import geopandas as gpd
 
     check_local(path)
     with vectors_offline():
         if "layer" not in kwargs and str(path).lower().endswith(".gpkg"):
             kwargs.update(_data_layer(path, prefer))
-        return gpd.read_file(path, **kwargs)
+        gdf = gpd.read_file(path, **kwargs)
+    if pixel_space and getattr(gdf, "crs", None) is not None and _crs_by_standard(path):
+        gdf = gdf.set_crs(None, allow_override=True)
+    return gdf
+
+
+def _crs_by_standard(path: str | Path) -> bool:
+    """Whether ``path`` is GeoJSON that names no CRS (GeoJSON text sequences never do)."""
+    import json
+
+    p = Path(path)
+    if p.suffix.lower() in (".geojsonl", ".geojsons", ".geojsonseq", ".ndjson"):
+        return True
+    if p.suffix.lower() not in (".geojson", ".json"):
+        return False
+    try:
+        doc = json.loads(p.read_text(errors="replace"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "crs" not in doc
 
 
 def _data_layer(path: str | Path, prefer: str | None) -> dict:

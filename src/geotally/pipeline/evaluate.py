@@ -76,7 +76,7 @@ def _pixel_truth_to_map(truth: Truth, scene) -> np.ndarray:
 
 
 def _vector_truth(path: Path, crs) -> tuple[np.ndarray, np.ndarray, bool]:
-    gdf = read_vector(str(path), "truth file")
+    gdf = read_vector(str(path), "truth file", pixel_space=crs is None)
     if gdf.empty:
         raise GeotallyError(f"the truth {path} holds no objects with a geometry; give labelled truth")
     if gdf.crs is not None and crs is not None:
@@ -88,8 +88,11 @@ def _vector_truth(path: Path, crs) -> tuple[np.ndarray, np.ndarray, bool]:
     names = sorted(set(raw))
     cmap = class_map(dict(enumerate(names)))
     cls = np.array([cmap[names.index(v)] for v in raw], dtype=object)
-    points = bool((gdf.geometry.geom_type == "Point").all())
-    return np.asarray(gdf.geometry.values, dtype=object), cls, points
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    points = bool((gdf.geometry.geom_type == "Point").any())
+    if points:  # points are matched by distance: where some labels are shapes, their centres are matched
+        geoms = shapely.centroid(geoms)
+    return geoms, cls, points
 
 
 def load_truth(truth: Path, stem: str, det_path: Path, summary: dict, crs):

@@ -58,10 +58,11 @@ def _is_osm(path: str) -> bool:
     return p.endswith(".osm") or p.endswith(".osm.pbf") or p.endswith(".pbf")
 
 
-def _read(path: str) -> gpd.GeoDataFrame:
+def _read(path: str, pixel_space: bool) -> gpd.GeoDataFrame:
     check_file(path, "roads file")
     try:
-        gdf = read_local_vector(path, **({"layer": "lines"} if _is_osm(path) else {}))
+        gdf = read_local_vector(path, prefer="roads", pixel_space=pixel_space,
+                                **({"layer": "lines"} if _is_osm(path) else {}))
     except GeotallyError:
         raise
     except Exception as exc:
@@ -111,7 +112,7 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     ``ID/1``, ``ID/2``...). Files without a CRS are taken to be in the scene CRS (or pixel-space
     local metres for scenes without one), as zones are.
     """
-    gdf = _read(path)
+    gdf = _read(path, pixel_space=scene_crs is None)
     if gdf.empty:
         raise GeotallyError(f"roads file {path} has no features with a geometry")
     kinds = set(gdf.geometry.geom_type)

@@ -4,8 +4,10 @@ Sides are named by the line's direction: walking from its first vertex to its la
 the *left* side is the first name (``--sides "TR,IQ"``: TR is left, IQ right), or the
 line's ``left``/``right`` properties. A line that stops short of the scene edge is
 extended along its end bearings, and the result says so. Several segments are joined
-in file order. A vehicle whose centre lies exactly on the line counts on the left side
-(the left polygon comes first, and the first zone that covers a centre wins).
+into one chain: merged where they touch, and across gaps each next to the nearest free
+end, turned to continue the chain; the first segment in the file keeps its direction,
+which names the sides. A vehicle whose centre lies exactly on the line counts on the
+left side (the left polygon comes first, and the first zone that covers a centre wins).
 """
 
 from __future__ import annotations
@@ -33,15 +35,33 @@ class Border:
 
 
 def _join(lines: list[LineString]) -> LineString:
-    """One line from several: merged where they touch, otherwise joined end to start in order."""
+    """One line from several: merged where they touch; across gaps a chain from the first segment,
+    each next piece the one whose end is nearest either end of the chain, turned to continue it.
+    The first segment keeps its direction (it names the sides)."""
     merged = shapely.line_merge(shapely.MultiLineString(lines)) if len(lines) > 1 else lines[0]
     parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
     if len(parts) == 1:
-        return parts[0]
-    coords = []
-    for part in lines:  # file order, keeping each segment's own direction
-        coords.extend(part.coords)
-    return LineString(coords)
+        return _along(parts[0], lines[0])
+    first = int(np.argmax([p.intersects(lines[0]) for p in parts]))
+    chain = [np.asarray(_along(parts[first], lines[0]).coords)]
+    rest = [np.asarray(p.coords) for k, p in enumerate(parts) if k != first]
+    while rest:
+        head, tail = chain[0][0], chain[-1][-1]
+        ends = np.array([[r[0], r[-1]] for r in rest])  # (n, 2 ends, 2)
+        gaps = np.stack([np.hypot(*(ends - tail).transpose(2, 0, 1)), np.hypot(*(ends - head).transpose(2, 0, 1))])
+        at, k, end = np.unravel_index(np.argmin(gaps), gaps.shape)  # chain end (tail, head), piece, its end
+        piece = rest.pop(k)
+        if at == 0:  # after the tail, starting at its nearest end
+            chain.append(piece if end == 0 else piece[::-1])
+        else:  # before the head, ending at its nearest end
+            chain.insert(0, piece if end == 1 else piece[::-1])
+    return LineString(np.vstack(chain))
+
+
+def _along(line: LineString, first: LineString) -> LineString:
+    """``line`` drawn the way ``first`` (a segment of it) is drawn."""
+    a, b = line.project(shapely.Point(first.coords[0])), line.project(shapely.Point(first.coords[-1]))
+    return line if a <= b else shapely.reverse(line)
 
 
 def _extend(line: LineString, reach: float) -> LineString:
@@ -96,7 +116,7 @@ def border_sides(lines: list[LineString], scene_bounds: tuple[float, float, floa
 def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
                 sides: tuple[str, str] | None = None) -> Border:
     """Read a LineString/MultiLineString file in any CRS and split the scene by it."""
-    gdf = read_vector(path, "border file")
+    gdf = read_vector(path, "border file", pixel_space=scene_crs is None)
     if gdf.empty:
         raise GeotallyError(f"border file {path} has no line features")
     kinds = set(gdf.geometry.geom_type)
@@ -107,19 +127,38 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
     elif gdf.crs is not None:  # as zones and roads: a map's coordinates cannot be placed on a picture
         raise GeotallyError(f"border file {path} is georeferenced but the scene is not; give the border in "
                             "pixel-space metres without a CRS")
-    parts = shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object))
+    parts = shapely.force_2d(shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object)))  # KML's heights
     parts = shapely.remove_repeated_points(parts)  # a vertex given twice has no direction to extend along
     bad = (shapely.get_num_coordinates(parts) < 2) | (shapely.length(parts) <= 0)
     if bad.all():
         raise GeotallyError(f"border file {path} has no line with two distinct vertices; draw the border as a line")
     lines: list[LineString] = list(parts[~bad])
     if sides is None:
-        props = gdf.iloc[0]
-        if "left" in gdf.columns and "right" in gdf.columns and props["left"] and props["right"]:
-            sides = (str(props["left"]), str(props["right"]))
-        else:
-            sides = ("left", "right")
+        sides = _named_sides(gdf, path)
     return border_sides(lines, scene_bounds, sides, source=str(path))
+
+
+def _named_sides(gdf, path: str) -> tuple[str, str]:
+    """The sides' names from the features' ``left`` and ``right`` properties (any case), which must
+    agree where given; ``("left", "right")`` where no feature gives them."""
+    cols = {c.lower(): c for c in gdf.columns if isinstance(c, str)}
+    if "left" not in cols and "right" not in cols:
+        return "left", "right"
+    pairs = {(_name(a), _name(b)) for a, b in zip(gdf.get(cols.get("left"), [None] * len(gdf)),
+                                                  gdf.get(cols.get("right"), [None] * len(gdf)))}
+    pairs.discard((None, None))
+    if len(pairs) != 1 or None in next(iter(pairs)):
+        raise GeotallyError(f"border file {path}: its features' left and right properties "
+                            f"{'disagree' if len(pairs) > 1 else 'name one side only'}; give both names on "
+                            "every feature (or none), or set --sides LEFT,RIGHT")
+    return next(iter(pairs))
+
+
+def _name(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def border_summary(border: Border | None) -> dict | None:

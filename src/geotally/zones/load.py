@@ -24,11 +24,13 @@ class Zones:
     field: str
 
 
-def read_vector(path: str, what: str) -> gpd.GeoDataFrame:
-    """A vector file's features that have a geometry; ``what`` ("zones file", "border file") names it in errors."""
+def read_vector(path: str, what: str, pixel_space: bool = False) -> gpd.GeoDataFrame:
+    """A vector file's features that have a geometry; ``what`` ("zones file", "border file") names it in errors.
+    With ``pixel_space`` (the scene has no CRS), a GeoJSON without a ``crs`` member, WGS84 only by
+    its standard, is taken as the scene's pixel-space metres."""
     check_file(path, what)
     try:
-        gdf = read_local_vector(path, prefer=what.split()[0])  # "zones file": a GeoPackage's zones layer
+        gdf = read_local_vector(path, prefer=what.split()[0], pixel_space=pixel_space)  # "zones file": its zones layer
     except GeotallyError:
         raise
     except Exception as exc:
@@ -98,7 +100,7 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     for scenes without one). ``field_option``: the option that names another field, where the
     command has one (its errors point to it).
     """
-    gdf = read_vector(path, "zones file")
+    gdf = read_vector(path, "zones file", pixel_space=scene_crs is None)
     if gdf.empty:
         raise GeotallyError(f"zones file {path} has no features with a geometry")
     kinds = set(gdf.geometry.geom_type)
