@@ -183,3 +183,21 @@ def test_a_geopackage_of_layers_gives_its_roads_layer(tmp_path):
     gpd.GeoDataFrame({"name": ["A"]}, geometry=[line.buffer(5)], crs=32638).to_file(path, layer="zones")
     roads = load_roads(str(path), CRS.from_epsg(32638), (500000, 4100000, 500090, 4100060))
     assert len(roads.lines) == 1
+
+
+@pytest.mark.parametrize("names, field, fragment", [
+    (["A", "A "], "name", "zone name 'A' is used by 2 features"),  # print alike: one name
+    (["\u0130zmir", "I\u0307zmir"], "name", "is used by 2 features"),  # İ composed and decomposed
+    (["A", "B"], "geometry", "holds the zones' shapes, not their names"),
+    (None, "name", "has shapes but no fields"),
+])
+def test_zone_names_that_print_alike_and_fields_that_are_not_names(tmp_path, names, field, fragment):
+    from pyproj import CRS
+
+    from geotally.zones.load import load_zones
+
+    gdf = _zones(tmp_path)
+    gdf = gdf.assign(name=names) if names else gdf[["geometry"]]
+    gdf.to_file(tmp_path / "z.gpkg")
+    with pytest.raises(GeotallyError, match=fragment):
+        load_zones(str(tmp_path / "z.gpkg"), CRS.from_epsg(32638), (0, 0, 20, 10), field=field)

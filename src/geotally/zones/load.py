@@ -75,13 +75,16 @@ RESERVED = ("ALL", "outside")  # the counts table's total row and the name for v
 
 
 def zone_names(values, path: str, field: str) -> np.ndarray:
-    """Zone names as text, refusing the ambiguous: a missing name, a reserved one, or one given twice
-    (two features of one name would be merged silently; dissolve them into one MultiPolygon instead)."""
+    """Zone names as text (outer spaces dropped, Unicode in one form: names that print alike are one
+    name), refusing the ambiguous: a missing name, a reserved one, or one given twice (two features
+    of one name would be merged silently; dissolve them into one MultiPolygon instead)."""
+    import unicodedata
+
     missing = np.flatnonzero(values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy())
     if len(missing):
         raise GeotallyError(f"zones file {path}: feature {int(missing[0]) + 1} has no {field!r}; name every zone")
-    names = np.array([v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v) for v in values],
-                     dtype=object).astype(str)
+    names = np.array([unicodedata.normalize("NFC", (v if isinstance(v, str) else f"{v:g}" if isinstance(v, float)
+                                                    else str(v)).strip()) for v in values], dtype=object).astype(str)
     reserved = [n for n in names if n in RESERVED]
     if reserved:
         raise GeotallyError(f"zones file {path}: zone name {str(reserved[0])!r} is reserved for the counts table; rename it")
@@ -107,8 +110,13 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise GeotallyError(f"zones file {path} must hold polygons; found {', '.join(sorted(kinds))} "
                             f"(pass a line as --border)")
+    if field == gdf.geometry.name:
+        raise GeotallyError(f"zones file {path}: {field!r} holds the zones' shapes, not their names; name the "
+                            f"field that holds the names ({field_option or 'the zone field'})")
     if field not in gdf.columns:
-        cols = ", ".join(c for c in gdf.columns if c != "geometry") or "none"
+        cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
+        if not cols:
+            raise GeotallyError(f"zones file {path} has shapes but no fields; give each zone a {field!r} property")
         fix = f"use {field_option} with one of: {cols}" if field_option else \
             f"its fields are {cols}: rename the one holding the zone names to {field!r}"
         raise GeotallyError(f"zones file {path} has no field {field!r}; {fix}")
