@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
@@ -181,6 +183,14 @@ def test_sidecar_files_are_read_and_checksummed(tmp_path):
     (tmp_path / "s.wld").write_text("\n".join(lines) + "\n")
     moved = open_scene(tmp_path / "s.png")
     assert moved.transform.c == pytest.approx(ref.transform.c + 100) and moved.sha256 != before
+    import json
+
+    import geotally
+
+    geotally.count(tmp_path / "s.png", out=tmp_path / "res", tile_size=256, overlap=32)
+    record = json.loads((tmp_path / "res" / "summary.json").read_text())["scenes"][0]
+    assert {Path(f).name for f in record["sidecars"]} == {"s.wld", "s.png.aux.xml"} and record["sha256"] == moved.sha256
+    assert geotally.show(tmp_path / "res").summary.scenes[0].sidecars == record["sidecars"]  # it reads back
 
     masked = write_raster(tmp_path / "m.tif", data)
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False), rasterio.open(masked, "r+") as dst:

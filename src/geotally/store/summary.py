@@ -38,6 +38,7 @@ class SceneRecord:
     dropped_in_overlaps: int = 0  # detections another scene of the same date holds
     joined_at_seams: int = 0  # pieces of vehicles cut by this scene's edge, joined to the piece next door
     remote: dict | None = None  # a crop of a remote COG: catalogue, item, href, ETag, size, pixels' sha256
+    sidecars: list[str] | None = None  # files GDAL read beside it (a world file, .aux.xml, .msk): in the sha256
 
     @property
     def name(self) -> str:
