@@ -92,3 +92,24 @@ def test_the_all_rows_density_is_of_the_vehicles_in_the_zones():
     alone = zone_coverage({"": shapely.box(0, 0, 3000, 1000)}, None, None)  # no zones: the scenes' area
     t = with_coverage(counts[counts["zone"] != "A"], alone).set_index("zone")
     assert t.loc["ALL", "per_observed_km2"] == round(50 / 3, 2)
+
+
+def test_sides_of_a_border_alone_are_what_the_scenes_imaged(tmp_path, monkeypatch, capsys):
+    """With --border and no --zones the sides are cut from the scenes' box; a scene inside a nodata
+    collar imaged all there is of them, so they are 'ok' (they read 'partial', 0.75, before)."""
+    rng = np.random.default_rng(0)
+    data = rng.integers(1, 255, (3, 256, 256), dtype=np.uint8)
+    data[:, :, :64] = 0
+    scene = write_raster(tmp_path / "s.tif", data, nodata=0)
+    x0, y0 = 500000, 4100000
+    border = tmp_path / "b.geojson"
+    border.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                      "geometry": {"type": "LineString", "coordinates": [[x0 + 64, y0 - 129], [x0 + 64, y0 + 1]]}}],
+                      "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32638"}}}))
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--border", border, "--sides", "W,E", "--out", out, "-q")
+    assert code == 0, err
+    cov = pd.read_csv(out / "coverage.csv", keep_default_na=False).set_index("zone")
+    assert (cov["coverage"] == "ok").all() and (cov["observed_share"] == 1.0).all(), cov
+    assert abs(cov.loc["E", "observed_km2"] - 64 * 128 / 1e6) < 1e-4  # walking north, W is on the left
+    assert abs(cov.loc["W", "observed_km2"] - 32 * 128 / 1e6) < 1e-4  # half of it is the collar

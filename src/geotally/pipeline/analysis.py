@@ -4,7 +4,7 @@ and every count table per date, with observed area."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -82,7 +82,13 @@ def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfi
     counts, tables = count_tables(v.table, zone_names + [OUTSIDE], cal, cfg.distance_bands,
                                   list(run.border.names) if run.border is not None else None,
                                   dates=run.run_dates, type_confusion=type_confusion)
-    coverage = zone_coverage(observed, run.zones, run.crs)
+    zones = run.zones
+    if cfg.zones is None and run.border is not None and observed:
+        # sides cut from the scenes' box: what any date imaged of them is all there is of them, so a scene
+        # inside a nodata collar images the whole of its sides, and a date is partial only against another
+        seen = shapely.union_all(list(observed.values()))
+        zones = replace(zones, polygons=shapely.intersection(zones.polygons, seen))
+    coverage = zone_coverage(observed, zones, run.crs)
     counts, tables["coverage.csv"] = with_coverage(counts, coverage), coverage
     if "stationary" in v.table:
         tables["stationary.csv"] = stationary_counts(v.table)
