@@ -234,3 +234,16 @@ def test_styles_are_written_into_every_geopackage(counted, tmp_path):
             assert ET.fromstring(r[3].split("\n", 1)[1]).find("renderer-v2") is not None
     det = gpd.read_file(counted / "detections.gpkg", layer="detections")
     assert det["det_id"].tolist() == gpd.read_parquet(counted / "detections.parquet")["det_id"].tolist()
+
+
+def test_the_project_opens_on_the_scene(counted):
+    """The map canvas saved in project.qgs is the scene's footprint, x as x: it read rasterio's bounds
+    in the wrong order, so QGIS opened on an area with none of the detections."""
+    import xml.etree.ElementTree as ET
+
+    import geopandas as gpd
+
+    extent = ET.parse(counted / "project.qgs").getroot().find("mapcanvas/extent")
+    x0, y0, x1, y1 = (float(extent.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))
+    dx0, dy0, dx1, dy1 = gpd.read_file(counted / "detections.gpkg", layer="detections").total_bounds
+    assert x0 <= dx0 < dx1 <= x1 and y0 <= dy0 < dy1 <= y1

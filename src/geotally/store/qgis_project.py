@@ -205,5 +205,5 @@ def _extent(stage: Path, scene) -> tuple[float, float, float, float] | None:
         return None
     from rasterio.transform import array_bounds
 
-    south, west, north, east = array_bounds(scene.height, scene.width, scene.transform)
+    west, south, east, north = array_bounds(scene.height, scene.width, scene.transform)
     return (west, south, east, north)
