@@ -247,3 +247,17 @@ def test_the_project_opens_on_the_scene(counted):
     x0, y0, x1, y1 = (float(extent.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))
     dx0, dy0, dx1, dy1 = gpd.read_file(counted / "detections.gpkg", layer="detections").total_bounds
     assert x0 <= dx0 < dx1 <= x1 and y0 <= dy0 < dy1 <= y1
+
+
+def test_an_empty_layer_keeps_its_geometry_type(tmp_path):
+    """A run that finds no queue (here: nothing at all) still writes map layers of their kind: QGIS
+    opens a GeoPackage layer of unknown geometry as a table, without its style."""
+    import pyogrio
+
+    import geotally
+    from conftest import noise_scene
+
+    out = tmp_path / "res"
+    geotally.count(noise_scene(tmp_path / "scene.tif", size=300), out=out, tile_size=256, overlap=32)
+    kinds = {name: dict(pyogrio.list_layers(out / f"{name}.gpkg"))[name] for name in ("detections", "queues")}
+    assert kinds == {"detections": "Polygon", "queues": "LineString"}

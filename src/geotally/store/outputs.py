@@ -355,10 +355,13 @@ def write_csv(path: Path, table: pd.DataFrame) -> None:
     os.replace(tmp, path)
 
 
-def write_vector(gdf: gpd.GeoDataFrame, path: Path, layer: str | None = None) -> None:
-    """GeoPackage or GeoJSON by suffix; an empty frame still gets a file with the schema."""
+def write_vector(gdf: gpd.GeoDataFrame, path: Path, layer: str | None = None, geometry_type: str | None = None) -> None:
+    """GeoPackage or GeoJSON by suffix; an empty frame still gets a file with the schema, and with
+    ``geometry_type`` the layer's type (QGIS opens a layer of unknown type as a table, unstyled)."""
     driver = {".gpkg": "GPKG", ".kml": "KML"}.get(path.suffix, "GeoJSON")
     kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
+    if geometry_type and gdf.empty:
+        kwargs["geometry_type"] = geometry_type
     with warnings.catch_warnings():
         # Scenes without georeference are written in local metres, knowingly without a CRS.
         warnings.filterwarnings("ignore", message=".*crs.*was not provided")

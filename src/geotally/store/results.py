@@ -14,13 +14,18 @@ from geotally.store.styles import write_styles
 from geotally.store.summary import RunSummary
 
 
+# Each layer's geometry, declared for a layer with no feature (no queue found): its file still opens as a map layer
+GEOMETRY = {"detections": "Polygon", "queues": "LineString", "roads": "LineString", "zones": "Polygon",
+            "border": "LineString"}
+
+
 def write_results(stage: Path, layers: dict[str, gpd.GeoDataFrame], counts: pd.DataFrame,
                   tables: dict[str, pd.DataFrame], summary: RunSummary) -> None:
     """Write the layers (``detections`` first), the tables and the summary into ``stage``.
 
     A run without georeference gets no WGS84 file: pixel-space metres would pass for degrees."""
     for name, gdf in layers.items():
-        write_vector(gdf, stage / f"{name}.gpkg", layer=name)
+        write_vector(gdf, stage / f"{name}.gpkg", layer=name, geometry_type=GEOMETRY.get(name))
         write_styles(stage / f"{name}.gpkg")  # QGIS's default style, in the file's layer_styles table
         if summary.georeferenced:
             write_vector(gdf.to_crs("EPSG:4326"), stage / f"{name}.geojson")
