@@ -1,6 +1,7 @@
 """detections.kml for Google Earth: what the report's map shows, in folders.
 
-Vehicles are placemarks named by class and id and coloured per class (the report's colours);
+Vehicles are placemarks named by class and detection id (the ``det_id`` to cite), dated where the
+run has dates (Google Earth's time slider), and coloured per class (the report's colours);
 zones, the border and queues have folders of their own. Coordinates are WGS84, so the scene
 must have a CRS.
 """
@@ -51,9 +52,15 @@ def _shape(geom) -> str:
     return polys[0] if len(polys) == 1 else f"<MultiGeometry>{''.join(polys)}</MultiGeometry>"
 
 
-def _placemark(name: str, style: str, geom, description: str = "") -> str:
+def _placemark(name: str, style: str, geom, description: str = "", when: str | None = None) -> str:
     desc = f"<description>{escape(description)}</description>" if description else ""
-    return f"<Placemark><name>{escape(name)}</name>{desc}<styleUrl>#{style}</styleUrl>{_shape(geom)}</Placemark>"
+    stamp = f"<TimeStamp><when>{escape(when)}</when></TimeStamp>" if when else ""
+    return (f"<Placemark><name>{escape(name)}</name>{desc}{stamp}<styleUrl>#{style}</styleUrl>{_shape(geom)}"
+            "</Placemark>")
+
+
+def _dated(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def write_kml(result, path: str | Path) -> Path:
@@ -66,9 +73,11 @@ def write_kml(result, path: str | Path) -> Path:
     styles = [_style(f"class-{i}", CLASS_COLOURS.get(c, OTHER_COLOUR), 96) for i, c in enumerate(classes)]
     styles += [_style(k, c, 40 if k == "zones" else 0) for k, c in LAYER_COLOURS.items()]
     cls_index = {c: i for i, c in enumerate(classes)}
-    marks = [_placemark(f"{row['class']} {i}", f"class-{cls_index[row['class']]}", geom,
+    marks = [_placemark(f"{row['class']} {row.get('det_id') or i}", f"class-{cls_index[row['class']]}", geom,
                         f"score {row['score']:.2f}, length {row['length_m']:.1f} m, zone {row['zone']}"
-                        + (f", queue {row['queue_id']}" if row.get("queue_id", -1) >= 0 else ""))
+                        + (f", queue {row['queue_id']}" if row.get("queue_id", -1) >= 0 else "")
+                        + (f", {row['date']}" if _dated(row.get("date")) else ""),
+                        row["date"] if _dated(row.get("date")) else None)
              for i, (row, geom) in enumerate(zip(det.to_dict("records"), det.geometry.values))]
     folders = [("vehicles", marks)]
     if result.zones is not None:
