@@ -91,6 +91,8 @@ def test_one_value_where_several_may_be_given(scene, tmp_path):
     cfg = CountConfig.of(bands=3, distance_bands=500, export="kml", size_thresholds=[6, 10, 14])
     assert (cfg.bands, cfg.distance_bands, cfg.export, cfg.size_thresholds) == ((3,), (500,), ("kml",), (6, 10, 14))
     assert SearchParams(collections="sentinel-2-l2a").collections == ("sentinel-2-l2a",)
+    with pytest.raises(GeotallyError, match="count needs a SCENE"):
+        geotally.count([], out=tmp_path / "none")  # a list to count() is a list of scenes (it was one name)
     out = tmp_path / "out"
     geotally.count_scenes(str(scene), out=out, export="kml")
     assert json.loads((out / "summary.json").read_text())["inputs"]["scenes"] == [str(scene)]

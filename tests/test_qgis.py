@@ -261,3 +261,34 @@ def test_an_empty_layer_keeps_its_geometry_type(tmp_path):
     geotally.count(noise_scene(tmp_path / "scene.tif", size=300), out=out, tile_size=256, overlap=32)
     kinds = {name: dict(pyogrio.list_layers(out / f"{name}.gpkg"))[name] for name in ("detections", "queues")}
     assert kinds == {"detections": "Polygon", "queues": "LineString"}
+
+
+def test_road_colours_are_per_date(border_scene, tmp_path):
+    """The roads' colour is vehicles per km per date, as counts_by_road.csv and the report give it: two
+    dates of the same scene colour a road as one date does (the style added the dates together)."""
+    skip_without_qgis()
+    import geotally
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    for d in ("2026-06-01", "2026-06-08"):
+        shutil.copy(border_scene["scene"], tmp_path / f"scene_{d}.tif")
+    common = dict(roads=border_scene["roads"], tile_size=512, overlap=64, date_pattern="scene_{date:%Y-%m-%d}.tif")
+    geotally.count(tmp_path / "scene_2026-06-01.tif", out=one, **common)
+    geotally.count([tmp_path / "scene_2026-06-01.tif", tmp_path / "scene_2026-06-08.tif"], out=two, **common)
+    per_km = {}
+    for name, folder in (("one", one), ("two", two)):
+        out = run_qgis(f"""
+from qgis.core import QgsProject, QgsExpression, QgsExpressionContext, QgsExpressionContextUtils
+p = QgsProject.instance()
+p.read({str(folder / "project.qgs")!r})
+roads = p.mapLayersByName("roads")[0]
+expr = QgsExpression(roads.renderer().classAttribute())
+ctx = QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(roads))
+out["per_km"] = {{}}
+for f in roads.getFeatures():
+    ctx.setFeature(f)
+    out["per_km"][str(f["road_id"])] = expr.evaluate(ctx)
+""", tmp_path)
+        per_km[name] = out["per_km"]
+    assert per_km["one"] and max(per_km["one"].values()) > 0
+    assert per_km["two"] == pytest.approx(per_km["one"])

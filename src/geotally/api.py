@@ -72,11 +72,12 @@ def count_scenes(inputs: PathLike | list[PathLike], *, out: PathLike | None = No
                      remote=remote)
 
 
-def count(scene: PathLike, zones: PathLike | None = None, model: str | None = None, *,
+def count(scene: PathLike | list[PathLike], zones: PathLike | None = None, model: str | None = None, *,
           out: PathLike | None = None, config: CountConfig | None = None,
           progress: Callable[..., None] | None = None, say: Callable[[str], None] = lambda msg: None,
           models: dict | None = None, **options) -> CountResult:
-    """Count vehicles in one scene, per zone: :func:`count_scenes` of that one scene.
+    """Count vehicles in one scene, per zone: :func:`count_scenes` of that one scene (a list of scenes
+    is taken as :func:`count_scenes` takes it).
 
     ``conf`` is one score threshold for every class, or per class name with ``"*"`` for the rest;
     the default is the model's own, per class, chosen by measurement. ``border`` splits the scene
@@ -90,7 +91,7 @@ def count(scene: PathLike, zones: PathLike | None = None, model: str | None = No
         options["zones"] = zones
     if model is not None:
         options["model"] = model
-    return count_scenes([scene], out=out, config=config, progress=progress, say=say, models=models, **options)
+    return count_scenes(_paths(scene), out=out, config=config, progress=progress, say=say, models=models, **options)
 
 
 def recount(results: PathLike, *, progress: Callable[..., None] | None = None,

@@ -148,9 +148,12 @@ def queues_qml() -> str:
 
 def roads_qml(detections_layer: str = "detections") -> str:
     """Road segments by vehicles per km, the report's classes: the detections on the segment (the
-    ``detections`` layer of the project, by ``road_id``) over its length; grey without that layer."""
+    ``detections`` layer of the project, by ``road_id``) over its length, per date (the mean of the
+    run's dates: dates are never added together); grey without that layer."""
+    dates = (f"max(coalesce(aggregate(layer:='{detections_layer}', aggregate:='count_distinct', "
+             "expression:=\"date\"), 0), 1)")
     per_km = (f"coalesce(aggregate(layer:='{detections_layer}', aggregate:='count', expression:=\"det_id\", "
-              "filter:=\"road_id\" = attribute(@parent, 'road_id')), 0) * 1000 / max($length, 1)")
+              f"filter:=\"road_id\" = attribute(@parent, 'road_id')), 0) * 1000 / max($length, 1) / {dates}")
     return _qml(_graduated(per_km, ROAD_CLASSES, lambda n, c: _line(n, c, 1.2), lowest=-1.0), 1)
 
 
