@@ -57,15 +57,30 @@ def test_an_edited_results_folder_is_refused_and_not_resealed(command, name, cou
                 "review-export": ["review-export", res, out]}[command]
         code, _, err = run(monkeypatch, capsys, *args)
         if command in ("report", "recount") and name == "detections.gpkg":
-            # these two never read detections.gpkg: they derive every file again from the run's own
-            # checkpoint, so the edit is replaced by what the run found, and the new seal is honest
-            assert code == 0, err
-            from geotally.store.outputs import check_manifest
-
-            check_manifest(res)
+            # these two write every file anew from the run's checkpoint: an edit (false positives deleted
+            # in QGIS) would be lost, so they refuse and say to move the file away (they replaced it)
+            assert_user_error(code, err, "would lose the change: move the file elsewhere first", out)
             with sqlite3.connect(res / name) as db:
-                assert "edited" not in {r[0] for r in db.execute("SELECT description FROM gpkg_contents")}
-            return
+                assert "edited" in {r[0] for r in db.execute("SELECT description FROM gpkg_contents")}
         assert_user_error(code, err, name, out)
     assert (res / "manifest.json").read_bytes() == manifest
     assert not (res / "review.gpkg").exists()
+
+
+def test_report_without_the_checkpoint_does_not_detect_again(counted, tmp_path, monkeypatch, capsys):
+    """`geotally report` rebuilds from the run's stored detections; with its checkpoint gone it said
+    nothing and ran the model again (a new run under the old one's name). A deleted derived file is
+    written again; the report keeps when the detections were made."""
+    res = tmp_path / "res"
+    shutil.copytree(counted, res)
+    created = json.loads((res / "summary.json").read_text())["created_utc"]
+    (res / "report.html").unlink()
+    code, _, err = run(monkeypatch, capsys, "report", res)
+    assert code == 0, err
+    summary = json.loads((res / "summary.json").read_text())
+    assert (res / "report.html").exists() and summary["recount"]["detected_utc"] == created
+    assert f"detections made (UTC)</th><td>{created}" in (res / "report.html").read_text().replace("\n", "")
+    for ckpt in res.glob(".geotally-checkpoint*"):
+        ckpt.unlink()
+    code, _, err = run(monkeypatch, capsys, "report", res)
+    assert_user_error(code, err, "checkpoint of")

@@ -117,7 +117,9 @@ def show_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A resu
     table.add_column("what")
     table.add_column("value")
     model = summary.model
+    detected = (summary.recount or {}).get("detected_utc")
     rows = [("geotally", summary.geotally_version), ("run (UTC)", summary.created_utc),
+            *([("detections made (UTC)", detected)] if detected else []),
             ("model", f"{model.name or model.file} (sha256 {model.sha256[:16]}…)"),
             ("file run", f"{Path(model.run_file).name} (sha256 {model.run_file_sha256[:16]}…)"),
             ("backend", model.detector.get("backend", ""))]

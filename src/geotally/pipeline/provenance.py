@@ -38,7 +38,7 @@ def run_inputs(scenes, cfg: CountConfig) -> dict:
 
 def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, params: Params,
                   found: list[SceneDetections], kept: list[np.ndarray], at_seams: list[int], a: Analysis, cal,
-                  started: str, version: str, changed: dict | None = None) -> RunSummary:
+                  started: str, version: str, recount: dict | None = None) -> RunSummary:
     """summary.json of the run (see RunSummary)."""
     v = a.vehicles
     zones = run.zones
@@ -95,7 +95,7 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                     "table": "stationary.csv",
                     "registrations": [r.as_dict() for r in v.registrations]} if "stationary" in v.table else None,
         config=cfg,
-        recount={"changed": changed} if changed is not None else None,
+        recount=recount,
     )
 
 

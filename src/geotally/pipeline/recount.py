@@ -81,6 +81,10 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
     # is refused, never re-sealed; derived files (the report, an export) may be missing, it rebuilds them.
     summary = read_summary(results, verify=False)
     check_manifest(results, only=("summary.json",))
+    # Every other file is written anew: one the user changed (a detections.gpkg edited in QGIS) would be lost
+    check_manifest(results, missing_ok=True, fix="a recount writes the folder anew and would lose the change: "
+                                                 "move the file elsewhere first")
+    _check_checkpoints(results, summary)
     try:
         cfg, changed = stored_config(summary).changed(wanted)
     except TypeError as exc:
@@ -91,10 +95,23 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
             raise GeotallyError(f"the run's scene {path} is no longer there; a recount reads the scene's header "
                                 "and checksum, so put it back where it was")
     try:
-        return run_count(summary.inputs["scenes"], results, cfg, progress, say, changed=changed)
+        detected = (summary.recount or {}).get("detected_utc") or summary.created_utc  # the run the detections are of
+        return run_count(summary.inputs["scenes"], results, cfg, progress, say,
+                         recount={"changed": changed, "detected_utc": detected})
     except CheckpointUnusable as exc:  # its advice (--fresh) is a count's: a recount cannot detect again
         raise GeotallyError(f"recount: {exc.what}; the stored detections cannot serve it: count the scenes "
                             f"again (geotally count ... --out {results} --fresh)") from None
+
+
+def _check_checkpoints(results: str | os.PathLike, summary: RunSummary) -> None:
+    """A recount reads the detections from the run's checkpoints: one that is gone would make it detect
+    again (a new run, not a recount of this one)."""
+    from geotally.store.checkpoint import checkpoint_path
+
+    for sc in summary.scenes:
+        if not checkpoint_path(results, sc.path).exists():
+            raise GeotallyError(f"the checkpoint of {sc.path} is gone from {results} (a recount reads the run's "
+                                "detections from it); count the scenes again (geotally count ... --fresh)")
 
 
 def _check_floor(cfg: CountConfig, summary: RunSummary) -> None:

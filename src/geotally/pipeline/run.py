@@ -51,12 +51,12 @@ Progress = Callable[..., None]
 
 def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, progress: Progress | None = None,
               say: Callable[[str], None] = lambda msg: None, models: dict | None = None,
-              changed: dict | None = None, search: SearchParams | None = None,
+              recount: dict | None = None, search: SearchParams | None = None,
               remote: bool = False) -> CountResult:
     """Count the scenes named by ``inputs`` (files, folders, globs, STAC, http(s) URLs, or the items
     of a catalogue ``search``) into one result; see geotally.api.count_scenes. ``models`` caches
-    prepared models between runs of one process; ``changed`` is what a recount changed, recorded in
-    summary.json. With --fresh, the checkpoints it replaces are put back if it fails."""
+    prepared models between runs of one process; ``recount`` is what a recount records in
+    summary.json (what it changed, when the detections were made). With --fresh, the checkpoints it replaces are put back if it fails."""
     from geotally.store.checkpoint import SetAside
 
     if out is not None:
@@ -65,7 +65,7 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
                 "results were written had set aside")
     aside = SetAside()
     try:
-        result = _run_count(inputs, out, cfg, progress, say, models, changed, search, remote, aside)
+        result = _run_count(inputs, out, cfg, progress, say, models, recount, search, remote, aside)
     except BaseException:
         aside.restore()
         raise
@@ -74,7 +74,7 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
 
 
 def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, progress: Progress | None,
-               say: Callable[[str], None], models: dict | None, changed: dict | None, search: SearchParams | None,
+               say: Callable[[str], None], models: dict | None, recount: dict | None, search: SearchParams | None,
                remote: bool, aside: SetAside) -> CountResult:
     check_run_options(cfg, out)
     inputs = [str(i) for i in inputs]
@@ -180,7 +180,7 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     from geotally import __version__
 
     summary = build_summary(inputs, cfg, run, m, params, found, kept, at_seams, a, cal, started, __version__,
-                            changed)
+                            recount)
     border_line = run.border.extended.intersection(shapely.box(*run.bounds)) if run.border is not None else None
     result = CountResult(detections=a.vehicles.table, counts=a.counts, summary=summary, scene=run.scenes[0],
                          zones=run.zones, queues=a.queues, tables=a.tables, border_line=border_line,

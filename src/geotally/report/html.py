@@ -69,8 +69,15 @@ def _tiles(sc, zoom: int | None = None) -> tuple[list[dict], int]:
     return out[:64], zoom
 
 
+def _detected(summary: RunSummary) -> list[tuple[str, object]]:
+    """When a recount's detections were made: by the counting run, not the recount."""
+    when = (summary.recount or {}).get("detected_utc")
+    return [("detections made (UTC)", when)] if when else []
+
+
 def _provenance(summary: RunSummary) -> list[tuple[str, object]]:
     rows = [("geotally version", summary.geotally_version), ("run (UTC)", summary.created_utc),
+            *_detected(summary),
             ("report written (UTC)", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
             ("model", summary.model.name or summary.model.file), ("model sha256", summary.model.sha256)]
     for k, sc in enumerate(summary.scenes, 1):

@@ -260,9 +260,11 @@ def _write_error(exc: Exception, final: Path) -> GeotallyError | None:
     return os_error(exc, final, tiles_kept=kept)
 
 
-def check_manifest(folder: str | os.PathLike, only: tuple[str, ...] | None = None) -> None:
+def check_manifest(folder: str | os.PathLike, only: tuple[str, ...] | None = None, missing_ok: bool = False,
+                   fix: str = "count again") -> None:
     """Refuse a results folder whose files are not the ones its run wrote (incomplete, mixed or edited);
-    ``only`` checks just those files (what a command reads), the folder still needing its manifest."""
+    ``only`` checks just those files (what a command reads), the folder still needing its manifest;
+    ``missing_ok`` passes a file that is gone (one a command writes anew); ``fix`` says what to do."""
     from geotally.imagery.checksum import file_sha256
 
     folder = Path(folder)
@@ -276,9 +278,10 @@ def check_manifest(folder: str | os.PathLike, only: tuple[str, ...] | None = Non
         if only is not None and name not in only:
             continue
         p = folder / name
+        if missing_ok and not p.exists():
+            continue
         if not p.is_file() or file_sha256(p) != meta.get("sha256"):
-            raise GeotallyError(f"{folder}/{name} is not the file its run wrote (missing or changed since); "
-                                "count again")
+            raise GeotallyError(f"{folder}/{name} is not the file its run wrote (missing or changed since); {fix}")
 
 
 def json_ready(value):

@@ -98,7 +98,8 @@ class RunSummary:
     claims: list[dict] | None = None
     stationary: dict | None = None  # with several dates: the rule, the table, the shifts between dates
     config: CountConfig | None = None  # what the run was asked, whole: a recount starts from it (None: older runs)
-    recount: dict | None = None  # a recount: {"changed": {option: {"from": old, "to": new}}}
+    # a recount: {"changed": {option: {"from": old, "to": new}}, "detected_utc": the counting run's created_utc}
+    recount: dict | None = None
     overlap_rule: str = ("where scenes of the same date overlap, a vehicle is kept only from the scene in which "
                          "its centre lies farthest from the scene edge; a vehicle cut by the edge between two scenes "
                          "of one date that touch is one detection, the rectangle of its two pieces, kept by the "
