@@ -3,6 +3,7 @@ calibration, intervals and claims."""
 
 import json
 import sys
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -43,6 +44,10 @@ def test_sides_from_the_border_line_match_truth(analysed, border_scene):
         assert abs(counts[(side, "large_vehicle")] - truth[side]["large_vehicle"]) <= max(3, 0.15 * truth[side]["large_vehicle"])
     summary = json.loads((analysed / "summary.json").read_text())
     assert summary["border"]["left_side"] == "TR" and summary["border"]["extended_to_scene_edge"] is False
+    from geotally.imagery.checksum import file_sha256  # the border decides every side: traced like the zones
+
+    assert summary["border"]["sha256"] == file_sha256(border_scene["border"])
+    assert summary["border"]["file"] == str(Path(border_scene["border"]).resolve())
     assert summary["counts_corrected"] is False
     bands = pd.read_csv(analysed / "counts_by_band.csv")
     assert set(bands["band"]) <= {"0-100", "100-250", "250+"}

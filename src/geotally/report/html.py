@@ -91,7 +91,9 @@ def _provenance(summary: RunSummary) -> list[tuple[str, object]]:
     if summary.zones:
         rows += [("zones", summary.zones["file"]), ("zones sha256", summary.zones["sha256"])]
     if summary.border:
-        rows += [("border", summary.border["file"]), ("border note", summary.border["note"])]
+        rows += [("border", summary.border["file"]), *([("border sha256", summary.border["sha256"])]
+                                                       if summary.border.get("sha256") else []),
+                 ("border note", summary.border["note"])]
     if summary.calibration:
         rows += [("calibration", summary.calibration["file"]), ("calibration source sha256",
                                                                 summary.calibration["source_sha256"])]

@@ -162,10 +162,16 @@ def _name(value) -> str | None:
 
 
 def border_summary(border: Border | None) -> dict | None:
-    """What summary.json says about the border, including whether the line was extended."""
+    """What summary.json says about the border: its file (absolute) and checksum, the sides, and whether
+    the line was extended."""
     if border is None:
         return None
-    return {"file": border.source, "left_side": border.names[0], "right_side": border.names[1],
+    from pathlib import Path
+
+    from geotally.imagery.checksum import file_sha256
+
+    return {"file": str(Path(border.source).resolve()), "sha256": file_sha256(border.source),
+            "left_side": border.names[0], "right_side": border.names[1],
             "extended_to_scene_edge": border.was_extended,
             "note": ("The border line does not cross the whole scene; it was extended along its end bearings."
                      if border.was_extended else "The border line crosses the scene."),
