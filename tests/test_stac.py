@@ -443,3 +443,128 @@ def test_an_area_of_interest_is_widened_by_metres_on_the_ground(tmp_path, epsg):
     west, _, east, _ = aoi.bounds
     width = Geod(ellps="WGS84").inv(west, lat, east, lat)[2]
     assert width == pytest.approx(2000, rel=0.01)
+
+
+@needs_nginx
+def test_a_redirect_to_another_host_gets_no_credential_and_a_head_stays_a_head(world, creds, tmp_path, monkeypatch,
+                                                                               capsys):
+    """An asset whose URL redirects (302) to another host, as a provider's link to its storage does: the
+    token goes to the host it was given for only (curl's rule; it went with the HEAD and every range
+    request), the HEAD is not turned into a GET of the whole file, and the count is the local file's."""
+    import http.client
+    import http.server
+    import threading
+
+    cog = world["cogs"][0]
+    seen = []
+
+    class Storage(http.server.BaseHTTPRequestHandler):  # the other host: its own access to the files
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def _serve(self, method: str) -> None:
+            seen.append((method, self.headers.get("Authorization")))
+            conn = http.client.HTTPConnection("127.0.0.1", world["web"].port, timeout=30)
+            conn.request(method, self.path, headers={"Authorization": f"Bearer {TOKEN}",
+                                                     **({"Range": self.headers["Range"]} if "Range" in self.headers
+                                                        else {})})
+            r = conn.getresponse()
+            body = r.read()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() in ("content-length", "content-range", "etag", "last-modified", "accept-ranges",
+                                 "content-type"):
+                    self.send_header(k, v)
+            self.end_headers()
+            if method == "GET":
+                self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
+
+    storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+
+    class Origin(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _moved(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{storage.server_address[1]}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _moved
+
+    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    for server in (storage, origin):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        geotally.count(f"http://127.0.0.1:{origin.server_address[1]}/{cog.name}", out=tmp_path / "remote",
+                       zones=world["zones"], **FAST)
+    finally:
+        for server in (storage, origin):
+            server.shutdown()
+            server.server_close()
+    assert seen and all(auth is None for _, auth in seen), seen
+    assert seen[0][0] == "HEAD"
+    local = geotally.count(cog, out=tmp_path / "local", zones=world["zones"], **FAST)
+    remote = pd.read_csv(tmp_path / "remote" / "counts.csv")
+    assert remote["count"].tolist() == local.counts["count"].tolist()
+
+
+@needs_nginx
+def test_urls_that_differ_in_their_query_are_two_assets_and_a_get_only_url_is_read(world, creds, tmp_path):
+    """Signed URLs differ only in their query: each is its own asset (they shared one cached crop, so
+    the second replaced the first and one scene was counted for two). A URL signed for GET only (S3
+    answers its HEAD 403) is identified by a one-byte range GET instead of refused."""
+    import http.client
+    import http.server
+    import threading
+
+    from geotally.imagery.remote import crop
+
+    cog = world["cogs"][0]
+
+    class GetOnly(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_HEAD(self) -> None:
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", world["web"].port, timeout=30)
+            conn.request("GET", self.path.split("?")[0], headers={k: v for k, v in self.headers.items()
+                                                                 if k.lower() in ("range", "authorization")})
+            r = conn.getresponse()
+            body = r.read()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() in ("content-length", "content-range", "etag", "last-modified", "content-type"):
+                    self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GetOnly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{cog.name}"
+        a, b = (crop(f"{url}?X-Amz-Signature={s}", None, creds) for s in ("aaa", "bbb"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert a.path != b.path and a.path.exists() and b.path.exists()
+    assert a.provenance["size"] == cog.stat().st_size  # from the range GET's Content-Range
+    assert "aaa" not in a.path.name and "X-Amz" not in json.dumps(a.provenance)
+    with rasterio.open(cog) as src, rasterio.open(a.path) as got:  # its date among them: read as the local file's
+        assert src.tags() and src.tags().items() <= got.tags().items(), (src.tags(), got.tags())

@@ -90,6 +90,12 @@ def _safe(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+def _host(url: str) -> str:
+    """The scheme, host and port of a URL: where credentials may go."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+
+
 def env() -> dict[str, str | int]:
     """GDAL config for remote reads: :data:`REMOTE_ENV`, where the process environment does not set its own."""
     return {k: os.environ.get(k, v) for k, v in REMOTE_ENV.items()}
@@ -114,7 +120,22 @@ def auth_headers() -> dict[str, str]:
 
 class _HttpOnly(urllib.request.HTTPRedirectHandler):
     """Follow redirects only to http(s); any other scheme (file: included, which urllib would turn
-    into a bare HTTP error) is refused in one line naming it."""
+    into a bare HTTP error) is refused in one line naming it. A HEAD stays a HEAD (urllib makes it a
+    GET of the whole file), and the credentials go to the host they were given for, never to the
+    one a redirect names (as curl does)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is None:
+            return None
+        if req.get_method() == "HEAD":
+            new.method = "HEAD"
+        if _host(newurl) != _host(req.full_url):
+            secret = {k.lower() for k in auth_headers()} | {"authorization", "cookie"}
+            for table in (new.headers, new.unredirected_hdrs):
+                for k in [k for k in table if k.lower() in secret]:
+                    del table[k]
+        return new
 
     def http_error_302(self, req, fp, code, msg, headers):
         where = headers.get("Location") or headers.get("URI")
@@ -149,9 +170,15 @@ def identify(url: str, retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> 
         try:
             with opener.open(req, timeout=timeout) as r:
                 size = r.headers.get("Content-Length")
+                whole = (r.headers.get("Content-Range") or "").rpartition("/")[2]  # a range GET: bytes 0-0/SIZE
+                size = whole if whole.isdigit() else size if req.get_method() == "HEAD" else None
                 return Identity(r.geturl(), r.headers.get("ETag"), r.headers.get("Last-Modified"),
                                 int(size) if size and size.isdigit() else None)
         except urllib.error.HTTPError as exc:
+            if exc.code in (403, 405, 501) and req.get_method() == "HEAD":
+                # a URL signed for GET only (S3's presigned URLs answer HEAD 403): ask for its first byte
+                req = urllib.request.Request(url, headers={**auth_headers(), "Range": "bytes=0-0"})
+                continue
             if exc.code not in (429, 500, 502, 503, 504):
                 raise GeotallyError(f"{_safe(url)}: the server answered HTTP {exc.code}") from None
             why = f"HTTP {exc.code}"
@@ -358,7 +385,8 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     cache.mkdir(parents=True, exist_ok=True)
     _sweep_parts(cache)
     aoi_key = aoi_wgs84.wkt if aoi_wgs84 is not None else ""
-    key = hashlib.sha256(f"{_safe(url)}|{aoi_key}|{LAYOUT}".encode()).hexdigest()[:16]
+    # the whole URL: two that differ only in their query are two assets (only a digest of it is kept)
+    key = hashlib.sha256(f"{url}|{aoi_key}|{LAYOUT}".encode()).hexdigest()[:16]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60] or "scene"
     path = cache / f"{stem}-{key}.tif"
     side = path.with_name(path.name + ".remote.json")
@@ -375,7 +403,9 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     for attempt in range(retries + 1):
         try:
             # not cached between opens: a re-read after the asset changed must not get the old bytes
-            with guard.active() as refused, rasterio.Env(**env(), CPL_VSIL_CURL_NON_CACHED=vsi):
+            # the credentials go to the host they were given for, not to the one a redirect named
+            elsewhere = {"GDAL_HTTP_HEADER_FILE": os.devnull} if _host(ident.url) != _host(url) else {}
+            with guard.active() as refused, rasterio.Env(**env(), CPL_VSIL_CURL_NON_CACHED=vsi, **elsewhere):
                 try:
                     prov, nbytes = copy_blocks(vsi, aoi_wgs84, part, url, version)
                 finally:
@@ -392,7 +422,7 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
             return Crop(path, prov, nbytes)
         except RasterioIOError as exc:
             why = first_line(exc)
-            _redirect_check(ident.url)
+            _redirect_check(url)
         finally:
             part.unlink(missing_ok=True)
         if attempt < retries:
@@ -440,6 +470,7 @@ def copy_blocks(vsi: str, aoi_wgs84: shapely.Geometry | None, part: Path, url: s
                 if masked:
                     dst.write_mask(np.full((hh, ww), 255, np.uint8) if all_valid else src.dataset_mask(window=win),
                                    window=out)
+            dst.update_tags(**{k: v for k, v in src.tags().items() if not k.startswith("GEOTALLY_")})  # its date
             # the asset's identity in the file: a changed asset is a changed scene checksum too
             dst.update_tags(GEOTALLY_REMOTE_HREF=_safe(url), GEOTALLY_REMOTE_ETAG=version["etag"] or "",
                             GEOTALLY_REMOTE_LAST_MODIFIED=version["last_modified"] or "",
