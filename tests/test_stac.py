@@ -568,3 +568,23 @@ def test_urls_that_differ_in_their_query_are_two_assets_and_a_get_only_url_is_re
     assert "aaa" not in a.path.name and "X-Amz" not in json.dumps(a.provenance)
     with rasterio.open(cog) as src, rasterio.open(a.path) as got:  # its date among them: read as the local file's
         assert src.tags() and src.tags().items() <= got.tags().items(), (src.tags(), got.tags())
+
+
+@needs_rustac
+def test_max_items_are_the_oldest_whatever_order_the_api_returns(world, tmp_path):
+    """Twelve items of one place, served newest first: --max-items 2 gives the two oldest (it took the
+    oldest of the first eight the API returned)."""
+    from geotally.imagery.stac import aoi_geometry, search
+
+    cog, feet = world["cogs"][0], footprint(world["cogs"][0])
+    dates = [f"2026-0{1 + k // 3}-{10 + k:02d}" for k in range(12)][::-1]  # newest first
+    items = [item(f"d{d}", f"{d}T08:00:00Z", f"{world['web'].url}/{cog.name}", feet) for d in dates]
+    (tmp_path / "items.json").write_text(json.dumps({"type": "FeatureCollection", "features": items}))
+    (tmp_path / "collection.json").write_text(json.dumps(collection()))
+    with StacApi([tmp_path / "collection.json", tmp_path / "items.json"]) as server:
+        found = search(server.url, aoi=aoi_geometry(zones=world["zones"]), max_items=2)
+        keyed = search(f"{server.url}/?key=SECRET-42", aoi=aoi_geometry(zones=world["zones"]), max_items=2)
+    assert [f.datetime[:10] for f in found.items] == sorted(dates)[:2]
+    from geotally.imagery.stac import item_collection  # a catalogue URL's key is never written out
+
+    assert keyed.items and "SECRET-42" not in json.dumps(item_collection(keyed)) + keyed.catalogue

@@ -77,14 +77,14 @@ def check_scheme(url: str) -> None:
     """Only http and https are read; anything else (file:, ftp:, s3: ...) is refused."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in SCHEMES:
-        raise GeotallyError(f"{_safe(url)}: only http and https are read remotely (got {scheme or 'no scheme'})")
+        raise GeotallyError(f"{safe_url(url)}: only http and https are read remotely (got {scheme or 'no scheme'})")
 
 
 def is_remote(text: str) -> bool:
     return bool(re.match(r"^https?://", str(text), re.I))
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without a query string or user:password, for messages and logs."""
     url = re.sub(r"//[^/@]*@", "//", str(url))
     return url.split("?", 1)[0]
@@ -142,7 +142,7 @@ class _HttpOnly(urllib.request.HTTPRedirectHandler):
         if where:
             scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, where)).scheme.lower()
             if scheme not in SCHEMES:
-                raise GeotallyError(f"{_safe(req.full_url)} redirects to {scheme or 'no scheme'}:, which is not read "
+                raise GeotallyError(f"{safe_url(req.full_url)} redirects to {scheme or 'no scheme'}:, which is not read "
                                     "(only http and https are)")
         return super().http_error_302(req, fp, code, msg, headers)
 
@@ -180,14 +180,14 @@ def identify(url: str, retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> 
                 req = urllib.request.Request(url, headers={**auth_headers(), "Range": "bytes=0-0"})
                 continue
             if exc.code not in (429, 500, 502, 503, 504):
-                raise GeotallyError(f"{_safe(url)}: the server answered HTTP {exc.code}") from None
+                raise GeotallyError(f"{safe_url(url)}: the server answered HTTP {exc.code}") from None
             why = f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError) as exc:
             why = first_line(exc)
         if attempt < retries:
-            log.info("%s: %s, retry %d of %d", _safe(url), why, attempt + 1, retries)
+            log.info("%s: %s, retry %d of %d", safe_url(url), why, attempt + 1, retries)
             time.sleep(backoff_s * 2 ** attempt)
-    raise GeotallyError(f"{_safe(url)} cannot be reached after {retries} retries ({why})")
+    raise GeotallyError(f"{safe_url(url)} cannot be reached after {retries} retries ({why})")
 
 
 @dataclass(frozen=True)
@@ -334,7 +334,7 @@ def _redirect_check(url: str) -> None:
     except GeotallyError:
         raise
     except Exception as exc:  # noqa: BLE001 - any other failure (HTTP error, dropped connection) is not a redirect
-        log.debug("%s: no redirect to another scheme (%s); the read's own error stands", _safe(url), first_line(exc))
+        log.debug("%s: no redirect to another scheme (%s); the read's own error stands", safe_url(url), first_line(exc))
 
 
 @dataclass
@@ -395,7 +395,7 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
         old = json.loads(side.read_text())
         if all(old.get(k) == v for k, v in version.items()):
             return Crop(path, old, 0)
-        say(f"{_safe(url)} changed on the server (ETag {old.get('etag')} -> {ident.etag}); reading it again")
+        say(f"{safe_url(url)} changed on the server (ETag {old.get('etag')} -> {ident.etag}); reading it again")
     vsi = "/vsicurl/" + ident.url
     guard = _SchemeGuard.get()
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
@@ -412,9 +412,9 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
                     # refused even where GDAL got the bytes in the end (it retries the original URL)
                     if refused():
                         scheme = refused()[0].split("://", 1)[0] if "://" in refused()[0] else "ftps"
-                        raise GeotallyError(f"{_safe(url)}: a range request was redirected to {scheme}:, which is "
+                        raise GeotallyError(f"{safe_url(url)}: a range request was redirected to {scheme}:, which is "
                                             "not read (only http and https are)") from None
-            prov = dict(meta or {}, href=_safe(url), **version, **prov)
+            prov = dict(meta or {}, href=safe_url(url), **version, **prov)
             os.replace(part, path)
             tmp = side.with_name(f".{side.name}.{os.getpid()}.part")
             tmp.write_text(json.dumps(prov, indent=1))
@@ -426,10 +426,10 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
         finally:
             part.unlink(missing_ok=True)
         if attempt < retries:
-            log.info("%s: %s, retry %d of %d", _safe(url), why, attempt + 1, retries)
+            log.info("%s: %s, retry %d of %d", safe_url(url), why, attempt + 1, retries)
             time.sleep(backoff_s * 2 ** attempt)
-    why = why.replace(ident.url, _safe(ident.url))
-    raise GeotallyError(f"{_safe(url)} could not be read after {retries} retries ({why[:160]})")
+    why = why.replace(ident.url, safe_url(ident.url))
+    raise GeotallyError(f"{safe_url(url)} could not be read after {retries} retries ({why[:160]})")
 
 
 def copy_blocks(vsi: str, aoi_wgs84: shapely.Geometry | None, part: Path, url: str,
@@ -445,7 +445,7 @@ def copy_blocks(vsi: str, aoi_wgs84: shapely.Geometry | None, part: Path, url: s
     with _open(vsi) as src:
         sel = blocks(src, aoi_wgs84)
         if sel is None:
-            raise GeotallyError(f"{_safe(url)}: the area of interest misses the image")
+            raise GeotallyError(f"{safe_url(url)}: the area of interest misses the image")
         (bw, bh), (c0, r0, w, h) = (int(v) for v in sel.size), (int(v) for v in sel.window)
         all_valid = all(MaskFlags.all_valid in f for f in src.mask_flag_enums)
         masked = sel.partial or not all_valid
@@ -472,7 +472,7 @@ def copy_blocks(vsi: str, aoi_wgs84: shapely.Geometry | None, part: Path, url: s
                                    window=out)
             dst.update_tags(**{k: v for k, v in src.tags().items() if not k.startswith("GEOTALLY_")})  # its date
             # the asset's identity in the file: a changed asset is a changed scene checksum too
-            dst.update_tags(GEOTALLY_REMOTE_HREF=_safe(url), GEOTALLY_REMOTE_ETAG=version["etag"] or "",
+            dst.update_tags(GEOTALLY_REMOTE_HREF=safe_url(url), GEOTALLY_REMOTE_ETAG=version["etag"] or "",
                             GEOTALLY_REMOTE_LAST_MODIFIED=version["last_modified"] or "",
                             GEOTALLY_REMOTE_SIZE=str(version["size"] or ""), GEOTALLY_REMOTE_WINDOW=f"{c0},{r0},{w},{h}",
                             GEOTALLY_REMOTE_BLOCKS=f"{int(sel.meets.sum())}/{sel.meets.size}")
@@ -518,7 +518,7 @@ def local_items(found: list, aoi_wgs84: shapely.Geometry | None, cache: str | os
     feats = []
     for f in found:
         c = crop(f.href, aoi_wgs84, cache, name=f"{f.collection or 'item'}-{f.id}",
-                 meta={"catalogue": _safe(f.catalogue), "collection": f.collection, "item_id": f.id}, say=say)
+                 meta={"catalogue": safe_url(f.catalogue), "collection": f.collection, "item_id": f.id}, say=say)
         say(f"{f.id}: window {c.provenance['window']} of {c.provenance['full_size_px']} px"
             + (f", {c.bytes_read / 1e6:.1f} MB of pixels read" if c.bytes_read else " (cached)"))
         feats.append({"type": "Feature", "stac_version": "1.0.0", "id": f.id, "collection": f.collection,
@@ -580,15 +580,15 @@ def resolve_inputs(scenes: list, *, stac_api: str | None = None, catalog: str | 
                      collections=collections, gsd=gsd_range, max_cloud=max_cloud, max_items=max_items, api=api,
                      say=say)
         if hit.skipped:
-            say(f"{len(hit.skipped)} item(s) of {_safe(source)} skipped")
+            say(f"{len(hit.skipped)} item(s) of {safe_url(source)} skipped")
         if not hit.items:
-            raise GeotallyError(f"no item of {_safe(source)} meets the area of interest and the time range")
+            raise GeotallyError(f"no item of {safe_url(source)} meets the area of interest and the time range")
         found += hit.items
     doc = local_items(found, aoi, cache, say) if found else {"type": "FeatureCollection", "features": []}
     for u in urls:
-        c = crop(u, aoi, Path(cache) if cache is not None else default_cache(), name=Path(_safe(u)).stem,
+        c = crop(u, aoi, Path(cache) if cache is not None else default_cache(), name=Path(safe_url(u)).stem,
                  meta={"catalogue": None, "collection": None, "item_id": None}, say=say)
-        doc["features"].append({"type": "Feature", "stac_version": "1.0.0", "id": Path(_safe(u)).stem,
+        doc["features"].append({"type": "Feature", "stac_version": "1.0.0", "id": Path(safe_url(u)).stem,
                                 "geometry": None, "properties": {"datetime": None},
                                 "assets": {"data": {"href": str(c.path.resolve()), "type": "image/tiff"}}})
     folder = Path(cache) if cache is not None else default_cache()

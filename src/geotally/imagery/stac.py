@@ -251,7 +251,7 @@ def _absolute_hrefs(item: dict, base: str) -> dict:
 
 
 def _api_items(url: str, aoi, start, end, collections, max_items, headers) -> Iterable[dict]:
-    from pystac_client import Client
+    from pystac_client import Client, ConformanceClasses
     from pystac_client.exceptions import APIError
 
     try:
@@ -259,14 +259,26 @@ def _api_items(url: str, aoi, start, end, collections, max_items, headers) -> It
         window = None
         if start or end:
             window = f"{start.isoformat() if start else '..'}/{end.isoformat() if end else '..'}"
+        # "the oldest N": sorted by the server where it can sort, else every match is fetched (to a cap)
+        sortable = bool(max_items) and client.conforms_to(ConformanceClasses.SORT)
+        limit = (max_items * 4 if sortable else ALL_ITEMS_CAP) if max_items else None
         found = client.search(intersects=shapely.geometry.mapping(aoi), datetime=window,
-                              collections=list(collections) or None, max_items=max_items * 4 if max_items else None)
+                              collections=list(collections) or None, max_items=limit,
+                              sortby="+properties.datetime" if sortable else None)
+        n = 0
         for item in found.items_as_dicts():
+            n += 1
             yield item
+        if max_items and not sortable and n >= ALL_ITEMS_CAP:
+            raise GeotallyError(f"STAC API {url} has more than {ALL_ITEMS_CAP} items for this search and cannot sort "
+                                "them, so the oldest --max-items cannot be told; narrow --datetime or the area")
     except APIError as exc:
         raise GeotallyError(f"STAC API {url} refused the search: {str(exc).splitlines()[0][:200]}") from None
     except (OSError, ValueError) as exc:
         raise GeotallyError(f"STAC API {url} cannot be read: {str(exc).splitlines()[0][:200]}") from None
+
+
+ALL_ITEMS_CAP = 10_000  # items fetched to find the oldest N where the API cannot sort
 
 
 def _static_items(href: str, collections) -> Iterable[dict]:
@@ -307,7 +319,7 @@ def search(source: str, *, aoi: shapely.Geometry, datetime: str | None = None, c
     """Items of ``source`` (a STAC API URL, or a static catalogue/collection/ItemCollection URL or file)
     that meet ``aoi`` (WGS84) in ``datetime`` (START/END), within ``gsd`` (min, max metres) and
     ``max_cloud`` (percent), at most ``max_items``, oldest first. Skipped items are said one line each."""
-    from geotally.imagery.remote import auth_headers, check_scheme
+    from geotally.imagery.remote import auth_headers, check_scheme, safe_url
 
     start, end = parse_datetime(datetime)
     collections = [c for c in collections if c]
@@ -319,13 +331,14 @@ def search(source: str, *, aoi: shapely.Geometry, datetime: str | None = None, c
         raise GeotallyError(f"catalogue not found: {source}")
     if api is None:
         api = is_url and not Path(source.split("?")[0]).suffix.lower() == ".json"
+    shown = safe_url(source) if is_url else source  # a catalogue URL's query may hold a token: never written
     raw = (_api_items(source, aoi, start, end, collections, max_items, auth_headers()) if api
            else _static_items(source, set(collections)))
     items, skipped = [], []
     for item in raw:
         if collections and item.get("collection") not in collections and api:
             continue
-        got = examine(item, aoi, source, start, end)
+        got = examine(item, aoi, shown, start, end)
         if isinstance(got, Found) and is_url and "://" not in got.href:
             got = f"item {got.id} skipped: its asset {got.href} is a local path in a remote catalogue"
         elif isinstance(got, Found) and is_url and got.href.startswith("file:"):
@@ -342,7 +355,7 @@ def search(source: str, *, aoi: shapely.Geometry, datetime: str | None = None, c
     items.sort(key=lambda f: (f.datetime, f.id))
     if max_items is not None:
         items = items[:max_items]
-    return Search(items, skipped, source)
+    return Search(items, skipped, shown)
 
 
 def item_collection(found: Search | list[Found]) -> dict:
