@@ -588,3 +588,39 @@ def test_max_items_are_the_oldest_whatever_order_the_api_returns(world, tmp_path
     from geotally.imagery.stac import item_collection  # a catalogue URL's key is never written out
 
     assert keyed.items and "SECRET-42" not in json.dumps(item_collection(keyed)) + keyed.catalogue
+
+
+@needs_nginx
+@pytest.mark.parametrize("case, fragment", [
+    ("api-404", "answered HTTP 404: is it a STAC API's URL"),
+    ("api-down", "cannot be reached (nothing answers there"),
+    ("space", "write a space as %20"),
+    ("userinfo", "not as user:password in the URL"),
+    ("cache", "set GEOTALLY_REMOTE_CACHE to a folder you can write"),
+    ("no-georef", "has no georeference, so the area of interest"),
+])
+def test_remote_mistakes_are_one_line(case, fragment, world, creds, tmp_path, monkeypatch, capsys):
+    """Each was an 'internal error' (IndexError, InvalidURL, FileExistsError, CRSError) or a cut
+    urllib3 message."""
+    from tests.servers import free_port
+
+    web, out = world["web"], tmp_path / "out"
+    zones = ["--zones", str(world["zones"])]
+    if case == "no-georef":
+        with rasterio.open(world["cogs"][0]) as src:
+            data = src.read()
+        plain = Path(world["cogs"][0]).parent / "plain.tif"
+        with rasterio.open(plain, "w", driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
+                           dtype=data.dtype.name) as dst:
+            dst.write(data)
+    if case == "cache":
+        (tmp_path / "afile").write_text("")
+        monkeypatch.setenv("GEOTALLY_REMOTE_CACHE", str(tmp_path / "afile"))
+    args = {"api-404": ["search", "--stac-api", f"{web.url}/nothing", *zones],
+            "api-down": ["search", "--stac-api", f"http://127.0.0.1:{free_port()}", *zones],
+            "space": ["count", f"{web.url}/with space.tif", *zones, "--out", out],
+            "userinfo": ["count", f"http://alice:pw@127.0.0.1:{web.port}/{world['cogs'][0].name}", *zones, "--out", out],
+            "cache": ["count", f"{web.url}/{world['cogs'][0].name}", *zones, "--out", out],
+            "no-georef": ["count", f"{web.url}/plain.tif", *zones, "--out", out]}[case]
+    code, _, err = run(monkeypatch, capsys, *args)
+    assert_user_error(code, err, fragment, out)

@@ -74,10 +74,17 @@ BLOCK = 512  # the window is widened to whole blocks of this many pixels where t
 
 
 def check_scheme(url: str) -> None:
-    """Only http and https are read; anything else (file:, ftp:, s3: ...) is refused."""
+    """Only http and https are read; anything else (file:, ftp:, s3: ...) is refused, as are a user and
+    password in the URL (credentials go in GDAL_HTTP_HEADER_FILE) and a URL with spaces."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in SCHEMES:
         raise GeotallyError(f"{safe_url(url)}: only http and https are read remotely (got {scheme or 'no scheme'})")
+    if urllib.parse.urlsplit(url).username is not None:
+        raise GeotallyError(f"{safe_url(url)}: give credentials as HTTP headers in the file GDAL_HTTP_HEADER_FILE "
+                            "names (Authorization: Basic ...), not as user:password in the URL")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise GeotallyError(f"{safe_url(url)!r} is not a valid URL: it has a space or control character "
+                            "(write a space as %20)")
 
 
 def is_remote(text: str) -> bool:
@@ -233,6 +240,10 @@ def blocks(src, aoi_wgs84: shapely.Geometry | None) -> Blocks | None:
     nx, ny = -(-src.width // bw), -(-src.height // bh)
     if aoi_wgs84 is None:
         return Blocks((bw, bh), (0, 0, src.width, src.height), np.ones((ny, nx), bool))
+    if not src.crs:
+        raise GeotallyError(f"{safe_url(src.name.removeprefix('/vsicurl/'))} has no georeference, so the area of "
+                            "interest (zones, border, bbox) cannot be placed on it; count it whole (no --zones or "
+                            "--border, with --gsd), or give a georeferenced COG")
     t = Transformer.from_crs(4326, src.crs, always_xy=True)
     g = shapely.transform(shapely.segmentize(aoi_wgs84, 0.001), t.transform, interleaved=False)
     a, b, c, d, e, f = tuple(~src.transform)[:6]  # map -> pixel (col, row)
@@ -381,8 +392,7 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     from rasterio.errors import RasterioIOError
 
     ident = identify(url, retries, backoff_s)
-    cache = Path(cache)
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = _cache_folder(cache)
     _sweep_parts(cache)
     aoi_key = aoi_wgs84.wkt if aoi_wgs84 is not None else ""
     # the whole URL: two that differ only in their query are two assets (only a digest of it is kept)
@@ -501,6 +511,17 @@ def asset_version(prov: dict) -> str:
     return f"Last-Modified {prov.get('last_modified')}, {prov.get('size')} bytes"
 
 
+def _cache_folder(path: str | os.PathLike) -> Path:
+    """The crops' folder, made where missing; one that cannot be is one line naming GEOTALLY_REMOTE_CACHE."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GeotallyError(f"the remote crops' folder {path} cannot be made ({exc.strerror or exc}); set "
+                            "GEOTALLY_REMOTE_CACHE to a folder you can write") from None
+    return path
+
+
 def default_cache() -> Path:
     """Where crops are kept: $GEOTALLY_REMOTE_CACHE, or the user's cache folder."""
     if os.environ.get("GEOTALLY_REMOTE_CACHE"):
@@ -591,8 +612,7 @@ def resolve_inputs(scenes: list, *, stac_api: str | None = None, catalog: str | 
         doc["features"].append({"type": "Feature", "stac_version": "1.0.0", "id": Path(safe_url(u)).stem,
                                 "geometry": None, "properties": {"datetime": None},
                                 "assets": {"data": {"href": str(c.path.resolve()), "type": "image/tiff"}}})
-    folder = Path(cache) if cache is not None else default_cache()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _cache_folder(Path(cache) if cache is not None else default_cache())
     text = json.dumps(doc, indent=1)
     listing = folder / f"items-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
     tmp = listing.with_name(f".{listing.name}.{os.getpid()}.part")
