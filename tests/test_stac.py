@@ -8,6 +8,7 @@ its server binary is absent (.ci/run installs them)."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 from pathlib import Path
 
@@ -624,3 +625,21 @@ def test_remote_mistakes_are_one_line(case, fragment, world, creds, tmp_path, mo
             "no-georef": ["count", f"{web.url}/plain.tif", *zones, "--out", out]}[case]
     code, _, err = run(monkeypatch, capsys, *args)
     assert_user_error(code, err, fragment, out)
+
+
+@needs_nginx
+def test_a_catalogue_on_disk_with_local_assets_is_counted(world, creds, tmp_path, monkeypatch, capsys):
+    """--catalog names a file whose items' assets are files beside it: count reads them where they are
+    (it refused them as 'only http and https are read remotely (got no scheme)')."""
+    cog = world["cogs"][0]
+    local = tmp_path / "cat"
+    local.mkdir()
+    shutil.copy(cog, local / cog.name)
+    feat = item("local-1", "2026-06-01T08:30:00Z", cog.name, footprint(cog))  # relative to the catalogue
+    (local / "items.json").write_text(json.dumps({"type": "FeatureCollection", "features": [feat]}))
+    code, _, err = run(monkeypatch, capsys, "count", "--catalog", local / "items.json", "--zones", world["zones"],
+                       "--out", tmp_path / "out", "-q", "--tile-size", "512", "--overlap", "64")
+    assert code == 0, err
+    direct = geotally.count(local / cog.name, out=tmp_path / "direct", zones=world["zones"], date="2026-06-01", **FAST)
+    counted = pd.read_csv(tmp_path / "out" / "counts.csv")
+    assert counted["count"].tolist() == direct.counts["count"].tolist() and set(counted["date"]) == {"2026-06-01"}

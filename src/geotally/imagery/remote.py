@@ -534,10 +534,23 @@ def default_cache() -> Path:
 def local_items(found: list, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike | None = None,
                 say: Callable[[str], None] = lambda msg: None) -> dict:
     """An ItemCollection whose assets are the local crops of ``found`` (:class:`~geotally.imagery.stac.Found`
-    items), each item keeping its datetime: what ``geotally count`` reads after a catalogue search."""
+    items), each item keeping its datetime: what ``geotally count`` reads after a catalogue search. The
+    local assets of a catalogue on disk are listed as they are."""
     cache = Path(cache) if cache is not None else default_cache()
     feats = []
     for f in found:
+        if not is_remote(f.href):  # an asset of a catalogue on disk: read where it is, whole, as a local scene
+            path = Path(urllib.parse.unquote(urllib.parse.urlsplit(f.href).path) if f.href.startswith("file:")
+                        else f.href)
+            if not path.is_file():
+                raise GeotallyError(f"item {f.id}'s asset {path} is not there; fix the catalogue's href or put the "
+                                    "file back")
+            feats.append({"type": "Feature", "stac_version": "1.0.0", "id": f.id, "collection": f.collection,
+                          "geometry": f.item.get("geometry"), "bbox": f.item.get("bbox"),
+                          "properties": {"datetime": f.datetime},
+                          "assets": {"data": {"href": str(path.resolve()), "type": "image/tiff", "roles": ["data"]}},
+                          "links": []})
+            continue
         c = crop(f.href, aoi_wgs84, cache, name=f"{f.collection or 'item'}-{f.id}",
                  meta={"catalogue": safe_url(f.catalogue), "collection": f.collection, "item_id": f.id}, say=say)
         say(f"{f.id}: window {c.provenance['window']} of {c.provenance['full_size_px']} px"
