@@ -643,3 +643,15 @@ def test_a_catalogue_on_disk_with_local_assets_is_counted(world, creds, tmp_path
     direct = geotally.count(local / cog.name, out=tmp_path / "direct", zones=world["zones"], date="2026-06-01", **FAST)
     counted = pd.read_csv(tmp_path / "out" / "counts.csv")
     assert counted["count"].tolist() == direct.counts["count"].tolist() and set(counted["date"]) == {"2026-06-01"}
+
+
+@needs_nginx
+def test_a_static_catalogue_behind_the_token_is_read_with_it(world, creds, tmp_path, monkeypatch, capsys):
+    """A static ItemCollection served by the same token-guarded server as its COGs: read with
+    GDAL_HTTP_HEADER_FILE's credentials (it was fetched without them: 'Could not read uri')."""
+    www = Path(world["cogs"][0]).parent
+    (www / "guarded-items.json").write_text((world["base"] / "items.json").read_text())
+    code, out, err = run(monkeypatch, capsys, "search", "--catalog", f"{world['web'].url}/guarded-items.json",
+                         "--zones", world["zones"], "--datetime", "2026-06-01/2026-06-30")
+    assert code == 0, err
+    assert "2 item(s) of" in out

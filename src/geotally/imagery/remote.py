@@ -97,7 +97,7 @@ def safe_url(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _host(url: str) -> str:
+def host(url: str) -> str:
     """The scheme, host and port of a URL: where credentials may go."""
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
@@ -137,7 +137,7 @@ class _HttpOnly(urllib.request.HTTPRedirectHandler):
             return None
         if req.get_method() == "HEAD":
             new.method = "HEAD"
-        if _host(newurl) != _host(req.full_url):
+        if host(newurl) != host(req.full_url):
             secret = {k.lower() for k in auth_headers()} | {"authorization", "cookie"}
             for table in (new.headers, new.unredirected_hdrs):
                 for k in [k for k in table if k.lower() in secret]:
@@ -414,7 +414,7 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
         try:
             # not cached between opens: a re-read after the asset changed must not get the old bytes
             # the credentials go to the host they were given for, not to the one a redirect named
-            elsewhere = {"GDAL_HTTP_HEADER_FILE": os.devnull} if _host(ident.url) != _host(url) else {}
+            elsewhere = {"GDAL_HTTP_HEADER_FILE": os.devnull} if host(ident.url) != host(url) else {}
             with guard.active() as refused, rasterio.Env(**env(), CPL_VSIL_CURL_NON_CACHED=vsi, **elsewhere):
                 try:
                     prov, nbytes = copy_blocks(vsi, aoi_wgs84, part, url, version)

@@ -296,11 +296,31 @@ def _api_items(url: str, aoi, start, end, collections, max_items, headers) -> It
 ALL_ITEMS_CAP = 10_000  # items fetched to find the oldest N where the API cannot sort
 
 
+def _static_io(href: str):
+    """pystac's reader for a static catalogue at ``href``: over http(s), with the credentials of
+    GDAL_HTTP_HEADER_FILE for that catalogue's host only (never for a host it links to)."""
+    import pystac
+    from pystac.stac_io import DefaultStacIO
+
+    from geotally.imagery.remote import auth_headers, host, is_remote
+
+    if not is_remote(href):
+        return pystac.StacIO.default()
+
+    class HostHeaders(DefaultStacIO):
+        def read_text_from_href(self, source: str) -> str:
+            self.headers = auth_headers() if host(str(source)) == host(href) else {}
+            return super().read_text_from_href(source)
+
+    return HostHeaders()
+
+
 def _static_items(href: str, collections) -> Iterable[dict]:
     import pystac
 
+    io = _static_io(href)
     try:
-        doc = pystac.StacIO.default().read_json(href)
+        doc = io.read_json(href)
     except Exception as exc:  # a missing file, a refused URL, not JSON
         raise GeotallyError(f"{href} cannot be read as STAC JSON: {str(exc).splitlines()[0][:200]}") from None
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":  # an ItemCollection, read as served:
@@ -309,7 +329,7 @@ def _static_items(href: str, collections) -> Iterable[dict]:
                 yield _absolute_hrefs(d, href)
         return
     try:
-        root = pystac.read_dict(doc, href=href)
+        root = pystac.read_dict(doc, href=href, stac_io=io)
     except Exception as exc:  # pystac raises many kinds for a bad document
         raise GeotallyError(f"{href} is not a STAC catalogue, collection or item collection: "
                             f"{str(exc).splitlines()[0][:200]}") from None
