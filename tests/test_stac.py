@@ -655,3 +655,45 @@ def test_a_static_catalogue_behind_the_token_is_read_with_it(world, creds, tmp_p
                          "--zones", world["zones"], "--datetime", "2026-06-01/2026-06-30")
     assert code == 0, err
     assert "2 item(s) of" in out
+
+
+@needs_nginx
+def test_a_download_url_without_a_tif_name_is_read_and_a_server_without_ranges_is_said_at_once(
+        world, creds, tmp_path, monkeypatch, capsys):
+    """GDAL was allowed only .tif names (a provider's /download?id=... was 'not in the file system'); a
+    server that ignores Range (python -m http.server) was asked five times, then reported as unreachable."""
+    import functools
+    import http.server
+    import threading
+
+    cog = world["cogs"][0]
+    www = Path(cog).parent
+    shutil.copy(cog, www / "download-1")
+    named = geotally.count(cog, out=tmp_path / "named", zones=world["zones"], **FAST)
+    bare = geotally.count(f"{world['web'].url}/download-1", out=tmp_path / "bare", zones=world["zones"], **FAST)
+    assert bare.counts["count"].tolist() == named.counts["count"].tolist()
+
+    gets = []
+
+    class Whole(http.server.SimpleHTTPRequestHandler):  # answers every GET with the whole file, as it does
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            gets.append(self.headers.get("Range"))
+            super().do_GET()
+
+    class Quiet(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address) -> None:  # GDAL hangs up mid-file: not this test's error
+            pass
+
+    server = Quiet(("127.0.0.1", 0), functools.partial(Whole, directory=str(www)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, _, err = run(monkeypatch, capsys, "count", f"http://127.0.0.1:{server.server_address[1]}/{cog.name}",
+                           "--zones", world["zones"], "--out", tmp_path / "out")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_user_error(code, err, "does not answer HTTP range requests", tmp_path / "out")
+    assert len(gets) <= 3, gets  # asked once (GDAL's own probe included), not once per retry

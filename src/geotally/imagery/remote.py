@@ -53,7 +53,6 @@ SCHEMES = ("http", "https")
 # GDAL's HTTP options for remote COGs, chosen rather than left to defaults:
 REMOTE_ENV: dict[str, str | int] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no directory listing (or .aux/.ovr probes) per open
-    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.TIF,.TIFF",  # only GeoTIFF names are requested at all
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",  # adjacent blocks of a window in one range request
     "GDAL_HTTP_MULTIPLEX": "YES",  # parallel ranges over one HTTP/2 connection where the server has it
     "GDAL_HTTP_VERSION": "2",  # HTTP/2 where offered (TLS ALPN); HTTP/1.1 otherwise
@@ -69,6 +68,9 @@ REMOTE_ENV: dict[str, str | int] = {
     "VSI_CACHE": "FALSE",
 }
 RETRIES = 4  # whole-window retries on top of GDAL's own (a dropped connection is not retried by GDAL)
+# GDAL's words for a failure that no retry mends: a server without range requests (a header cut by a stall
+# reads as "not recognized as ... a supported file format" too, so that one is retried)
+PERMANENT = ("Range downloading not supported",)
 BACKOFF_S = 0.5
 BLOCK = 512  # the window is widened to whole blocks of this many pixels where the COG has none
 
@@ -433,12 +435,17 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
         except RasterioIOError as exc:
             why = first_line(exc)
             _redirect_check(url)
+            if any(p in why for p in PERMANENT):  # the same answer however often it is asked
+                break
         finally:
             part.unlink(missing_ok=True)
         if attempt < retries:
             log.info("%s: %s, retry %d of %d", safe_url(url), why, attempt + 1, retries)
             time.sleep(backoff_s * 2 ** attempt)
     why = why.replace(ident.url, safe_url(ident.url))
+    if "Range downloading not supported" in why:
+        raise GeotallyError(f"{safe_url(url)}: the server does not answer HTTP range requests, which reading the area "
+                            "of interest needs; download the file and count it locally")
     raise GeotallyError(f"{safe_url(url)} could not be read after {retries} retries ({why[:160]})")
 
 
