@@ -697,3 +697,17 @@ def test_a_download_url_without_a_tif_name_is_read_and_a_server_without_ranges_i
         server.server_close()
     assert_user_error(code, err, "does not answer HTTP range requests", tmp_path / "out")
     assert len(gets) <= 3, gets  # asked once (GDAL's own probe included), not once per retry
+
+
+@needs_nginx
+def test_a_url_keeps_its_files_date(world, creds, tmp_path, monkeypatch, capsys):
+    """A COG given by URL is dated as the same file on disk (its date tag; the crop kept no tag, so it
+    was undated), and --date-pattern reads the URL's own name (it was matched against the crop's,
+    which carries a hash)."""
+    a, b = (f"{world['web'].url}/{c.name}" for c in world["cogs"][:2])
+    one = geotally.count(a, out=tmp_path / "one", zones=world["zones"], **FAST)
+    assert set(one.counts["date"]) == {world["dates"][0]}
+    code, _, err = run(monkeypatch, capsys, "count", a, b, "--zones", world["zones"], "--out", tmp_path / "two",
+                       "--date-pattern", "crossing_{date:%Y-%m-%d}.tif", "--tile-size", "512", "--overlap", "64", "-q")
+    assert code == 0, err
+    assert sorted(set(pd.read_csv(tmp_path / "two" / "counts.csv")["date"])) == sorted(world["dates"][:2])

@@ -365,7 +365,7 @@ def _open(vsi: str):
     return rasterio.open(vsi)
 
 
-LAYOUT = "blocks-1"  # how crops are laid out; part of their cache key, so a crop of another layout is not reused
+LAYOUT = "blocks-2"  # how crops are laid out (2: with the asset's tags); part of their cache key, so a crop of another layout is not reused
 
 
 def _sweep_parts(cache: Path) -> None:

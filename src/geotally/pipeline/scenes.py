@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,9 +62,18 @@ def _stac(path: Path) -> list[SceneInput]:
         local = local if local.is_absolute() else (path.parent / local)
         props = item.get("properties") if isinstance(item.get("properties"), dict) else {}
         dt = props.get("datetime")
-        out.append(SceneInput(str(local), iso_date(dt, f"STAC item {item.get('id')} datetime")
-                              if isinstance(dt, str) and dt else None, from_stac=True))
+        out.append(SceneInput(str(local), iso_date(dt, f"STAC item {item.get('id')} datetime")  # else its own tag
+                              if isinstance(dt, str) and dt else raster_date(str(local)), from_stac=True))
     return out
+
+
+def _given_name(path: str) -> str:
+    """The name the user gave a scene: a remote asset's own (its URL's last part), not its local crop's."""
+    from geotally.imagery.remote import provenance
+
+    prov = provenance(path)
+    href = (prov or {}).get("href")
+    return urllib.parse.unquote(urllib.parse.urlsplit(href).path) if href else path
 
 
 def expand(inputs: list[str | os.PathLike], date: str | None = None,
@@ -94,7 +104,7 @@ def expand(inputs: list[str | os.PathLike], date: str | None = None,
             seen.add(key)
             unique.append(s)
     if date_pattern:  # the file name says it, unless STAC did
-        unique = [s if s.from_stac and s.date else SceneInput(s.path, date_from_name(s.path, date_pattern))
+        unique = [s if s.from_stac and s.date else SceneInput(s.path, date_from_name(_given_name(s.path), date_pattern))
                   for s in unique]
     if date:
         unique = [SceneInput(s.path, s.date or iso_date(date), s.from_stac) for s in unique]
