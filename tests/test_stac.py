@@ -711,3 +711,52 @@ def test_a_url_keeps_its_files_date(world, creds, tmp_path, monkeypatch, capsys)
                        "--date-pattern", "crossing_{date:%Y-%m-%d}.tif", "--tile-size", "512", "--overlap", "64", "-q")
     assert code == 0, err
     assert sorted(set(pd.read_csv(tmp_path / "two" / "counts.csv")["date"])) == sorted(world["dates"][:2])
+
+
+@needs_nginx
+def test_a_server_without_validators_is_read_again(world, creds):
+    """A server that sends no ETag and no Last-Modified cannot say whether the asset changed (an image of
+    the same grid has the same size): its crop is read again each time instead of reused (it counted
+    the old image)."""
+    import http.client
+    import http.server
+    import threading
+
+    from geotally.imagery.remote import crop
+
+    class NoValidators(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def _serve(self, method: str) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", world["web"].port, timeout=30)
+            conn.request(method, self.path, headers={k: v for k, v in self.headers.items()
+                                                     if k.lower() in ("range", "authorization")})
+            r = conn.getresponse()
+            body = r.read()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() in ("content-length", "content-range", "content-type"):
+                    self.send_header(k, v)
+            self.end_headers()
+            if method == "GET":
+                self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoValidators)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cog = world["cogs"][0]
+    try:
+        bare = [crop(f"http://127.0.0.1:{server.server_address[1]}/{cog.name}", None, creds) for _ in range(2)]
+    finally:
+        server.shutdown()
+        server.server_close()
+    kept = [crop(f"{world['web'].url}/{cog.name}", None, creds) for _ in range(2)]  # nginx sends an ETag
+    assert bare[1].bytes_read > 0 and kept[1].bytes_read == 0

@@ -387,7 +387,8 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
          meta: dict | None = None, say: Callable[[str], None] = lambda msg: None,
          retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> Crop:
     """Read the blocks of the COG at ``url`` that meet the AOI into a local GeoTIFF in ``cache``
-    (reused while the server's ETag/Last-Modified/size stay the same). ``meta`` (catalogue,
+    (reused while the server's ETag/Last-Modified/size stay the same; read again every time from a
+    server that gives neither ETag nor Last-Modified). ``meta`` (catalogue,
     collection, item id) goes into the provenance. Faults are retried with backoff, then reported
     in one line; no partial file is left (one left by a killed process goes at the next read)."""
     import rasterio
@@ -403,7 +404,8 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
     path = cache / f"{stem}-{key}.tif"
     side = path.with_name(path.name + ".remote.json")
     version = {"etag": ident.etag, "last_modified": ident.last_modified, "size": ident.size}
-    if path.exists() and side.exists():
+    # reused only where the server says which version it serves: a size alone does not tell two images apart
+    if path.exists() and side.exists() and (ident.etag or ident.last_modified):
         old = json.loads(side.read_text())
         if all(old.get(k) == v for k, v in version.items()):
             return Crop(path, old, 0)
