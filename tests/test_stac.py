@@ -24,7 +24,7 @@ import geotally
 from geotally.config import SearchParams
 from geotally.errors import GeotallyError
 from tests.conftest import assert_user_error, run
-from tests.servers import FaultProxy, Nginx, StacApi, nginx_binary, rustac_binary
+from tests.servers import FaultProxy, Nginx, Relay, StacApi, nginx_binary, rustac_binary
 from tests.servers.catalogue import collection, footprint, item, make_crossing
 
 pytest.importorskip("pystac_client")
@@ -447,73 +447,16 @@ def test_an_area_of_interest_is_widened_by_metres_on_the_ground(tmp_path, epsg):
 
 
 @needs_nginx
-def test_a_redirect_to_another_host_gets_no_credential_and_a_head_stays_a_head(world, creds, tmp_path, monkeypatch,
-                                                                               capsys):
+def test_a_redirect_to_another_host_gets_no_credential_and_a_head_stays_a_head(world, creds, tmp_path):
     """An asset whose URL redirects (302) to another host, as a provider's link to its storage does: the
     token goes to the host it was given for only (curl's rule; it went with the HEAD and every range
     request), the HEAD is not turned into a GET of the whole file, and the count is the local file's."""
-    import http.client
-    import http.server
-    import threading
-
     cog = world["cogs"][0]
-    seen = []
-
-    class Storage(http.server.BaseHTTPRequestHandler):  # the other host: its own access to the files
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def _serve(self, method: str) -> None:
-            seen.append((method, self.headers.get("Authorization")))
-            conn = http.client.HTTPConnection("127.0.0.1", world["web"].port, timeout=30)
-            conn.request(method, self.path, headers={"Authorization": f"Bearer {TOKEN}",
-                                                     **({"Range": self.headers["Range"]} if "Range" in self.headers
-                                                        else {})})
-            r = conn.getresponse()
-            body = r.read()
-            self.send_response(r.status)
-            for k, v in r.getheaders():
-                if k.lower() in ("content-length", "content-range", "etag", "last-modified", "accept-ranges",
-                                 "content-type"):
-                    self.send_header(k, v)
-            self.end_headers()
-            if method == "GET":
-                self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_HEAD(self) -> None:
-            self._serve("HEAD")
-
-    storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Storage)
-
-    class Origin(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def _moved(self) -> None:
-            self.send_response(302)
-            self.send_header("Location", f"http://localhost:{storage.server_address[1]}{self.path}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_GET = do_HEAD = _moved
-
-    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
-    for server in (storage, origin):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        geotally.count(f"http://127.0.0.1:{origin.server_address[1]}/{cog.name}", out=tmp_path / "remote",
-                       zones=world["zones"], **FAST)
-    finally:
-        for server in (storage, origin):
-            server.shutdown()
-            server.server_close()
-    assert seen and all(auth is None for _, auth in seen), seen
-    assert seen[0][0] == "HEAD"
+    with Relay(world["web"].port, auth=f"Bearer {TOKEN}") as storage:  # the other host: its own access
+        with Relay(redirect_to=f"http://localhost:{storage.port}") as origin:
+            geotally.count(f"{origin.url}/{cog.name}", out=tmp_path / "remote", zones=world["zones"], **FAST)
+    assert storage.seen and all(auth is None for _, auth in storage.seen), storage.seen
+    assert storage.seen[0][0] == "HEAD"
     local = geotally.count(cog, out=tmp_path / "local", zones=world["zones"], **FAST)
     remote = pd.read_csv(tmp_path / "remote" / "counts.csv")
     assert remote["count"].tolist() == local.counts["count"].tolist()
@@ -524,46 +467,11 @@ def test_urls_that_differ_in_their_query_are_two_assets_and_a_get_only_url_is_re
     """Signed URLs differ only in their query: each is its own asset (they shared one cached crop, so
     the second replaced the first and one scene was counted for two). A URL signed for GET only (S3
     answers its HEAD 403) is identified by a one-byte range GET instead of refused."""
-    import http.client
-    import http.server
-    import threading
-
     from geotally.imagery.remote import crop
 
     cog = world["cogs"][0]
-
-    class GetOnly(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_HEAD(self) -> None:
-            self.send_response(403)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def do_GET(self) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", world["web"].port, timeout=30)
-            conn.request("GET", self.path.split("?")[0], headers={k: v for k, v in self.headers.items()
-                                                                 if k.lower() in ("range", "authorization")})
-            r = conn.getresponse()
-            body = r.read()
-            self.send_response(r.status)
-            for k, v in r.getheaders():
-                if k.lower() in ("content-length", "content-range", "etag", "last-modified", "content-type"):
-                    self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GetOnly)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{cog.name}"
-        a, b = (crop(f"{url}?X-Amz-Signature={s}", None, creds) for s in ("aaa", "bbb"))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Relay(world["web"].port, head_status=403) as server:
+        a, b = (crop(f"{server.url}/{cog.name}?X-Amz-Signature={s}", None, creds) for s in ("aaa", "bbb"))
     assert a.path != b.path and a.path.exists() and b.path.exists()
     assert a.provenance["size"] == cog.stat().st_size  # from the range GET's Content-Range
     assert "aaa" not in a.path.name and "X-Amz" not in json.dumps(a.provenance)
@@ -718,45 +626,10 @@ def test_a_server_without_validators_is_read_again(world, creds):
     """A server that sends no ETag and no Last-Modified cannot say whether the asset changed (an image of
     the same grid has the same size): its crop is read again each time instead of reused (it counted
     the old image)."""
-    import http.client
-    import http.server
-    import threading
-
     from geotally.imagery.remote import crop
 
-    class NoValidators(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def _serve(self, method: str) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", world["web"].port, timeout=30)
-            conn.request(method, self.path, headers={k: v for k, v in self.headers.items()
-                                                     if k.lower() in ("range", "authorization")})
-            r = conn.getresponse()
-            body = r.read()
-            self.send_response(r.status)
-            for k, v in r.getheaders():
-                if k.lower() in ("content-length", "content-range", "content-type"):
-                    self.send_header(k, v)
-            self.end_headers()
-            if method == "GET":
-                self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_HEAD(self) -> None:
-            self._serve("HEAD")
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoValidators)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     cog = world["cogs"][0]
-    try:
-        bare = [crop(f"http://127.0.0.1:{server.server_address[1]}/{cog.name}", None, creds) for _ in range(2)]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Relay(world["web"].port, headers=("content-length", "content-range", "content-type")) as server:
+        bare = [crop(f"{server.url}/{cog.name}", None, creds) for _ in range(2)]
     kept = [crop(f"{world['web'].url}/{cog.name}", None, creds) for _ in range(2)]  # nginx sends an ETag
     assert bare[1].bytes_read > 0 and kept[1].bytes_read == 0

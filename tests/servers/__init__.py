@@ -1,6 +1,6 @@
 """Real servers for the catalogue tests, on 127.0.0.1 only, started and stopped by the tests:
 nginx (Debian's) serving files with Range support and a per-request byte log, rustac's STAC API
-server (``rustac serve``, pip's rustac), and a fault proxy of our own between a client and nginx."""
+server (``rustac serve``, pip's rustac), and a fault proxy and a relay of our own between a client and nginx."""
 
 from __future__ import annotations
 
@@ -138,7 +138,46 @@ class StacApi(_Server):
 
 
 
-class FaultProxy:
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 handler whose GETs and HEADs go to ``_answer(method)``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self, method: str) -> None:
+        raise NotImplementedError
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_HEAD(self) -> None:
+        self._answer("HEAD")
+
+
+class _InProcess:
+    """A server of the tests' own, in a thread of this process, on 127.0.0.1."""
+
+    def _listen(self, handler) -> None:
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class FaultProxy(_InProcess):
     """An HTTP proxy to ``upstream`` that injects faults into the requests numbered in ``at`` (1-based,
     counting every request, or only the GETs whose path contains ``match`` where given): ``kind`` is an
     HTTP status (429, 500, 503), ``drop`` (half the body, then the connection closed), ``stall``
@@ -154,13 +193,8 @@ class FaultProxy:
         self.lock = threading.Lock()
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def _forward(self, method: str) -> None:
+        class Handler(_Handler):
+            def _answer(self, method: str) -> None:
                 counted = proxy.match is None or (method == "GET" and proxy.match in self.path)
                 with proxy.lock:
                     proxy.count += counted
@@ -209,24 +243,48 @@ class FaultProxy:
                     return
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:
-                self._forward("GET")
+        self._listen(Handler)
 
-            def do_HEAD(self) -> None:
-                self._forward("HEAD")
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
+class Relay(_InProcess):
+    """An HTTP server on 127.0.0.1 that answers from ``upstream`` (nginx), as another host or a provider
+    would: ``auth`` is the header it sends upstream itself (its own access), ``head_status`` answers
+    every HEAD with that status instead (a URL signed for GET only), ``headers`` are the response
+    headers it passes on (no ETag or Last-Modified: a server without validators), and ``redirect_to``
+    answers every request with a 302 to that base URL instead. Each request's method and the
+    Authorization it came with are kept in ``seen``."""
 
-    def __enter__(self) -> "FaultProxy":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
+    PASSED = ("content-length", "content-range", "content-type", "accept-ranges", "etag", "last-modified")
 
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def __init__(self, upstream_port: int | None = None, auth: str | None = None, head_status: int | None = None,
+                 headers: tuple[str, ...] = PASSED, redirect_to: str | None = None):
+        self.seen: list[tuple[str, str | None]] = []
+        relay = self
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        class Handler(_Handler):
+            def _answer(self, method: str) -> None:
+                relay.seen.append((method, self.headers.get("Authorization")))
+                if redirect_to or (method == "HEAD" and head_status):
+                    self.send_response(302 if redirect_to else head_status)
+                    if redirect_to:
+                        self.send_header("Location", f"{redirect_to}{self.path}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                sent = {k: v for k, v in self.headers.items() if k.lower() in ("range", "authorization")}
+                if auth:
+                    sent["Authorization"] = auth
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+                conn.request(method, self.path.split("?")[0], headers=sent)
+                r = conn.getresponse()
+                body = r.read()
+                conn.close()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() in headers:
+                        self.send_header(k, v)
+                self.end_headers()
+                if method == "GET":
+                    self.wfile.write(body)
+
+        self._listen(Handler)
