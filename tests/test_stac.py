@@ -457,6 +457,8 @@ def test_a_redirect_to_another_host_gets_no_credential_and_a_head_stays_a_head(w
             geotally.count(f"{origin.url}/{cog.name}", out=tmp_path / "remote", zones=world["zones"], **FAST)
     assert storage.seen and all(auth is None for _, auth in storage.seen), storage.seen
     assert storage.seen[0][0] == "HEAD"
+    remote_record = json.loads((tmp_path / "remote" / "summary.json").read_text())["scenes"][0]["remote"]
+    assert remote_record["served_from"] == f"http://localhost:{storage.port}/{cog.name}"  # where it came from
     local = geotally.count(cog, out=tmp_path / "local", zones=world["zones"], **FAST)
     remote = pd.read_csv(tmp_path / "remote" / "counts.csv")
     assert remote["count"].tolist() == local.counts["count"].tolist()

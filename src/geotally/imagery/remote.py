@@ -428,7 +428,8 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
                         scheme = refused()[0].split("://", 1)[0] if "://" in refused()[0] else "ftps"
                         raise GeotallyError(f"{safe_url(url)}: a range request was redirected to {scheme}:, which is "
                                             "not read (only http and https are)") from None
-            prov = dict(meta or {}, href=safe_url(url), **version, **prov)
+            prov = dict(meta or {}, href=safe_url(url), **version, **prov,
+                        **({"served_from": safe_url(ident.url)} if ident.url != url else {}))  # after redirects
             os.replace(part, path)
             tmp = side.with_name(f".{side.name}.{os.getpid()}.part")
             tmp.write_text(json.dumps(prov, indent=1))
