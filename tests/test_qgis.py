@@ -292,3 +292,20 @@ for f in roads.getFeatures():
         per_km[name] = out["per_km"]
     assert per_km["one"] and max(per_km["one"].values()) > 0
     assert per_km["two"] == pytest.approx(per_km["one"])
+
+
+def test_a_scene_without_georeference_is_shown_by_its_placed_preview(tmp_path):
+    """A PNG counted with --gsd: its raw pixels would sit in pixel units (0..400) beside detections in
+    metres (0..120 at 0.3 m), so the project shows the preview, which is placed, and not the file."""
+    import xml.etree.ElementTree as ET
+
+    import cv2
+    import numpy as np
+
+    import geotally
+
+    png = tmp_path / "photo.png"
+    cv2.imwrite(str(png), np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8))
+    geotally.count(png, out=tmp_path / "res", gsd=0.3, tile_size=256, overlap=32)
+    names = [e.text for e in ET.parse(tmp_path / "res" / "project.qgs").getroot().iter("layername")]
+    assert "photo.png (preview)" in names and "photo.png" not in names

@@ -146,6 +146,8 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
         if (stage / f"{name}.gpkg").exists():
             layers.append(_vector(name, f"{name}.gpkg", name, geometry, styles.STYLES[name](), srs))
     for i, s in enumerate(summary.scenes, 1):
+        if not s.georeferenced:  # its pixels would lie in pixel units beside metres; the preview is placed
+            continue
         used = list(s.bands_used) or [1]
         bands = tuple(used[:3]) if len(used) >= 3 else (used[0],) * 3
         source = _relative(s.path, stage)
