@@ -49,6 +49,7 @@ def first(border_scene, tmp_path_factory):
 
 def test_a_new_conf_on_a_finished_run_equals_a_fresh_detection(border_scene, first, tmp_path, monkeypatch, capsys,
                                                                no_detection):
+    used = json.loads((first / "summary.json").read_text())["parameters"]["conf"]  # the model's own
     code, _, err = run(monkeypatch, capsys, "recount", first, "--conf", "large_vehicle=0.4,small_vehicle=0.5")
     assert code == 0, err
     monkeypatch.undo()  # the fresh run detects
@@ -60,7 +61,9 @@ def test_a_new_conf_on_a_finished_run_equals_a_fresh_detection(border_scene, fir
     assert len(a) == len(b) and len(a) > 10
     assert np.allclose(a["score"], b["score"]) and (a["class"] == b["class"]).all()
     pd.testing.assert_frame_equal(pd.read_csv(first / "counts.csv"), pd.read_csv(fresh / "counts.csv"))
-    assert json.loads((first / "summary.json").read_text())["parameters"]["conf"]["small_vehicle"] == 0.5
+    summary = json.loads((first / "summary.json").read_text())
+    assert summary["parameters"]["conf"]["small_vehicle"] == 0.5
+    assert summary["recount"]["changed"]["conf"]["from"] == used  # what the run used, not null
 
 
 def test_count_into_the_same_folder_with_another_conf_resumes(border_scene, tmp_path, monkeypatch, capsys):

@@ -89,6 +89,8 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
         cfg, changed = stored_config(summary).changed(wanted)
     except TypeError as exc:
         raise GeotallyError(f"recount: {exc}") from None
+    if "conf" in changed and changed["conf"]["from"] is None:  # the run used the model's own: say which
+        changed["conf"]["from"] = summary.parameters.get("conf")
     _check_floor(cfg, summary)
     for path in summary.inputs["scenes"]:
         if not any(ch in path for ch in "*?[") and not Path(path).exists():
