@@ -92,3 +92,5 @@ def test_a_border_with_heights_and_sides_on_any_feature(tmp_path):
     gpd.GeoDataFrame({"left": ["TR"], "right": [None]}, geometry=[L([(-1, 50), (101, 50)])]).to_file(path)
     with pytest.raises(GeotallyError, match="name one side only"):
         load_border(str(path), None, BOX)
+    gpd.GeoDataFrame({"left": [None], "right": [None]}, geometry=[L([(-1, 50), (101, 50)])]).to_file(path)
+    assert load_border(str(path), None, BOX).names == ("left", "right")  # fields there, empty: the defaults

@@ -58,19 +58,22 @@ def with_coverage(counts: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
     ('ok' / 'partial'); rows for vehicles outside every zone have none. Where there are zones, the ALL
     row's density is of the vehicles in them (its area is theirs); without zones, of every vehicle
     over the scenes' area."""
-    key = coverage.assign(date=coverage["date"].fillna("").astype(str))[
-        ["date", "zone", "observed_km2", "observed_share", "coverage"]]
-    out = counts.assign(_d=counts["date"].fillna("").astype(str)).merge(
+    key = coverage.assign(date=_date_key(coverage))[["date", "zone", "observed_km2", "observed_share", "coverage"]]
+    out = counts.assign(_d=_date_key(counts)).merge(
         key.rename(columns={"date": "_d"}), on=["_d", "zone"], how="left").drop(columns="_d")
     km2 = out["observed_km2"].astype(float)
     counted = out["count"].astype(float)
     if (coverage["zone"] != "ALL").any():  # ALL's area is the zones': its density is of the vehicles in them
-        date = lambda t: t["date"].fillna("").astype(str)  # noqa: E731
         outside = counts[counts["zone"] == OUTSIDE]
-        outside = pd.Series(outside["count"].to_numpy(float), index=pd.MultiIndex.from_arrays([date(outside),
-                                                                                            outside["class"]]))
-        beyond = outside.reindex(pd.MultiIndex.from_arrays([date(out), out["class"]])).fillna(0).to_numpy()
+        outside = pd.Series(outside["count"].to_numpy(float),
+                            index=pd.MultiIndex.from_arrays([_date_key(outside), outside["class"]]))
+        beyond = outside.reindex(pd.MultiIndex.from_arrays([_date_key(out), out["class"]])).fillna(0).to_numpy()
         counted = np.where(out["zone"] == "ALL", counted - beyond, counted)
     out["per_observed_km2"] = np.where(km2 > 0, np.round(counted / km2, 2), np.nan)
     out.loc[out["zone"] == OUTSIDE, ["observed_km2", "observed_share", "coverage", "per_observed_km2"]] = None
     return out
+
+
+def _date_key(table: pd.DataFrame) -> pd.Series:
+    """A table's dates as text, '' for undated rows: what rows of one date are matched on."""
+    return table["date"].fillna("").astype(str)

@@ -14,6 +14,8 @@ import numpy as np
 import shapely
 from pyproj import CRS, Geod, Transformer
 
+from geotally.geo.transform import map_to_wgs84, scene_centre_lonlat
+
 TRUE_SCALE = 0.01  # a projected CRS whose scale at the scenes is off by more than this is not measured in
 _GEOD = Geod(ellps="WGS84")
 
@@ -50,8 +52,6 @@ def _scale_at(crs: CRS, lon: float, lat: float) -> float:
 def scenes_metric_crs(scenes: list, crs: CRS | None) -> CRS | None:
     """One metric CRS for the scenes of a run in ``crs``, chosen by :func:`local_metric_crs` at their
     mean centre (a scene's own for one scene)."""
-    from geotally.geo.transform import scene_centre_lonlat
-
     if crs is None:
         return None
     centres = np.array([scene_centre_lonlat(sc.transform, sc.width, sc.height, sc.crs) for sc in scenes
@@ -92,10 +92,8 @@ def _lonlat(xy: np.ndarray, crs: CRS) -> tuple[float, float]:
     """The (lon, lat) of the mean of ``xy`` (0, 0 for none)."""
     if not len(xy):
         return 0.0, 0.0
-    mx, my = np.nanmean(xy, axis=0)
-    if crs.is_geographic:
-        return float(mx), float(my)
-    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(mx, my)
+    mean = np.nanmean(xy, axis=0)
+    lon, lat = mean if crs.is_geographic else map_to_wgs84(crs, mean[None])[0]
     return float(lon), float(lat)
 
 

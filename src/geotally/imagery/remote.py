@@ -68,9 +68,9 @@ REMOTE_ENV: dict[str, str | int] = {
     "VSI_CACHE": "FALSE",
 }
 RETRIES = 4  # whole-window retries on top of GDAL's own (a dropped connection is not retried by GDAL)
-# GDAL's words for a failure that no retry mends: a server without range requests (a header cut by a stall
-# reads as "not recognized as ... a supported file format" too, so that one is retried)
-PERMANENT = ("Range downloading not supported",)
+# GDAL's words for the one failure no retry mends: a server without range requests (a header cut by a stall
+# reads as "not recognized as ... a supported file format", which a retry does mend)
+NO_RANGES = "Range downloading not supported"
 BACKOFF_S = 0.5
 BLOCK = 512  # the window is widened to whole blocks of this many pixels where the COG has none
 
@@ -438,7 +438,7 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
         except RasterioIOError as exc:
             why = first_line(exc)
             _redirect_check(url)
-            if any(p in why for p in PERMANENT):  # the same answer however often it is asked
+            if NO_RANGES in why:  # the same answer however often it is asked
                 break
         finally:
             part.unlink(missing_ok=True)
@@ -446,7 +446,7 @@ def crop(url: str, aoi_wgs84: shapely.Geometry | None, cache: str | os.PathLike,
             log.info("%s: %s, retry %d of %d", safe_url(url), why, attempt + 1, retries)
             time.sleep(backoff_s * 2 ** attempt)
     why = why.replace(ident.url, safe_url(ident.url))
-    if "Range downloading not supported" in why:
+    if NO_RANGES in why:
         raise GeotallyError(f"{safe_url(url)}: the server does not answer HTTP range requests, which reading the area "
                             "of interest needs; download the file and count it locally")
     raise GeotallyError(f"{safe_url(url)} could not be read after {retries} retries ({why[:160]})")
@@ -555,22 +555,22 @@ def local_items(found: list, aoi_wgs84: shapely.Geometry | None, cache: str | os
             if not path.is_file():
                 raise GeotallyError(f"item {f.id}'s asset {path} is not there; fix the catalogue's href or put the "
                                     "file back")
-            feats.append({"type": "Feature", "stac_version": "1.0.0", "id": f.id, "collection": f.collection,
-                          "geometry": f.item.get("geometry"), "bbox": f.item.get("bbox"),
-                          "properties": {"datetime": f.datetime},
-                          "assets": {"data": {"href": str(path.resolve()), "type": "image/tiff", "roles": ["data"]}},
-                          "links": []})
+            feats.append(_local_item(f, path))
             continue
         c = crop(f.href, aoi_wgs84, cache, name=f"{f.collection or 'item'}-{f.id}",
                  meta={"catalogue": safe_url(f.catalogue), "collection": f.collection, "item_id": f.id}, say=say)
         say(f"{f.id}: window {c.provenance['window']} of {c.provenance['full_size_px']} px"
             + (f", {c.bytes_read / 1e6:.1f} MB of pixels read" if c.bytes_read else " (cached)"))
-        feats.append({"type": "Feature", "stac_version": "1.0.0", "id": f.id, "collection": f.collection,
-                      "geometry": f.item.get("geometry"), "bbox": f.item.get("bbox"),
-                      "properties": {"datetime": f.datetime},
-                      "assets": {"data": {"href": str(c.path.resolve()), "type": "image/tiff",
-                                          "roles": ["data"]}}, "links": []})
+        feats.append(_local_item(f, c.path))
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _local_item(f, path: Path) -> dict:
+    """Item ``f`` (a :class:`~geotally.imagery.stac.Found`) with its datetime, its one asset the local
+    file at ``path``."""
+    return {"type": "Feature", "stac_version": "1.0.0", "id": f.id, "collection": f.collection,
+            "geometry": f.item.get("geometry"), "bbox": f.item.get("bbox"), "properties": {"datetime": f.datetime},
+            "assets": {"data": {"href": str(path.resolve()), "type": "image/tiff", "roles": ["data"]}}, "links": []}
 
 
 def resolve_inputs(scenes: list, *, stac_api: str | None = None, catalog: str | None = None,
@@ -628,14 +628,15 @@ def resolve_inputs(scenes: list, *, stac_api: str | None = None, catalog: str | 
         if not hit.items:
             raise GeotallyError(f"no item of {safe_url(source)} meets the area of interest and the time range")
         found += hit.items
-    doc = local_items(found, aoi, cache, say) if found else {"type": "FeatureCollection", "features": []}
+    folder = Path(cache) if cache is not None else default_cache()
+    doc = local_items(found, aoi, folder, say) if found else {"type": "FeatureCollection", "features": []}
     for u in urls:
-        c = crop(u, aoi, Path(cache) if cache is not None else default_cache(), name=Path(safe_url(u)).stem,
+        c = crop(u, aoi, folder, name=Path(safe_url(u)).stem,
                  meta={"catalogue": None, "collection": None, "item_id": None}, say=say)
         doc["features"].append({"type": "Feature", "stac_version": "1.0.0", "id": Path(safe_url(u)).stem,
                                 "geometry": None, "properties": {"datetime": None},
                                 "assets": {"data": {"href": str(c.path.resolve()), "type": "image/tiff"}}})
-    folder = _cache_folder(Path(cache) if cache is not None else default_cache())
+    folder = _cache_folder(folder)
     text = json.dumps(doc, indent=1)
     listing = folder / f"items-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
     tmp = listing.with_name(f".{listing.name}.{os.getpid()}.part")

@@ -150,11 +150,13 @@ def _ends_whole(src: rasterio.DatasetReader, name: str) -> bool:
 
 
 def _listed_files(src: rasterio.DatasetReader) -> list[str]:
-    """The files GDAL says make up the dataset (a VRT's sources among them); none if it cannot say."""
+    """The local files GDAL says make up the dataset (a VRT's sources, a scene's sidecars among them), as
+    absolute paths (GDAL lists them as opened: relative to the working folder); none if it cannot say."""
     try:
-        return [str(f) for f in src.files]
-    except Exception:  # noqa: BLE001 - only a better message depends on it
+        files = [str(f) for f in src.files]
+    except Exception:  # noqa: BLE001 - only a better message and the sidecars depend on it
         return []
+    return [os.path.abspath(f) for f in files if "://" not in f and not f.startswith("/vsi")]
 
 
 def _sidecars(src: rasterio.DatasetReader, name: str) -> tuple[str, ...]:
@@ -162,8 +164,7 @@ def _sidecars(src: rasterio.DatasetReader, name: str) -> tuple[str, ...]:
     if src.driver == "VRT":  # its sources are the scene, not sidecars
         return ()
     own = os.path.realpath(name)
-    return tuple(f for f in _listed_files(src) if "://" not in f and not f.startswith("/vsi")
-                 and os.path.realpath(f) != own and os.path.isfile(f))
+    return tuple(f for f in _listed_files(src) if os.path.realpath(f) != own and os.path.isfile(f))
 
 
 def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
@@ -179,9 +180,7 @@ def _check_readable(src: rasterio.DatasetReader, name: str) -> None:
                 src.read(b, window=((src.height - 1, src.height), (src.width - 1, src.width)))
     except RasterioIOError as exc:
         gdal = first_line(exc).replace(' See previous exception for details.', '')
-        # GDAL lists the files as it opened them: relative to the working folder where the name was
-        listed = [os.path.abspath(f) for f in _listed_files(src) if "://" not in f and not f.startswith("/vsi")]
-        missing = [f for f in listed if not os.path.exists(f)]
+        missing = [f for f in _listed_files(src) if not os.path.exists(f)]
         if missing:  # a VRT naming a file that is not there: nothing to re-download
             raise GeotallyError(f"{name} cannot be read: it refers to {missing[0]}, which is missing; put the file "
                                 "back, or fix the reference") from None

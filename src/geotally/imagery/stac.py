@@ -255,6 +255,10 @@ def _api_items(url: str, aoi, start, end, collections, max_items, headers) -> It
     from pystac_client.warnings import DoesNotConformTo
     from pystac_client.exceptions import APIError
 
+    from geotally.imagery.remote import safe_url
+
+    shown = safe_url(url)  # its query may hold a key
+    unreachable = f"STAC API {shown} cannot be reached (nothing answers there, or it timed out)"
     try:
         client = Client.open(url, headers=headers or None)
         window = None
@@ -271,25 +275,25 @@ def _api_items(url: str, aoi, start, end, collections, max_items, headers) -> It
             n += 1
             yield item
         if max_items and not sortable and n >= ALL_ITEMS_CAP:
-            raise GeotallyError(f"STAC API {url} has more than {ALL_ITEMS_CAP} items for this search and cannot sort "
+            raise GeotallyError(f"STAC API {shown} has more than {ALL_ITEMS_CAP} items for this search and cannot sort "
                                 "them, so the oldest --max-items cannot be told; narrow --datetime or the area")
     except GeotallyError:
         raise
     except DoesNotConformTo:
-        raise GeotallyError(f"{url} is not a STAC API with item search (a static catalogue, collection or "
+        raise GeotallyError(f"{shown} is not a STAC API with item search (a static catalogue, collection or "
                             "ItemCollection is given as --catalog)") from None
     except APIError as exc:
         text, status = str(exc).strip(), getattr(exc, "status_code", None)
         if "Max retries exceeded" in text or "NewConnectionError" in text:
-            raise GeotallyError(f"STAC API {url} cannot be reached (nothing answers there, or it timed out)") from None
+            raise GeotallyError(unreachable) from None
         if text.startswith("<") or not text:  # an HTML page or nothing: a web server, not a STAC API
-            raise GeotallyError(f"{url} answered {f'HTTP {status}' if status else 'with no STAC JSON'}: is it a STAC "
+            raise GeotallyError(f"{shown} answered {f'HTTP {status}' if status else 'with no STAC JSON'}: is it a STAC "
                                 "API's URL (a static catalogue is given as --catalog)?") from None
-        raise GeotallyError(f"STAC API {url} refused the search: {text.splitlines()[0][:200]}") from None
+        raise GeotallyError(f"STAC API {shown} refused the search: {text.splitlines()[0][:200]}") from None
     except Exception as exc:  # noqa: BLE001 - requests' and pystac-client's many kinds: one line each
         if type(exc).__name__ in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout"):
-            raise GeotallyError(f"STAC API {url} cannot be reached (nothing answers there, or it timed out)") from None
-        raise GeotallyError(f"{url} cannot be read as a STAC API ({type(exc).__name__}: "
+            raise GeotallyError(unreachable) from None
+        raise GeotallyError(f"{shown} cannot be read as a STAC API ({type(exc).__name__}: "
                             f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}); check the URL") from None
 
 

@@ -22,7 +22,7 @@ from geotally.errors import GeotallyError
 from geotally.pipeline.checks import run_thresholds
 from geotally.pipeline.result import CountResult
 from geotally.pipeline.run import run_count
-from geotally.store.checkpoint import CheckpointUnusable
+from geotally.store.checkpoint import CheckpointUnusable, checkpoint_path
 from geotally.store.outputs import check_manifest
 from geotally.store.summary import RunSummary, read_summary
 
@@ -108,8 +108,6 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
 def _check_checkpoints(results: str | os.PathLike, summary: RunSummary) -> None:
     """A recount reads the detections from the run's checkpoints: one that is gone would make it detect
     again (a new run, not a recount of this one)."""
-    from geotally.store.checkpoint import checkpoint_path
-
     for sc in summary.scenes:
         if not checkpoint_path(results, sc.path).exists():
             raise GeotallyError(f"the checkpoint of {sc.path} is gone from {results} (a recount reads the run's "

@@ -147,6 +147,8 @@ def _named_sides(gdf, path: str) -> tuple[str, str]:
     pairs = {(_name(a), _name(b)) for a, b in zip(gdf.get(cols.get("left"), [None] * len(gdf)),
                                                   gdf.get(cols.get("right"), [None] * len(gdf)))}
     pairs.discard((None, None))
+    if not pairs:  # the fields are there, empty on every feature
+        return "left", "right"
     if len(pairs) != 1 or None in next(iter(pairs)):
         raise GeotallyError(f"border file {path}: its features' left and right properties "
                             f"{'disagree' if len(pairs) > 1 else 'name one side only'}; give both names on "
