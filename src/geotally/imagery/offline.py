@@ -88,17 +88,63 @@ def read_local_vector(path: str | Path, prefer: str | None = None, pixel_space: 
     with the network off: the one way geotally opens vector inputs. A GeoPackage of several data
     layers is read at the layer named ``prefer``, and refused without one (never its first, unsaid).
     With ``pixel_space`` (for a scene without a CRS), a GeoJSON that names no CRS, WGS84 only by its
-    standard, has none: its coordinates are the scene's pixel-space metres."""
+    standard, has none: its coordinates are the scene's pixel-space metres. A zip archive is read at
+    the one vector file it holds, in whatever folder; an OpenStreetMap extract at the layer of GDAL's
+    OSM driver that ``prefer`` needs (OSM_LAYERS)."""
     import geopandas as gpd
 
     check_local(path)
     with vectors_offline():
+        if str(path).lower().endswith(".zip"):
+            path = _zip_member(path, prefer)
+        if "layer" not in kwargs and is_osm(path) and prefer in OSM_LAYERS:
+            kwargs["layer"] = OSM_LAYERS[prefer]
         if "layer" not in kwargs and str(path).lower().endswith(".gpkg"):
             kwargs.update(_data_layer(path, prefer))
         gdf = gpd.read_file(path, **kwargs)
     if pixel_space and getattr(gdf, "crs", None) is not None and _crs_by_standard(path):
         gdf = gdf.set_crs(None, allow_override=True)
     return gdf
+
+
+# GDAL's OSM driver's layer for each input read from an OpenStreetMap extract: zones are its closed
+# areas, a border and roads its ways (a border's are picked from them by their tags).
+OSM_LAYERS = {"zones": "multipolygons", "border": "lines", "roads": "lines"}
+
+# What a file in a zip archive may be: the vector formats geotally reads (a shapefile by its .shp).
+VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".gml", ".geojsonl", ".geojsons",
+                   ".geojsonseq", ".ndjson", ".osm", ".pbf", ".sqlite")
+
+
+def is_osm(path: str | Path) -> bool:
+    """An OpenStreetMap extract (.osm or .osm.pbf), read by GDAL's OSM driver."""
+    p = str(path).lower()
+    return p.endswith(".osm") or p.endswith(".pbf")
+
+
+def osm_tag(other_tags, key: str):
+    """One key of GDAL's OSM ``other_tags`` ('"ref"=>"A 7","oneway"=>"yes"') as a pandas Series, or ''."""
+    return other_tags.fillna("").str.extract(rf'"{re.escape(key)}"=>"((?:[^"\\]|\\.)*)"', expand=False).fillna("")
+
+
+def _zip_member(path: str | Path, prefer: str | None) -> str:
+    """The GDAL path of the one vector file in a zip archive, in whatever folder of it (GDAL itself
+    finds one only at the archive's top); of several, the one named ``prefer`` (zones.shp), else refused."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith(VECTOR_SUFFIXES) and "__MACOSX" not in n]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise GeotallyError(f"{path} is not a readable zip archive ({exc}); unzip it and give the vector file") from None
+    if len(names) > 1 and prefer:
+        named = [n for n in names if Path(n).stem.lower() == prefer.lower()]
+        names = named or names
+    if len(names) != 1:
+        found = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") if names else "none"
+        raise GeotallyError(f"{path} holds {len(names) or 'no'} vector file{'s' if len(names) != 1 else ''} "
+                            f"({found}); geotally reads one: unzip the one you mean and give it")
+    return f"/vsizip/{Path(path).resolve()}/{names[0]}"
 
 
 def _crs_by_standard(path: str | Path) -> bool:

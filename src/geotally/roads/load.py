@@ -11,7 +11,6 @@ country-sized extract costs what the scene covers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,11 +21,10 @@ from pyproj import CRS
 from geotally.errors import GeotallyError, check_file, first_line
 from geotally.geo.metric import metres_per_unit, scale_at
 from geotally.geo.transform import map_to_wgs84
-from geotally.imagery.offline import read_local_vector
+from geotally.imagery.offline import is_osm, osm_tag, read_local_vector
 
 if TYPE_CHECKING:  # imported where used: a count without zones or roads never loads them
     import geopandas as gpd
-    import pandas as pd
 
 # OSM highway values that carry no motor vehicles, or are not roads yet.
 NOT_FOR_VEHICLES = {"footway", "cycleway", "path", "steps", "pedestrian", "bridleway", "corridor", "elevator",
@@ -53,16 +51,10 @@ class Roads:
         return len(self.lines)
 
 
-def _is_osm(path: str) -> bool:
-    p = path.lower()
-    return p.endswith(".osm") or p.endswith(".osm.pbf") or p.endswith(".pbf")
-
-
 def _read(path: str, pixel_space: bool) -> gpd.GeoDataFrame:
     check_file(path, "roads file")
     try:
-        gdf = read_local_vector(path, prefer="roads", pixel_space=pixel_space,
-                                **({"layer": "lines"} if _is_osm(path) else {}))
+        gdf = read_local_vector(path, prefer="roads", pixel_space=pixel_space)
     except GeotallyError:
         raise
     except Exception as exc:
@@ -70,16 +62,11 @@ def _read(path: str, pixel_space: bool) -> gpd.GeoDataFrame:
     return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
 
 
-def _tag(other_tags: pd.Series, key: str) -> pd.Series:
-    """One key of GDAL's OSM ``other_tags`` ('"ref"=>"A 7","oneway"=>"yes"'), or empty."""
-    return other_tags.fillna("").str.extract(rf'"{re.escape(key)}"=>"((?:[^"\\]|\\.)*)"', expand=False).fillna("")
-
-
 def _text(gdf: gpd.GeoDataFrame, key: str) -> np.ndarray:
     if key in gdf.columns:
         return gdf[key].astype(object).where(gdf[key].notna(), "").astype(str).to_numpy()
     if "other_tags" in gdf.columns:
-        return _tag(gdf["other_tags"], key).to_numpy().astype(str)
+        return osm_tag(gdf["other_tags"], key).to_numpy().astype(str)
     return np.full(len(gdf), "", dtype=object).astype(str)
 
 
@@ -121,7 +108,7 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     gdf = gdf[gdf.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     if "highway" in gdf.columns:
         hw = gdf["highway"].astype(object)
-        keep = hw.notna().to_numpy().copy() if _is_osm(path) else np.ones(len(gdf), bool)
+        keep = hw.notna().to_numpy().copy() if is_osm(path) else np.ones(len(gdf), bool)
         keep &= ~hw.astype(str).isin(NOT_FOR_VEHICLES).to_numpy()
         keep &= ~np.isin(_text(gdf, "service"), list(NOT_ROADS_SERVICE))
         gdf = gdf[keep]
@@ -133,10 +120,10 @@ def load_roads(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
         if not np.isfinite(gdf.total_bounds).all():
             raise GeotallyError(f"roads file {path}: its coordinates cannot be placed in the CRS it declares "
                                 f"({declared.to_string()}); check the file's CRS")
-    elif gdf.crs is not None and scene_crs is None and not _is_osm(path):
+    elif gdf.crs is not None and scene_crs is None and not is_osm(path):
         raise GeotallyError(f"roads file {path} is georeferenced but the scene is not; "
                             "give roads in pixel-space metres without a CRS")
-    elif scene_crs is None and _is_osm(path):
+    elif scene_crs is None and is_osm(path):
         raise GeotallyError(f"roads file {path} is an OpenStreetMap extract but the scene has no CRS to place it")
     ids, attrs = _ids(gdf), {k: _text(gdf, k) for k in ATTRIBUTES}
     parts, index = shapely.get_parts(np.asarray(gdf.geometry.values, dtype=object), return_index=True)

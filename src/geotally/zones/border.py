@@ -21,6 +21,7 @@ from shapely.geometry import LineString, box
 from shapely.ops import split
 
 from geotally.errors import GeotallyError
+from geotally.imagery.offline import is_osm, osm_tag
 from geotally.zones.load import RESERVED, Zones, read_vector
 
 
@@ -117,6 +118,8 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
                 sides: tuple[str, str] | None = None) -> Border:
     """Read a LineString/MultiLineString file in any CRS and split the scene by it."""
     gdf = read_vector(path, "border file", pixel_space=scene_crs is None)
+    if is_osm(path):
+        gdf = _osm_boundaries(gdf, path)
     if gdf.empty:
         raise GeotallyError(f"border file {path} has no line features")
     kinds = set(gdf.geometry.geom_type)
@@ -132,10 +135,31 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
     bad = (shapely.get_num_coordinates(parts) < 2) | (shapely.length(parts) <= 0)
     if bad.all():
         raise GeotallyError(f"border file {path} has no line with two distinct vertices; draw the border as a line")
-    lines: list[LineString] = list(parts[~bad])
+    parts = parts[~bad]
+    if is_osm(path):  # an extract's other borders, far off, would be chained into this one
+        parts = parts[shapely.intersects(parts, box(*scene_bounds))]
+        if not len(parts):
+            raise GeotallyError(f"border file {path}: none of its administrative boundaries crosses the scene")
+    lines: list[LineString] = list(parts)
     if sides is None:
         sides = _named_sides(gdf, path)
     return border_sides(lines, scene_bounds, sides, source=str(path))
+
+
+def _osm_boundaries(gdf, path: str):
+    """An OpenStreetMap extract's border: its ways tagged boundary=administrative, of the lowest
+    admin_level among them (2 is between countries). Ways carry no side names: the sides are
+    "left" and "right" of each way's drawn direction unless --sides names them."""
+    import pandas as pd
+
+    tags = gdf["other_tags"] if "other_tags" in gdf.columns else pd.Series([""] * len(gdf), index=gdf.index)
+    boundary = (osm_tag(tags, "boundary").str.lower() == "administrative").to_numpy()
+    if not boundary.any():
+        raise GeotallyError(f"border file {path} is an OpenStreetMap extract without ways tagged "
+                            "boundary=administrative; give one that has them, or the border as lines in a vector file")
+    level = pd.to_numeric(osm_tag(tags, "admin_level"), errors="coerce").to_numpy()
+    lowest = np.nanmin(level[boundary]) if np.isfinite(level[boundary]).any() else np.nan
+    return gdf[boundary & ((level == lowest) if np.isfinite(lowest) else True)]
 
 
 def _named_sides(gdf, path: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ import shapely
 from pyproj import CRS
 
 from geotally.errors import GeotallyError, check_file, first_line
-from geotally.imagery.offline import read_local_vector
+from geotally.imagery.offline import is_osm, osm_tag, read_local_vector
 
 if TYPE_CHECKING:  # imported where used: a count without zones or roads never loads them
     import geopandas as gpd
@@ -105,7 +105,10 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     """
     gdf = read_vector(path, "zones file", pixel_space=scene_crs is None)
     if gdf.empty:
-        raise GeotallyError(f"zones file {path} has no features with a geometry")
+        osm = " (an OpenStreetMap extract's zones are its closed areas)" if is_osm(path) else ""
+        raise GeotallyError(f"zones file {path} has no features with a geometry{osm}")
+    if is_osm(path) and field not in gdf.columns and "other_tags" in gdf.columns:
+        gdf[field] = osm_tag(gdf["other_tags"], field).replace("", None)
     kinds = set(gdf.geometry.geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise GeotallyError(f"zones file {path} must hold polygons; found {', '.join(sorted(kinds))} "
