@@ -107,3 +107,20 @@ def test_osm_zones_are_its_closed_areas_named_by_a_field_or_a_tag(tmp_path):
     lines_only = _osm(tmp_path / "lines.osm", ways[-1:])
     with pytest.raises(GeotallyError, match="OpenStreetMap extract's zones are its closed areas"):
         load_zones(lines_only, UTM, BOUNDS)
+
+
+def test_geoparquet_zones_and_roads_read_as_their_geojson(tmp_path):
+    from geotally.roads.load import load_roads
+
+    _zones().to_parquet(tmp_path / "zones.parquet")
+    zones = load_zones(str(tmp_path / "zones.parquet"), UTM, BOUNDS)
+    assert zones.names.tolist() == ["North", "South"]
+    roads = gpd.GeoDataFrame({"highway": ["trunk"]}, geometry=[shapely.LineString([(300_100, 4_109_000), (300_150, 4_112_000)])],
+                             crs=UTM).to_crs(4326)  # as Overture gives them: WGS84
+    roads.to_parquet(tmp_path / "roads.parquet")
+    assert len(load_roads(str(tmp_path / "roads.parquet"), UTM, BOUNDS)) == 1
+    import pandas as pd
+
+    pd.DataFrame({"name": ["A"]}).to_parquet(tmp_path / "table.parquet")
+    with pytest.raises(GeotallyError, match="table.parquet cannot be read as vector data: Missing geo metadata"):
+        load_zones(str(tmp_path / "table.parquet"), UTM, BOUNDS)

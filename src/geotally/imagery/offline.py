@@ -90,7 +90,7 @@ def read_local_vector(path: str | Path, prefer: str | None = None, pixel_space: 
     With ``pixel_space`` (for a scene without a CRS), a GeoJSON that names no CRS, WGS84 only by its
     standard, has none: its coordinates are the scene's pixel-space metres. A zip archive is read at
     the one vector file it holds, in whatever folder; an OpenStreetMap extract at the layer of GDAL's
-    OSM driver that ``prefer`` needs (OSM_LAYERS)."""
+    OSM driver that ``prefer`` needs (OSM_LAYERS); GeoParquet (Overture's, geotally's own) by PyArrow."""
     import geopandas as gpd
 
     check_local(path)
@@ -101,7 +101,10 @@ def read_local_vector(path: str | Path, prefer: str | None = None, pixel_space: 
             kwargs["layer"] = OSM_LAYERS[prefer]
         if "layer" not in kwargs and str(path).lower().endswith(".gpkg"):
             kwargs.update(_data_layer(path, prefer))
-        gdf = gpd.read_file(path, **kwargs)
+        if str(path).lower().endswith((".parquet", ".geoparquet")):  # GDAL's wheels read no (Geo)Parquet
+            gdf = gpd.read_parquet(path)
+        else:
+            gdf = gpd.read_file(path, **kwargs)
     if pixel_space and getattr(gdf, "crs", None) is not None and _crs_by_standard(path):
         gdf = gdf.set_crs(None, allow_override=True)
     return gdf
