@@ -124,3 +124,17 @@ def test_geoparquet_zones_and_roads_read_as_their_geojson(tmp_path):
     pd.DataFrame({"name": ["A"]}).to_parquet(tmp_path / "table.parquet")
     with pytest.raises(GeotallyError, match="table.parquet cannot be read as vector data: Missing geo metadata"):
         load_zones(str(tmp_path / "table.parquet"), UTM, BOUNDS)
+
+
+def test_a_file_without_crs_off_the_scene_says_it_was_taken_in_the_scene_crs(tmp_path):
+    """A shapefile in degrees without its .prj: the message names the likely cause."""
+    _zones().to_crs(4326).to_file(tmp_path / "zones.shp")
+    (tmp_path / "zones.prj").unlink()
+    with pytest.raises(GeotallyError, match=r"do not overlap the scene .*; the file names no CRS, so it was taken to be "
+                                            r"in the scene's: give it the CRS it is in \(a shapefile's \.prj beside it\)"):
+        load_zones(str(tmp_path / "zones.shp"), UTM, BOUNDS)
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(300_200, 4_109_000), (300_200, 4_112_000)])], crs=UTM).to_crs(
+        4326).to_file(tmp_path / "border.shp")
+    (tmp_path / "border.prj").unlink()
+    with pytest.raises(GeotallyError, match="does not touch the scene; the file names no CRS"):
+        load_border(str(tmp_path / "border.shp"), UTM, BOUNDS)

@@ -104,3 +104,59 @@ out["cancelled"] = fb.isCanceled()
             continue
     assert not alive
     assert not (out / "manifest.json").exists()  # the run did not finish
+
+
+PROCESSING = """
+import sys
+sys.path.insert(0, "/usr/share/qgis/python/plugins")
+sys.path.insert(0, {plugins!r})
+os.environ["GEOTALLY_EXECUTABLE"] = {geotally!r}
+from processing.core.Processing import Processing
+Processing.initialize()
+from geotally.plugin import GeotallyPlugin
+plugin = GeotallyPlugin(None)  # kept: its provider goes with it
+plugin.initProcessing()
+import processing
+from qgis.core import (QgsFeatureRequest, QgsProcessingContext, QgsProcessingFeedback, QgsProject,
+                       QgsVectorLayer)
+ctx = QgsProcessingContext()
+ctx.setProject(QgsProject.instance())
+
+def attempt(params):
+    try:
+        processing.run("geotally:count", params, context=ctx, feedback=QgsProcessingFeedback())
+        return "ok"
+    except Exception as exc:
+        return str(exc)
+"""
+
+
+def test_layers_from_the_project_are_counted_as_their_files(profile, counted, border_scene, tmp_path):  # noqa: F811
+    """Zones as a memory layer and the border as one layer of a GeoPackage of several (QGIS's
+    'file.gpkg|layername=border'), as a project holds them: the CLI's counts.csv. They used to be
+    dropped unsaid (every vehicle 'outside') or refused as files not found."""
+    skip_without_qgis()
+    import geopandas as gpd
+
+    multi = tmp_path / "project data.gpkg"
+    gpd.read_file(border_scene["sides"]).to_file(multi, layer="sides")
+    gpd.read_file(border_scene["border"]).to_file(multi, layer="border")
+    plugins = profile / "profiles" / "default" / "python" / "plugins"
+    out = tmp_path / "from-layers"
+    res = run_qgis(PROCESSING.format(plugins=str(plugins), geotally=str(Path(sys.executable).with_name("geotally"))) + f"""
+src = QgsVectorLayer({border_scene['sides']!r}, "sides", "ogr")
+memory = src.materialize(QgsFeatureRequest())
+QgsProject.instance().addMapLayer(memory)
+out["memory"] = memory.providerType()
+out["count"] = attempt(dict(INPUT={border_scene['scene']!r}, ZONES=memory, BORDER={str(multi) + '|layername=border'!r},
+                            SIDES="TR,IQ", ROADS={border_scene['roads']!r}, OUTPUT={str(out)!r}))
+out["quote"] = attempt(dict(INPUT={border_scene['scene']!r}, EXTRA="--zones 'unterminated", OUTPUT={str(tmp_path / 'q')!r}))
+out["twice"] = attempt(dict(INPUT={border_scene['scene']!r}, EXTRA="--out elsewhere", OUTPUT={str(tmp_path / 't')!r}))
+out["both"] = attempt(dict(INPUT={border_scene['scene']!r}, INPUT_FOLDER={str(tmp_path)!r}, OUTPUT={str(tmp_path / 'b')!r}))
+""", tmp_path)
+    assert res["memory"] == "memory" and res["count"] == "ok", res
+    assert (out / "counts.csv").read_bytes() == (counted / "counts.csv").read_bytes()
+    assert res["quote"] == "More options: No closing quotation in \"--zones 'unterminated\"", res
+    assert res["twice"].startswith("More options: --out is set in the form already"), res
+    assert res["both"] == "give a scene or a folder of scenes, not both", res
+    assert not any((tmp_path / n).exists() for n in ("q", "t", "b"))

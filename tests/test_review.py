@@ -409,3 +409,22 @@ def test_browser_sample_review_searches_windows_and_calibrates(results, tmp_path
     assert cal["meta"]["reviewed_detections"] == n_det and cal["meta"]["searched_windows"] == len(units) - n_det
     misses = [w for s in cal["windows"].values() for w in s["misses"]]
     assert sorted(sum(m.values()) for m in misses)[-1] == 1  # the one added vehicle, in its window
+
+
+def test_export_before_any_review_says_to_review_first(results, tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "review-export", results, tmp_path / "export")
+    assert code == 2 and err.strip() == (f"geotally: error: {results} has no review.gpkg yet: review the count first "
+                                         f"(geotally review {results})"), err
+    assert not (tmp_path / "export").exists()
+
+
+def test_layer_styles_update_time_is_a_geopackage_datetime(results):
+    """GeoPackage DATETIME is ISO 8601 with a T and a Z; SQLite's CURRENT_TIMESTAMP made GDAL warn of
+    non-conformant content each time QGIS opened a layer."""
+    import re
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(results / "detections.gpkg")) as db:
+        times = [t for (t,) in db.execute("SELECT update_time FROM layer_styles")]
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times), times

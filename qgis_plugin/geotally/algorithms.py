@@ -16,7 +16,9 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
+    QgsProcessing,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
@@ -30,7 +32,10 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Variables that point a Python or GDAL/PROJ at QGIS's own copies: geotally brings its own.
 QGIS_ONLY = ("PYTHONPATH", "PYTHONHOME", "GDAL_DATA", "GDAL_DRIVER_PATH", "PROJ_LIB", "PROJ_DATA", "GDAL_PLUGINS",
              "QGIS_PREFIX_PATH", "QT_PLUGIN_PATH", "LD_LIBRARY_PATH")
-VECTOR_FILES = "Vector files (*.geojson *.json *.gpkg *.shp *.osm *.pbf);;All files (*.*)"
+# The formats geotally reads a layer's own file in; any other layer (a memory layer, a GeoPackage layer
+# not named as its file, a filtered or "selected features only" layer) QGIS writes to a temporary
+# GeoPackage for it, and the run's log names that file.
+COMPATIBLE = ["gpkg", "shp", "geojson", "json", "fgb", "kml", "gml"]
 
 
 def _environment() -> dict:
@@ -133,17 +138,52 @@ class GeotallyAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):
         return type(self)()
 
-    def _optional(self, args: list, parameters, context, pairs) -> None:
-        """Add ``--option value`` for each (parameter, option) the user filled in."""
+    def _optional(self, args: list, parameters, context, pairs, feedback=None) -> None:
+        """Add ``--option value`` for each (parameter, option) the user filled in; a vector input as
+        the file geotally reads (see _vector)."""
         for name, option in pairs:
-            value = self.parameterAsString(parameters, name, context)
+            value = (self._vector(parameters, name, context, feedback) if name in VECTORS
+                     else self.parameterAsString(parameters, name, context))
             if value:
                 args += [option, value]
 
+    def _vector(self, parameters, name: str, context, feedback) -> str:
+        """A vector input as a file geotally reads: a path given as text as it is (an OpenStreetMap
+        extract, a zip archive and GeoParquet included), a layer's own file where geotally reads its
+        format, else the layer (a memory layer, one GeoPackage layer of several, selected features
+        only) written by QGIS to a temporary GeoPackage, which the log names."""
+        raw = parameters.get(name)
+        if raw is None or raw == "":
+            return ""
+        if isinstance(raw, str) and os.path.isfile(raw):
+            return raw
+        path = self.parameterAsCompatibleSourceLayerPath(parameters, name, context, COMPATIBLE, "gpkg", feedback)
+        if not path:
+            raise QgsProcessingException(f"{self.parameterDefinition(name).description()}: {raw} is not a vector "
+                                         "layer or file geotally can read")
+        if feedback is not None and not (isinstance(raw, str) and raw == path):
+            feedback.pushInfo(f"{self.parameterDefinition(name).description()}: the layer as written for geotally "
+                              f"to {path}")
+        return path
+
     def _extra(self, args: list, parameters, context) -> None:
+        """The user's "More options", refused where they repeat the form: geotally would take the later
+        of two values unsaid (a second --out wrote the results where the form did not look)."""
         extra = self.parameterAsString(parameters, "EXTRA", context)
-        if extra:
-            args += shlex.split(extra)
+        if not extra:
+            return
+        try:
+            words = shlex.split(extra)
+        except ValueError as exc:
+            raise QgsProcessingException(f"More options: {exc} in {extra!r}") from None
+        given = {a for a in args if isinstance(a, str) and a.startswith("-")}
+        for word in words:
+            option = word.split("=", 1)[0]
+            if option in ("--out", "-o") or option in given:
+                field = "Results folder" if option in ("--out", "-o") else option
+                raise QgsProcessingException(f"More options: {option} is set in the form already ({field}); "
+                                             "give it once")
+        args += words
 
     def _count_into(self, args: list, results: Path, parameters, context, feedback) -> dict:
         """Run ``args`` and the user's EXTRA options, then open the results folder's styled layers
@@ -151,24 +191,29 @@ class GeotallyAlgorithm(QgsProcessingAlgorithm):
         self._extra(args, parameters, context)
         run_geotally(args, feedback)
         if feedback.isCanceled():
+            if args[0] == "count":
+                feedback.reportError("run it again into the same results folder to resume from the tiles it finished",
+                                     fatalError=False)
             return {}
         _load_results(results, context)
         return _files(results)
 
 
+VECTORS = ("ZONES", "BORDER", "ROADS")
 ANALYSIS = (("ZONES", "--zones"), ("ZONE_FIELD", "--zone-field"), ("BORDER", "--border"), ("SIDES", "--sides"),
             ("ROADS", "--roads"), ("CONF", "--conf"), ("CLAIM", "--claim"))
 
 
 def _analysis_parameters(alg) -> None:
-    alg.addParameter(QgsProcessingParameterFile("ZONES", "Zones (polygons named by a field)", optional=True,
-                                                fileFilter=VECTOR_FILES))
+    alg.addParameter(QgsProcessingParameterFeatureSource("ZONES", "Zones (polygons named by a field)",
+                                                         [QgsProcessing.TypeVectorPolygon], optional=True))
     alg.addParameter(QgsProcessingParameterString("ZONE_FIELD", "Zone name field", optional=True))
-    alg.addParameter(QgsProcessingParameterFile("BORDER", "Border line", optional=True, fileFilter=VECTOR_FILES))
+    alg.addParameter(QgsProcessingParameterFeatureSource("BORDER", "Border line", [QgsProcessing.TypeVectorLine],
+                                                         optional=True))
     alg.addParameter(QgsProcessingParameterString("SIDES", "Side names, left then right along the border (e.g. TR,IQ)",
                                                   optional=True))
-    alg.addParameter(QgsProcessingParameterFile("ROADS", "Roads (lines or OpenStreetMap file)", optional=True,
-                                                fileFilter=VECTOR_FILES))
+    alg.addParameter(QgsProcessingParameterFeatureSource("ROADS", "Roads (lines or OpenStreetMap file)",
+                                                         [QgsProcessing.TypeVectorLine], optional=True))
     alg.addParameter(QgsProcessingParameterString("CONF", "Minimum score (e.g. 0.25 or large_vehicle=0.1)", optional=True))
     alg.addParameter(QgsProcessingParameterString("CLAIM", "Claimed counts to test (e.g. TR=4530,IQ=7245)", optional=True))
 
@@ -200,13 +245,14 @@ class CountAlgorithm(GeotallyAlgorithm):
         self.addOutput(QgsProcessingOutputFile("COUNTS", "counts.csv"))
 
     def processAlgorithm(self, parameters, context, feedback):
-        scene = self.parameterAsFile(parameters, "INPUT", context) or self.parameterAsFile(parameters, "INPUT_FOLDER",
-                                                                                           context)
-        if not scene:
+        scene, folder = (self.parameterAsFile(parameters, name, context) for name in ("INPUT", "INPUT_FOLDER"))
+        if not (scene or folder):
             raise QgsProcessingException("give a scene or a folder of scenes")
+        if scene and folder:
+            raise QgsProcessingException("give a scene or a folder of scenes, not both")
         out = Path(self.parameterAsString(parameters, "OUTPUT", context))
-        args = ["count", scene, "--out", out]
-        self._optional(args, parameters, context, (*ANALYSIS, ("DATE", "--date"), ("MODEL", "--model")))
+        args = ["count", scene or folder, "--out", out]
+        self._optional(args, parameters, context, (*ANALYSIS, ("DATE", "--date"), ("MODEL", "--model")), feedback)
         return self._count_into(args, out, parameters, context, feedback)
 
 
@@ -234,7 +280,7 @@ class RecountAlgorithm(GeotallyAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         results = Path(self.parameterAsFile(parameters, "RESULTS", context))
         args = ["recount", results]
-        self._optional(args, parameters, context, ANALYSIS)
+        self._optional(args, parameters, context, ANALYSIS, feedback)
         return self._count_into(args, results, parameters, context, feedback)
 
 

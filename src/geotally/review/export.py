@@ -58,6 +58,8 @@ def export_review(results: str | Path, out_dir: str | Path) -> ReviewExport:
     ``dota/labelTxt/NAME.txt`` under ``out_dir``."""
     session = open_session(results)
     labels = reviewed_labels(session)
+    if labels.empty and not session.review_path.exists():
+        raise GeotallyError(f"{results} has no review.gpkg yet: review the count first (geotally review {results})")
     if labels.empty:
         raise GeotallyError(f"{session.review_path}: no accepted, relabelled or added vehicle to export yet")
     out = Path(out_dir)

@@ -189,10 +189,12 @@ STYLES: dict[str, Callable[[], str]] = {
     "zones": zones_qml, "border": border_qml, "decisions": decisions_qml, "sample": sample_qml,
 }
 
+# update_time in the GeoPackage's own DATETIME form (2026-12-07T17:30:26.123Z): SQLite's CURRENT_TIMESTAMP
+# ("2026-12-07 17:30:26") made GDAL warn of non-conformant content on every open in QGIS.
 _CREATE = ("CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN, "
-           "description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME DEFAULT CURRENT_TIMESTAMP)")
+           "description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))")
 
 
 def write_styles(gpkg: str | Path, styles: dict[str, str] | None = None) -> list[str]:

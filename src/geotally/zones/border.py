@@ -22,7 +22,7 @@ from shapely.ops import split
 
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import is_osm, osm_tag
-from geotally.zones.load import RESERVED, Zones, read_vector
+from geotally.zones.load import NO_CRS, RESERVED, Zones, read_vector
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
     kinds = set(gdf.geometry.geom_type)
     if not kinds <= {"LineString", "MultiLineString"}:
         raise GeotallyError(f"border file {path} must hold lines; found {', '.join(sorted(kinds))}")
+    assumed = gdf.crs is None and scene_crs is not None
     if gdf.crs is not None and scene_crs is not None:
         gdf = gdf.to_crs(scene_crs)
     elif gdf.crs is not None:  # as zones and roads: a map's coordinates cannot be placed on a picture
@@ -143,6 +144,8 @@ def load_border(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, flo
     lines: list[LineString] = list(parts)
     if sides is None:
         sides = _named_sides(gdf, path)
+    if assumed and not any(shapely.intersects(lines, box(*scene_bounds).buffer(1e-9))):
+        raise GeotallyError(f"border line {path} does not touch the scene{NO_CRS}")
     return border_sides(lines, scene_bounds, sides, source=str(path))
 
 

@@ -71,6 +71,10 @@ def check_finite(gdf: gpd.GeoDataFrame, path: str, what: str) -> None:
                             "number; fix or remove it")
 
 
+# Said where a file without a CRS, taken to be in the scene's, lies off the scene: the likely cause.
+NO_CRS = ("; the file names no CRS, so it was taken to be in the scene's: give it the CRS it is in "
+          "(a shapefile's .prj beside it)")
+
 RESERVED = ("ALL", "outside")  # the counts table's total row and the name for vehicles in no zone
 
 
@@ -123,6 +127,7 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
         fix = f"use {field_option} with one of: {cols}" if field_option else \
             f"its fields are {cols}: rename the one holding the zone names to {field!r}"
         raise GeotallyError(f"zones file {path} has no field {field!r}; {fix}")
+    assumed = gdf.crs is None and scene_crs is not None
     if gdf.crs is not None and scene_crs is not None:
         gdf = gdf.to_crs(scene_crs)
     elif gdf.crs is not None and scene_crs is None:
@@ -132,6 +137,7 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     if not shapely.intersects(polys, scene_box).any():
         zb = shapely.total_bounds(polys)
         raise GeotallyError(f"zones in {path} do not overlap the scene (zones bounds {np.round(zb, 1).tolist()}, "
-                            f"scene bounds {np.round(scene_bounds, 1).tolist()}, both in the scene CRS)")
+                            f"scene bounds {np.round(scene_bounds, 1).tolist()}, both in the scene CRS)"
+                            + (NO_CRS if assumed else ""))
     names = zone_names(gdf[field], path, field)
     return Zones(names=names, polygons=polys, source=str(path), field=field)
