@@ -117,3 +117,62 @@ def test_recount_keeps_the_size_table_and_judges_by_default(claimed):
     assert (out / "counts_by_size.csv").read_bytes() == before
     row = again.summary.claims[0]
     assert row["verdict"] == "too high" and row["rates"] == "model validation (default)", row
+
+
+def _resampled(src_path, dst_path, *, rows: float = 1.0, gsd: float | None = None):
+    """The scene's northern ``rows`` share, or the whole scene at ``gsd`` metres (area-averaged)."""
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window
+
+    with rasterio.open(src_path) as src:
+        h = int(src.height * rows)
+        scale = (gsd / src.res[0]) if gsd else 1.0
+        w_out, h_out = round(src.width / scale), round(h / scale)
+        data = src.read(window=Window(0, 0, src.width, h), out_shape=(src.count, h_out, w_out),
+                        resampling=Resampling.average)
+        profile = dict(src.profile, height=h_out, width=w_out,
+                       transform=src.window_transform(Window(0, 0, src.width, h)) @ src.transform.scale(scale, scale))
+    profile.pop("blockxsize", None), profile.pop("blockysize", None), profile.pop("tiled", None)
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        dst.write(data)
+    return dst_path
+
+
+def test_a_claim_on_a_side_the_imagery_covers_in_part_says_so(border_scene, tmp_path):
+    """The crossing's northern 60%: more of TR than of IQ. The claim's row says how much of each side
+    the imagery covers, and that its count and verdict are of that part (it said nothing: a true
+    claim on all of IQ was just 'too high'); the terminal says it under the claim."""
+    truth = true_heavy(border_scene)
+    crop = _resampled(border_scene["scene"], tmp_path / "north.tif", rows=0.6)
+    res = geotally.count(crop, out=tmp_path / "res", zones=border_scene["sides"], claim=truth, claim_class="heavy")
+    rows = {c["zone"]: c for c in res.summary.claims}
+    share = res.tables["coverage.csv"].set_index("zone")["observed_share"].astype(float)
+    assert 0.05 < share["IQ"] < 0.8 and share["IQ"] < share["TR"] < 0.9
+    for zone in ("TR", "IQ"):
+        assert rows[zone]["observed_share"] == pytest.approx(share[zone])
+        assert rows[zone]["note"] == (f"the imagery covers {share[zone]:.0%} of {zone}: the count, its interval and "
+                                      "the verdict are of that part")
+    assert rows["IQ"]["raw_count"] < truth["IQ"]
+    import json
+
+    summary = json.loads((tmp_path / "res" / "summary.json").read_text())
+    assert summary["claims"][1]["note"] == rows["IQ"]["note"]  # kept in summary.json (and so the report)
+    full = geotally.count(border_scene["scene"], out=tmp_path / "full", border=border_scene["border"],
+                          sides=("TR", "IQ"), claim=truth, claim_class="heavy")
+    assert not any("note" in c for c in full.summary.claims)  # sides from the border: all of each imaged
+
+
+def test_each_date_is_judged_at_its_own_gsd(border_scene, tmp_path):
+    """Two dates of one place, at 0.15 m and at 0.8 m (beyond the model's validated GSDs): the second
+    date's claim is untested for its GSD (it was judged with the first scene's 0.15 m rates)."""
+    import shutil
+
+    first = tmp_path / "zakho_20260601.tif"
+    shutil.copy(border_scene["scene"], first)
+    coarse = _resampled(border_scene["scene"], tmp_path / "zakho_20260608.tif", gsd=0.8)
+    res = geotally.count([first, coarse], out=tmp_path / "res", zones=border_scene["sides"],
+                         claim=true_heavy(border_scene), claim_class="heavy", date_pattern="zakho_{date:%Y%m%d}.tif")
+    by_date = {(c["date"], c["zone"]): c["verdict"] for c in res.summary.claims}
+    assert by_date[("2026-06-01", "TR")] == "consistent", by_date
+    assert by_date[("2026-06-08", "TR")].startswith("untested: ") and "0.8 m" in by_date[("2026-06-08", "TR")], by_date

@@ -180,17 +180,32 @@ def _dates(detections: pd.DataFrame) -> np.ndarray:
 
 
 def check_claims(claim: dict[str, float], counts: pd.DataFrame, cls: str = "large_vehicle",
-                 model_rates: dict | None = None, scene_gsd: float | None = None,
-                 calibrated: bool = False) -> list[dict]:
+                 model_rates: dict | None = None, scene_gsd: float | dict[str, float] | None = None,
+                 calibrated: bool = False, coverage: pd.DataFrame | None = None) -> list[dict]:
     """Per date and claimed zone: the claim, the raw count, the interval if any, and a verdict.
 
     A scene calibration (``calibrated``: the table's intervals) always decides; without one, a claim
     is judged against the model's own validated rates (``model_rates``, its registry entry's
-    error_rates) at the scene's GSD, and the row says so (``rates``, ``rates_source``)."""
+    error_rates) at the date's GSD (``scene_gsd``: one for all, or by date), and the row says so
+    (``rates``, ``rates_source``). Where ``coverage`` (coverage.csv) says a date imaged only part of
+    a zone, the row says so (``observed_share``, ``note``): its count, interval and verdict are of that
+    part. (A zone may be a whole country's side, of which a scene only ever shows a corner, so the
+    verdict is kept; a claim meant for all of a yard the imagery shows half of is not.)"""
     dates = counts["date"] if "date" in counts else [""] * len(counts)
     table = counts.assign(date=[_text(d) for d in dates]).set_index(["date", "zone", "class"])
-    return [_claim_row(table, date, zone, cls, claimed, model_rates, scene_gsd, calibrated)
-            for date in dict.fromkeys(table.index.get_level_values(0)) for zone, claimed in claim.items()]
+    seen = {} if coverage is None else {(_text(d), z): (share, state) for d, z, share, state in
+                                        coverage[["date", "zone", "observed_share", "coverage"]].itertuples(index=False)}
+    rows = []
+    for date in dict.fromkeys(table.index.get_level_values(0)):
+        gsd = scene_gsd.get(date) if isinstance(scene_gsd, dict) else scene_gsd
+        for zone, claimed in claim.items():
+            row = _claim_row(table, date, zone, cls, claimed, model_rates, gsd, calibrated)
+            share, state = seen.get((date, zone), (None, "ok"))
+            if "raw_count" in row and state != "ok" and share is not None and share == share:
+                row.update(observed_share=float(share), note=f"the imagery{' of ' + date if date else ''} covers "
+                           f"{share:.0%} of {zone}: the count, its interval and the verdict are of that part")
+            rows.append(row)
+    return rows
 
 
 def _claim_row(table: pd.DataFrame, date: str, zone: str, cls: str, claimed: float, model_rates: dict | None,

@@ -78,6 +78,8 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
         when = f" on {c['date']}" if c.get("date") else ""
         out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}"
                   + (f" ({c['rates_source']})" if c.get("rates_source") else ""))
+        if c.get("note"):
+            out.print(f"  {c['note']}", style="yellow")
     err.print(f"results written to {out_dir}/")
 
 
