@@ -20,6 +20,8 @@ def scene(tmp_path):
     (["--model", "yolov8n-obb-dota", "--weights", "x.pt"], "--model and --weights cannot be used together"),
     (["--dask", "local:1", "--workers", "2"], "--dask and --workers cannot be used together"),
     (["--dask", "local:1", "--threads", "1"], "--dask and --threads cannot be used together"),
+    (["--no-trailer-types", "--claim", "ALL=5", "--claim-class", "tanker"],
+     "--claim-class tanker needs the trailer types that --no-trailer-types turns off"),
 ])
 def test_count(args, fragment, scene, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"

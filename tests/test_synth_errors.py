@@ -125,3 +125,16 @@ def test_a_new_run_replaces_the_scenes_of_the_earlier_one(tmp_path, monkeypatch,
     assert sorted(p.name for p in out.glob("scene*.tif")) == sorted(
         f"scene_{r['date']}.tif" for r in written) == ["scene_2026-06-01.tif", "scene_2026-06-08.tif"]
     assert all((out / f"scene_{r['date']}_truth.geojson").is_file() for r in written)
+
+
+def test_a_scene_without_vehicles_is_made_with_both_sides_listed(tmp_path):
+    """No trucks, depot or cars: an empty crossing, its truth empty and both sides at zero (it failed
+    with shapely's 'ordinate dimension should be 2 or 3, got 0')."""
+    import json
+
+    from geotally.synth import LayoutParams, SynthParams, write_scene
+
+    lp = LayoutParams(queue={"TR": 0, "IQ": 0}, depot={"IQ": 0}, cars_road=0, cars_park=0)
+    res = write_scene(tmp_path / "empty", SynthParams(layout=lp))
+    assert res["counts"] == {"TR": {}, "IQ": {}}
+    assert json.loads(open(res["truth"]).read())["features"] == []

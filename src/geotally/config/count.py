@@ -201,6 +201,9 @@ class CountConfig:
             raise GeotallyError(f"--claim-class must be one of "
                                 f"{', '.join((*VEHICLE_CLASSES, *TRAILER_TYPES, *CLAIM_SIZE_CLASSES))}, "
                                 f"got {self.claim_class!r}")
+        if self.claim and self.claim_class in TRAILER_TYPES and not self.trailer.enabled:
+            raise GeotallyError(f"--claim-class {self.claim_class} needs the trailer types that --no-trailer-types "
+                                "turns off; leave that out, or claim another class")
         # An option that does nothing without another is an error, not silently ignored.
         needs = {"sides": "border", "distance_bands": "border", "zone_field": "zones", "claim_class": "claim",
                  "road": "roads", "route": "roads", "route_params": "route", "on_road_only": "roads"}

@@ -235,7 +235,7 @@ def make_layout(p: LayoutParams) -> Layout:
     car_park, parked = _car_park(p, rng, road, border, p.cars_park, taken)
     vehicles += parked
     vehicles += _road_cars(p, rng, road, border, sides, p.cars_road, [footprint(v) for v in vehicles])
-    pts = shapely.points([(v["x"], v["y"]) for v in vehicles])
+    pts = shapely.points(np.array([(v["x"], v["y"]) for v in vehicles], dtype=float).reshape(-1, 2))  # none: an empty scene
     side_names = list(sides)
     in_first = shapely.covers(sides[side_names[0]], pts)
     for v, first in zip(vehicles, in_first):

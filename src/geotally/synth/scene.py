@@ -71,9 +71,9 @@ def _shift(geom, x0: float, y0: float):
     return shapely.transform(geom, lambda xy: xy + np.array([x0, y0]))
 
 
-def truth_counts(vehicles: list[dict]) -> dict[str, dict[str, int]]:
-    """True vehicles per side and class."""
-    counts: dict[str, dict[str, int]] = {}
+def truth_counts(vehicles: list[dict], sides: list[str] = ()) -> dict[str, dict[str, int]]:
+    """True vehicles per side and class; ``sides`` are listed even where they hold none."""
+    counts: dict[str, dict[str, int]] = {side: {} for side in sides}
     for v in vehicles:
         counts.setdefault(v["side"], {}).setdefault(v["cls"], 0)
         counts[v["side"]][v["cls"]] += 1
@@ -260,6 +260,6 @@ def _write_files(stage: Path, out: Path, p: SynthParams, name: str, layout: Layo
         props["class"] = props.pop("cls")
         truth.append({"type": "Feature", "properties": props, "geometry": mapping(_shift(footprint(v), x0, y0))})
     _geojson(stage / f"{name}_truth.geojson", truth)
-    counts = truth_counts(layout.vehicles)
+    counts = truth_counts(layout.vehicles, list(layout.side_polygons))
     return {"scene": str(out / tif.name), "border": str(out / "border.geojson"), "sides": str(out / "sides.geojson"),
             "roads": str(out / "roads.geojson"), "truth": str(out / f"{name}_truth.geojson"), "counts": counts, "layout": layout, "date": p.date}
