@@ -103,3 +103,32 @@ def test_change_cli_with_a_calibration(tmp_path, monkeypatch, capsys):
     assert (table["lo95"] <= table["hi95"]).all()
     assert not table[~sizes]["verdict"].str.startswith("untested").any()
     assert table[sizes]["verdict"].str.startswith("untested: the calibration has no").all()
+
+
+def test_two_runs_compare_only_over_the_same_zones_and_sides(border_scene, tmp_path, monkeypatch, capsys):
+    """One image counted twice: with its zones (85% of each imaged: the generated zones reach past the
+    scene) the two runs compare, step for step zero, not 'not comparable'. A recount of the second with
+    the sides named the other way round, or without its zones, is refused: zone names alone matched
+    TR with IQ (42 -> 19 and 19 -> 42 for one image)."""
+    import shutil
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    args = [border_scene["scene"], "--zones", border_scene["sides"], "--border", border_scene["border"], "--sides",
+            "TR,IQ", "-q"]
+    assert run(monkeypatch, capsys, "count", *args, "--date", "2026-06-01", "--out", a)[0] == 0
+    shutil.copytree(a, b)
+    code, _, err = run(monkeypatch, capsys, "change", a, b, "-o", tmp_path / "same.csv")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "same.csv", keep_default_na=False)
+    shares = table["observed_share_a"].replace("", np.nan).astype(float)
+    assert ((shares > 0.5) & (shares < 0.9)).any()  # partial zones, the same on both dates
+    assert (table["difference"] == 0).all() and not table["verdict"].str.startswith("not comparable").any()
+    assert run(monkeypatch, capsys, "recount", b, "--sides", "IQ,TR", "-q")[0] == 0
+    code, _, err = run(monkeypatch, capsys, "change", a, b, "-o", tmp_path / "swapped.csv")
+    assert_user_error(code, err, "the runs name the border's sides differently (left, right: TR, IQ in")
+    assert not (tmp_path / "swapped.csv").exists()
+    c = tmp_path / "c"
+    assert run(monkeypatch, capsys, "count", border_scene["scene"], "--border", border_scene["border"], "--sides",
+               "TR,IQ", "-q", "--date", "2026-06-08", "--out", c)[0] == 0
+    code, _, err = run(monkeypatch, capsys, "change", a, c, "-o", tmp_path / "nozones.csv")
+    assert_user_error(code, err, f"{a} was counted with zones and {c} without; recount {c} with the --zones")

@@ -93,7 +93,10 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT):
         sa, sb = share(a).reindex(out.set_index(key).index), share(b).reindex(out.set_index(key).index)
         out["observed_share_a"], out["observed_share_b"] = sa.to_numpy(), sb.to_numpy()
         cov = lambda t: t.set_index(key)["coverage"].reindex(out.set_index(key).index).to_numpy()  # noqa: E731
-        partial = (cov(a) == "partial") | (cov(b) == "partial")
+        from geotally.analysis.coverage import CoverageParams
+
+        gap = np.abs(sa.to_numpy() - sb.to_numpy())
+        partial = ((cov(a) == "partial") | (cov(b) == "partial")) & ~(gap <= CoverageParams().share_gap)
         out.loc[partial, "verdict"] = [f"not comparable: the dates imaged {x:.0%} and {y:.0%} of the zone"
                                        for x, y in zip(sa.to_numpy()[partial], sb.to_numpy()[partial])]
     return out

@@ -25,6 +25,9 @@ class CoverageParams:
     """Every coverage default, declared once."""
 
     min_share: float = 0.9  # a date that images less of a zone than this is 'partial' there
+    # two dates compare where a zone is partial on either only if they imaged shares of it this close
+    # (the same footprint twice: 85% and 85%); further apart they compare different areas, not dates
+    share_gap: float = 0.05
 
 
 def _km2(geoms: np.ndarray, crs) -> np.ndarray:

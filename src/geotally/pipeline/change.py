@@ -41,13 +41,40 @@ def _calibration(summaries: list[RunSummary]) -> Calibration | None:
     return Calibration.load(path)
 
 
+def _same_zones(a: RunSummary, b: RunSummary, fa: Path, fb: Path) -> None:
+    """Two runs compare only over the same zones and sides: zones are matched by name, so a zones file
+    redrawn, or a border whose sides were named the other way round, would compare one area with
+    another unsaid (a recount with --sides swapped showed IQ 42 -> 19, TR 19 -> 42 for one image)."""
+    fix = f"recount {fb} with the --zones, --border and --sides of {fa} to compare them"
+    # without --zones, the zones are the border's sides and summary.json names the border file for them
+    own = lambda r: None if r.zones is None or (r.border and r.zones.get("file") == r.border.get("file")) else r.zones  # noqa: E731
+    for what, ra, rb in (("zones", own(a), own(b)), ("border", a.border, b.border)):
+        if (ra is None) != (rb is None):
+            has, lacks = (fa, fb) if ra is not None else (fb, fa)
+            raise GeotallyError(f"{has} was counted with {what} and {lacks} without; {fix}")
+        if ra is not None and ra.get("sha256") != rb.get("sha256"):
+            raise GeotallyError(f"the runs' {what} files differ ({ra.get('file')} and {rb.get('file')}: their checksums "
+                                f"differ); {fix}")
+    if own(a) is not None and a.zones.get("field") != b.zones.get("field"):
+        raise GeotallyError(f"the runs name their zones by different fields ({a.zones.get('field')!r} and "
+                            f"{b.zones.get('field')!r}); {fix}")
+    if a.border is not None:
+        sides = [(r.get("left_side"), r.get("right_side")) for r in (a.border, b.border)]
+        if sides[0] != sides[1]:
+            raise GeotallyError(f"the runs name the border's sides differently (left, right: {', '.join(sides[0])} "
+                                f"in {fa}, {', '.join(sides[1])} in {fb}); {fix}")
+
+
 def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]:
     """Differences between dates per zone and class (see geotally.analysis.change), and the largest
     step of the trucks in all zones."""
     folders = [Path(r) for r in results]
     if len(folders) not in (1, 2):
         raise GeotallyError("change takes one multi-date results folder, or two results folders")
-    cal = _calibration([read_summary(f) for f in folders])  # complete runs only: manifests checked
+    summaries = [read_summary(f) for f in folders]  # complete runs only: manifests checked
+    cal = _calibration(summaries)
+    if len(folders) == 2:
+        _same_zones(*summaries, *folders)
     if len(folders) == 1:
         counts = _counts(folders[0])
         if len([d for d in dict.fromkeys(counts["date"]) if d]) < 2:
