@@ -80,6 +80,13 @@ def test_change_cli_between_two_runs(tmp_path, monkeypatch, capsys):
     assert_user_error(code, err, "--force")
     code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra")
     assert_user_error(code, err, "one date")
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "rb", tmp_path / "ra", "-o", tmp_path / "back.csv")
+    assert_user_error(code, err, f"{tmp_path / 'rb'} (2026-06-08) is later than {tmp_path / 'ra'} (2026-06-01); give the "
+                                 "earlier run first")
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "ra", "-o", tmp_path / "twice.csv")
+    assert_user_error(code, err, "is given twice")
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", tmp_path)
+    assert_user_error(code, err, f"is a folder; give a file name like {tmp_path / 'change.csv'}")
 
 
 def test_change_cli_with_a_calibration(tmp_path, monkeypatch, capsys):

@@ -128,3 +128,21 @@ def test_the_report_chart_never_adds_dates(series, tmp_path):
             mine = r.counts[(r.counts["date"] == s["date"]) & (r.counts["zone"] != "ALL") & (r.counts["class"] == cls)]
             for zone, n in mine.groupby("zone", sort=False)["count"].sum().items():
                 assert f"{s['date']} {zone}: {n:g}" in labels
+
+
+def test_date_option_is_checked_and_said_unused_where_scenes_carry_dates(tmp_path, monkeypatch, capsys):
+    """--date dates the undated only: a bad one is refused even where every scene has its own date (it was
+    accepted unsaid), and a good one that no scene takes is said so."""
+    import rasterio
+
+    from conftest import noise_scene, run
+
+    scene = noise_scene(tmp_path / "tagged.tif")
+    with rasterio.open(scene, "r+") as dst:
+        dst.update_tags(ACQUISITION_DATE="2026-06-01")
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--date", "2026-13-01", "--out", tmp_path / "bad")
+    assert code == 2 and "--date takes a date like 2026-06-01, got '2026-13-01'" in err
+    monkeypatch.setenv("COLUMNS", "300")
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--date", "2026-06-08", "--out", tmp_path / "ok")
+    assert code == 0, err
+    assert "--date 2026-06-08 is not used for 1 of 1 scenes, which carry dates of their own (tagged.tif: 2026-06-01)" in err

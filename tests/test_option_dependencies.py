@@ -93,3 +93,14 @@ def test_train_only_takes_angle(tmp_path, monkeypatch, capsys):
 def test_train_lr0_out_of_range(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--name", "x", "--lr0", "0")
     assert_user_error(code, err, "--lr0 must be a learning rate")
+
+
+@pytest.mark.parametrize("claim, fragment", [
+    ("TR=4,530", "write counts without a thousands separator (4530, not 4,530)"),
+    ("tr=18", "(did you mean 'TR'? names are matched exactly); zones: IQ, TR, ALL, outside"),
+])
+def test_claim_mistakes_are_named(claim, fragment, border_scene, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", border_scene["border"],
+                       "--sides", "TR,IQ", "--claim", claim, "--out", out)
+    assert_user_error(code, err, fragment, out)

@@ -142,6 +142,8 @@ def test_a_two_date_count_marks_the_depot_stationary_against_exact_truth(two_dat
         mine = vehicles[vehicles["class"] == cls]["stationary"]
         assert every.loc[cls, "stationary_b"] == int((mine == YES).sum())
         assert every.loc[cls, "not_stationary_b"] == int((mine == NO).sum())
+    sizes = every.loc[["car", "van_light_truck", "rigid_truck", "articulated"]]  # counts_by_size.csv's rows
+    assert sizes["count_b"].sum() > 0 and sizes["stationary_b"].isna().all()  # no figure, not zero (0, 0 before)
 
 
 def test_one_date_has_no_stationary_column(two_dates):

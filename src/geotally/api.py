@@ -140,7 +140,7 @@ def change(results: PathLike | list[PathLike], *, out: PathLike | None = None, f
     from geotally.store.outputs import check_out_file, write_csv
 
     if out is not None:
-        check_out_file(out, "-o", force=force)
+        check_out_file(out, "-o", force=force, example="change.csv")
     table, point = _change(_paths(results))
     if out is not None:
         write_csv(Path(out), table)

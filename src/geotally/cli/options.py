@@ -77,6 +77,11 @@ def parse_floats(text: str, what: str, n: int | None = None) -> tuple[float, ...
 
 
 def parse_claim(text: str) -> dict:
+    """``TR=4530,IQ=7245``; a count written with a thousands separator (``TR=4,530``) is told so."""
+    parts = text.split(",")
+    if any("=" not in p and p.strip().isdigit() and len(p.strip()) == 3 for p in parts[1:]):
+        raise GeotallyError(f"--claim takes ZONE=COUNT pairs like TR=4530,IQ=7245, got {text!r}: write counts "
+                            "without a thousands separator (4530, not 4,530)")
     return key_values(text, float, "--claim", "ZONE=COUNT pairs like TR=4530,IQ=7245")
 
 

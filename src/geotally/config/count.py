@@ -18,7 +18,7 @@ from typing import Any
 
 from geotally.config.defaults import (BATCH, CLAIM_SIZE_CLASSES, MODEL_IOU, OVERLAP, SEAM_IOU, SIZE_THRESHOLDS,
                                       TRAILER_TYPES, VEHICLE_CLASSES)
-from geotally.config.limits import (GSD_M, MAX_BATCH, MAX_THREADS, MODEL_GSD_M, TILE_PX, check_increasing,
+from geotally.config.limits import (GSD_M, MAX_BATCH, MAX_THREADS, MODEL_GSD_M, TILE_PX, check_increasing, iso_date,
                                     check_number, is_number, set_plain, set_wholes, whole)
 from geotally.config.params import QueueParams, RoadParams, RouteParams, StationaryParams, TrailerParams
 from geotally.config.thresholds import conf_thresholds
@@ -201,6 +201,8 @@ class CountConfig:
             raise GeotallyError(f"--claim-class must be one of "
                                 f"{', '.join((*VEHICLE_CLASSES, *TRAILER_TYPES, *CLAIM_SIZE_CLASSES))}, "
                                 f"got {self.claim_class!r}")
+        if self.date is not None:  # checked even where every scene has a date of its own, and so ignores it
+            iso_date(self.date)
         if self.claim and self.claim_class in TRAILER_TYPES and not self.trailer.enabled:
             raise GeotallyError(f"--claim-class {self.claim_class} needs the trailer types that --no-trailer-types "
                                 "turns off; leave that out, or claim another class")

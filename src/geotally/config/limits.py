@@ -7,6 +7,7 @@ make tiles for every pixel; tile sizes follow the model's stride of 32 pixels.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 from dataclasses import fields
@@ -100,3 +101,11 @@ def check_tile_count(n_tiles: int) -> None:
     if n_tiles > MAX_TILES:
         raise GeotallyError(f"this scene would need {n_tiles:,} tiles at the model's scale (more than {MAX_TILES:,}); "
                             "check --gsd and --model-gsd")
+
+
+def iso_date(text: str, what: str = "--date") -> str:
+    """'2026-06-01' (or '2026-06-01T10:00:00Z') as '2026-06-01'; anything else is a one-line error."""
+    try:
+        return dt.date.fromisoformat(str(text)[:10]).isoformat()
+    except ValueError:
+        raise GeotallyError(f"{what} takes a date like 2026-06-01, got {text!r}") from None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import rasterio
 
+from geotally.config.limits import iso_date  # noqa: F401 (where readers of dates look for it)
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import check_local, rasters_offline
 
@@ -22,14 +23,6 @@ _FIELD = re.compile(r"\{date:([^}]+)\}")
 def run_dates(dates: list[str | None]) -> list[str | None]:
     """A run's dates once each: the dated ones in order, then None when some scene has none."""
     return sorted({d for d in dates if d}) + [None] * (None in dates or "" in dates)
-
-
-def iso_date(text: str, what: str = "--date") -> str:
-    """'2026-06-01' (or '2026-06-01T10:00:00Z') as '2026-06-01'; anything else is a one-line error."""
-    try:
-        return dt.date.fromisoformat(str(text)[:10]).isoformat()
-    except ValueError:
-        raise GeotallyError(f"{what} takes a date like 2026-06-01, got {text!r}") from None
 
 
 def raster_date(path: str | Path) -> str | None:

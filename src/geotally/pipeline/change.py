@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.change import change_point, compare, series
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import read_local_vector
+from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
 
 
@@ -39,6 +41,11 @@ def _calibration(summaries: list[RunSummary]) -> Calibration | None:
     if not path or not Path(path).is_file():
         raise GeotallyError(f"the runs' calibration file {path} is no longer there; recount with --calibration")
     return Calibration.load(path)
+
+
+def _iso(text: str) -> bool:
+    """Whether ``text`` is a YYYY-MM-DD date (an undated run is named by its folder instead)."""
+    return len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit()
 
 
 def _same_zones(a: RunSummary, b: RunSummary, fa: Path, fb: Path) -> None:
@@ -71,6 +78,8 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
     folders = [Path(r) for r in results]
     if len(folders) not in (1, 2):
         raise GeotallyError("change takes one multi-date results folder, or two results folders")
+    if len(folders) == 2 and folders[0].resolve() == folders[1].resolve():
+        raise GeotallyError(f"{folders[0]} is given twice; give two results folders, the earlier first")
     summaries = [read_summary(f) for f in folders]  # complete runs only: manifests checked
     cal = _calibration(summaries)
     if len(folders) == 2:
@@ -90,6 +99,8 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
                                     "folder alone")
             parts.append((c, dates[0] or f.name))
         (a, da), (b, db) = parts
+        if da and db and _iso(da) and _iso(db) and da > db:
+            raise GeotallyError(f"{folders[0]} ({da}) is later than {folders[1]} ({db}); give the earlier run first")
         table = compare(a, b, cal).assign(date_a=da, date_b=db)
         table = table[["date_a", "date_b"] + [c for c in table.columns if c not in ("date_a", "date_b")]]
     table = _with_queues(table, folders)
@@ -108,8 +119,10 @@ def _with_stationary(table: pd.DataFrame, folder: Path) -> pd.DataFrame:
     both = pd.concat([st, st.assign(zone="ALL")], ignore_index=True)
     sums = both.groupby(["date", "zone", "class"])[["stationary", "not_stationary"]].sum()
     idx = pd.MultiIndex.from_arrays([table["date_b"].astype(str), table["zone"].astype(str), table["class"].astype(str)])
-    return table.assign(stationary_b=sums["stationary"].reindex(idx).fillna(0).astype(int).to_numpy(),
-                        not_stationary_b=sums["not_stationary"].reindex(idx).fillna(0).astype(int).to_numpy())
+    # stationary.csv is per detector class: a size class's row (articulated, car...) has no figure, not zero
+    known = table["class"].isin(VEHICLE_CLASSES).to_numpy()
+    pick = lambda col: pd.array(np.where(known, sums[col].reindex(idx).fillna(0).to_numpy(), np.nan), dtype="Int64")  # noqa: E731
+    return table.assign(stationary_b=pick("stationary"), not_stationary_b=pick("not_stationary"))
 
 
 def _queue_totals(folder: Path) -> pd.DataFrame:

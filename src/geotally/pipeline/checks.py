@@ -72,4 +72,7 @@ def check_claim(claim: dict[str, float], zone_set: Zones | None) -> None:
     unknown = [z for z in claim if z not in known | {"ALL", OUTSIDE}]
     if unknown:
         have = ", ".join(sorted(known)) or "none (give --zones or --border)"
-        raise GeotallyError(f"--claim names zone {unknown[0]!r}, which is not a zone of this run; zones: {have}, ALL")
+        alike = [z for z in sorted(known | {"ALL"}) if z.casefold() == str(unknown[0]).strip().casefold()]
+        hint = f" (did you mean {alike[0]!r}? names are matched exactly)" if alike else ""
+        raise GeotallyError(f"--claim names zone {unknown[0]!r}, which is not a zone of this run{hint}; zones: {have}, "
+                            f"ALL, {OUTSIDE}")

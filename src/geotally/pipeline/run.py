@@ -10,6 +10,7 @@ import inspect
 import logging
 import os
 import time
+from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ import shapely
 from geotally.analysis.calibration import Calibration
 from geotally.pipeline.checks import check_claim, check_run_options, input_files, run_thresholds
 from geotally.config import CountConfig
+from geotally.config.limits import iso_date
 from geotally.config.params import SearchParams
 from geotally.detect.boxes import centres, corners_to_polygons
 from geotally.detect.run import Detections, FirstBatch, read_ahead
@@ -93,6 +95,10 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     scenes = expand(inputs, date=cfg.date, date_pattern=cfg.date_pattern)
     if not scenes:
         raise GeotallyError("no scene given")
+    own = [s for s in scenes if cfg.date is not None and s.date != iso_date(cfg.date)]
+    if own:  # --date dates only the undated: say where a scene's own date (tag, STAC, pattern) stands instead
+        say(f"--date {cfg.date} is not used for {len(own)} of {len(scenes)} scenes, which carry dates of their own "
+            f"({Path(own[0].path).name}: {own[0].date})")
     if out is not None:
         from geotally.store.outputs import check_inputs_kept
 

@@ -72,14 +72,14 @@ def _probe(folder: Path, what: str) -> None:
                             "give a folder you can write to") from None
 
 
-def check_out_file(path: str | os.PathLike, option: str, force: bool = False) -> Path:
+def check_out_file(path: str | os.PathLike, option: str, force: bool = False, example: str = "out.json") -> Path:
     """An output file's path must name a file in a folder that exists and can be written; an existing
-    file is replaced only with ``force``."""
+    file is replaced only with ``force``. ``example``: the file name a folder given instead is told to hold."""
     path = Path(path)
     if path.exists() and not path.is_dir() and not force:
         raise GeotallyError(f"{option} {path} exists; give --force to replace it, or another {option}")
     if path.is_dir():
-        raise GeotallyError(f"{option} {path} is a folder; give a file name like {path / 'out.json'}")
+        raise GeotallyError(f"{option} {path} is a folder; give a file name like {path / example}")
     parent = path.resolve().parent
     if not parent.is_dir():
         raise GeotallyError(f"{option} {path}: folder {parent} does not exist")
