@@ -71,11 +71,16 @@ def test_change_cli_between_two_runs(tmp_path, monkeypatch, capsys):
     assert set(table["date_a"]) == {"2026-06-01"} and set(table["date_b"]) == {"2026-06-08"}
     ca = pd.read_csv(tmp_path / "ra" / "counts.csv").set_index(["zone", "class"])["count"]
     cb = pd.read_csv(tmp_path / "rb" / "counts.csv").set_index(["zone", "class"])["count"]
-    sizes = table["class"].isin(["car", "van_light_truck", "rigid_truck", "articulated"])  # counts_by_size.csv rows
+    sizes = table["class"].isin(["car", "van_light_truck", "rigid_truck", "articulated", "heavy"])  # size rows
     assert sizes.any()
     got = table[~sizes].set_index(["zone", "class"])["difference"]
     assert (got == (cb - ca).loc[got.index]).all()
-    assert table["verdict"].str.startswith("untested").all() and "largest step" in stdout
+    assert "largest step" in stdout
+    # no calibration: the model's own validated rates judge where they give an interval, else untested, with why
+    default = table["rates"] == "model validation (default)"
+    assert default.any() and table.loc[default, "verdict"].isin(
+        ["no detectable change", "increase (consistent with the data)", "decrease (consistent with the data)"]).all()
+    assert table.loc[~default, "verdict"].str.startswith("untested: ").all()
     code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", out)
     assert_user_error(code, err, "--force")
     code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra")
@@ -106,7 +111,7 @@ def test_change_cli_with_a_calibration(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     table = pd.read_csv(out, keep_default_na=False)
     assert {"estimate_difference", "lo95", "hi95"} <= set(table.columns)
-    sizes = table["class"].isin(["car", "van_light_truck", "rigid_truck", "articulated"])  # counts_by_size.csv rows
+    sizes = table["class"].isin(["car", "van_light_truck", "rigid_truck", "articulated", "heavy"])  # size rows
     assert (table["lo95"] <= table["hi95"]).all()
     assert not table[~sizes]["verdict"].str.startswith("untested").any()
     assert table[sizes]["verdict"].str.startswith("untested: the calibration has no").all()

@@ -124,6 +124,18 @@ def test_change_gives_queues_and_their_length_per_date(closure_demo, tmp_path, m
     # The closure shows in the queues too: far more queue on the first closed date than the week before.
     step = t[(t["zone"] == "ALL") & (t["class"] == "large_vehicle") & (t["date_b"] == "2026-06-15")].iloc[0]
     assert step.queue_length_km_b > 3 * step.queue_length_km_a
+    # Without a calibration the trucks of 10 m and longer are judged with the model's validated rates,
+    # as claims are (every step was 'untested: raw counts'): each interval holds the true difference,
+    # and the closure and the reopening are the steps the data support.
+    truth = pd.read_csv(closure_demo[0] / "closure_comparison.csv", keep_default_na=False)
+    truth = truth[truth["side"] == "ALL"].set_index("date")["truth"]
+    heavy = t[(t["zone"] == "ALL") & (t["class"] == "heavy")].set_index("date_b")
+    assert len(heavy) == 5 and (heavy["rates"] == "model validation (default)").all()
+    for r in heavy.itertuples():
+        assert float(r.lo95) <= truth[r.Index] - truth[r.date_a] <= float(r.hi95), r
+    assert heavy.loc["2026-06-15", "verdict"] == "increase (consistent with the data)"
+    assert heavy.loc["2026-07-06", "verdict"] == "decrease (consistent with the data)"
+    assert heavy.loc["2026-06-08", "verdict"] == "no detectable change"
 
 
 @pytest.mark.slow

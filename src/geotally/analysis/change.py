@@ -65,9 +65,11 @@ def change_verdict(lo: float, hi: float) -> str:
     return "no detectable change"
 
 
-def compare(a, b, cal=None, n_boot: int = N_BOOT):
+def compare(a, b, cal=None, n_boot: int = N_BOOT, default=None):
     """Per zone and class of two counts tables (one date each): counts, difference, ratio and, with a
-    calibration (geotally.analysis.calibration.Calibration), the interval of the true difference."""
+    calibration (geotally.analysis.calibration.Calibration), the interval of the true difference.
+    Without one, ``default`` judges: the model's validated rates (model_error.DefaultRates, their
+    interval stretched as claims' are, the row saying where they come from), or why there are none."""
     import pandas as pd
 
     key = ["zone", "class"]
@@ -83,6 +85,17 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT):
             row.update(estimate_difference=est, lo95=lo, hi95=hi, verdict=change_verdict(lo, hi))
         elif cal is not None:  # a size class, or a class the calibration was not made for
             row["verdict"] = f"untested: the calibration has no {c} rates"
+        elif isinstance(default, str):
+            row.update(verdict=f"untested: {default}", rates="none")
+        elif default is not None and c in default.calibration.classes:
+            est, lo, hi = difference_interval(ca, cb, default.calibration.classes[c], n_boot=n_boot)
+            k = default.widen[c]  # stretched about the estimate as the claims' interval is (no floor: a difference)
+            lo, hi = est - k * (est - lo), est + k * (hi - est)
+            row.update(estimate_difference=est, lo95=lo, hi95=hi, verdict=change_verdict(lo, hi),
+                       rates="model validation (default)", rates_source=default.source)
+        elif default is not None:
+            row.update(verdict="untested: " + default.refused.get(c, f"the model's error rates have no {c}"),
+                       rates="none")
         else:
             row["verdict"] = "untested: raw counts (count with --calibration for an interval)"
         rows.append(row)
@@ -102,15 +115,17 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT):
     return out
 
 
-def series(counts, cal=None, n_boot: int = N_BOOT):
-    """Consecutive dates of one counts table compared, with ``date_a`` and ``date_b`` columns."""
+def series(counts, cal=None, n_boot: int = N_BOOT, default=None):
+    """Consecutive dates of one counts table compared, with ``date_a`` and ``date_b`` columns;
+    ``default(date_a, date_b)`` gives compare's ``default`` for each pair."""
     import pandas as pd
 
     dates = [d for d in dict.fromkeys(counts["date"].fillna("").astype(str)) if d]
     parts = []
     for da, db in zip(dates, dates[1:]):
         pick = lambda d: counts[counts["date"].fillna("").astype(str) == d]  # noqa: E731
-        parts.append(compare(pick(da), pick(db), cal, n_boot).assign(date_a=da, date_b=db))
+        parts.append(compare(pick(da), pick(db), cal, n_boot, default(da, db) if default else None)
+                     .assign(date_a=da, date_b=db))
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)

@@ -11,6 +11,8 @@ validated, or the rates give no useful interval, the claim stays untested, with 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from geotally.analysis.calibration import GSD_SLACK, Calibration, ClassCalibration, interval, verdict
@@ -71,6 +73,40 @@ def default_interval(block: dict | None, cls: str, raw: int,
     if refused:
         return None, f"no default interval for {cls} at {key} m: {refused.split(' (review')[0]}; {REVIEW}"
     return widened(interval(int(raw), cal), float(rates.get("widen", 1.0))), source_text(block, key)
+
+
+@dataclass(frozen=True)
+class DefaultRates:
+    """The model's validated rates at one GSD, as the calibration of a comparison of two dates: the
+    classes with an interval, each one's stretch, where the rates come from, and why the others have none."""
+
+    calibration: Calibration
+    widen: dict[str, float]
+    source: str
+    refused: dict[str, str]
+
+
+def default_rates(block: dict | None, gsd_a: float, gsd_b: float) -> DefaultRates | str:
+    """The rates that judge a change between dates imaged at ``gsd_a`` and ``gsd_b`` without a scene
+    calibration (the rates claims use, at the validated GSD nearest both), or why there are none: both
+    dates must take the rates of one validated GSD, since the difference's interval shares them."""
+    if not block:
+        return f"the model carries no validated error rates (count with --calibration, or {REVIEW})"
+    (key_a, why_a), (key_b, why_b) = pick_gsd(block, gsd_a), pick_gsd(block, gsd_b)
+    if key_a is None or key_b is None:
+        return why_a or why_b
+    if key_a != key_b:
+        return (f"the dates' GSDs ({gsd_a:.3g} and {gsd_b:.3g} m) take the model's error rates at {key_a} and "
+                f"{key_b} m; compare dates of one GSD, or {REVIEW}")
+    classes, widen, refused = {}, {}, {}
+    for cls, rates in block["gsds"][key_a].items():
+        cal = class_calibration(rates)
+        why = rates.get("no_interval") or Calibration({cls: cal}, source="model validation").no_interval(cls)
+        if why:
+            refused[cls] = f"no default interval for {cls} at {key_a} m: {str(why).split(' (review')[0]}; {REVIEW}"
+        else:
+            classes[cls], widen[cls] = cal, float(rates.get("widen", 1.0))
+    return DefaultRates(Calibration(classes, source="model validation"), widen, source_text(block, key_a), refused)
 
 
 def widened(iv: tuple[float, float, float], k: float) -> tuple[float, float, float]:

@@ -10,6 +10,8 @@ import pandas as pd
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.change import change_point, compare, series
+from geotally.analysis.model_error import SIZE_GROUPS
+from geotally.config.defaults import HEAVY
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import read_local_vector
 from geotally.models.classes import VEHICLE_CLASSES
@@ -17,7 +19,8 @@ from geotally.store.summary import RunSummary, read_summary
 
 
 def _counts(folder: Path) -> pd.DataFrame:
-    """counts.csv, and the vehicles per size class (counts_by_size.csv) as rows of their own, class = size class."""
+    """counts.csv, and the vehicles per size class (counts_by_size.csv) as rows of their own, class = size
+    class, with ``heavy`` (rigid trucks and articulated, 10 m and longer: what claims of trucks mean)."""
     counts = pd.read_csv(folder / "counts.csv", keep_default_na=False, dtype={"date": str, "zone": str})
     if (folder / "counts_by_size.csv").exists():
         sizes = pd.read_csv(folder / "counts_by_size.csv", keep_default_na=False, dtype={"date": str, "zone": str})
@@ -25,7 +28,10 @@ def _counts(folder: Path) -> pd.DataFrame:
         if area:
             sizes = sizes.merge(counts[["date", "zone", *area]].drop_duplicates(["date", "zone"]), on=["date", "zone"],
                                 how="left")
-        counts = pd.concat([counts, sizes.rename(columns={"size_class": "class"})], ignore_index=True)
+        sizes = sizes.rename(columns={"size_class": "class"})
+        heavy = sizes[sizes["class"].isin(SIZE_GROUPS[HEAVY])].groupby(["date", "zone"], sort=False, as_index=False).agg(
+            {"count": "sum", **{c: "first" for c in ("observed_share", "coverage") if c in sizes}})
+        counts = pd.concat([counts, sizes, heavy.assign(**{"class": HEAVY})], ignore_index=True)
     return counts
 
 
@@ -41,6 +47,34 @@ def _calibration(summaries: list[RunSummary]) -> Calibration | None:
     if not path or not Path(path).is_file():
         raise GeotallyError(f"the runs' calibration file {path} is no longer there; recount with --calibration")
     return Calibration.load(path)
+
+
+def _date_gsd(summary: RunSummary) -> dict[str, float]:
+    """Each date's GSD in a run ('' undated): the coarsest of its scenes, as its claims are judged at."""
+    out: dict[str, float] = {}
+    for sc in summary.scenes:
+        d, gsd = sc.date or "", float(np.sqrt(sc.gsd_m[0] * sc.gsd_m[1]))
+        out[d] = max(out.get(d, 0.0), gsd)
+    return out
+
+
+def _default_rates(summaries: list[RunSummary], gsd_a: float | None, gsd_b: float | None):
+    """What judges a change without a calibration: the model's validated rates where both runs used one
+    model and both dates take its rates at one GSD (model_error.default_rates), else why not."""
+    from geotally.analysis.model_error import default_rates
+    from geotally.models.registry import get_spec
+
+    models = {(s.model.name, s.model.sha256) for s in summaries}
+    if len(models) != 1:
+        return "the runs used different models (count them with one)"
+    name = next(iter(models))[0]
+    try:
+        block = (get_spec(name).card or {}).get("error_rates") if name else None
+    except GeotallyError:  # weights of the user's own: no validated rates
+        block = None
+    if gsd_a is None or gsd_b is None:
+        return "a date's GSD is unknown"
+    return default_rates(block, gsd_a, gsd_b)
 
 
 def _iso(text: str) -> bool:
@@ -88,7 +122,9 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
         counts = _counts(folders[0])
         if len([d for d in dict.fromkeys(counts["date"]) if d]) < 2:
             raise GeotallyError(f"{folders[0]} holds one date only; give a multi-date run, or two results folders")
-        table = series(counts, cal)
+        gsd = _date_gsd(summaries[0])
+        table = series(counts, cal, default=None if cal else
+                       lambda da, db: _default_rates(summaries, gsd.get(da), gsd.get(db)))
     else:
         parts = []
         for f in folders:
@@ -101,7 +137,8 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
         (a, da), (b, db) = parts
         if da and db and _iso(da) and _iso(db) and da > db:
             raise GeotallyError(f"{folders[0]} ({da}) is later than {folders[1]} ({db}); give the earlier run first")
-        table = compare(a, b, cal).assign(date_a=da, date_b=db)
+        ga, gb = (max(_date_gsd(x).values(), default=None) for x in summaries)
+        table = compare(a, b, cal, default=None if cal else _default_rates(summaries, ga, gb)).assign(date_a=da, date_b=db)
         table = table[["date_a", "date_b"] + [c for c in table.columns if c not in ("date_a", "date_b")]]
     table = _with_queues(table, folders)
     if len(folders) == 1:
