@@ -156,3 +156,21 @@ def test_the_report_gives_queue_lines_and_queues_per_date(closure_demo):
         part = queues[queues["date"] == date]
         assert (int(lines), int(once), int(vehicles)) == (len(part), part["lane_group"].nunique(),
                                                           int(part["vehicles"].sum()))
+
+
+@pytest.mark.slow
+def test_summary_gives_queues_per_date_not_added_over_dates(closure_demo):
+    """summary.json's queues per date match queues.gpkg's lines and vehicles of that date, and sum to the
+    run's totals (the totals alone, over six dates, were all it said)."""
+    import geopandas as gpd
+
+    res = closure_demo[0] / "results"
+    queues = json.loads((res / "summary.json").read_text())["queues"]
+    lines = gpd.read_file(res / "queues.gpkg", layer="queues")
+    assert sorted(queues["by_date"]) == sorted(set(pd.read_csv(res / "counts.csv", dtype={"date": str})["date"]))
+    for d, t in queues["by_date"].items():
+        mine = lines[lines["date"] == d]
+        assert (t["count"], t["groups"], t["vehicles_in_queues"]) == (len(mine), mine["lane_group"].nunique(),
+                                                                     int(mine["vehicles"].sum())), d
+    for key in ("count", "vehicles_in_queues", "vehicles_elsewhere"):
+        assert sum(t[key] for t in queues["by_date"].values()) == queues[key]

@@ -109,7 +109,9 @@ def test_change_over_a_multi_date_run(series, tmp_path, monkeypatch, capsys):
                                                                          ("2026-06-08", "2026-06-15")]
     counts = _read(out / "counts.csv").set_index(["date", "zone", "class"])["count"]
     sizes = _read(out / "counts_by_size.csv").rename(columns={"size_class": "class"})
-    counts = pd.concat([counts, sizes.set_index(["date", "zone", "class"])["count"]])  # change has a row per size class
+    heavy = sizes[sizes["class"].isin(["rigid_truck", "articulated"])].groupby(["date", "zone"])["count"].sum()
+    heavy.index = pd.MultiIndex.from_tuples([(d, z, "heavy") for d, z in heavy.index], names=["date", "zone", "class"])
+    counts = pd.concat([counts, sizes.set_index(["date", "zone", "class"])["count"], heavy])  # a row per size class, heavy
     assert set(sizes["class"]) <= set(table["class"])
     for r in table.to_dict("records"):
         assert r["difference"] == counts[(r["date_b"], r["zone"], r["class"])] - counts[(r["date_a"], r["zone"], r["class"])]

@@ -48,6 +48,24 @@ def queue_totals(n_queues: int, queue_id: np.ndarray, is_vehicle: np.ndarray,
             "vehicles_elsewhere": int(np.count_nonzero(is_vehicle)) - in_queue}
 
 
+def queue_totals_by_date(dates: np.ndarray, queue_id: np.ndarray, is_vehicle: np.ndarray,
+                         lane_group: np.ndarray | None = None) -> dict[str, dict] | None:
+    """queue_totals for each date of a multi-date run ('' undated; None for a run of one date): queues
+    are found within one date, so each queue line belongs to the date of its vehicles."""
+    dates = np.asarray(["" if d is None or d != d else str(d) for d in dates], dtype=object)
+    order = list(dict.fromkeys(dates.tolist()))
+    if len(order) < 2:
+        return None
+    queue_id = np.asarray(queue_id)
+    out = {}
+    for d in order:
+        m = dates == d
+        ids = np.unique(queue_id[m][queue_id[m] >= 0]).astype(int)
+        out[d] = queue_totals(len(ids), queue_id[m], np.asarray(is_vehicle)[m],
+                              None if lane_group is None else np.asarray(lane_group)[ids])
+    return out
+
+
 @dataclass
 class Queues:
     label: np.ndarray  # per vehicle: queue index, or -1

@@ -48,8 +48,14 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
     q = summary.queues
     # lanes side by side are one queue; each lane is a line of queues.gpkg
     n = f"{q.groups} ({q.count} lane lines)" if q.groups is not None and q.groups < q.count else f"{q.count}"
-    out.print(f"queues: {n} with {q.vehicles_in_queues} vehicles; "
-              f"{q.vehicles_elsewhere} vehicles parked or elsewhere")
+    if q.by_date:  # never added over dates: one line per date
+        for d, t in q.by_date.items():
+            lanes = f"{t['groups']} ({t['count']} lane lines)" if t["groups"] < t["count"] else f"{t['count']}"
+            out.print(f"queues on {d or 'undated scenes'}: {lanes} with {t['vehicles_in_queues']} vehicles; "
+                      f"{t['vehicles_elsewhere']} vehicles parked or elsewhere")
+    else:
+        out.print(f"queues: {n} with {q.vehicles_in_queues} vehicles; "
+                  f"{q.vehicles_elsewhere} vehicles parked or elsewhere")
     if summary.roads:
         r = summary.roads
         out.print(f"roads: {r['on_road']} detections on {r['segments']} road segments (counts_by_road.csv)")

@@ -11,7 +11,7 @@ import numpy as np
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.counts import SIZE_TABLE, check_claims, claim_counts
-from geotally.analysis.queues import queue_totals
+from geotally.analysis.queues import queue_totals, queue_totals_by_date
 from geotally.analysis.sizes import length_histogram
 from geotally.config import CountConfig
 from geotally.errors import GeotallyError
@@ -60,6 +60,9 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                                        if hasattr(cal, "no_interval") and (why := cal.no_interval(c))}}
     georef = run.crs is not None
     totals = queue_totals(len(v.found.lines), v.table["queue_id"].to_numpy(), v.is_vehicle, v.found.lane_group)
+    if "date" in v.table:
+        totals["by_date"] = queue_totals_by_date(v.table["date"].to_numpy(), v.table["queue_id"].to_numpy(),
+                                                 v.is_vehicle, v.found.lane_group)
     return RunSummary(
         geotally_version=version,
         created_utc=started,

@@ -68,6 +68,9 @@ class QueueTotals:
     vehicles_in_queues: int
     vehicles_elsewhere: int
     groups: int | None = None  # None in a summary written before lanes were grouped
+    # a run of several dates: these four per date (dates are never added together; the totals above are
+    # over the run, a queue line and its vehicles belonging to one date)
+    by_date: dict[str, dict[str, int]] | None = None
 
 
 @dataclass
