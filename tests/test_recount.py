@@ -84,6 +84,8 @@ def test_recount_changes_zones_and_queue_rules(border_scene, first, monkeypatch,
     assert summary["queues"]["count"] == 0  # no queue of 50 in the scene
     assert summary["inputs"]["zones"].endswith("sides.geojson")
     assert set(pd.read_csv(first / "counts.csv")["zone"]) >= {"TR", "IQ"}
+    code, _, err = run(monkeypatch, capsys, "recount", first, "--queue-min", "40")
+    assert code == 0 and "changed: " in err and "resuming" not in err, err  # a recount resumes nothing: it reads back
 
 
 def test_a_conf_below_the_score_floor_needs_fresh_detection(first, monkeypatch, capsys):

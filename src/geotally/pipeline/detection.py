@@ -64,7 +64,8 @@ def plan_tiles(sc: Scene, m: RunModel, params: Params) -> tuple[int, TileGrid]:
 def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, workers: int,
                dask: str | None, progress, say, picture: bool = True,
                first: FirstBatch | None = None, opened: Future | None = None,
-               close_later: Callable[[TileStore], object] | None = None) -> SceneDetections:
+               close_later: Callable[[TileStore], object] | None = None,
+               say_resumed: bool = True) -> SceneDetections:
     """Detections merged over the scene, resumed from the checkpoint in ``store_dir``; with
     ``picture``, also the report's picture of it (pieced together from the tiles, and kept in the
     checkpoint so a recount need not read the scene again). ``first``: its first batch of tiles,
@@ -92,7 +93,7 @@ def detect_one(sc: Scene, m: RunModel, params: Params, store_dir, fresh: bool, w
         finished = store.load() if store else None
         done_tiles = store.done() if store else frozenset()
         resumed = len(done_tiles)
-        if resumed:
+        if resumed and say_resumed:  # a recount reads every tile from the checkpoint by design: nothing to say
             say(f"resuming: {resumed} of {len(grid)} tiles already done in {store_dir}")
         dets = detect_scene(sc, m.detector, model_gsd=m.gsd, tile_size=tile, overlap=params.overlap,
                             batch=params.batch, nms_iou=params.seam_iou, min_score=m.min_score, on_batch=on_batch,

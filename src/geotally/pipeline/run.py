@@ -155,7 +155,7 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
                 # the report's map is drawn on the first scene: only its picture is made
                 sd = detect_one(sc, m, params, out, cfg.fresh, cfg.workers, cfg.dask, step, say, picture=k == 1,
                                 first=current.first if current else None, opened=current.store if current else None,
-                                close_later=close_later if pool else None)
+                                close_later=close_later if pool else None, say_resumed=recount is None)
             log.info("%d tiles (%d resumed from the checkpoint), %d detections after the merge", sd.tiles,
                      sd.resumed, len(sd.detections))
             found.append(sd)
