@@ -48,6 +48,15 @@ def pick_gsd(block: dict, scene_gsd: float) -> tuple[str | None, str | None]:
     return min(keys, key=lambda k: abs(np.log(float(k) / scene_gsd))), None
 
 
+def date_gsd(dates, gsds) -> dict[str, float]:
+    """Each date's GSD ('' undated) from its scenes' (date, GSD in metres): the coarsest, whose error rates
+    judge the date's claims and changes."""
+    out: dict[str, float] = {}
+    for d, gsd in zip(dates, gsds):
+        out[d or ""] = max(out.get(d or "", 0.0), float(gsd))
+    return out
+
+
 def class_calibration(rates: dict) -> ClassCalibration:
     """A stored class entry (per scene group: labelled, found, false) as a grouped calibration."""
     return ClassCalibration(list(rates["n_truth"]), list(rates["tp"]), list(rates["fp"]), list(rates["groups"]),

@@ -10,8 +10,9 @@ import pandas as pd
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.change import change_point, compare, series
-from geotally.analysis.model_error import SIZE_GROUPS
+from geotally.analysis.model_error import SIZE_GROUPS, date_gsd
 from geotally.config.defaults import HEAVY
+from geotally.config.limits import iso_date
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import read_local_vector
 from geotally.models.classes import VEHICLE_CLASSES
@@ -50,12 +51,8 @@ def _calibration(summaries: list[RunSummary]) -> Calibration | None:
 
 
 def _date_gsd(summary: RunSummary) -> dict[str, float]:
-    """Each date's GSD in a run ('' undated): the coarsest of its scenes, as its claims are judged at."""
-    out: dict[str, float] = {}
-    for sc in summary.scenes:
-        d, gsd = sc.date or "", float(np.sqrt(sc.gsd_m[0] * sc.gsd_m[1]))
-        out[d] = max(out.get(d, 0.0), gsd)
-    return out
+    """Each date's GSD in a run, as its claims were judged at (summary.json keeps each scene's x and y GSD)."""
+    return date_gsd([sc.date for sc in summary.scenes], [np.sqrt(sc.gsd_m[0] * sc.gsd_m[1]) for sc in summary.scenes])
 
 
 def _default_rates(summaries: list[RunSummary], gsd_a: float | None, gsd_b: float | None):
@@ -78,8 +75,11 @@ def _default_rates(summaries: list[RunSummary], gsd_a: float | None, gsd_b: floa
 
 
 def _iso(text: str) -> bool:
-    """Whether ``text`` is a YYYY-MM-DD date (an undated run is named by its folder instead)."""
-    return len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit()
+    """Whether ``text`` is a date (an undated run is named by its folder instead)."""
+    try:
+        return iso_date(text) == text
+    except GeotallyError:
+        return False
 
 
 def _same_zones(a: RunSummary, b: RunSummary, fa: Path, fb: Path) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from geotally.analysis.calibration import Calibration
 from geotally.analysis.counts import SIZE_TABLE, check_claims, claim_counts
+from geotally.analysis.model_error import date_gsd
 from geotally.analysis.queues import queue_totals, queue_totals_by_date
 from geotally.analysis.sizes import length_histogram
 from geotally.config import CountConfig
@@ -89,7 +90,7 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         length_histogram=length_histogram(v.vehicle_lengths_m),
         queues=QueueTotals(**totals),
         claims=check_claims(cfg.claim, claim_counts(a.counts, a.tables, cfg.claim_class), cfg.claim_class,
-                            _error_rates(m.name), date_gsd(run), cal is not None,
+                            _error_rates(m.name), date_gsd(run.dates, [sc.gsd_m for sc in run.scenes]), cal is not None,
                             a.tables.get("coverage.csv")) if cfg.claim else None,
         coordinates=("scene CRS; detections.geojson and queues.geojson in WGS84" if georef else
                      "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
@@ -101,15 +102,6 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         config=cfg,
         recount=recount,
     )
-
-
-def date_gsd(run: RunInputs) -> dict[str, float]:
-    """Each date's GSD ('' undated): the coarsest of its scenes, whose error rates a claim on that date
-    is judged with (the first scene's GSD judged every date before)."""
-    out: dict[str, float] = {}
-    for sc, d in zip(run.scenes, run.dates):
-        out[d or ""] = max(out.get(d or "", 0.0), sc.gsd_m)
-    return out
 
 
 def corrected_classes(counts) -> list[str]:
