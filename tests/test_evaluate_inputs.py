@@ -90,3 +90,35 @@ def test_truth_of_points_and_shapes_is_matched_whole(results, border_scene, tmp_
                                                                                       tmp_path / "points.geojson")]
     assert scores[0]["large_vehicle"]["recall"] == scores[1]["large_vehicle"]["recall"] >= 0.9
     assert scores[0]["small_vehicle"]["precision"] == scores[1]["small_vehicle"]["precision"]
+
+
+def test_a_folder_of_several_scenes_is_refused_and_the_model_recorded(results, border_scene, tmp_path, monkeypatch,
+                                                                      capsys):
+    """Two dates' detections scored against one date's truth gave precision 0.53 in silence; the
+    evaluation names the model the detections came from, and a calibration made from it keeps it."""
+    import geotally
+    from conftest import noise_scene
+
+    two = tmp_path / "two"
+    import rasterio
+
+    a, b = noise_scene(tmp_path / "a.tif"), noise_scene(tmp_path / "b.tif", seed=3)
+    for scene, date in ((a, "2026-06-01"), (b, "2026-06-08")):  # two dates of one place
+        with rasterio.open(scene, "r+") as dst:
+            dst.update_tags(ACQUISITION_DATE=date)
+    assert run(monkeypatch, capsys, "count", a, b, "--out", two, "-q")[0] == 0
+    code, _, err = run(monkeypatch, capsys, "evaluate", two, border_scene["truth"], "-o", tmp_path / "e.json")
+    assert_user_error(code, err, f"{two} holds the detections of 2 scenes (a.tif, b.tif); evaluate scores one scene")
+    code, _, err = run(monkeypatch, capsys, "evaluate", results, border_scene["truth"], "-o", tmp_path / "ev.json")
+    assert code == 0, err
+    model = json.loads((results / "summary.json").read_text())["model"]
+    assert json.loads((tmp_path / "ev.json").read_text())["model"] == {"name": model["name"], "sha256": model["sha256"]}
+    cal = geotally.calibrate(tmp_path / "ev.json", group="")
+    assert cal.meta["model"]["sha256"] == model["sha256"]
+
+
+def test_an_evaluation_given_as_a_calibration_says_so(results, tmp_path, monkeypatch, capsys):
+    (tmp_path / "ev.json").write_text(json.dumps({"per_image": [], "per_class": {}}))
+    code, _, err = run(monkeypatch, capsys, "recount", results, "--calibration", tmp_path / "ev.json")
+    assert_user_error(code, err, f"{tmp_path / 'ev.json'} is an evaluation, not a calibration; make one from it with "
+                                 f"'geotally calibrate {tmp_path / 'ev.json'} -o cal.json'")

@@ -92,6 +92,7 @@ def test_browser_review_saves_exactly_the_decisions_and_evaluate_reads_the_expor
     assert code == 0, err
     truth = gpd.read_file(tmp_path / "export" / "truth.geojson")
     assert len(truth) == 5 and (truth["action"] == "add").sum() == 1
+    assert json.loads((tmp_path / "export" / "truth.geojson").read_text())["name"] == "truth"  # was ".truth.part"
     code, out, err = run(monkeypatch, capsys, "evaluate", results, tmp_path / "export" / "truth.geojson",
                          "-o", tmp_path / "ev.json")
     assert code == 0, err
@@ -324,6 +325,29 @@ def test_sample_review_gives_an_interval_around_the_true_count(results, border_s
     n_true = int(sum(truth["class"].isin(["large_vehicle", "truck", "tanker", "box", "flatbed", "bus"])))
     assert row["lo95"] <= n_true <= row["hi95"], (row.to_dict(), n_true)
     assert row["hi95"] - row["lo95"] < n_true  # an interval that says something
+    # provenance: the calibration file by its absolute path and checksum, and the model it speaks for
+    from geotally.imagery.checksum import file_sha256
+
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["calibration"]["file"] == str((tmp_path / "cal.json").resolve())
+    assert summary["calibration"]["file_sha256"] == file_sha256(tmp_path / "cal.json")
+    cal = json.loads((tmp_path / "cal.json").read_text())
+    assert cal["meta"]["model"] == {"name": summary["model"]["name"], "sha256": summary["model"]["sha256"]}
+    # a calibration of another model's detections, or edited by hand, is refused with one line
+    other = dict(cal, meta=dict(cal["meta"], model={"name": "another-model", "sha256": "0" * 64}))
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    code, _, err = run(monkeypatch, capsys, "recount", results, "--calibration", tmp_path / "other.json")
+    assert code == 2 and "was made from the detections of model another-model; this run uses" in err, err
+    key = next(iter(cal["windows"]))
+    for misses, fragment in (([{"large_vehicle": 10 ** 9}], "more than a review window holds"),
+                             ([{"large_vehicle": -1}], "must be a whole number from 0, got -1"),
+                             ([{"large_vehicle": "many"}], "must be a whole number from 0, got 'many'"),
+                             ([{"bicycle": 1}], "has misses of 'bicycle'")):
+        edited = json.loads(json.dumps(cal))
+        edited["windows"][key]["misses"] = misses
+        (tmp_path / "edited.json").write_text(json.dumps(edited))
+        code, _, err = run(monkeypatch, capsys, "recount", results, "--calibration", tmp_path / "edited.json")
+        assert code == 2 and f"{tmp_path / 'edited.json'}: " in err and fragment in err, err
 
 
 def test_report_names_zones_filters_cites_ids_reads_coordinates_and_shows_crops(counted):
@@ -428,3 +452,37 @@ def test_layer_styles_update_time_is_a_geopackage_datetime(results):
     with closing(sqlite3.connect(results / "detections.gpkg")) as db:
         times = [t for (t,) in db.execute("SELECT update_time FROM layer_styles")]
     assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times), times
+
+
+def test_undo_takes_back_only_the_reviewers_own_decision(results):
+    """Two reviewers on one folder: alice's undo takes back her own last decision, not bob's newer one."""
+    from geotally.review.session import open_session
+    from geotally.store.review import Decision, append, current_labels, read_review
+
+    session = open_session(results)
+    d1, d2 = session.detections["det_id"].iloc[:2]
+    append(session.review_path, Decision("accept", d1, "large_vehicle", reviewer="alice"), session.crs)
+    append(session.review_path, Decision("reject", d2, reviewer="bob"), session.crs)
+    append(session.review_path, Decision("undo", reviewer="alice"), session.crs)
+    live = current_labels(read_review(session.review_path).decisions)
+    assert live.set_index("det_id")["action"].to_dict() == {d2: "reject"}  # bob's stands; alice's is undone
+
+
+def test_an_edited_decisions_log_is_refused_by_calibrate(results, tmp_path, monkeypatch, capsys):
+    """A relabel to a class the app does not offer (the file edited): one line naming the decision; it
+    was counted as an outcome of its own and moved the estimate."""
+    from geotally.review.run import prepare
+    from geotally.store.review import read_review
+
+    app = prepare(results, geotally.analysis.sampling.SampleParams(detections=10, windows=4, seed=1), reviewer="r")
+    for unit in app.payload()["sample"]:
+        if unit["unit"] == "detection":
+            app.decide({"action": "relabel", "label_class": "small_vehicle", "det_id": unit["id"],
+                        "sample_unit": unit["id"]})
+    review = read_review(results / "review.gpkg")
+    log = review.decisions.copy()
+    log.loc[log.index[0], "label_class"] = "bicycle"
+    log.to_file(results / "review.gpkg", layer="decisions", driver="GPKG")
+    code, _, err = run(monkeypatch, capsys, "calibrate", results / "review.gpkg", "-o", tmp_path / "cal.json")
+    assert code == 2 and f"decision {int(log['decision_id'].iloc[0])} labels a 'bicycle'; classes are" in err, err
+    assert not (tmp_path / "cal.json").exists()

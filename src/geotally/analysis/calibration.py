@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geotally.errors import GeotallyError
+from geotally.errors import GeotallyError, first_line
 
 N_BOOT = 1000
 MIN_GROUPS = 3  # scene groups needed to measure the spread of the rates between scenes
@@ -174,7 +174,8 @@ class Calibration:
         out = []
         lo, hi = self.meta.get("gsd_m_min"), self.meta.get("gsd_m_max")
         if lo and hi and not lo / GSD_SLACK <= scene_gsd_m <= hi * GSD_SLACK:
-            out.append(f"the calibration comes from imagery at {lo:g}-{hi:g} m, this scene is {scene_gsd_m:.3g} m: "
+            at = f"{lo:g} m" if lo == hi else f"{lo:g}-{hi:g} m"
+            out.append(f"the calibration comes from imagery at {at}, this scene is {scene_gsd_m:.3g} m: "
                        "its rates may not hold here")
         if not any(c.groups for c in self.classes.values()):
             out.append("the calibration does not measure how rates vary between scenes (made without scene groups); "
@@ -189,14 +190,21 @@ class Calibration:
         try:
             data = json.loads(Path(path).read_text())
             if isinstance(data, dict) and data.get("kind") == "scene-sample":
-                from geotally.analysis.sampling import SampleCalibration
+                from geotally.analysis.sampling import SampleCalibration, check_sample
 
+                check_sample(data.get("detections"), data.get("windows"), str(path))  # named by this file
                 return SampleCalibration.from_dict(data)
+            if isinstance(data, dict) and "per_image" in data and "classes" not in data:
+                raise GeotallyError(f"{path} is an evaluation, not a calibration; make one from it with "
+                                    f"'geotally calibrate {path} -o cal.json'")
+            if not isinstance(data, dict) or not isinstance(data.get("classes"), dict):
+                raise GeotallyError(f"{path} is not a geotally calibration file (it has no table of classes); "
+                                    "make one with 'geotally calibrate EVAL.json -o cal.json'")
             classes = {str(k): ClassCalibration(**v) for k, v in data["classes"].items()}
         except FileNotFoundError:
             raise GeotallyError(f"calibration file not found: {path}") from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise GeotallyError(f"{path} is not a geotally calibration file ({type(exc).__name__}: {exc}); "
+            raise GeotallyError(f"{path} is not a geotally calibration file ({first_line(exc)}); "
                                 "make one with 'geotally calibrate EVAL.json -o cal.json'") from None
         return cls(classes=classes, **{k: data[k] for k in ("source", "source_sha256", "method", "meta") if k in data})
 

@@ -112,6 +112,52 @@ def draw_sample(classes: np.ndarray, zones: np.ndarray, centres: np.ndarray, win
     return SamplePlan(det_rows, det_keys[det_rows], windows[win_rows], win_keys[win_rows], strata, params)
 
 
+MAX_MISSES_PER_WINDOW = 10_000  # more vehicles than any review window holds: a file edited by hand
+
+
+def check_sample(detections, windows, where: str) -> None:
+    """Refuse, in one line, a review sample that cannot be one: counts that are not whole numbers from 0,
+    outcomes that are not vehicle classes (or not a vehicle), more reviewed than the stratum holds, or
+    more misses in one window than it can hold (a file edited by hand gave 15,000,003,401 vehicles)."""
+    from geotally.models.classes import VEHICLE_CLASSES
+
+    def whole(v, what: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0 or int(v) != v:
+            raise GeotallyError(f"{where}: {what} must be a whole number from 0, got {v!r}")
+        return int(v)
+
+    if not isinstance(detections, dict) or not isinstance(windows, dict):
+        raise GeotallyError(f"{where}: detections and windows must be tables of strata")
+    for key, st in detections.items():
+        if not isinstance(st, dict) or not isinstance(st.get("outcomes"), dict):
+            raise GeotallyError(f"{where}: detection stratum {key} needs a population and outcomes")
+        population = whole(st.get("population"), f"detection stratum {key}'s population")
+        for outcome, n in st["outcomes"].items():
+            if outcome not in (*VEHICLE_CLASSES, REJECT):
+                raise GeotallyError(f"{where}: detection stratum {key} has outcome {outcome!r}; outcomes are "
+                                    f"{', '.join(VEHICLE_CLASSES)} or {REJECT}")
+            whole(n, f"detection stratum {key}'s {outcome} outcomes")
+        if sum(st["outcomes"].values()) > population:
+            raise GeotallyError(f"{where}: detection stratum {key} has more reviewed outcomes than its {population} "
+                                "detections")
+    for key, st in windows.items():
+        if not isinstance(st, dict) or not isinstance(st.get("misses"), list):
+            raise GeotallyError(f"{where}: window stratum {key} needs a population and misses")
+        population = whole(st.get("population"), f"window stratum {key}'s population")
+        if len(st["misses"]) > population:
+            raise GeotallyError(f"{where}: window stratum {key} has more searched windows than its {population}")
+        for k, found in enumerate(st["misses"]):
+            if not isinstance(found, dict):
+                raise GeotallyError(f"{where}: window {k + 1} of stratum {key} needs its misses per class")
+            for c, n in found.items():
+                if c not in VEHICLE_CLASSES:
+                    raise GeotallyError(f"{where}: window {k + 1} of stratum {key} has misses of {c!r}; classes are "
+                                        f"{', '.join(VEHICLE_CLASSES)}")
+                if whole(n, f"window {k + 1} of stratum {key}'s {c} misses") > MAX_MISSES_PER_WINDOW:
+                    raise GeotallyError(f"{where}: window {k + 1} of stratum {key} has {n} missed {c}, more than a "
+                                        "review window holds; the file was edited, make it again with geotally calibrate")
+
+
 @dataclass
 class SampleCalibration:
     """What a reviewed sample says about one scene: per stratum its size and what review found.
@@ -129,6 +175,9 @@ class SampleCalibration:
     method: str = ("stratified review sample of this scene: Dirichlet-multinomial outcomes per detection stratum, "
                    "Gamma-Poisson misses per window stratum over a Bayesian bootstrap of the windows")
     meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_sample(self.detections, self.windows, self.source or "the calibration")
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")

@@ -167,7 +167,7 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
 
     Point truth, or ``radius_m``, switches matching to centre distance.
     """
-    per_image, per_zone, totals = [], [], {}
+    per_image, per_zone, totals, models = [], [], {}, []
     seen_classes: set[str] = set()
     n_objects = 0
     difficult_by_class: dict[str, int] = {}
@@ -179,8 +179,15 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
         if len(det) and "scene" not in det.columns and not summary.get("scenes"):
             raise GeotallyError(f"{det_path}: detections need a 'scene' field, or a summary.json beside them, "
                                 "to know which image's labels to compare with")
-        stem = Path(str(det["scene"].iloc[0])).stem if len(det) and "scene" in det.columns \
-            else Path(summary.get("scenes", [{}])[0].get("path", "x")).stem
+        scenes = list(dict.fromkeys(str(x) for x in det["scene"])) if len(det) and "scene" in det.columns \
+            else [s.get("path", "x") for s in summary.get("scenes", [{}])]
+        if len(scenes) > 1:  # one truth file scored against several scenes' detections: a silent mix-up
+            raise GeotallyError(f"{det_path} holds the detections of {len(scenes)} scenes ({Path(scenes[0]).name}, "
+                                f"{Path(scenes[1]).name}{', ...' if len(scenes) > 2 else ''}); evaluate scores one "
+                                "scene against its truth: count each scene to a folder of its own and give those")
+        stem = Path(str(scenes[0])).stem
+        model = summary.get("model") or {}
+        models.append({"name": model.get("name"), "sha256": model.get("sha256")} if model.get("sha256") else None)
         geoms, tcls, difficult, points = load_truth(Path(truth), stem, Path(det_path), summary, det.crs)
         _check_overlap(det, geoms, summary, Path(det_path), Path(truth))
         n_objects += len(geoms)
@@ -220,6 +227,9 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
     note = (f"{ignored} labels marked difficult (DOTA) are left out of the truth counts and recall; a detection "
             "matching one is neither a true nor a false positive, so 'found' here can be fewer than count's count"
             if ignored else None)
-    return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone, "note": note,
+    # the model the detections came from, where every set names the same one: a calibration made from
+    # this evaluation then speaks for that model only
+    model = models[0] if models and all(m == models[0] for m in models) else None
+    return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone, "note": note, "model": model,
             "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
                        "detections": [str(d) for d in detections]}}

@@ -54,7 +54,9 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
                  "rule": "on a road within half its class's width plus the margin of its line, or road.distance_m"}
     calibration = None
     if cal is not None:
-        calibration = {"file": str(cfg.calibration) if not isinstance(cfg.calibration, Calibration) else None,
+        own = not isinstance(cfg.calibration, Calibration)  # a file, not an object given to the API
+        calibration = {"file": str(Path(cfg.calibration).resolve()) if own else None,
+                       "file_sha256": file_sha256(cfg.calibration) if own else None,
                        "source": cal.source, "source_sha256": cal.source_sha256, "method": cal.method,
                        "warnings": cal.warnings(run.scenes[0].gsd_m) if hasattr(cal, "warnings") else [],
                        "no_interval": {c: why for c in VEHICLE_CLASSES

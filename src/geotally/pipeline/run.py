@@ -123,6 +123,12 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     thresholds = run_thresholds(cfg)
     with _timed("model"):
         m = _model(cfg, thresholds, say, models)
+    made_for = (getattr(cal, "meta", None) or {}).get("model") if cal is not None else None
+    if made_for and made_for.get("sha256") and made_for["sha256"] != m.sha:
+        what = f"the calibration {cfg.calibration}" if isinstance(cfg.calibration, (str, os.PathLike)) else "the calibration"
+        raise GeotallyError(f"{what} was made from the detections of model {made_for.get('name') or made_for['sha256'][:12]}; "
+                            f"this run uses {m.name or m.sha[:12]}, whose error rates differ: calibrate from a count "
+                            "made with this model")
     # The analysis stage's libraries, imported while the model runs: after the inputs hold and the model
     # is made, so that neither waits on these imports nor sees them as another job (spin_wait_here).
     preload = Preload()

@@ -21,6 +21,7 @@ def sample_calibration(path: str | Path) -> SampleCalibration:
     review = read_review(path)
     if review.sample is None or review.strata is None:
         raise GeotallyError(f"{path} holds no review sample; start one with 'geotally review RESULTS --sample 200'")
+    _check_decisions(review.decisions, path)
     live = current_labels(review.decisions)
     by_det = {r["det_id"]: r for _, r in live[live["action"] != "add"].iterrows()}
     searched = {r["det_id"] for r in by_det.values() if r["action"] == "searched"}
@@ -50,13 +51,39 @@ def sample_calibration(path: str | Path) -> SampleCalibration:
     n_win = sum(len(v["misses"]) for v in windows.values())
     if reviewed == 0:
         raise GeotallyError(f"{path}: no sampled detection has been reviewed yet; review some with 'geotally review'")
-    scene_sha = []
+    scene_sha, model = [], None
     if (path.parent / "summary.json").is_file():
         from geotally.store.summary import read_summary
 
-        scene_sha = [s.sha256 for s in read_summary(path.parent).scenes]  # an edited run calibrates nothing
+        summary = read_summary(path.parent)
+        scene_sha = [s.sha256 for s in summary.scenes]  # an edited run calibrates nothing
+        model = {"name": summary.model.name, "sha256": summary.model.sha256}
     cal = SampleCalibration(detections, windows, scene_sha256=scene_sha, source=str(path),
                             source_sha256=file_sha256(path),
                             meta={"reviewed_detections": reviewed, "searched_windows": n_win,
-                                  "reviewers": sorted(set(live["reviewer"]) - {""})})
+                                  "reviewers": sorted(set(live["reviewer"]) - {""}), "model": model})
     return cal
+
+
+def _check_decisions(log, path: Path) -> None:
+    """Refuse a decisions log that the review app cannot have written (an edited review.gpkg): an unknown
+    action, a relabel or addition to a class that is not a vehicle class, a decision id given twice. A
+    relabel to 'bicycle' was counted as an outcome of its own and moved the estimate."""
+    from geotally.models.classes import VEHICLE_CLASSES
+    from geotally.store.review import ACTIONS
+
+    if not len(log):
+        return
+    ids = log["decision_id"].astype(int)
+    if ids.duplicated().any():
+        raise GeotallyError(f"{path}: decision {int(ids[ids.duplicated()].iloc[0])} is given twice; the file was "
+                            "edited: restore it, or start the review again")
+    bad = log[~log["action"].isin(ACTIONS)]
+    if len(bad):
+        raise GeotallyError(f"{path}: decision {int(bad['decision_id'].iloc[0])} has action {bad['action'].iloc[0]!r}; "
+                            f"actions are {', '.join(ACTIONS)}")
+    labelled = log[log["action"].isin(["relabel", "add"])]
+    bad = labelled[~labelled["label_class"].isin(VEHICLE_CLASSES)]
+    if len(bad):
+        raise GeotallyError(f"{path}: decision {int(bad['decision_id'].iloc[0])} labels a {bad['label_class'].iloc[0]!r}; "
+                            f"classes are {', '.join(VEHICLE_CLASSES)}")

@@ -49,7 +49,7 @@ def reviewed_labels(session: ReviewSession) -> gpd.GeoDataFrame:
 
 def _write_labels(gdf: gpd.GeoDataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-    write_vector(gdf, tmp)
+    write_vector(gdf, tmp, layer=path.stem)  # named for the file it becomes, not the part written first
     os.replace(tmp, path)
 
 

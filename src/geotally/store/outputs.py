@@ -362,7 +362,7 @@ def write_vector(gdf: gpd.GeoDataFrame, path: Path, layer: str | None = None, ge
     """GeoPackage or GeoJSON by suffix; an empty frame still gets a file with the schema, and with
     ``geometry_type`` the layer's type (QGIS opens a layer of unknown type as a table, unstyled)."""
     driver = {".gpkg": "GPKG", ".kml": "KML"}.get(path.suffix, "GeoJSON")
-    kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
+    kwargs = {"layer": layer} if layer and driver in ("GPKG", "GeoJSON") else {}  # GeoJSON: its "name"
     if geometry_type and gdf.empty:
         kwargs["geometry_type"] = geometry_type
     with warnings.catch_warnings():

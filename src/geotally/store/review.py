@@ -144,8 +144,9 @@ def start_review(path: str | os.PathLike, crs, sample: gpd.GeoDataFrame | None =
 
 
 def append(path: str | os.PathLike, decision: Decision, crs) -> tuple[int, ReviewFile]:
-    """Add one decision and save; returns its id. An ``undo`` takes back the newest decision that is
-    still in effect (``det_id`` left empty) or the newest one on ``det_id``."""
+    """Add one decision and save; returns its id. An ``undo`` takes back the reviewer's own newest decision
+    that is still in effect (``det_id`` left empty) or their newest one on ``det_id``: with two reviewers
+    on one folder, one's undo took back the other's decision."""
     if decision.action not in ACTIONS:
         raise GeotallyError(f"unknown review action {decision.action!r}; one of {', '.join(ACTIONS)}")
     path = Path(path)
@@ -156,10 +157,11 @@ def append(path: str | os.PathLike, decision: Decision, crs) -> tuple[int, Revie
         det_id = decision.det_id
         if decision.action == "undo":
             live = in_effect(log)
+            live = live[live["reviewer"].fillna("").astype(str) == (decision.reviewer or "")]
             if decision.det_id:
                 live = live[live["det_id"] == decision.det_id]
             if live.empty:
-                raise GeotallyError("nothing to undo")
+                raise GeotallyError("nothing of yours to undo" if decision.reviewer else "nothing to undo")
             undoes = int(live["decision_id"].iloc[-1])
             det_id = str(live["det_id"].iloc[-1])
         next_id = int(log["decision_id"].max()) + 1 if len(log) else 1
