@@ -101,11 +101,13 @@ Conf = Annotated[Optional[str], typer.Option(
     "--conf", help="Minimum score: one number for all classes, or per class like large_vehicle=0.1,small_vehicle=0.25 "
                    f"(default: the model's own, chosen by measurement; {_conf_default_text()}; a recount keeps the "
                    "run's, and cannot go below its score floor).")]
-Zones = Annotated[Optional[Path], typer.Option("--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile), any CRS.")]
+Zones = Annotated[Optional[Path], typer.Option("--zones", help="Zone polygons (GeoJSON, GeoPackage, Shapefile, GeoParquet, "
+                                                                 "an OpenStreetMap extract's closed areas; zipped or not), any CRS.")]
 ZoneField = Annotated[Optional[str], typer.Option(
     "--zone-field", help=f"Attribute that names each zone (default: {_D.zone_field}).")]
 Border = Annotated[Optional[Path], typer.Option(
-    "--border", help="Border line (LineString/MultiLineString, any CRS) splitting the scene into two sides.")]
+    "--border", help="Border line (LineString/MultiLineString, any CRS; or an OpenStreetMap extract's "
+                     "boundary=administrative ways) splitting the scene into two sides.")]
 Sides = Annotated[Optional[str], typer.Option(
     "--sides", help="Names of the sides, left then right looking along the line, e.g. TR,IQ "
                     "(default: the line's left/right properties).")]
@@ -131,7 +133,7 @@ Basemap = Annotated[Optional[str], typer.Option(
     "--basemap", help="Online basemap tile URL ({z}/{x}/{y}) for the report; off by default so the report makes no "
                       "network request.")]
 Roads = Annotated[Optional[Path], typer.Option(
-    "--roads", help="Road lines (GeoJSON, GeoPackage, Shapefile, or OpenStreetMap .osm/.osm.pbf), any CRS: each "
+    "--roads", help="Road lines (GeoJSON, GeoPackage, Shapefile, GeoParquet, or OpenStreetMap .osm/.osm.pbf), any CRS: each "
                     "vehicle's road, on_road, counts_by_road.csv.")]
 RoadDistance = Annotated[Optional[float], typer.Option(
     "--road-distance", help="On a road within this many metres of its line (default: half the road class's width "
