@@ -2,6 +2,7 @@
 that covers it as often as it says, and a verdict only the interval supports."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,7 @@ def test_change_cli_between_two_runs(tmp_path, monkeypatch, capsys):
     for name, scene, date in (("ra", a, "2026-06-01"), ("rb", b, "2026-06-08")):
         assert run(monkeypatch, capsys, "count", scene, "--date", date, "--out", tmp_path / name, "-q")[0] == 0
     out = tmp_path / "change.csv"
+    monkeypatch.setenv("COLUMNS", "250")  # the table's rows unwrapped
     code, stdout, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", out)
     assert code == 0, err
     table = pd.read_csv(out, keep_default_na=False)
@@ -81,6 +83,11 @@ def test_change_cli_between_two_runs(tmp_path, monkeypatch, capsys):
     assert default.any() and table.loc[default, "verdict"].isin(
         ["no detectable change", "increase (consistent with the data)", "decrease (consistent with the data)"]).all()
     assert table.loc[~default, "verdict"].str.startswith("untested: ").all()
+    # the terminal gives each reason once, under the table, and cites it by number in the rows
+    cited = set(re.findall(r"untested \((\d+)\)", stdout))
+    assert cited and all(stdout.count(f"\n({k}) ") == 1 for k in cited), stdout
+    for why in set(table.loc[(table["zone"] == "ALL") & ~default, "verdict"].str.slice(len("untested: "), 40)):
+        assert stdout.replace("\n", " ").count(why) == 1, (why, stdout)
     code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra", tmp_path / "rb", "-o", out)
     assert_user_error(code, err, "--force")
     code, _, err = run(monkeypatch, capsys, "change", tmp_path / "ra")

@@ -27,14 +27,26 @@ def change_cmd(
     t = Table(title="change between dates, all zones")
     for col in ("from", "to", "class", "count", "difference", "ratio", "verdict"):
         t.add_column(col)
+    reasons: dict[str, int] = {}  # an untested row's reason, said once under the table and cited by number
     for r in shown.to_dict("records"):
         iv = f" [{r['lo95']:.0f}, {r['hi95']:.0f}]" if r.get("lo95") is not None and r.get("lo95") == r.get("lo95") else ""
+        verdict = str(r["verdict"])
+        if verdict.startswith("untested: "):
+            verdict = f"untested ({reasons.setdefault(verdict[len('untested: '):], len(reasons) + 1)})"
         t.add_row(str(r["date_a"]), str(r["date_b"]), str(r["class"]), f"{r['count_a']} → {r['count_b']}",
                   f"{r['difference']:+d}{iv}", "" if r["ratio"] is None or r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}",
-                  str(r["verdict"]))
+                  verdict)
     out.print(t)
     point = done.change_point
+    step = str(point["verdict"]) if point else ""
+    if step.startswith("untested: "):
+        step = f"untested ({reasons.setdefault(step[len('untested: '):], len(reasons) + 1)})"
+    for why, k in reasons.items():
+        out.print(f"({k}) {why}")
+    sources = {str(x) for x in shown.get("rates_source", []) if isinstance(x, str) and x}
+    for text in sorted(sources):
+        out.print(f"intervals: 95%, {text}")
     if point:
         out.print(f"largest step ({point['class']}, all zones): {point['from']} → {point['to']}, "
-                  f"{point['difference']:+d}: {point['verdict']}")
+                  f"{point['difference']:+d}: {step}")
     err.print(f"changes written to {out_file}")
