@@ -176,3 +176,18 @@ def test_each_date_is_judged_at_its_own_gsd(border_scene, tmp_path):
     by_date = {(c["date"], c["zone"]): c["verdict"] for c in res.summary.claims}
     assert by_date[("2026-06-01", "TR")] == "consistent", by_date
     assert by_date[("2026-06-08", "TR")].startswith("untested: ") and "0.8 m" in by_date[("2026-06-08", "TR")], by_date
+
+
+def test_the_terminal_says_where_the_rates_come_from_once(border_scene, tmp_path, monkeypatch, capsys):
+    """Each claim line cites its rates by number; the source (a long sentence) is said once below."""
+    from conftest import run
+
+    monkeypatch.setenv("COLUMNS", "250")
+    truth = true_heavy(border_scene)
+    code, out, err = run(monkeypatch, capsys, "count", border_scene["scene"], "--border", border_scene["border"],
+                         "--sides", "TR,IQ", "--claim", f"TR={truth['TR']},IQ={truth['IQ']}", "--claim-class", "heavy",
+                         "--out", tmp_path / "res")
+    assert code == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("claim ")]
+    assert len(lines) == 2 and all(ln.endswith("(rates: 1)") for ln in lines), out
+    assert out.count("rates from the model's validation scenes") == 1 and "rates 1: 95% intervals, " in out

@@ -79,13 +79,16 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
     cal = summary.calibration or {}
     for text in [*cal.get("warnings", []), *cal.get("no_interval", {}).values()]:
         out.print(f"calibration: {text}", style="yellow")
+    sources: dict[str, int] = {}  # where each interval's rates come from, said once after the claims
     for c in summary.claims or []:
         rng = f" against {c['estimate']:.0f} [{c['lo95']:.0f}, {c['hi95']:.0f}]" if "lo95" in c else ""
         when = f" on {c['date']}" if c.get("date") else ""
-        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}"
-                  + (f" ({c['rates_source']})" if c.get("rates_source") else ""))
+        cite = f" (rates: {sources.setdefault(c['rates_source'], len(sources) + 1)})" if c.get("rates_source") else ""
+        out.print(f"claim {c['zone']}={c['claimed']:g} ({c['class']}){when}: {c['verdict']}{rng}{cite}")
         if c.get("note"):
             out.print(f"  {c['note']}", style="yellow")
+    for text, k in sources.items():
+        out.print(f"rates {k}: 95% intervals, {text}")
     err.print(f"results written to {out_dir}/")
 
 
