@@ -143,6 +143,11 @@ def test_layers_from_the_project_are_counted_as_their_files(profile, counted, bo
     gpd.read_file(border_scene["border"]).to_file(multi, layer="border")
     plugins = profile / "profiles" / "default" / "python" / "plugins"
     out = tmp_path / "from-layers"
+    import numpy as np
+    from PIL import Image
+
+    png = tmp_path / "photo.png"  # no georeference: geotally asks for --gsd, which the form does not have
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(png)
     res = run_qgis(PROCESSING.format(plugins=str(plugins), geotally=str(Path(sys.executable).with_name("geotally"))) + f"""
 src = QgsVectorLayer({border_scene['sides']!r}, "sides", "ogr")
 memory = src.materialize(QgsFeatureRequest())
@@ -153,10 +158,16 @@ out["count"] = attempt(dict(INPUT={border_scene['scene']!r}, ZONES=memory, BORDE
 out["quote"] = attempt(dict(INPUT={border_scene['scene']!r}, EXTRA="--zones 'unterminated", OUTPUT={str(tmp_path / 'q')!r}))
 out["twice"] = attempt(dict(INPUT={border_scene['scene']!r}, EXTRA="--out elsewhere", OUTPUT={str(tmp_path / 't')!r}))
 out["both"] = attempt(dict(INPUT={border_scene['scene']!r}, INPUT_FOLDER={str(tmp_path)!r}, OUTPUT={str(tmp_path / 'b')!r}))
+out["png"] = attempt(dict(INPUT={str(png)!r}, OUTPUT={str(tmp_path / 'p')!r}))
+out["sides"] = attempt(dict(INPUT={border_scene['scene']!r}, SIDES="TR,IQ", OUTPUT={str(tmp_path / 's')!r}))
 """, tmp_path)
     assert res["memory"] == "memory" and res["count"] == "ok", res
     assert (out / "counts.csv").read_bytes() == (counted / "counts.csv").read_bytes()
     assert res["quote"] == "More options: No closing quotation in \"--zones 'unterminated\"", res
     assert res["twice"].startswith("More options: --out is set in the form already"), res
     assert res["both"] == "give a scene or a folder of scenes, not both", res
+    # geotally's messages in the form's words: an option of the form by its label, any other in More options
+    assert "--gsd (in More options)" in res["png"], res["png"]
+    assert res["sides"] == ("geotally: error: --sides ('Side names, left then right along the border (e.g. TR,IQ)') has no "
+                            "effect without --border ('Border line'); give --border too, or leave --sides out"), res["sides"]
     assert not any((tmp_path / n).exists() for n in ("q", "t", "b"))

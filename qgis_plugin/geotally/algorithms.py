@@ -126,8 +126,37 @@ def _load_results(results: Path, context) -> None:
                                            QgsProcessingContext.LayerDetails("scene (preview)", context.project()))
 
 
+FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-o)(?![\w-])")
+
+
 class GeotallyAlgorithm(QgsProcessingAlgorithm):
     """What the four algorithms share."""
+
+    FORM: dict = {}  # option -> the parameter of the form that sets it
+
+    def _run(self, args: list, feedback) -> str:
+        """run_geotally, its error in the form's words: an option the form sets is named by the field's
+        label beside it, any other is said to go in More options (geotally's messages name its CLI
+        options, which a Processing user never typed)."""
+        try:
+            return run_geotally(args, feedback)
+        except QgsProcessingException as exc:
+            raise QgsProcessingException(self.in_form_terms(str(exc))) from None
+
+    def in_form_terms(self, message: str) -> str:
+        seen: set[str] = set()
+
+        def named(m: "re.Match") -> str:
+            flag = m.group(1)
+            if flag in seen:
+                return flag
+            seen.add(flag)
+            name = self.FORM.get(flag)
+            definition = self.parameterDefinition(name) if name else None
+            if definition is not None:
+                return f"{flag} ('{definition.description()}')"
+            return f"{flag} (in More options)" if self.parameterDefinition("EXTRA") is not None else flag
+        return FLAG.sub(named, message)
 
     def group(self):
         return "geotally"
@@ -189,7 +218,7 @@ class GeotallyAlgorithm(QgsProcessingAlgorithm):
         """Run ``args`` and the user's EXTRA options, then open the results folder's styled layers
         when the run ends; count and recount both end so."""
         self._extra(args, parameters, context)
-        run_geotally(args, feedback)
+        self._run(args, feedback)
         if feedback.isCanceled():
             if args[0] == "count":
                 feedback.reportError("run it again into the same results folder to resume from the tiles it finished",
@@ -220,6 +249,9 @@ def _analysis_parameters(alg) -> None:
 
 class CountAlgorithm(GeotallyAlgorithm):
     """geotally count: a scene or a folder of scenes, with zones, border and sides, roads, dates, claims."""
+
+    FORM = {**{option: name for name, option in ANALYSIS}, "--date": "DATE", "--model": "MODEL", "--out": "OUTPUT",
+            "-o": "OUTPUT"}
 
     def name(self):
         return "count"
@@ -259,6 +291,8 @@ class CountAlgorithm(GeotallyAlgorithm):
 class RecountAlgorithm(GeotallyAlgorithm):
     """geotally recount: the analysis again with options changed, without detecting again."""
 
+    FORM = {option: name for name, option in ANALYSIS}
+
     def name(self):
         return "recount"
 
@@ -287,6 +321,8 @@ class RecountAlgorithm(GeotallyAlgorithm):
 class ChangeAlgorithm(GeotallyAlgorithm):
     """geotally change: counts compared between dates (one multi-date folder, or two folders)."""
 
+    FORM = {"--out": "OUTPUT", "-o": "OUTPUT", "--force": "FORCE"}
+
     def name(self):
         return "change"
 
@@ -312,7 +348,7 @@ class ChangeAlgorithm(GeotallyAlgorithm):
             args.append(later)
         table = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         args += ["--out", table] + (["--force"] if self.parameterAsBool(parameters, "FORCE", context) else [])
-        run_geotally(args, feedback)
+        self._run(args, feedback)
         return {"OUTPUT": table}
 
 
@@ -336,7 +372,7 @@ class ReviewExportAlgorithm(GeotallyAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         out = self.parameterAsString(parameters, "OUTPUT", context)
-        run_geotally(["review-export", self.parameterAsFile(parameters, "RESULTS", context), out], feedback)
+        self._run(["review-export", self.parameterAsFile(parameters, "RESULTS", context), out], feedback)
         return {"OUTPUT": out}
 
 
