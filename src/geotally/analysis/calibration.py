@@ -233,9 +233,9 @@ class Calibration:
                     name = str(row.get("image", ""))
                     m = pattern.search(name)  # no match: the image is a group of its own
                     c.groups.append(name if m is None else (m.group(1) if m.groups() else m.group(0)) or name)
-                c.n_truth.append(_count(row["n_truth"]))
-                c.tp.append(_count(row["tp"]))
-                c.fp.append(_count(row["fp"]))
+                c.n_truth.append(whole_count(row["n_truth"]))
+                c.tp.append(whole_count(row["tp"]))
+                c.fp.append(whole_count(row["fp"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise GeotallyError(f"{what}: a per_image row is not an evaluation row ({type(exc).__name__}: {exc})") \
                 from None
@@ -246,7 +246,8 @@ class Calibration:
         return cls(classes=classes, source=str(source), source_sha256=sha, meta=dict(meta or {}, group=group))
 
 
-def _count(v) -> int:
+def whole_count(v) -> int:
+    """``v`` as an int where it is a whole number from 0 (a count in a calibration file), else ValueError."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0 or int(v) != v:
         raise ValueError(f"counts must be whole numbers >= 0, got {v!r}")
     return int(v)
@@ -261,7 +262,7 @@ def check_rates(cls: str, c: ClassCalibration, where: str) -> None:
     if c.groups is not None and len(c.groups) != n:
         raise GeotallyError(f"{where}: class {cls!r} needs one scene group per labelled image")
     for v in (*c.n_truth, *c.tp, *c.fp):
-        _count(v)
+        whole_count(v)
     if any(t > m for t, m in zip(c.tp, c.n_truth)):
         raise GeotallyError(f"{where}: class {cls!r} has more true positives than labelled vehicles on an image")
     if sum(c.n_truth) > 0 and sum(c.tp) == 0:

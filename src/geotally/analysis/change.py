@@ -88,9 +88,10 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT, default=None):
         elif isinstance(default, str):
             row.update(verdict=f"untested: {default}", rates="none")
         elif default is not None and c in default.calibration.classes:
-            est, lo, hi = difference_interval(ca, cb, default.calibration.classes[c], n_boot=n_boot)
-            k = default.widen[c]  # stretched about the estimate as the claims' interval is (no floor: a difference)
-            lo, hi = est - k * (est - lo), est + k * (hi - est)
+            from geotally.analysis.model_error import widened
+
+            est, lo, hi = widened(difference_interval(ca, cb, default.calibration.classes[c], n_boot=n_boot),
+                                  default.widen[c], floor=None)  # stretched as the claims' interval is
             row.update(estimate_difference=est, lo95=lo, hi95=hi, verdict=change_verdict(lo, hi),
                        rates="model validation (default)", rates_source=default.source)
         elif default is not None:

@@ -118,10 +118,12 @@ def default_rates(block: dict | None, gsd_a: float, gsd_b: float) -> DefaultRate
     return DefaultRates(Calibration(classes, source="model validation"), widen, source_text(block, key_a), refused)
 
 
-def widened(iv: tuple[float, float, float], k: float) -> tuple[float, float, float]:
-    """An interval stretched ``k`` times about its estimate (the rule measured on the tune split), never below 0."""
+def widened(iv: tuple[float, float, float], k: float, floor: float | None = 0.0) -> tuple[float, float, float]:
+    """An interval stretched ``k`` times about its estimate (the rule measured on the tune split), never below
+    ``floor`` (a count's 0; None for a difference between dates, which may be negative)."""
     est, lo, hi = iv
-    return est, max(0.0, est - k * (est - lo)), est + k * (hi - est)
+    lo = est - k * (est - lo)
+    return est, lo if floor is None else max(floor, lo), est + k * (hi - est)
 
 
 def default_claim(item: dict, block: dict | None, scene_gsd: float | None) -> dict:

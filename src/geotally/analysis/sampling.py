@@ -119,12 +119,14 @@ def check_sample(detections, windows, where: str) -> None:
     """Refuse, in one line, a review sample that cannot be one: counts that are not whole numbers from 0,
     outcomes that are not vehicle classes (or not a vehicle), more reviewed than the stratum holds, or
     more misses in one window than it can hold (a file edited by hand gave 15,000,003,401 vehicles)."""
+    from geotally.analysis.calibration import whole_count
     from geotally.models.classes import VEHICLE_CLASSES
 
     def whole(v, what: str) -> int:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0 or int(v) != v:
-            raise GeotallyError(f"{where}: {what} must be a whole number from 0, got {v!r}")
-        return int(v)
+        try:
+            return whole_count(v)
+        except ValueError:
+            raise GeotallyError(f"{where}: {what} must be a whole number from 0, got {v!r}") from None
 
     if not isinstance(detections, dict) or not isinstance(windows, dict):
         raise GeotallyError(f"{where}: detections and windows must be tables of strata")

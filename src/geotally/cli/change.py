@@ -28,19 +28,21 @@ def change_cmd(
     for col in ("from", "to", "class", "count", "difference", "ratio", "verdict"):
         t.add_column(col)
     reasons: dict[str, int] = {}  # an untested row's reason, said once under the table and cited by number
+
+    def cited(verdict) -> str:
+        text = str(verdict)
+        if not text.startswith("untested: "):
+            return text
+        return f"untested ({reasons.setdefault(text[len('untested: '):], len(reasons) + 1)})"
+
     for r in shown.to_dict("records"):
         iv = f" [{r['lo95']:.0f}, {r['hi95']:.0f}]" if r.get("lo95") is not None and r.get("lo95") == r.get("lo95") else ""
-        verdict = str(r["verdict"])
-        if verdict.startswith("untested: "):
-            verdict = f"untested ({reasons.setdefault(verdict[len('untested: '):], len(reasons) + 1)})"
         t.add_row(str(r["date_a"]), str(r["date_b"]), str(r["class"]), f"{r['count_a']} → {r['count_b']}",
                   f"{r['difference']:+d}{iv}", "" if r["ratio"] is None or r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}",
-                  verdict)
+                  cited(r["verdict"]))
     out.print(t)
     point = done.change_point
-    step = str(point["verdict"]) if point else ""
-    if step.startswith("untested: "):
-        step = f"untested ({reasons.setdefault(step[len('untested: '):], len(reasons) + 1)})"
+    step = cited(point["verdict"]) if point else ""
     for why, k in reasons.items():
         out.print(f"({k}) {why}")
     sources = {str(x) for x in shown.get("rates_source", []) if isinstance(x, str) and x}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rasterio
 
-from geotally.config.limits import iso_date  # noqa: F401 (where readers of dates look for it)
+from geotally.config.limits import iso_date
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import check_local, rasters_offline
 

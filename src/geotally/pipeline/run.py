@@ -95,7 +95,8 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     scenes = expand(inputs, date=cfg.date, date_pattern=cfg.date_pattern)
     if not scenes:
         raise GeotallyError("no scene given")
-    own = [s for s in scenes if cfg.date is not None and s.date != iso_date(cfg.date)]
+    given = iso_date(cfg.date) if cfg.date is not None else None
+    own = [s for s in scenes if given is not None and s.date != given]
     if own:  # --date dates only the undated: say where a scene's own date (tag, STAC, pattern) stands instead
         say(f"--date {cfg.date} is not used for {len(own)} of {len(scenes)} scenes, which carry dates of their own "
             f"({Path(own[0].path).name}: {own[0].date})")

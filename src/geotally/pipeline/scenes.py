@@ -19,7 +19,8 @@ import shapely
 
 from geotally.errors import GeotallyError
 from geotally.geo.transform import scene_footprint
-from geotally.imagery.dates import date_from_name, iso_date, raster_date
+from geotally.config.limits import iso_date
+from geotally.imagery.dates import date_from_name, raster_date
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".png", ".jpg", ".jpeg"}
 DATA_KEYS = ("visual", "image", "data", "analytic")

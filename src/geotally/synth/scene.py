@@ -205,7 +205,7 @@ def write_synth(out_dir: str | Path, p: SynthParams, dates: int = 1, start: str 
     that this run does not write again are removed, so a glob of the folder finds this run's scenes only;
     files of other names are kept. Returns one ``write_scene``-like result per scene, in date order.
     """
-    from geotally.imagery.dates import iso_date
+    from geotally.config.limits import iso_date
 
     check_number("--dates", dates, 1, 10_000, integer=True)
     if reopen and not closure:

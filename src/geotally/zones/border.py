@@ -22,7 +22,7 @@ from shapely.ops import split
 
 from geotally.errors import GeotallyError
 from geotally.imagery.offline import is_osm, osm_tag
-from geotally.zones.load import NO_CRS, RESERVED, Zones, read_vector
+from geotally.zones.load import NO_CRS, RESERVED, Zones, log, read_vector
 
 
 @dataclass(frozen=True)
@@ -162,10 +162,8 @@ def _osm_boundaries(gdf, path: str):
                             "boundary=administrative; give one that has them, or the border as lines in a vector file")
     level = pd.to_numeric(osm_tag(tags, "admin_level"), errors="coerce").to_numpy()
     lowest = np.nanmin(level[boundary]) if np.isfinite(level[boundary]).any() else np.nan
-    if not lowest == 2:  # said: a district's boundary taken for a country's would pass unnoticed
-        import logging
-
-        logging.getLogger("geotally").warning(
+    if lowest != 2:  # said: a district's boundary taken for a country's would pass unnoticed
+        log.warning(
             "%s: its lowest administrative boundaries are admin_level %s (2 is between countries); those are the "
             "border", path, f"{lowest:g}" if np.isfinite(lowest) else "unknown")
     return gdf[boundary & ((level == lowest) if np.isfinite(lowest) else True)]
