@@ -88,6 +88,28 @@ def test_out_is_the_folder_one_stands_in(given, scene, tmp_path, monkeypatch, ca
     assert list(here.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["here"]
 
 
+def test_a_folder_of_ones_own_files_under_result_names_is_refused(scene, tmp_path, monkeypatch, capsys):
+    """A folder that was never a run's results, holding the user's own report.html and counts.csv: the
+    count replaced them and said "results written"; now it refuses and leaves them as they were. A
+    folder of earlier results is still replaced, and other files in it are carried over."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.html").write_text("<h1>mine</h1>")
+    (mine / "counts.csv").write_text("a,b\n")
+    (mine / "notes.txt").write_text("mine")
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", mine)
+    assert_user_error(code, err, "holds counts.csv, report.html but no results of a geotally run")
+    assert sorted(p.name for p in mine.iterdir()) == ["counts.csv", "notes.txt", "report.html"]
+    assert (mine / "report.html").read_text() == "<h1>mine</h1>"
+    # earlier results in the folder: replaced, the user's other files kept
+    res = tmp_path / "res"
+    for _ in range(2):
+        code, _, err = run(monkeypatch, capsys, "count", scene, "--out", res)
+        assert code == 0, err
+        (res / "notes.txt").write_text("kept")
+    assert (res / "notes.txt").read_text() == "kept" and (res / "manifest.json").is_file()
+
+
 def test_synth_width_out_of_range(tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
     code, _, err = run(monkeypatch, capsys, "synth", "--width-m", "1e9", "--out", out)

@@ -51,7 +51,32 @@ def check_out_dir(out: str | os.PathLike) -> Path:
         raise GeotallyError(f"--out {path}: parent directory {parent} does not exist")
     for folder in (parent, path) if path.exists() else (parent,):
         _probe(folder, f"--out {path}")  # results are staged beside --out, the checkpoint goes inside it
+    if path.is_dir():
+        _check_not_foreign(path)
     return path
+
+
+def _is_results(folder: Path) -> bool:
+    """Whether ``folder`` holds a geotally run's results: its manifest, or (results written before
+    there were manifests) a summary.json of geotally's."""
+    if (folder / MANIFEST).is_file():
+        return True
+    try:
+        return "geotally_version" in json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _check_not_foreign(folder: Path) -> None:
+    """Refuse a folder that holds files under the names a run writes but is no run's results: the
+    new results would replace a user's own report.html or counts.csv without a word."""
+    if _is_results(folder):
+        return
+    mine = sorted({p.name for pattern in WRITTEN for p in folder.glob(pattern) if p.is_file()})
+    if mine:
+        shown = ", ".join(mine[:3]) + (f" and {len(mine) - 3} more" if len(mine) > 3 else "")
+        raise GeotallyError(f"--out {folder} holds {shown} but no results of a geotally run, and a count would "
+                            "replace them; give an empty or new folder, or move those files")
 
 
 def _is_loop(path: Path) -> bool:
