@@ -66,3 +66,37 @@ def test_kill_9_of_the_parent_ends_the_workers(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_ctrl_c_of_a_workers_run_says_one_line_and_ends_every_worker(tmp_path):
+    """Ctrl-C at a terminal signals the whole process group, workers included: each worker printed a
+    KeyboardInterrupt traceback (and once the run an internal error), and the run said nothing of
+    what it kept. Now the workers ignore it, the run stops them, and one line says how to resume."""
+    rng = np.random.default_rng(0)
+    scene = write_raster(tmp_path / "big.tif", rng.integers(0, 255, (3, 4000, 4000), dtype=np.uint8))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "geotally.cli", "count", str(scene), "--workers", "2",
+                             "--out", str(out), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,  # its own group, as a terminal's foreground job
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a shell starts it
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and len(_children(proc.pid)) < 2:
+            time.sleep(0.2)
+        time.sleep(3)  # the workers load the model and start on tiles
+        workers = _children(proc.pid)
+        assert proc.poll() is None and len(workers) >= 2, "the run ended before its workers were seen"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert err.splitlines() == [f"interrupted: the tiles detected so far are kept in {out}; run the same "
+                                    "command to resume"], err
+        deadline = time.time() + 20
+        while time.time() < deadline and any(_alive(k) for k in workers):
+            time.sleep(0.2)
+        assert not [k for k in workers if _alive(k)]
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -24,6 +24,26 @@ app.add_typer(models_app, name="models")
 # one must print as itself rather than break the output (styles are given as style=...).
 err = Console(stderr=True, markup=False, highlight=False)
 out = Console(markup=False, highlight=False)
+INTERRUPTED = 130  # the exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it
+
+
+class Interrupted(Exception):
+    """Ctrl-C, with what the interrupted command kept and how to go on (said after "interrupted: ")."""
+
+
+def interrupted(what: str):
+    """A context in which Ctrl-C ends the command with ``what`` said (Typer turns the interrupt into a
+    silent exit 130 otherwise)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def ctx():
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise Interrupted(what) from None
+
+    return ctx()
 
 
 def _version(value: bool) -> None:
@@ -119,8 +139,15 @@ def run() -> None:
     _quiet_libraries()
     try:
         code = command().main(standalone_mode=False, prog_name="geotally")
+        if code == INTERRUPTED:  # Typer's exit for Ctrl-C, which says nothing
+            err.print("interrupted")
         sys.exit(code if isinstance(code, int) else 0)
+    except Interrupted as exc:
+        print(f"interrupted: {exc}", file=sys.stderr)  # one line, however long (the console would wrap it)
+        sys.exit(INTERRUPTED)
     except EXIT as exc:
+        if exc.exit_code == INTERRUPTED:
+            err.print("interrupted")
         sys.exit(exc.exit_code)
     except CLICK_ERROR as exc:  # bad options: one line, and where to look
         ctx = getattr(exc, "ctx", None)
@@ -129,7 +156,7 @@ def run() -> None:
         sys.exit(2)
     except (*ABORT, KeyboardInterrupt):
         err.print("interrupted")
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except GeotallyError as exc:
         print(f"geotally: error: {exc}", file=sys.stderr)
         sys.exit(2)

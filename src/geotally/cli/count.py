@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from geotally.cli import options as o
-from geotally.cli.base import app, err, out
+from geotally.cli.base import app, err, interrupted, out
 from geotally.cli.output import print_counts, print_result, progress_bar, say_to
 from geotally.config.count import CountConfig
 from geotally.config.params import SearchParams
@@ -63,7 +63,9 @@ def count_cmd(
         trailer=replace(_D.trailer, enabled=not no_trailer_types, max_gsd=trailer_max_gsd),
     ).changed(analysis)
     found = o.search_params(stac_api, catalog, collections, datetime, bbox, gsd_range, max_cloud, max_items)
-    with progress_bar(quiet) as on_progress:
+    kept = (f"{out_dir} holds what it held before this fresh run" if fresh else
+            f"the tiles detected so far are kept in {out_dir}; run the same command to resume")
+    with interrupted(kept), progress_bar(quiet) as on_progress:
         result = count_scenes(scenes or [], out=out_dir, config=cfg, progress=on_progress, say=say_to(quiet),
                               search=found if found != SearchParams() else None, remote=remote)
     print_result(result, out_dir, quiet)
@@ -83,7 +85,7 @@ def recount_cmd(
     lists what changed. The folder is replaced as a whole."""
     from geotally.api import recount
 
-    with progress_bar(quiet) as on_progress:
+    with interrupted(f"{results} holds the results it held before"), progress_bar(quiet) as on_progress:
         result = recount(results, progress=on_progress, say=say_to(quiet), **analysis)
     changed = (result.summary.recount or {}).get("changed") or {}
     if changed and not quiet:

@@ -7,7 +7,10 @@ detections back. Results are merged in the caller exactly as in a single-process
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -87,6 +90,7 @@ def _watch_parent(parent: int, every_s: float = 0.5) -> None:
 
 
 def _start_worker(parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's: it stops the pool (see run_pool)
     _watch_parent(parent)
     # Each worker gets its share of the cores; set before torch/onnxruntime start their pools.
     n = os.environ.get("GEOTALLY_THREADS", "1")
@@ -98,11 +102,33 @@ def run_pool(job: Job, tiles: np.ndarray, workers: int, on_tile: Callable[[int, 
              chunk: int = 4, on_piece: Callable[[Piece | None], None] | None = None) -> None:
     """Tiles on ``workers`` local processes (spawned, so torch is never forked)."""
     os.environ["GEOTALLY_THREADS"] = str(job.threads)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                             initializer=_start_worker, initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(run_tiles, job, c) for c in chunks(tiles, chunk)]
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(),))
+    try:
+        with _sigint_ignored():  # the workers start (on submit) ignoring Ctrl-C: no traceback from each
+            futures = [pool.submit(run_tiles, job, c) for c in chunks(tiles, chunk)]
         for f in as_completed(futures):
             _deliver(f.result(), on_tile, on_piece)
+    except BaseException:
+        # Ctrl-C or an error: drop the tiles not begun (the workers finish the chunk they hold, at most
+        # ``chunk`` tiles) instead of running the whole queue before the run may stop
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while processes are started, so they inherit it from their first instruction on
+    (Python leaves an ignored SIGINT ignored); a no-op off the main thread, where signals cannot be set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def dask_client(address: str):
