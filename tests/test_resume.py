@@ -161,3 +161,29 @@ def test_the_results_swap_retires_the_checkpoints_set_aside(tmp_path):
         (stage / "summary.json").write_text("{}")
     assert ckpt.read_bytes() == b"this run's" and not list(out.glob("*before-fresh*"))
     assert SetAside.recover(out) == [] and ckpt.read_bytes() == b"this run's"
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(border_scene, tmp_path, monkeypatch,
+                                                                           capsys):
+    """Two counts of different scenes into one --out both said "results written" and only the last
+    one's results were left; now the second is refused at once, naming the first, and nothing of the
+    lock is left once the first is done."""
+    from conftest import assert_user_error, noise_scene, run
+
+    out = tmp_path / "shared"
+    proc = subprocess.Popen([sys.executable, "-m", "geotally.cli", "count", border_scene["scene"], "--out", str(out),
+                             *ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while finished_tiles(checkpoint_path(out, border_scene["scene"])) < 1 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the first run ended before the second could start"
+    other = noise_scene(tmp_path / "other.tif")
+    code, _, err = run(monkeypatch, capsys, "count", other, "--out", out)
+    assert_user_error(code, err, f"another geotally run (process {proc.pid}) is writing to {out}")
+    _, first_err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, first_err
+    summary = (out / "summary.json").read_text()
+    assert str(border_scene["scene"]) in summary and "other.tif" not in summary
+    assert not list(tmp_path.glob(".*geotally-lock"))
+    code, _, err = run(monkeypatch, capsys, "count", other, "--out", out)  # the folder is free again
+    assert code == 0, err

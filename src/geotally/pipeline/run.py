@@ -5,6 +5,7 @@ scenes, the provenance, and the outputs."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import inspect
 import logging
@@ -60,18 +61,20 @@ def run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pro
     prepared models between runs of one process; ``recount`` is what a recount records in
     summary.json (what it changed, when the detections were made). With --fresh, the checkpoints it replaces are put back if it fails."""
     from geotally.store.checkpoint import SetAside
+    from geotally.store.outputs import run_lock
 
-    if out is not None:
-        for path in SetAside.recover(out):
-            say(f"put back the earlier results' checkpoint {path.name}, which a --fresh run killed before its "
-                "results were written had set aside")
-    aside = SetAside()
-    try:
-        result = _run_count(inputs, out, cfg, progress, say, models, recount, search, remote, aside)
-    except BaseException:
-        aside.restore()
-        raise
-    aside.drop()
+    with run_lock(out) if out is not None else contextlib.nullcontext():
+        if out is not None:
+            for path in SetAside.recover(out):
+                say(f"put back the earlier results' checkpoint {path.name}, which a --fresh run killed before its "
+                    "results were written had set aside")
+        aside = SetAside()
+        try:
+            result = _run_count(inputs, out, cfg, progress, say, models, recount, search, remote, aside)
+        except BaseException:
+            aside.restore()
+            raise
+        aside.drop()
     return result
 
 

@@ -226,6 +226,54 @@ def _manifest(stage: Path) -> dict:
 
 
 @contextmanager
+def run_lock(out: str | os.PathLike) -> Iterator[None]:
+    """One run at a time writes a results folder: another count or recount into the same ``out`` is
+    refused at once, naming the process (two runs replaced each other's results and both said
+    "results written"). An flock on ``.NAME.geotally-lock`` beside the folder, which the system
+    releases however the run ends; the holder removes the file when it is done, and a run that
+    locked a file just removed takes the new one."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock, as before
+        yield
+        return
+    final = Path(os.path.realpath(out))
+    path = final.parent / f".{final.name}.geotally-lock"
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a folder that cannot be written: check_out_dir says so in one line
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise GeotallyError(f"another geotally run{f' (process {pid})' if pid else ''} is writing to {out}; wait "
+                                "for it to end, or give another --out") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its holder removed it as we opened it
+    try:
+        try:  # the pid, for the other run's message; a full disk keeps it out, and says so where it matters
+            os.ftruncate(fd, 0)  # a run killed with -9 left its own
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+@contextmanager
 def staged_output(out: str | os.PathLike) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces ``out`` as a whole, on error nothing changes.
 
