@@ -20,7 +20,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
 
 import geotally
 from conftest import chromium_page, run
@@ -271,53 +270,13 @@ def test_two_writers_append_in_turn(results):
     assert len(log) == 40 and log["decision_id"].is_unique
 
 
-def _truth_matches(results: Path, truth_path: str):
-    """Each detection's true class (or None) and the truth vehicles no detection found, by centre distance."""
-    det = gpd.read_file(results / "detections.gpkg")
-    truth = gpd.read_file(truth_path).to_crs(det.crs)
-    tc = shapely.get_coordinates(truth.geometry.centroid)
-    dc = shapely.get_coordinates(det.geometry.centroid)
-    d = np.linalg.norm(dc[:, None] - tc[None], axis=2)
-    cls = np.array([None] * len(det), dtype=object)
-    used = np.zeros(len(truth), bool)
-    for i in np.argsort(d.min(axis=1)):
-        j = int(np.argmin(np.where(used, np.inf, d[i])))
-        if d[i, j] < 3.0:
-            used[j] = True
-            cls[i] = "large_vehicle" if truth["class"].iloc[j] in ("large_vehicle", "truck", "tanker", "box", "flatbed", "bus") else "small_vehicle"
-    return det, cls, truth, used
-
-
 def test_sample_review_gives_an_interval_around_the_true_count(results, border_scene, tmp_path, monkeypatch, capsys):
     """A reviewer who answers from the exact truth: the scene's own calibration must cover the true count."""
+    from benchmarks.review_coverage import review_from_truth
     from geotally.analysis.sampling import SampleParams
-    from geotally.review.run import prepare
-    from geotally.review.session import to_pixels
 
-    app = prepare(results, SampleParams(detections=40, windows=30, window_m=30, seed=3), reviewer="oracle")
-    det, true_cls, truth, found = _truth_matches(results, border_scene["truth"])
-    by_id = dict(zip(det["det_id"], true_cls))
-    sc = app.session.scenes[0].scene
-    tpx = to_pixels(sc, truth.geometry.to_numpy(), truth.crs)
-    tcent = shapely.get_coordinates(shapely.centroid(tpx))
-    for unit in app.payload()["sample"]:
-        if unit["unit"] == "detection":
-            t = by_id[unit["id"]]
-            det_cls = det.loc[det["det_id"] == unit["id"], "class"].iloc[0]
-            body = {"action": "reject"} if t is None else {"action": "accept"} if t == det_cls else \
-                {"action": "relabel", "label_class": t}
-            app.decide(dict(body, det_id=unit["id"], sample_unit=unit["id"]))
-        else:
-            ring = np.asarray(unit["ring"])
-            x0, y0 = ring.min(axis=0)
-            x1, y1 = ring.max(axis=0)
-            inside = (~found) & (tcent[:, 0] >= x0) & (tcent[:, 0] < x1) & (tcent[:, 1] >= y0) & (tcent[:, 1] < y1)
-            for j in np.flatnonzero(inside):
-                cls = "large_vehicle" if truth["class"].iloc[j] in ("large_vehicle", "truck", "tanker", "box", "flatbed", "bus") else "small_vehicle"
-                ring_px = np.asarray(shapely.get_exterior_ring(tpx[j]).coords)[:4].tolist()
-                app.decide({"action": "add", "label_class": cls, "ring": ring_px, "scene": Path(sc.path).name,
-                            "sample_unit": unit["id"]})
-            app.decide({"action": "searched", "det_id": unit["id"], "sample_unit": unit["id"]})
+    review_from_truth(results, border_scene["truth"], SampleParams(detections=40, windows=30, window_m=30, seed=3))
+    truth = gpd.read_file(border_scene["truth"])
     code, out, err = run(monkeypatch, capsys, "calibrate", results / "review.gpkg", "-o", tmp_path / "cal.json")
     assert code == 0, err
     code, out, err = run(monkeypatch, capsys, "recount", results, "--calibration", tmp_path / "cal.json")
