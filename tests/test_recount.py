@@ -229,3 +229,30 @@ def test_a_checkpoint_that_cannot_serve_says_to_count_again_not_to_recount_with_
     code, _, err = run(monkeypatch, capsys, "recount", copy, "--queue-gap", "30")
     assert_user_error(code, err, "is damaged")
     assert "recount:" in err and "count the scenes again" in err and "rerun with --fresh" not in err
+
+
+def test_a_zones_file_edited_since_the_count_is_recorded_as_a_change(border_scene, first, tmp_path, monkeypatch,
+                                                                    capsys, no_detection):
+    """The run's zones file, edited in place after the count: the recount used the new zones and
+    recorded "changed": {}. Now the edit is a change like an option's, printed and in summary.json."""
+    import shutil
+
+    import geopandas as gpd
+
+    res = tmp_path / "res"
+    shutil.copytree(first, res)
+    zones = tmp_path / "sides.geojson"
+    shutil.copy(border_scene["sides"], zones)
+    code, _, err = run(monkeypatch, capsys, "recount", res, "--zones", zones, "-q")
+    assert code == 0, err
+    z = gpd.read_file(zones)
+    z.loc[z["name"] == "TR", "name"] = "TRX"
+    z.to_file(zones)
+    code, _, err = run(monkeypatch, capsys, "recount", res)
+    assert code == 0, err
+    assert "changed: zones file sha256 " in err and "(edited since the count)" in err, err
+    summary = json.loads((res / "summary.json").read_text())
+    assert summary["recount"]["changed"]["zones file"]["to"].startswith("sha256 ")
+    assert "TRX" in set(pd.read_csv(res / "counts.csv")["zone"])
+    code, _, err = run(monkeypatch, capsys, "recount", res)  # the run now records the edited file: no change
+    assert code == 0 and "zones file" not in err, err

@@ -89,7 +89,7 @@ def recount_cmd(
         result = recount(results, progress=on_progress, say=say_to(quiet), **analysis)
     changed = (result.summary.recount or {}).get("changed") or {}
     if changed and not quiet:
-        err.print("changed: " + "; ".join(f"{k} {v['from']} -> {v['to']}" for k, v in changed.items()))
+        err.print("changed: " + "; ".join(f"{k} {v['from']} -> {v['to']}" for k, v in changed.items()), soft_wrap=True)
     print_result(result, results, quiet)
 
 

@@ -96,6 +96,7 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
         if not any(ch in path for ch in "*?[") and not Path(path).exists():
             raise GeotallyError(f"the run's scene {path} is no longer there; a recount reads the scene's header "
                                 "and checksum, so put it back where it was")
+    changed.update(_edited_inputs(summary, cfg, changed))
     try:
         detected = (summary.recount or {}).get("detected_utc") or summary.created_utc  # the run the detections are of
         return run_count(summary.inputs["scenes"], results, cfg, progress, say,
@@ -103,6 +104,25 @@ def recount(results: str | os.PathLike, *, progress=None, say=lambda msg: None, 
     except CheckpointUnusable as exc:  # its advice (--fresh) is a count's: a recount cannot detect again
         raise GeotallyError(f"recount: {exc.what}; the stored detections cannot serve it: count the scenes "
                             f"again (geotally count ... --out {results} --fresh)") from None
+
+
+def _edited_inputs(summary: RunSummary, cfg: CountConfig, changed: dict) -> dict:
+    """The zones, border or roads file the run read, edited since (same path, another sha256): the recount
+    reads it as it is now and records it as a change, which the CLI prints (it did so without a word)."""
+    from geotally.imagery.checksum import file_sha256
+
+    edited = {}
+    for what in ("zones", "border", "roads"):
+        rec = getattr(summary, what, None)
+        if what in changed or not isinstance(rec, dict) or not rec.get("file") or not rec.get("sha256"):
+            continue
+        path = Path(rec["file"])
+        if str(getattr(cfg, what, None) or "") != rec["file"] or not path.is_file():
+            continue
+        now = file_sha256(path)
+        if now != rec["sha256"]:
+            edited[f"{what} file"] = {"from": f"sha256 {rec['sha256'][:12]}", "to": f"sha256 {now[:12]} (edited since the count)"}
+    return edited
 
 
 def _check_checkpoints(results: str | os.PathLike, summary: RunSummary) -> None:
