@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -244,3 +245,11 @@ def test_writing_into_a_read_only_folder(command, read_only_results, monkeypatch
     assert_user_error(code, err, "cannot write in")
     assert "read-only file system" in err.lower()
     assert json.loads((read_only_results / "manifest.json").read_text())["files"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_out_in_a_folder_that_makes_no_files(scene, monkeypatch, capsys):
+    """/proc exists but makes no files: the error said "No such file or directory" of a folder that is there."""
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", "/proc/results")
+    assert_user_error(code, err, "cannot write in /proc (files cannot be made there)")
+    assert "No such file" not in err

@@ -93,8 +93,10 @@ def _probe(folder: Path, what: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise GeotallyError(f"{what}: cannot write in {folder} ({exc.strerror or exc}); "
-                            "give a folder you can write to") from None
+        # /proc and the like exist but make no files: ENOENT there would read "No such file or directory"
+        why = ("files cannot be made there" if exc.errno == errno.ENOENT and folder.is_dir()
+               else exc.strerror or exc)
+        raise GeotallyError(f"{what}: cannot write in {folder} ({why}); give a folder you can write to") from None
 
 
 def check_out_file(path: str | os.PathLike, option: str, force: bool = False, example: str = "out.json") -> Path:
