@@ -68,11 +68,12 @@ def _is_results(folder: Path) -> bool:
 
 
 def _check_not_foreign(folder: Path) -> None:
-    """Refuse a folder that holds files under the names a run writes but is no run's results: the
-    new results would replace a user's own report.html or counts.csv without a word."""
+    """Refuse a folder that holds files under the names every run writes (RUN_FILES) but is no run's
+    results: the new results would replace a user's own report.html or counts.csv without a word.
+    Other files are carried over (the demo's scene and roads.geojson lie in its results folder)."""
     if _is_results(folder):
         return
-    mine = sorted({p.name for pattern in WRITTEN for p in folder.glob(pattern) if p.is_file()})
+    mine = sorted({p.name for pattern in RUN_FILES for p in folder.glob(pattern) if p.is_file()})
     if mine:
         shown = ", ".join(mine[:3]) + (f" and {len(mine) - 3} more" if len(mine) > 3 else "")
         raise GeotallyError(f"--out {folder} holds {shown} but no results of a geotally run, and a count would "
