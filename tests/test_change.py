@@ -151,3 +151,42 @@ def test_two_runs_compare_only_over_the_same_zones_and_sides(border_scene, tmp_p
                "TR,IQ", "-q", "--date", "2026-06-08", "--out", c)[0] == 0
     code, _, err = run(monkeypatch, capsys, "change", a, c, "-o", tmp_path / "nozones.csv")
     assert_user_error(code, err, f"{a} was counted with zones and {c} without; recount {c} with the --zones")
+
+
+def test_two_dates_that_imaged_different_halves_of_a_zone_are_not_comparable(border_scene, tmp_path, monkeypatch,
+                                                                             capsys):
+    """The west half of a scene on one date, the east half on the next: each images the same share of
+    every zone, so the shares alone passed them as comparable and the change compared two areas. What
+    each date imaged is now in zones.gpkg, and the two halves overlap nowhere; the west half twice
+    overlaps in full and compares."""
+    import rasterio
+    from rasterio.windows import Window
+
+    halves = {}
+    with rasterio.open(border_scene["scene"]) as src:
+        w = src.width // 2
+        for name, col in (("west", 0), ("east", w)):
+            win = Window(col, 0, w, src.height)
+            profile = dict(src.profile, width=w, height=src.height, transform=src.window_transform(win))
+            halves[name] = tmp_path / f"{name}.tif"
+            with rasterio.open(halves[name], "w", **profile) as dst:
+                dst.write(src.read(window=win))
+    zones = ["--zones", border_scene["sides"], "-q"]
+    for out, half, date in (("a", "west", "2026-06-01"), ("b", "east", "2026-06-08"), ("c", "west", "2026-06-15")):
+        code, _, err = run(monkeypatch, capsys, "count", halves[half], *zones, "--date", date, "--out", tmp_path / out)
+        assert code == 0, err
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "a", tmp_path / "b", "-o", tmp_path / "apart.csv")
+    assert code == 0, err
+    apart = pd.read_csv(tmp_path / "apart.csv", keep_default_na=False)
+    rows = apart[apart["zone"].isin(["TR", "IQ", "ALL"])]
+    shares = rows[["observed_share_a", "observed_share_b"]].astype(float)
+    assert (shares < 0.9).all().all() and ((shares["observed_share_a"] - shares["observed_share_b"]).abs() <= 0.05).all()
+    assert rows["verdict"].str.startswith("not comparable: the dates imaged different parts of the zone").all(), \
+        rows["verdict"].tolist()
+    assert (rows["imaged_overlap"].astype(float) == 0).all()
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "a", tmp_path / "c", "-o", tmp_path / "same.csv")
+    assert code == 0, err
+    same = pd.read_csv(tmp_path / "same.csv", keep_default_na=False)
+    rows = same[same["zone"].isin(["TR", "IQ", "ALL"])]
+    assert (rows["imaged_overlap"].astype(float) == 1).all()
+    assert not rows["verdict"].str.startswith("not comparable").any()

@@ -56,6 +56,17 @@ def zone_coverage(outlines: dict[str, shapely.Geometry], zones, crs,
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
+def imaged_overlap(zones: np.ndarray, a: shapely.Geometry, b: shapely.Geometry) -> np.ndarray:
+    """Per zone, the share of what either date imaged of it that both did (area of zone ∩ a ∩ b over
+    zone ∩ (a ∪ b); NaN where neither imaged the zone). Equal imaged shares cannot tell the same half of
+    a zone twice (1.0) from its two halves (0.0); this can. Areas in the geometries' own units: a ratio."""
+    zones = np.asarray(zones, dtype=object)
+    both = shapely.area(shapely.intersection(zones, shapely.intersection(a, b)))
+    either = shapely.area(shapely.intersection(zones, shapely.union(a, b)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(either > 0, both / either, np.nan)
+
+
 def with_coverage(counts: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
     """counts.csv with each row's observed km², observed share, vehicles per observed km² and coverage
     ('ok' / 'partial'); rows for vehicles outside every zone have none. Where there are zones, the ALL

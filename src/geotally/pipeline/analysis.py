@@ -38,6 +38,7 @@ class Analysis:
     type_confusion: np.ndarray | None
     off_road_left_out: int
     trailer_record: dict  # summary.json's trailer_types
+    imaged: gpd.GeoDataFrame  # per date ('' undated) the union of its scenes' valid pixels
 
 
 def _observed(run: RunInputs) -> dict[str, shapely.Geometry]:
@@ -103,7 +104,17 @@ def analyse(parts: list[ScenePart], run: RunInputs, m: RunModel, cfg: CountConfi
                "note": "; ".join(notes), "corrected_for_confusion": type_confusion is not None,
                "table": "counts_by_type.csv (large vehicles per trailer type; estimate and 95% interval "
                         "corrected for the classifier's confusions on real crops)"}
-    return Analysis(v, queues, counts, tables, zone_names, layer, type_confusion, off_road, trailer)
+    imaged = gpd.GeoDataFrame({"date": list(observed)}, geometry=_multipolygons(list(observed.values())), crs=run.crs)
+    return Analysis(v, queues, counts, tables, zone_names, layer, type_confusion, off_road, trailer, imaged)
+
+
+def _multipolygons(geoms: list) -> np.ndarray:
+    """Each geometry's polygons as one MultiPolygon (empty where it has none), so a layer holds one type."""
+    arr = np.asarray(geoms, dtype=object)
+    parts, owner = shapely.get_parts(arr, return_index=True)
+    poly = shapely.get_type_id(parts) == 3
+    out = np.array([shapely.MultiPolygon()] * len(arr), dtype=object)
+    return shapely.multipolygons(parts[poly], indices=owner[poly], out=out)
 
 
 def _most_common(values: np.ndarray) -> str:

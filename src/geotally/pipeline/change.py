@@ -140,10 +140,67 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
         ga, gb = (max(_date_gsd(x).values(), default=None) for x in summaries)
         table = compare(a, b, cal, default=None if cal else _default_rates(summaries, ga, gb)).assign(date_a=da, date_b=db)
         table = table[["date_a", "date_b"] + [c for c in table.columns if c not in ("date_a", "date_b")]]
+    table = _with_overlap(table, folders)
     table = _with_queues(table, folders)
     if len(folders) == 1:
         table = _with_stationary(table, folders[0])
     return table, change_point(table)
+
+
+def _imaged(folder: Path):
+    """A run's zones and what each of its dates imaged (zones.gpkg's layers), or None where it has no such
+    layers (a run without zones, or one written before the imaged layer)."""
+    import pyogrio
+
+    path = folder / "zones.gpkg"
+    if not path.exists() or not {"zones", "imaged"} <= {n for n, _ in pyogrio.list_layers(path)}:
+        return None
+    return read_local_vector(path, prefer="zones"), read_local_vector(path, prefer="imaged")
+
+
+def _with_overlap(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
+    """The change table with ``imaged_overlap``: per row's zone, the share of what either date imaged
+    that both did; and "not comparable" where a date imaged part of the zone only and the two dates
+    imaged different parts of it. Equal imaged shares passed for comparable: the two halves of a zone
+    at 50% each compared two areas, not two dates."""
+    import shapely
+
+    from geotally.analysis.coverage import CoverageParams, imaged_overlap
+
+    got = [_imaged(f) for f in folders]
+    if not len(table) or any(g is None for g in got):
+        return table
+    (zones, ia), ib = got[0], got[-1][1]
+    if (ia.crs is None) != (ib.crs is None):
+        return table  # one run in pixel space: no common ground to compare
+    ib = ib.to_crs(ia.crs) if ia.crs is not None and ib.crs != ia.crs else ib
+    zones = zones.to_crs(ia.crs) if ia.crs is not None and zones.crs != ia.crs else zones
+    names = zones["name"].astype(str).tolist() + ["ALL"]
+    polys = np.r_[zones.geometry.to_numpy(), [shapely.union_all(zones.geometry.to_numpy())]]
+    seen_a = dict(zip(ia["date"].fillna("").astype(str), ia.geometry))
+    seen_b = dict(zip(ib["date"].fillna("").astype(str), ib.geometry))
+    if len(folders) == 2:  # one date a folder: its one footprint, whatever the row calls the date
+        if len(seen_a) != 1 or len(seen_b) != 1:
+            return table
+        keys = [("a", "b")] * len(table)
+        seen_a, seen_b = {"a": next(iter(seen_a.values()))}, {"b": next(iter(seen_b.values()))}
+    else:
+        keys = list(zip(table["date_a"].astype(str), table["date_b"].astype(str)))
+    share = {}
+    for da, db in dict.fromkeys(keys):
+        if da in seen_a and db in seen_b:
+            share[(da, db)] = dict(zip(names, imaged_overlap(polys, seen_a[da], seen_b[db])))
+    overlap = np.array([share.get(k, {}).get(z, np.nan) for k, z in zip(keys, table["zone"].astype(str))], float)
+    out = table.assign(imaged_overlap=np.round(overlap, 4))
+    params = CoverageParams()
+    partial = np.zeros(len(out), bool)
+    for col in ("observed_share_a", "observed_share_b"):
+        if col in out:
+            partial |= pd.to_numeric(out[col], errors="coerce").to_numpy(float) < params.min_share
+    apart = partial & (overlap < 1 - params.share_gap) & ~out["verdict"].astype(str).str.startswith("not comparable")
+    out.loc[apart, "verdict"] = [f"not comparable: the dates imaged different parts of the zone (both imaged {x:.0%} "
+                                 "of what either did)" for x in overlap[apart]]
+    return out
 
 
 def _with_stationary(table: pd.DataFrame, folder: Path) -> pd.DataFrame:

@@ -34,6 +34,7 @@ class CountResult:
     preview: np.ndarray | None = field(default=None, repr=False)  # (h, w, 3) uint8 picture of the first scene
     roads: gpd.GeoDataFrame | None = None  # the road segments within the scenes, when roads were given
     route: gpd.GeoDataFrame | None = None  # the route's stretches with their counts (one row per date and stretch)
+    imaged: gpd.GeoDataFrame | None = None  # per date, the scenes' valid pixels (date, geometry) in the run's CRS
 
     def write(self, out: str | os.PathLike, *, report: bool = True, export: tuple[str, ...] = (),
               basemap: str | None = None) -> Path:
@@ -63,5 +64,5 @@ class CountResult:
             if picture:
                 written.result()
             write_project(stage, self.summary, crs=self.detections.crs, preview=self.preview, scene=self.scene,
-                          zones=self.zones, border=self.border_line, preview_written=picture)  # the run in QGIS
+                          zones=self.zones, border=self.border_line, imaged=self.imaged, preview_written=picture)  # the run in QGIS
         return Path(out)

@@ -200,7 +200,7 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     border_line = run.border.extended.intersection(shapely.box(*run.bounds)) if run.border is not None else None
     result = CountResult(detections=a.vehicles.table, counts=a.counts, summary=summary, scene=run.scenes[0],
                          zones=run.zones, queues=a.queues, tables=a.tables, border_line=border_line,
-                         preview=found[0].picture, roads=a.roads)
+                         preview=found[0].picture, roads=a.roads, imaged=a.imaged)
     if planned is not None:
         from geotally.pipeline.route import add_route
 

@@ -29,6 +29,7 @@ from geotally.store.summary import RunSummary
 PROJECT = "project.qgs"
 PREVIEW = "preview.tif"
 CONTEXT = "zones.gpkg"
+IMAGED = "imaged"  # its layer of what each date imaged
 # Layers of the results folder, top of the map first, with their geometry for QGIS.
 VECTOR_LAYERS = (("queues", "Line"), ("detections", "Polygon"), ("route", "Line"), ("roads", "Line"))
 
@@ -122,10 +123,11 @@ def provenance(summary: RunSummary) -> dict:
 
 
 def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray | None = None, scene=None,
-                  zones=None, border=None, preview_written: bool = False) -> Path:
+                  zones=None, border=None, imaged: gpd.GeoDataFrame | None = None, preview_written: bool = False) -> Path:
     """Write project.qgs (and zones.gpkg, preview.tif when there is something to put in them) into
     ``stage``, after the results' layers (it lists those present); ``scene`` is the first scene (its
     grid places the preview), ``zones`` the run's Zones and ``border`` the border line in the run's CRS.
+    ``imaged``: what each date imaged, beside the zones (``geotally change`` compares it).
     ``preview_written``: preview.tif is already there (CountResult.write makes it beside the rest)."""
     srs = _srs(crs)
     layers: list[Layer] = []  # top of the map first
@@ -134,12 +136,15 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
         write_vector(ctx, stage / CONTEXT, layer="zones")
     if border is not None and not shapely.is_empty(border):
         write_vector(gpd.GeoDataFrame({"name": ["border"]}, geometry=[border], crs=crs), stage / CONTEXT, layer="border")
+    if (stage / CONTEXT).exists() and imaged is not None and len(imaged):  # beside the zones it is compared in
+        write_vector(imaged, stage / CONTEXT, layer=IMAGED)
     if (stage / CONTEXT).exists():
         styles.write_styles(stage / CONTEXT)
         import pyogrio
 
         present = {n for n, _ in pyogrio.list_layers(stage / CONTEXT)}
-        for name, geometry, qml in (("zones", "Polygon", styles.zones_qml()), ("border", "Line", styles.border_qml())):
+        for name, geometry, qml in (("zones", "Polygon", styles.zones_qml()), ("border", "Line", styles.border_qml()),
+                                    (IMAGED, "Polygon", styles.imaged_qml())):
             if name in present:
                 layers.append(_vector(name, CONTEXT, name, geometry, qml, srs))
     for name, geometry in VECTOR_LAYERS:

@@ -167,6 +167,12 @@ def zones_qml(field: str = "name") -> str:
     return _qml(_single(_fill("0", ZONE_COLOUR, ZONE_COLOUR, 0.6, fill_alpha=0)), 2, _labels(field, 10))
 
 
+def imaged_qml() -> str:
+    """What each date imaged (valid pixels): grey outlines, labelled by date, for checking that two dates
+    compared the same ground."""
+    return _qml(_single(_fill("0", "#9e9e9e", "#616161", 0.5, fill_alpha=0)), 2, _labels("date", 9))
+
+
 def border_qml() -> str:
     """The border as a broad magenta line (the report's)."""
     return _qml(_single(_line("0", BORDER_COLOUR, 1.0)), 1)
@@ -186,7 +192,7 @@ def sample_qml() -> str:
 # The style of each layer geotally writes, by layer name.
 STYLES: dict[str, Callable[[], str]] = {
     "detections": detections_qml, "queues": queues_qml, "roads": roads_qml, "route": route_qml,
-    "zones": zones_qml, "border": border_qml, "decisions": decisions_qml, "sample": sample_qml,
+    "zones": zones_qml, "border": border_qml, "imaged": imaged_qml, "decisions": decisions_qml, "sample": sample_qml,
 }
 
 # update_time in the GeoPackage's own DATETIME form (2026-12-07T17:30:26.123Z): SQLite's CURRENT_TIMESTAMP
