@@ -224,7 +224,7 @@ def test_styles_are_written_into_every_geopackage(counted, tmp_path):
     review = tmp_path / "review.gpkg"
     append(review, Decision("accept", det_id="a", geometry=shapely.box(0, 0, 1, 1)), "EPSG:32638")
     expect = {counted / "detections.gpkg": ["detections"], counted / "queues.gpkg": ["queues"],
-              counted / "roads.gpkg": ["roads"], counted / "zones.gpkg": ["border", "zones"], review: ["decisions"]}
+              counted / "roads.gpkg": ["roads"], counted / "zones.gpkg": ["border", "imaged", "zones"], review: ["decisions"]}
     for path, tables in expect.items():
         with sqlite3.connect(path) as db:
             rows = db.execute("SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles "
