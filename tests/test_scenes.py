@@ -183,3 +183,33 @@ def test_scenes_in_two_crs_are_counted_as_in_one(halves, tmp_path, border_scene)
         assert diff.max() <= 2, (mixed.counts, same.counts)
         assert sum(s.dropped_in_overlaps for s in mixed.summary.scenes) > 0
         assert len(mixed.queues) == len(same.queues)
+
+
+def test_two_scenes_of_one_file_name_in_two_folders_keep_apart(border_scene, tmp_path):
+    """The north and south halves, each saved as scene.tif in a folder of its own (as STAC items'
+    visual.tif are): every detection id was given twice and both scenes were 'scene.tif' in the
+    detections, the QGIS project's provenance and the review; an evaluation took them for one scene."""
+    from geotally.review.session import open_session
+
+    with rasterio.open(border_scene["scene"]) as src:
+        h = src.height
+    (tmp_path / "n").mkdir()
+    (tmp_path / "s").mkdir()
+    north = cut(border_scene["scene"], tmp_path / "n" / "scene.tif", 0, int(h * 0.6), "2026-06-01")
+    south = cut(border_scene["scene"], tmp_path / "s" / "scene.tif", int(h * 0.6), h, "2026-06-01")
+    res = count_scenes([north, south], zones=border_scene["sides"], out=tmp_path / "res")
+    det = gpd.read_file(tmp_path / "res" / "detections.gpkg", layer="detections")
+    assert det["det_id"].is_unique and len(det) == len(res.detections) > 0
+    assert set(det["scene"]) == {"n/scene.tif", "s/scene.tif"}
+    assert det["det_id"].str.match(r"^(n|s)_scene-\d{5}$").all()
+    project = (tmp_path / "res" / "project.qgs").read_text()
+    for label, sc in zip(("n/scene.tif", "s/scene.tif"), res.summary.scenes):
+        assert f"scene_sha256:{label}:{sc.sha256}" in project
+    session = open_session(tmp_path / "res")
+    assert [s.label for s in session.scenes] == ["n/scene.tif", "s/scene.tif"]
+    assert session.scene_of("s/scene.tif").scene.path == session.scenes[1].scene.path
+    # names that differ stay as they were; clashes take as many folders as tell them apart
+    from geotally.imagery.scene import scene_labels
+
+    assert scene_labels(["a/x.tif", "b/y.tif"]) == ["x.tif", "y.tif"]
+    assert scene_labels(["p/a/v.tif", "q/a/v.tif", "r/b/v.tif", "w.tif"]) == ["p/a/v.tif", "q/a/v.tif", "b/v.tif", "w.tif"]

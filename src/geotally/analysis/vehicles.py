@@ -66,11 +66,13 @@ class ScenePart:
     det_id: np.ndarray  # (n,) str
     date: str | None = None
     types: TrailerTypes | None = None
+    label: str = ""  # the scene's name in the results (imagery.scene.scene_labels); its file name if empty
 
 
-def detection_ids(scene: Scene, n: int) -> np.ndarray:
-    """Ids to cite: the scene's stem and a running number, kept when rows are filtered out."""
-    stem = Path(scene.path).stem
+def detection_ids(label: str, n: int) -> np.ndarray:
+    """Ids to cite: the scene's label (imagery.scene.scene_labels) without its suffix, folders joined by
+    "_", and a running number, kept when rows are filtered out."""
+    stem = str(Path(label).with_suffix("")).replace("/", "_")
     return np.array([f"{stem}-{i + 1:05d}" for i in range(n)], dtype=object)
 
 
@@ -109,7 +111,7 @@ def build_vehicle_table(parts: list[ScenePart], crs, names: dict[int, str], mode
         "length_m": np.round(length_m, 2), "width_m": np.round(width_m, 2),
         "heading_deg": np.round(heading, 1), "lon": lonlat[:, 0], "lat": lonlat[:, 1],
         "zone": zone.astype(str),
-        "scene": np.repeat(np.array([Path(p.scene.path).name for p in parts], dtype=object), n_each),
+        "scene": np.repeat(np.array([p.label or Path(p.scene.path).name for p in parts], dtype=object), n_each),
         "date": dates,
         "size_class": size_class(length_m, size_thresholds),
     }

@@ -33,7 +33,7 @@ from geotally.geo.metric import from_metric, scenes_metric_crs, to_metric
 from geotally.geo.overlaps import kept_in_overlaps
 from geotally.geo.seams import seam_pairs
 from geotally.geo.transform import map_to_map, map_to_pixel, pixel_to_map
-from geotally.imagery.scene import Scene
+from geotally.imagery.scene import Scene, scene_labels
 from geotally.models.classes import names_of
 from geotally.pipeline.detection import Params, SceneDetections, detect_one, open_checkpoint, plan_tiles
 from geotally.pipeline.inputs import RunInputs, open_run
@@ -191,7 +191,8 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     kept = _kept(found, run)
     found, kept, at_seams = _join_seams(found, kept, run, m)
     with _timed("trailer types"):
-        parts = [_part(sd, k, d, m, cfg) for sd, k, d in zip(found, kept, run.dates)]
+        labels = scene_labels([str(sd.scene.path) for sd in found])
+        parts = [_part(sd, k, d, m, cfg, lab) for sd, k, d, lab in zip(found, kept, run.dates, labels)]
     a = analyse(parts, run, m, cfg, cal)
     from geotally import __version__
 
@@ -299,7 +300,8 @@ def _join_seams(found: list[SceneDetections], kept: list[np.ndarray], run: RunIn
     return joined, kept, gave
 
 
-def _part(sd: SceneDetections, keep: np.ndarray, date: str | None, m: RunModel, cfg: CountConfig) -> ScenePart:
+def _part(sd: SceneDetections, keep: np.ndarray, date: str | None, m: RunModel, cfg: CountConfig,
+          label: str) -> ScenePart:
     """A scene's kept detections, with their ids (numbered over all of the scene's) and trailer types."""
     from geotally.analysis.vehicles import ScenePart, detection_ids
 
@@ -307,7 +309,7 @@ def _part(sd: SceneDetections, keep: np.ndarray, date: str | None, m: RunModel, 
     dets = sd.detections.take(idx)
     cls = names_of(dets.class_id, m.names)
     types = type_vehicles(sd.scene, dets.corners, cls, cfg.trailer, cfg.threads)
-    return ScenePart(sd.scene, dets, detection_ids(sd.scene, len(sd.detections))[idx], date, types)
+    return ScenePart(sd.scene, dets, detection_ids(label, len(sd.detections))[idx], date, types, label)
 
 
 @contextmanager

@@ -73,8 +73,7 @@ def export_review(results: str | Path, out_dir: str | Path) -> ReviewExport:
     coco = {"images": [], "annotations": [], "categories": [{"id": i, "name": c} for c, i in categories.items()],
             "info": {"description": f"geotally review of {Path(results).resolve()}"}}
     for rs in session.scenes:
-        sc = rs.scene
-        name = Path(sc.path).name
+        sc, name = rs.scene, rs.label
         mine = labels[labels["scene"] == name]
         if mine.empty:
             continue

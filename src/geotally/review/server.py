@@ -67,7 +67,7 @@ class ReviewApp:
 
     def __init__(self, session: ReviewSession, reviewer: str | None = None) -> None:
         self.session = session
-        self.sources = {Path(s.scene.path).name: TileSource(s.scene) for s in session.scenes}
+        self.sources = {s.label: TileSource(s.scene) for s in session.scenes}
         self.token = secrets.token_urlsafe(24)
         self.reviewer = reviewer or getpass.getuser()
         self.port = 0
@@ -80,8 +80,7 @@ class ReviewApp:
             s = self.session
             scenes = []
             for rs in s.scenes:
-                sc = rs.scene
-                name = Path(sc.path).name
+                sc, name = rs.scene, rs.label
                 det = s.detections[s.detections["scene"] == name]
                 px = to_pixels(sc, det.geometry.to_numpy(), s.crs)
                 layers = {}

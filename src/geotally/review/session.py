@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +14,7 @@ from geotally.analysis.sampling import SampleParams, SamplePlan, draw_sample, wi
 from geotally.errors import GeotallyError
 from geotally.geo.transform import map_to_pixel, pixel_to_map, scene_footprint
 from geotally.imagery.offline import read_local_vector
-from geotally.imagery.scene import Scene, open_scene
+from geotally.imagery.scene import Scene, open_scene, scene_labels
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
 from geotally.zones.assign import assign_zones
@@ -30,6 +30,7 @@ class ReviewScene:
 
     scene: Scene
     sha256: str  # as recorded by the count
+    label: str = ""  # its name in the results (the detections' scene column; imagery.scene.scene_labels)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ReviewSession:
 
     def scene_of(self, name: str) -> ReviewScene:
         for s in self.scenes:
-            if Path(s.scene.path).name == name:
+            if s.label == name:
                 return s
         raise GeotallyError(f"scene {name!r} is not one of this review's scenes")
 
@@ -96,6 +97,7 @@ def open_session(folder: str | Path) -> ReviewSession:
         scenes.append(ReviewScene(open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.sha256))
     if not scenes:
         raise GeotallyError(f"{folder}/summary.json lists no scene")
+    scenes = [replace(s, label=lab) for s, lab in zip(scenes, scene_labels([r.path for r in summary.scenes]))]
     zones = None
     zfile = (summary.zones or {}).get("file")
     bfile = (summary.border or {}).get("file")
@@ -159,6 +161,6 @@ def sample_plan(session: ReviewSession, params: SampleParams) -> tuple[gpd.GeoDa
                       "stratum": plan.window_strata, "geometry": win_geoms}),
     ], ignore_index=True)
     units["order"] = np.arange(len(units))
-    units["scene"] = Path(sc.path).name
+    units["scene"] = rs.label
     meta = plan.strata.assign(seed=params.seed, window_m=params.window_m)
     return gpd.GeoDataFrame(units, geometry="geometry", crs=session.crs), meta

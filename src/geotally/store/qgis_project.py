@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geotally.imagery.scene import scene_labels
 from geotally.store import styles
 from geotally.store.outputs import write_text, write_vector
 from geotally.store.summary import RunSummary
@@ -119,7 +120,8 @@ def provenance(summary: RunSummary) -> dict:
     """What the project's metadata says about the run."""
     return {"geotally_version": summary.geotally_version, "created_utc": summary.created_utc,
             "model": summary.model.name or summary.model.file, "model_sha256": summary.model.sha256,
-            "scenes": {s.name: s.sha256 for s in summary.scenes}, "parameters": summary.parameters}
+            "scenes": dict(zip(scene_labels([s.path for s in summary.scenes]), (s.sha256 for s in summary.scenes))),
+            "parameters": summary.parameters}
 
 
 def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray | None = None, scene=None,
