@@ -190,3 +190,25 @@ def test_two_dates_that_imaged_different_halves_of_a_zone_are_not_comparable(bor
     rows = same[same["zone"].isin(["TR", "IQ", "ALL"])]
     assert (rows["imaged_overlap"].astype(float) == 1).all()
     assert not rows["verdict"].str.startswith("not comparable").any()
+
+
+def test_two_runs_counted_with_different_settings_are_refused(border_scene, tmp_path, monkeypatch, capsys):
+    """A recount of the second run with --conf 0.9 and other size thresholds: change called its 19
+    fewer trucks a "decrease (consistent with the data)"; the difference was the threshold's. Queue
+    rules shape only the queue columns, so a run recounted with another --queue-min still compares."""
+    import shutil
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(monkeypatch, capsys, "count", border_scene["scene"], "--zones", border_scene["sides"], "-q",
+               "--date", "2026-06-01", "--out", a)[0] == 0
+    shutil.copytree(a, b)
+    assert run(monkeypatch, capsys, "recount", b, "--conf", "0.9", "--size-thresholds", "6,10,20", "-q")[0] == 0
+    code, _, err = run(monkeypatch, capsys, "change", a, b, "-o", tmp_path / "c.csv")
+    assert_user_error(code, err, "the runs were counted with different settings (conf ")
+    assert "size_thresholds_m [6.0, 10.0, 14.0] and [6.0, 10.0, 20.0]" in err and f"recount {b} with the other's" in err
+    assert not (tmp_path / "c.csv").exists()
+    assert run(monkeypatch, capsys, "recount", b, "--conf", "0.25", "--size-thresholds", "6,10,14", "--queue-min", "12",
+               "-q")[0] == 0
+    code, _, err = run(monkeypatch, capsys, "change", a, b, "-o", tmp_path / "c.csv")
+    assert code == 0, err
+    assert (pd.read_csv(tmp_path / "c.csv", keep_default_na=False)["difference"] == 0).all()
