@@ -191,3 +191,21 @@ def test_the_terminal_says_where_the_rates_come_from_once(border_scene, tmp_path
     lines = [ln for ln in out.splitlines() if ln.startswith("claim ")]
     assert len(lines) == 2 and all(ln.endswith("(rates: 1)") for ln in lines), out
     assert out.count("rates from the model's validation scenes") == 1 and "rates 1: 95% intervals, " in out
+
+
+def test_a_run_at_another_conf_is_not_judged_with_rates_of_the_default(claimed, tmp_path):
+    """The model's rates were measured on detections kept at its default --conf; a recount at --conf 0.5
+    (fewer detections, another detection rate) was still judged with them. Now untested, saying why; the
+    evaluation-made calibration is held to the thresholds its detections were kept at in the same way."""
+    import shutil
+
+    res, truth, out = claimed
+    mine = tmp_path / "res"
+    shutil.copytree(out, mine)
+    again = geotally.recount(mine, conf=0.5)
+    for c in again.summary.claims:
+        assert c["verdict"].startswith("untested: the model's error rates were measured at its default --conf "
+                                       "(large_vehicle 0.25"), c
+        assert "this run keeps large_vehicle 0.5" in c["verdict"]
+    back = geotally.recount(mine, conf=0.25)  # at the default again: judged (the claims are 5x and 1/5 of the truth)
+    assert back.summary.claims and all(c["verdict"] in ("too high", "too low") for c in back.summary.claims)

@@ -122,3 +122,23 @@ def test_an_evaluation_given_as_a_calibration_says_so(results, tmp_path, monkeyp
     code, _, err = run(monkeypatch, capsys, "recount", results, "--calibration", tmp_path / "ev.json")
     assert_user_error(code, err, f"{tmp_path / 'ev.json'} is an evaluation, not a calibration; make one from it with "
                                  f"'geotally calibrate {tmp_path / 'ev.json'} -o cal.json'")
+
+
+def test_a_calibration_holds_at_the_thresholds_its_detections_were_kept_at(results, border_scene, tmp_path,
+                                                                           monkeypatch, capsys):
+    """Rates from an evaluation of detections kept at --conf 0.25 were applied to a recount at 0.5 without
+    a word; the evaluation now records the thresholds, the calibration carries them, and a run at others
+    is refused before it counts."""
+    import shutil
+
+    e, c, res = tmp_path / "e.json", tmp_path / "c.json", tmp_path / "res"
+    shutil.copytree(results, res)
+    assert run(monkeypatch, capsys, "evaluate", res, border_scene["truth"], "-o", e)[0] == 0
+    assert json.loads(e.read_text())["thresholds"]["large_vehicle"] == 0.25
+    assert run(monkeypatch, capsys, "calibrate", e, "-o", c)[0] == 0
+    assert json.loads(c.read_text())["meta"]["conf"]["large_vehicle"] == 0.25
+    code, _, err = run(monkeypatch, capsys, "recount", res, "--calibration", c, "--conf", "0.5")
+    assert_user_error(code, err, "measured its rates on detections kept at --conf large_vehicle 0.25")
+    assert "this run keeps large_vehicle 0.5" in err
+    code, _, err = run(monkeypatch, capsys, "recount", res, "--calibration", c, "-q")
+    assert code == 0, err

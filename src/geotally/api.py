@@ -218,7 +218,8 @@ def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool 
             raise GeotallyError(f"evaluation file not found: {evaluation}") from None
         except (ValueError, UnicodeDecodeError):
             raise GeotallyError(f"{evaluation} is not JSON; give the file 'geotally evaluate' wrote") from None
-        meta = {"sensor": sensor, "kind": kind, "model": report.get("model") if isinstance(report, dict) else None}
+        meta = {"sensor": sensor, "kind": kind, "model": report.get("model") if isinstance(report, dict) else None,
+                "conf": report.get("thresholds") if isinstance(report, dict) else None}
         if gsd is not None:
             meta.update(gsd_m_min=min(gsd), gsd_m_max=max(gsd))
         cal = Calibration.from_evaluation(report, source=str(evaluation), group=group or r"^(.*)$", meta=meta)

@@ -36,8 +36,24 @@ def source_text(block: dict, gsd_key: str) -> str:
             f"{block.get('split', 'val')} split, at {gsd_key} m), not from this scene; {REVIEW}")
 
 
+def at_conf(block: dict | None, validated: dict | None, kept: dict | None) -> dict | None:
+    """The model's error rates for a run whose detections were kept at ``kept`` score thresholds: as
+    they are where those are the ``validated`` ones (the model's default --conf, at which they were
+    measured), else marked refused, with why (a run at --conf 0.5 was judged with rates of 0.25)."""
+    if not block or not isinstance(validated, dict) or not isinstance(kept, dict):
+        return block
+    norm = lambda t: {k: round(float(v), 6) for k, v in t.items()}  # noqa: E731
+    if norm(validated) == norm(kept):
+        return block
+    show = lambda t: ", ".join(f"{k} {v:g}" for k, v in t.items() if k != "*")  # noqa: E731
+    return dict(block, refused=f"the model's error rates were measured at its default --conf ({show(validated)}); "
+                               f"this run keeps {show(kept)}: count at the default for a verdict, or {REVIEW}")
+
+
 def pick_gsd(block: dict, scene_gsd: float) -> tuple[str | None, str | None]:
     """The validated GSD nearest the scene's (in ratio), or None and why not."""
+    if block.get("refused"):
+        return None, block["refused"]
     keys = sorted(block.get("gsds", {}), key=float)
     if not keys:
         return None, "the model carries no validated error rates"

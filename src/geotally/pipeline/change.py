@@ -59,7 +59,7 @@ def _date_gsd(summary: RunSummary) -> dict[str, float]:
 def _default_rates(summaries: list[RunSummary], gsd_a: float | None, gsd_b: float | None):
     """What judges a change without a calibration: the model's validated rates where both runs used one
     model and both dates take its rates at one GSD (model_error.default_rates), else why not."""
-    from geotally.analysis.model_error import default_rates
+    from geotally.analysis.model_error import at_conf, default_rates
     from geotally.models.registry import get_spec
 
     models = {(s.model.name, s.model.sha256) for s in summaries}
@@ -67,9 +67,11 @@ def _default_rates(summaries: list[RunSummary], gsd_a: float | None, gsd_b: floa
         return "the runs used different models (count them with one)"
     name = next(iter(models))[0]
     try:
-        block = (get_spec(name).card or {}).get("error_rates") if name else None
+        card = (get_spec(name).card or {}) if name else {}
     except GeotallyError:  # weights of the user's own: no validated rates
-        block = None
+        card = {}
+    # the runs keep detections at one set of thresholds (_same_settings; one run for a series)
+    block = at_conf(card.get("error_rates"), card.get("conf"), summaries[0].parameters.get("conf"))
     if gsd_a is None or gsd_b is None:
         return "a date's GSD is unknown"
     return default_rates(block, gsd_a, gsd_b)

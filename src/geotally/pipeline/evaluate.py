@@ -167,7 +167,7 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
 
     Point truth, or ``radius_m``, switches matching to centre distance.
     """
-    per_image, per_zone, totals, models = [], [], {}, []
+    per_image, per_zone, totals, models, kept_at = [], [], {}, [], []
     seen_classes: set[str] = set()
     n_objects = 0
     difficult_by_class: dict[str, int] = {}
@@ -188,6 +188,7 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
         stem = Path(str(scenes[0])).stem
         model = summary.get("model") or {}
         models.append({"name": model.get("name"), "sha256": model.get("sha256")} if model.get("sha256") else None)
+        kept_at.append((summary.get("parameters") or {}).get("conf"))
         geoms, tcls, difficult, points = load_truth(Path(truth), stem, Path(det_path), summary, det.crs)
         _check_overlap(det, geoms, summary, Path(det_path), Path(truth))
         n_objects += len(geoms)
@@ -230,6 +231,11 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
     # the model the detections came from, where every set names the same one: a calibration made from
     # this evaluation then speaks for that model only
     model = models[0] if models and all(m == models[0] for m in models) else None
+    # the score thresholds the scored detections were kept at (the runs', raised to ``conf``): a calibration's
+    # rates hold at these only
+    run_conf = kept_at[0] if kept_at and isinstance(kept_at[0], dict) and all(k == kept_at[0] for k in kept_at) else None
+    thresholds = {k: max(float(v), conf) for k, v in run_conf.items()} if run_conf else None
     return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone, "note": note, "model": model,
+            "thresholds": thresholds,
             "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
                        "detections": [str(d) for d in detections]}}

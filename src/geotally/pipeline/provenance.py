@@ -92,7 +92,7 @@ def build_summary(inputs: list, cfg: CountConfig, run: RunInputs, m: RunModel, p
         length_histogram=length_histogram(v.vehicle_lengths_m),
         queues=QueueTotals(**totals),
         claims=check_claims(cfg.claim, claim_counts(a.counts, a.tables, cfg.claim_class), cfg.claim_class,
-                            _error_rates(m.name), date_gsd(run.dates, [sc.gsd_m for sc in run.scenes]), cal is not None,
+                            _error_rates(m.name, params.conf), date_gsd(run.dates, [sc.gsd_m for sc in run.scenes]), cal is not None,
                             a.tables.get("coverage.csv")) if cfg.claim else None,
         coordinates=("scene CRS; detections.geojson and queues.geojson in WGS84" if georef else
                      "pixel-space metres (no georeference): no WGS84 file is written and lon/lat are empty"),
@@ -124,8 +124,10 @@ def counts_note(corrected: list[str], classes: list[str], calibrated: bool) -> s
             + (": the calibration gives no interval (see calibration.no_interval)." if calibrated else "."))
 
 
-def _error_rates(model: str | None) -> dict | None:
-    """The model's validated error rates (its registry entry's error_rates), if it carries them."""
+def _error_rates(model: str | None, kept: dict | None) -> dict | None:
+    """The model's validated error rates (its registry entry's error_rates), if it carries them, for a
+    run that kept detections at the score thresholds ``kept`` (model_error.at_conf)."""
+    from geotally.analysis.model_error import at_conf
     from geotally.models.registry import get_spec
 
     if model is None:
@@ -134,4 +136,4 @@ def _error_rates(model: str | None) -> dict | None:
         card = get_spec(model).card
     except GeotallyError:  # a model not in the registry: no rates of its own
         return None
-    return (card or {}).get("error_rates")
+    return at_conf((card or {}).get("error_rates"), (card or {}).get("conf"), kept)

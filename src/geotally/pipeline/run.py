@@ -127,6 +127,7 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
     thresholds = run_thresholds(cfg)
     with _timed("model"):
         m = _model(cfg, thresholds, say, models)
+    _check_calibration_conf(cal, cfg, thresholds)
     made_for = (getattr(cal, "meta", None) or {}).get("model") if cal is not None else None
     if made_for and made_for.get("sha256") and made_for["sha256"] != m.sha:
         what = f"the calibration {cfg.calibration}" if isinstance(cfg.calibration, (str, os.PathLike)) else "the calibration"
@@ -211,6 +212,21 @@ def _run_count(inputs: list, out: str | os.PathLike | None, cfg: CountConfig, pr
         with _timed("writing the results"):
             result.write(out, export=cfg.export, basemap=cfg.basemap)
     return result
+
+
+def _check_calibration_conf(cal, cfg: CountConfig, thresholds: dict) -> None:
+    """A calibration from an evaluation holds at the score thresholds its detections were kept at: at
+    others the detection and false-positive rates differ (a recount with --conf 0.5 applied rates
+    measured at 0.25 without a word). Calibrations made before they recorded them are not checked."""
+    kept = (getattr(cal, "meta", None) or {}).get("conf")
+    if not isinstance(kept, dict) or not kept:
+        return
+    if {k: round(float(v), 6) for k, v in kept.items()} != {k: round(float(v), 6) for k, v in thresholds.items()}:
+        show = lambda t: ", ".join(f"{k} {v:g}" for k, v in t.items() if k != "*") or ", ".join(f"{v:g}" for v in t.values())  # noqa: E731
+        what = f"the calibration {cfg.calibration}" if isinstance(cfg.calibration, (str, os.PathLike)) else "the calibration"
+        raise GeotallyError(f"{what} measured its rates on detections kept at --conf {show(kept)}; this run keeps "
+                            f"{show(thresholds)}, where they differ: count with that --conf, or evaluate at this one "
+                            "and calibrate again")
 
 
 def _model(cfg: CountConfig, thresholds: dict, say, models: dict | None) -> RunModel:
