@@ -142,3 +142,35 @@ def test_a_calibration_holds_at_the_thresholds_its_detections_were_kept_at(resul
     assert "this run keeps large_vehicle 0.5" in err
     code, _, err = run(monkeypatch, capsys, "recount", res, "--calibration", c, "-q")
     assert code == 0, err
+
+
+def test_evaluation_and_calibration_say_what_made_them(results, border_scene, tmp_path, monkeypatch, capsys):
+    """evaluation.json had no version, time or checksum of the truth, and paths as typed; the calibration
+    recorded its evaluation by a relative path, which summary.json copied; the report showed the
+    evaluation's sha256 as the calibration's and not the calibration file's own."""
+    import os
+    import shutil
+
+    from geotally.imagery.checksum import file_sha256
+
+    res = tmp_path / "res"
+    shutil.copytree(results, res)
+    monkeypatch.chdir(tmp_path)
+    assert run(monkeypatch, capsys, "evaluate", "res", border_scene["truth"], "-o", "e.json")[0] == 0
+    ev = json.loads((tmp_path / "e.json").read_text())
+    assert ev["geotally_version"] and ev["created_utc"] and ev["truth_sha256"] == file_sha256(border_scene["truth"])
+    assert ev["detections_summary_sha256"] == [file_sha256(res / "summary.json")]
+    assert ev["params"]["detections"] == [str(res.resolve())] and os.path.isabs(ev["params"]["truth"])
+    assert run(monkeypatch, capsys, "calibrate", "e.json", "-o", "c.json")[0] == 0
+    cal = json.loads((tmp_path / "c.json").read_text())
+    assert cal["source"] == str((tmp_path / "e.json").resolve()) and cal["meta"]["geotally_version"]
+    assert run(monkeypatch, capsys, "recount", "res", "--calibration", "c.json", "-q")[0] == 0
+    summary = json.loads((res / "summary.json").read_text())
+    assert summary["calibration"]["source"] == str((tmp_path / "e.json").resolve())
+    html = (res / "report.html").read_text()
+    assert f"calibration sha256</th><td>{file_sha256(tmp_path / 'c.json')}" in html
+    assert f"calibration made from, sha256</th><td>{file_sha256(tmp_path / 'e.json')}" in html
+    # show: it failed on the empty intervals of a calibration that gives none, and named no input file
+    code, stdout, err = run(monkeypatch, capsys, "show", "res")
+    assert code == 0, err
+    assert "calibration" in stdout and f"sha256 {file_sha256(tmp_path / 'c.json')[:16]}" in stdout

@@ -220,9 +220,17 @@ def calibrate(evaluation: PathLike, *, out: PathLike | None = None, force: bool 
             raise GeotallyError(f"{evaluation} is not JSON; give the file 'geotally evaluate' wrote") from None
         meta = {"sensor": sensor, "kind": kind, "model": report.get("model") if isinstance(report, dict) else None,
                 "conf": report.get("thresholds") if isinstance(report, dict) else None}
+        evaluation = evaluation.resolve()  # recorded as the calibration's source, and from it in summary.json
         if gsd is not None:
             meta.update(gsd_m_min=min(gsd), gsd_m_max=max(gsd))
         cal = Calibration.from_evaluation(report, source=str(evaluation), group=group or r"^(.*)$", meta=meta)
+    import datetime as dt
+
+    from geotally._version import __version__
+
+    # which code made it, and when
+    cal.meta.update(geotally_version=__version__,
+                    created_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     if out is not None:
         write_json(Path(out), asdict(cal))
     return cal

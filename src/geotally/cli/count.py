@@ -127,8 +127,14 @@ def show_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A resu
             ("backend", model.detector.get("backend", ""))]
     rows += [(f"scene {i + 1}", f"{sc.path} (sha256 {sc.sha256[:16]}…, {sc.tiles} tiles)")
              for i, sc in enumerate(summary.scenes)]
+    for what, rec, key in (("zones", summary.zones, "sha256"), ("border", summary.border, "sha256"),
+                           ("roads", summary.roads, "sha256"), ("calibration", summary.calibration, "file_sha256")):
+        if rec and rec.get("file"):  # the input files every count rests on, each by its checksum
+            rows.append((what, f"{rec['file']}" + (f" (sha256 {rec[key][:16]}…)" if rec.get(key) else "")))
     rows += [("coordinates", summary.coordinates)]
     rows += [(f"parameter {k}", str(v)) for k, v in summary.parameters.items()]
+    rows += [(f"claim {c.get('zone')} {c.get('class')}", f"{c.get('claimed')}: {c.get('verdict')}")
+             for c in (summary.claims or [])]
     if summary.recount:
         rows += [(f"recount changed {k}", f"{v['from']} -> {v['to']}") for k, v in summary.recount["changed"].items()]
     for k, v in rows:

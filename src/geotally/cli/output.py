@@ -12,8 +12,17 @@ from geotally.cli.base import err, out
 
 
 def _cell(row) -> str:
-    if "lo95" in row and row["lo95"] is not None and row["lo95"] == row["lo95"]:
-        return f"{row['count']} → {row['estimate']:.0f} [{row['lo95']:.0f}–{row['hi95']:.0f}]"
+    """A count, with its estimate and interval where it has one (counts.csv read back leaves those of the
+    classes the calibration gives none as empty text: `show` of such a run failed on them)."""
+    def number(key: str) -> float:
+        try:
+            return float(row[key])
+        except (KeyError, TypeError, ValueError):
+            return float("nan")
+
+    est, lo, hi = number("estimate"), number("lo95"), number("hi95")
+    if lo == lo and est == est and hi == hi:
+        return f"{row['count']} → {est:.0f} [{lo:.0f}–{hi:.0f}]"
     return str(row["count"])
 
 

@@ -27,7 +27,7 @@ CLASS_FIELDS = ("class", "label", "category", "type", "name")
 
 def _detections(path: Path) -> tuple[gpd.GeoDataFrame, dict]:
     """A detections file (or a results folder) and its summary.json when there is one."""
-    folder = path if path.is_dir() else path.parent
+    folder = _summary_of(path).parent
     det_path = path / "detections.gpkg" if path.is_dir() else path
     if not det_path.exists():
         raise GeotallyError(f"detections not found: {det_path}")
@@ -35,6 +35,11 @@ def _detections(path: Path) -> tuple[gpd.GeoDataFrame, dict]:
         check_manifest(folder)  # never score a half-written or mixed results folder
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
     return _in_metres(_read_detections(det_path), summary), summary
+
+
+def _summary_of(path: Path) -> Path:
+    """The summary.json beside a detections file, or in a results folder (it may be missing)."""
+    return (path if path.is_dir() else path.parent) / "summary.json"
 
 
 def _read_detections(path: Path) -> gpd.GeoDataFrame:
@@ -235,7 +240,18 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
     # rates hold at these only
     run_conf = kept_at[0] if kept_at and isinstance(kept_at[0], dict) and all(k == kept_at[0] for k in kept_at) else None
     thresholds = {k: max(float(v), conf) for k, v in run_conf.items()} if run_conf else None
-    return {"per_class": per_class, "per_image": per_image, "per_zone": per_zone, "note": note, "model": model,
+    import datetime as dt
+
+    from geotally._version import __version__
+    from geotally.imagery.checksum import file_sha256
+
+    truth_path = Path(truth).resolve()
+    return {"geotally_version": __version__,
+            "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "truth_sha256": file_sha256(truth_path) if truth_path.is_file() else None,  # a labelTxt folder: none
+            "detections_summary_sha256": [file_sha256(p) if p.is_file() else None
+                                          for p in (_summary_of(Path(d)) for d in detections)],
+            "per_class": per_class, "per_image": per_image, "per_zone": per_zone, "note": note, "model": model,
             "thresholds": thresholds,
-            "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth),
-                       "detections": [str(d) for d in detections]}}
+            "params": {"iou": iou, "radius_m": radius_m, "conf": conf, "truth": str(truth_path),
+                       "detections": [str(Path(d).resolve()) for d in detections]}}

@@ -95,9 +95,14 @@ def _provenance(summary: RunSummary) -> list[tuple[str, object]]:
         rows += [("border", summary.border["file"]), *([("border sha256", summary.border["sha256"])]
                                                        if summary.border.get("sha256") else []),
                  ("border note", summary.border["note"])]
+    if summary.roads:
+        rows += [("roads", summary.roads.get("file")), *([("roads sha256", summary.roads["sha256"])]
+                                                         if summary.roads.get("sha256") else [])]
     if summary.calibration:
-        rows += [("calibration", summary.calibration["file"]), ("calibration source sha256",
-                                                                summary.calibration["source_sha256"])]
+        cal = summary.calibration
+        rows += [("calibration", cal["file"]), *([("calibration sha256", cal["file_sha256"])] if cal.get("file_sha256")
+                                                 else []),
+                 ("calibration made from", cal.get("source") or ""), ("calibration made from, sha256", cal["source_sha256"])]
     for k, v in summary.parameters.items():
         rows.append((f"parameter: {k}", json.dumps(v) if isinstance(v, (dict, list)) else v))
     return rows

@@ -58,7 +58,7 @@ def sample_calibration(path: str | Path) -> SampleCalibration:
         summary = read_summary(path.parent)
         scene_sha = [s.sha256 for s in summary.scenes]  # an edited run calibrates nothing
         model = {"name": summary.model.name, "sha256": summary.model.sha256}
-    cal = SampleCalibration(detections, windows, scene_sha256=scene_sha, source=str(path),
+    cal = SampleCalibration(detections, windows, scene_sha256=scene_sha, source=str(Path(path).resolve()),
                             source_sha256=file_sha256(path),
                             meta={"reviewed_detections": reviewed, "searched_windows": n_win,
                                   "reviewers": sorted(set(live["reviewer"]) - {""}), "model": model})
