@@ -212,3 +212,18 @@ def test_two_runs_counted_with_different_settings_are_refused(border_scene, tmp_
     code, _, err = run(monkeypatch, capsys, "change", a, b, "-o", tmp_path / "c.csv")
     assert code == 0, err
     assert (pd.read_csv(tmp_path / "c.csv", keep_default_na=False)["difference"] == 0).all()
+
+
+def test_interval_columns_are_written_to_the_hundredth():
+    """The bootstrap's quantiles went to change.csv as they came: hi95 17.024999999997817."""
+    from geotally.analysis.calibration import Calibration
+    from geotally.analysis.change import compare
+
+    cal = Calibration({"large_vehicle": ClassCalibration([50, 61, 47, 55, 58, 49], [40, 52, 35, 47, 50, 38],
+                                                         [2, 5, 1, 3, 4, 2], ["a", "a", "b", "b", "c", "c"])},
+                      source="test")
+    a = pd.DataFrame({"zone": ["ALL"], "class": ["large_vehicle"], "count": [47]})
+    b = pd.DataFrame({"zone": ["ALL"], "class": ["large_vehicle"], "count": [59]})  # lo95 was 2.9750000000004206
+    row = compare(a, b, cal).iloc[0]
+    for col in ("estimate_difference", "lo95", "hi95"):
+        assert row[col] == round(row[col], 2), (col, row[col])

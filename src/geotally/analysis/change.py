@@ -65,6 +65,13 @@ def change_verdict(lo: float, hi: float) -> str:
     return "no detectable change"
 
 
+def _judged(est: float, lo: float, hi: float) -> dict:
+    """A row's interval columns to the hundredth (the quantiles carried float noise: 17.024999999997817)
+    and the verdict the interval supports."""
+    return {"estimate_difference": round(est, 2), "lo95": round(lo, 2), "hi95": round(hi, 2),
+            "verdict": change_verdict(lo, hi)}
+
+
 def compare(a, b, cal=None, n_boot: int = N_BOOT, default=None):
     """Per zone and class of two counts tables (one date each): counts, difference, ratio and, with a
     calibration (geotally.analysis.calibration.Calibration), the interval of the true difference.
@@ -81,8 +88,7 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT, default=None):
                "ratio": round(cb / ca, 4) if ca else None}
         cc = cal.classes.get(c) if cal is not None else None
         if cc is not None:
-            est, lo, hi = difference_interval(ca, cb, cc, n_boot=n_boot)
-            row.update(estimate_difference=est, lo95=lo, hi95=hi, verdict=change_verdict(lo, hi))
+            row.update(_judged(*difference_interval(ca, cb, cc, n_boot=n_boot)))
         elif cal is not None:  # a size class, or a class the calibration was not made for
             row["verdict"] = f"untested: the calibration has no {c} rates"
         elif isinstance(default, str):
@@ -90,9 +96,8 @@ def compare(a, b, cal=None, n_boot: int = N_BOOT, default=None):
         elif default is not None and c in default.calibration.classes:
             from geotally.analysis.model_error import widened
 
-            est, lo, hi = widened(difference_interval(ca, cb, default.calibration.classes[c], n_boot=n_boot),
-                                  default.widen[c], floor=None)  # stretched as the claims' interval is
-            row.update(estimate_difference=est, lo95=lo, hi95=hi, verdict=change_verdict(lo, hi),
+            row.update(_judged(*widened(difference_interval(ca, cb, default.calibration.classes[c], n_boot=n_boot),
+                                        default.widen[c], floor=None)),  # stretched as the claims' interval is
                        rates="model validation (default)", rates_source=default.source)
         elif default is not None:
             row.update(verdict="untested: " + default.refused.get(c, f"the model's error rates have no {c}"),
