@@ -71,6 +71,12 @@ def test_change_cli_between_two_runs(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     table = pd.read_csv(out, keep_default_na=False)
     assert set(table["date_a"]) == {"2026-06-01"} and set(table["date_b"]) == {"2026-06-08"}
+    # which runs, by their summary.json (model, parameters, every input's checksum): change.csv said none
+    from geotally.imagery.checksum import file_sha256
+
+    for side, name in (("a", "ra"), ("b", "rb")):
+        assert set(table[f"results_{side}"]) == {str((tmp_path / name).resolve())}
+        assert set(table[f"summary_sha256_{side}"]) == {file_sha256(tmp_path / name / "summary.json")}
     ca = pd.read_csv(tmp_path / "ra" / "counts.csv").set_index(["zone", "class"])["count"]
     cb = pd.read_csv(tmp_path / "rb" / "counts.csv").set_index(["zone", "class"])["count"]
     sizes = table["class"].isin(["car", "van_light_truck", "rigid_truck", "articulated", "heavy"])  # size rows

@@ -165,7 +165,17 @@ def change(results: list[str | os.PathLike]) -> tuple[pd.DataFrame, dict | None]
     table = _with_queues(table, folders)
     if len(folders) == 1:
         table = _with_stationary(table, folders[0])
-    return table, change_point(table)
+    return _with_sources(table, folders), change_point(table)
+
+
+def _with_sources(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
+    """The change table with the runs it compares: each folder and the sha256 of its summary.json, which
+    names the model, the parameters and every input's checksum (change.csv said none of them)."""
+    from geotally.imagery.checksum import file_sha256
+
+    a, b = folders[0].resolve(), folders[-1].resolve()
+    return table.assign(results_a=str(a), summary_sha256_a=file_sha256(a / "summary.json"),
+                        results_b=str(b), summary_sha256_b=file_sha256(b / "summary.json"))
 
 
 def _imaged(folder: Path):
