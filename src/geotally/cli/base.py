@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import click
 import typer
@@ -31,19 +32,14 @@ class Interrupted(Exception):
     """Ctrl-C, with what the interrupted command kept and how to go on (said after "interrupted: ")."""
 
 
-def interrupted(what: str):
+@contextmanager
+def interrupted(what: str) -> Iterator[None]:
     """A context in which Ctrl-C ends the command with ``what`` said (Typer turns the interrupt into a
     silent exit 130 otherwise)."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def ctx():
-        try:
-            yield
-        except KeyboardInterrupt:
-            raise Interrupted(what) from None
-
-    return ctx()
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(what) from None
 
 
 def _version(value: bool) -> None:
