@@ -10,6 +10,7 @@ import shapely
 from rasterio.windows import Window
 
 from geotally import count_scenes
+from geotally.errors import GeotallyError
 from geotally.pipeline.scenes import expand
 
 pytestmark = pytest.mark.slow
@@ -208,8 +209,24 @@ def test_two_scenes_of_one_file_name_in_two_folders_keep_apart(border_scene, tmp
     session = open_session(tmp_path / "res")
     assert [s.label for s in session.scenes] == ["n/scene.tif", "s/scene.tif"]
     assert session.scene_of("s/scene.tif").scene.path == session.scenes[1].scene.path
+    with pytest.raises(GeotallyError, match="they are n/scene.tif, s/scene.tif"):
+        session.scene_of("scene.tif")
+    # a review of both scenes exports each one's labels under a name of its own (one overwrote the other)
+    from geotally.review.export import export_review
+    from geotally.review.run import prepare
+
+    said = []
+    app = prepare(tmp_path / "res", reviewer="r", say=said.append)
+    assert "reviewing n/scene.tif (--scene NAME for another: s/scene.tif)" in said[0]
+    for prefix in ("n_scene-", "s_scene-"):
+        for det_id in det.loc[det["det_id"].str.startswith(prefix), "det_id"].head(2):
+            app.decide({"action": "accept", "det_id": det_id})
+    export_review(tmp_path / "res", tmp_path / "x")
+    assert sorted(p.name for p in (tmp_path / "x" / "train").iterdir()) == [
+        "n_scene.tif", "n_scene_truth.geojson", "s_scene.tif", "s_scene_truth.geojson"]
+    assert sorted(p.name for p in (tmp_path / "x" / "dota" / "labelTxt").iterdir()) == ["n_scene.txt", "s_scene.txt"]
     # names that differ stay as they were; clashes take as many folders as tell them apart
-    from geotally.imagery.scene import scene_labels
+    from geotally.imagery.labels import scene_labels
 
     assert scene_labels(["a/x.tif", "b/y.tif"]) == ["x.tif", "y.tif"]
     assert scene_labels(["p/a/v.tif", "q/a/v.tif", "r/b/v.tif", "w.tif"]) == ["p/a/v.tif", "q/a/v.tif", "b/v.tif", "w.tif"]

@@ -23,6 +23,7 @@ from geotally.detect.trailer_types import TrailerTypes
 from geotally.geo.footprints import footprints
 from geotally.geo.metric import scenes_metric_crs, to_metric
 from geotally.geo.transform import map_to_map
+from geotally.imagery.labels import label_stem
 from geotally.imagery.scene import Scene
 from geotally.models.classes import VEHICLE_CLASSES, names_of
 from geotally.roads.along import AlongRoad, along_road
@@ -72,7 +73,7 @@ class ScenePart:
 def detection_ids(label: str, n: int) -> np.ndarray:
     """Ids to cite: the scene's label (imagery.scene.scene_labels) without its suffix, folders joined by
     "_", and a running number, kept when rows are filtered out."""
-    stem = str(Path(label).with_suffix("")).replace("/", "_")
+    stem = label_stem(label)
     return np.array([f"{stem}-{i + 1:05d}" for i in range(n)], dtype=object)
 
 

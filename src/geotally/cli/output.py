@@ -48,8 +48,10 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
         return
     summary = result.summary
     corrected = summary.counts_corrected
-    names = ", ".join(s.name for s in summary.scenes) if len(summary.scenes) <= 3 else \
-        f"{len(summary.scenes)} scenes ({summary.scenes[0].name} ... {summary.scenes[-1].name})"
+    from geotally.imagery.labels import scene_labels
+
+    labels = scene_labels([s.path for s in summary.scenes])  # a/scene.tif, b/scene.tif: not "scene.tif, scene.tif"
+    names = ", ".join(labels) if len(labels) <= 3 else f"{len(labels)} scenes ({labels[0]} ... {labels[-1]})"
     print_counts(result.counts, f"{names}: vehicles per zone "
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected
                     else "(raw, uncorrected: the calibration gives no interval)" if summary.calibration

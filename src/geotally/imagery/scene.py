@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -69,24 +67,6 @@ class Scene:
             **({"sidecars": [str(Path(f).resolve()) for f in self.sidecars]} if self.sidecars else {}),
             **({"remote": remote} if (remote := provenance(self.path)) else {}),  # a crop of a remote COG
         }
-
-
-def scene_labels(paths: list[str]) -> list[str]:
-    """Each scene's name in the results (the detections' ``scene`` column, the stem of their ids): its
-    file name, with as many parent folders as tell it from the run's other scenes. Two ``scene.tif``
-    (or STAC items' ``visual.tif``) in different folders gave 63 duplicate detection ids and one
-    ``scene`` for both, so a review or an evaluation could not tell them apart."""
-    parts = [Path(str(p)).parts or (str(p),) for p in paths]
-    depth = [1] * len(parts)
-    labels = [p[-1] for p in parts]
-    while True:
-        seen = Counter(labels)
-        clash = [i for i, lab in enumerate(labels) if seen[lab] > 1 and depth[i] < len(parts[i])]
-        if not clash:
-            return labels
-        for i in clash:
-            depth[i] += 1
-            labels[i] = "/".join(parts[i][-depth[i]:])
 
 
 def _pick_bands(src: rasterio.DatasetReader, bands: tuple[int, ...] | None) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from pyproj import CRS
 from geotally.analysis.scoring import ClassScore, round4, score_class
 from geotally.analysis.truth import Truth, read_dota, read_yolo, yolo_names
 from geotally.config.defaults import MATCH_CONF, MATCH_IOU
+from geotally.imagery.labels import scene_labels
 from geotally.errors import GeotallyError, check_file, first_line
 from geotally.store.outputs import MANIFEST, check_manifest
 from geotally.geo.transform import pixel_to_map
@@ -187,8 +188,9 @@ def evaluate(detections: list[Path], truth: Path, *, iou: float = MATCH_IOU, rad
         scenes = list(dict.fromkeys(str(x) for x in det["scene"])) if len(det) and "scene" in det.columns \
             else [s.get("path", "x") for s in summary.get("scenes", [{}])]
         if len(scenes) > 1:  # one truth file scored against several scenes' detections: a silent mix-up
-            raise GeotallyError(f"{det_path} holds the detections of {len(scenes)} scenes ({Path(scenes[0]).name}, "
-                                f"{Path(scenes[1]).name}{', ...' if len(scenes) > 2 else ''}); evaluate scores one "
+            named = scene_labels(scenes)  # as the results name them: a.tif, b.tif; n/scene.tif, s/scene.tif
+            raise GeotallyError(f"{det_path} holds the detections of {len(scenes)} scenes ({named[0]}, "
+                                f"{named[1]}{', ...' if len(scenes) > 2 else ''}); evaluate scores one "
                                 "scene against its truth: count each scene to a folder of its own and give those")
         stem = Path(str(scenes[0])).stem
         model = summary.get("model") or {}

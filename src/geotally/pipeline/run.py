@@ -33,7 +33,8 @@ from geotally.geo.metric import from_metric, scenes_metric_crs, to_metric
 from geotally.geo.overlaps import kept_in_overlaps
 from geotally.geo.seams import seam_pairs
 from geotally.geo.transform import map_to_map, map_to_pixel, pixel_to_map
-from geotally.imagery.scene import Scene, scene_labels
+from geotally.imagery.labels import scene_labels
+from geotally.imagery.scene import Scene
 from geotally.models.classes import names_of
 from geotally.pipeline.detection import Params, SceneDetections, detect_one, open_checkpoint, plan_tiles
 from geotally.pipeline.inputs import RunInputs, open_run

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geotally.errors import GeotallyError
-from geotally.imagery.scene import scene_labels
+from geotally.imagery.labels import scene_labels
 from geotally.analysis.coverage import CoverageParams
 from geotally.zones.assign import OUTSIDE
 from geotally.report.charts import bar_chart, key_values, line_chart, table

@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from geotally.errors import GeotallyError
+from geotally.imagery.labels import label_stem
 from geotally.review.session import ReviewSession, open_session, to_pixels
 from geotally.store.outputs import write_text, write_vector
 from geotally.store.review import current_labels, read_review
@@ -77,16 +78,17 @@ def export_review(results: str | Path, out_dir: str | Path) -> ReviewExport:
         mine = labels[labels["scene"] == name]
         if mine.empty:
             continue
-        link = out / "train" / f"{Path(name).stem}.tif"
+        stem = label_stem(name)  # a/scene.tif and b/scene.tif: a_scene, b_scene (one overwrote the other)
+        link = out / "train" / f"{stem}.tif"
         if link.is_symlink() or link.exists():
             link.unlink()
         os.symlink(Path(sc.path).resolve(), link)
-        _write_labels(mine, out / "train" / f"{Path(name).stem}_truth.geojson")
+        _write_labels(mine, out / "train" / f"{stem}_truth.geojson")
         px = to_pixels(sc, mine.geometry.to_numpy(), labels.crs)
         corners = shapely.get_coordinates(shapely.get_exterior_ring(px)).reshape(len(px), -1, 2)[:, :4]
         rows = [" ".join(f"{v:.1f}" for v in c.ravel()) + f" {cls.replace('_', '-')} 0"
                 for c, cls in zip(corners, mine["class"])]
-        write_text(out / "dota" / "labelTxt" / f"{Path(name).stem}.txt",
+        write_text(out / "dota" / "labelTxt" / f"{stem}.txt",
                     f"imagesource:geotally-review\ngsd:{sc.gsd_m:.4f}\n" + "\n".join(rows) + "\n")
         image_id = len(coco["images"]) + 1
         coco["images"].append({"id": image_id, "file_name": name, "width": sc.width, "height": sc.height})

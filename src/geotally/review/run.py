@@ -32,8 +32,8 @@ def prepare(results: str | Path, sample: SampleParams | None = None, reviewer: s
         chosen = session.scene_of(scene)
         session = replace(session, scenes=[chosen] + [s for s in session.scenes if s is not chosen])
     elif len(session.scenes) > 1:
-        say(f"{len(session.scenes)} scenes in these results; reviewing {Path(session.scenes[0].scene.path).name} "
-            "(--scene NAME for another)")
+        say(f"{len(session.scenes)} scenes in these results; reviewing {session.scenes[0].label} "
+            f"(--scene NAME for another: {', '.join(s.label for s in session.scenes[1:])})")
     existing = read_review(session.review_path, session.crs)
     if sample is not None and existing.sample is not None:
         say(f"{session.review_path} already holds a sample of {len(existing.sample)} units; reviewing that one "

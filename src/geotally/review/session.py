@@ -14,7 +14,8 @@ from geotally.analysis.sampling import SampleParams, SamplePlan, draw_sample, wi
 from geotally.errors import GeotallyError
 from geotally.geo.transform import map_to_pixel, pixel_to_map, scene_footprint
 from geotally.imagery.offline import read_local_vector
-from geotally.imagery.scene import Scene, open_scene, scene_labels
+from geotally.imagery.labels import scene_labels
+from geotally.imagery.scene import Scene, open_scene
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
 from geotally.zones.assign import assign_zones
@@ -53,7 +54,8 @@ class ReviewSession:
         for s in self.scenes:
             if s.label == name:
                 return s
-        raise GeotallyError(f"scene {name!r} is not one of this review's scenes")
+        raise GeotallyError(f"scene {name!r} is not one of this review's scenes; they are "
+                            f"{', '.join(s.label for s in self.scenes)}")
 
 
 def _read(path: Path, what: str) -> gpd.GeoDataFrame:

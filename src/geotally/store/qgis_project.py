@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geotally.imagery.scene import scene_labels
+from geotally.imagery.labels import scene_labels
 from geotally.store import styles
 from geotally.store.outputs import write_text, write_vector
 from geotally.store.summary import RunSummary
@@ -138,7 +138,7 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
         write_vector(ctx, stage / CONTEXT, layer="zones")
     if border is not None and not shapely.is_empty(border):
         write_vector(gpd.GeoDataFrame({"name": ["border"]}, geometry=[border], crs=crs), stage / CONTEXT, layer="border")
-    if (stage / CONTEXT).exists() and imaged is not None and len(imaged):  # beside the zones it is compared in
+    if imaged is not None and not shapely.is_empty(imaged.geometry.to_numpy()).all():  # change reads it, zones or none
         write_vector(imaged, stage / CONTEXT, layer=IMAGED)
     if (stage / CONTEXT).exists():
         styles.write_styles(stage / CONTEXT)
@@ -152,15 +152,15 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
     for name, geometry in VECTOR_LAYERS:
         if (stage / f"{name}.gpkg").exists():
             layers.append(_vector(name, f"{name}.gpkg", name, geometry, styles.STYLES[name](), srs))
-    for i, s in enumerate(summary.scenes, 1):
+    for i, (s, label) in enumerate(zip(summary.scenes, scene_labels([s.path for s in summary.scenes])), 1):
         if not s.georeferenced:  # its pixels would lie in pixel units beside metres; the preview is placed
             continue
         used = list(s.bands_used) or [1]
         bands = tuple(used[:3]) if len(used) >= 3 else (used[0],) * 3
         source = _relative(s.path, stage)
         # ids end in _geotally: QGIS 3.22 replaces short ids like "scene_1" with random ones on reading
-        layers.append(Layer(f"scene{i}_geotally", s.name, source, "gdal",
-                            _raster(f"scene{i}_geotally", s.name, source, srs, bands, s.dtype != "uint8")))
+        layers.append(Layer(f"scene{i}_geotally", label, source, "gdal",
+                            _raster(f"scene{i}_geotally", label, source, srs, bands, s.dtype != "uint8")))
     if preview is not None and scene is not None:
         if not preview_written:
             write_preview(stage / PREVIEW, preview, scene.transform, scene.width, scene.height, crs)
@@ -172,7 +172,7 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
                    f"providerKey=\"{x.provider}\" checked=\"Qt::Checked\" expanded=\"0\"><customproperties/>"
                    "</layer-tree-layer>" for x in layers)
     prov = provenance(summary)
-    abstract = (f"geotally {summary.geotally_version} count of {', '.join(s.name for s in summary.scenes)} "
+    abstract = (f"geotally {summary.geotally_version} count of {', '.join(prov['scenes'])} "
                 f"with model {prov['model']} (sha256 {summary.model.sha256}); scene sha256: "
                 + "; ".join(f"{n} {h}" for n, h in prov["scenes"].items())
                 + f". Parameters: {json.dumps(summary.parameters, sort_keys=True, default=str)}")
