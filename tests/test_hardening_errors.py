@@ -109,6 +109,21 @@ def test_a_folder_of_ones_own_files_under_result_names_is_refused(scene, tmp_pat
         assert code == 0, err
         (res / "notes.txt").write_text("kept")
     assert (res / "notes.txt").read_text() == "kept" and (res / "manifest.json").is_file()
+    # another tool's manifest.json does not make a folder results; names a count never writes are no reason
+    # to refuse, and are kept
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "manifest.json").write_text('{"name": "webapp"}')
+    (web / "report.html").write_text("<h1>mine</h1>")
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", web)
+    assert_user_error(code, err, "holds manifest.json, report.html but no results of a geotally run")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "counts_manual.csv").write_text("a\n")
+    (notes / "queues.txt").write_text("q\n")
+    code, _, err = run(monkeypatch, capsys, "count", scene, "--out", notes)
+    assert code == 0, err
+    assert (notes / "counts_manual.csv").read_text() == "a\n" and (notes / "queues.txt").read_text() == "q\n"
 
 
 def test_synth_width_out_of_range(tmp_path, monkeypatch, capsys):

@@ -59,21 +59,24 @@ def check_out_dir(out: str | os.PathLike) -> Path:
 def _is_results(folder: Path) -> bool:
     """Whether ``folder`` holds a geotally run's results: its manifest, or (results written before
     there were manifests) a summary.json of geotally's."""
-    if (folder / MANIFEST).is_file():
-        return True
-    try:
-        return "geotally_version" in json.loads((folder / "summary.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return False
+    def holds(name: str, key: str) -> bool:
+        try:
+            data = json.loads((folder / name).read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            return False
+        return isinstance(data, dict) and key in data
+
+    # geotally's manifest lists its files with the rule; another tool's manifest.json is not a run's
+    return (holds(MANIFEST, "files") and holds(MANIFEST, "rule")) or holds("summary.json", "geotally_version")
 
 
 def _check_not_foreign(folder: Path) -> None:
-    """Refuse a folder that holds files under the names every run writes (RUN_FILES) but is no run's
+    """Refuse a folder that holds files under the names every run writes (OWN_NAMES) but is no run's
     results: the new results would replace a user's own report.html or counts.csv without a word.
     Other files are carried over (the demo's scene and roads.geojson lie in its results folder)."""
     if _is_results(folder):
         return
-    mine = sorted({p.name for pattern in RUN_FILES for p in folder.glob(pattern) if p.is_file()})
+    mine = sorted({p.name for pattern in OWN_NAMES for p in folder.glob(pattern) if p.is_file()})
     if mine:
         shown = ", ".join(mine[:3]) + (f" and {len(mine) - 3} more" if len(mine) > 3 else "")
         raise GeotallyError(f"--out {folder} holds {shown} but no results of a geotally run, and a count would "
@@ -122,6 +125,11 @@ CHECKPOINT_PREFIX = ".geotally-checkpoint"
 SET_ASIDE = ".before-fresh"
 # What a run writes; files of these names left by an earlier run are never carried into a new one.
 RUN_FILES = ("detections.*", "queues.*", "counts*.csv", "summary.json", "report.html", MANIFEST)
+
+# The names every count writes, as exactly as they are written: a user's counts_manual.csv or queues.txt
+# is carried over, never replaced, so it is no reason to refuse the folder.
+OWN_NAMES = ("detections.gpkg", "detections.geojson", "detections.parquet", "queues.gpkg", "queues.geojson",
+             "counts.csv", "counts_by_*.csv", "summary.json", "report.html", MANIFEST)
 
 
 # Every name a count may write into its folder (RUN_FILES and the files of options and QGIS).
@@ -181,7 +189,11 @@ def clean_stale(final: Path) -> None:
 
 
 def _run_files(folder: Path) -> set[str]:
-    """Names the run in ``folder`` wrote: its manifest's list, or the usual names without a manifest."""
+    """Names the run in ``folder`` wrote: its manifest's list, or the usual names for results written
+    before manifests; none for a folder that held no run (every file there is the user's, carried
+    over: the names a run writes were refused before it began)."""
+    if not _is_results(folder):
+        return set()
     try:
         return set(json.loads((folder / MANIFEST).read_text())["files"]) | {MANIFEST}
     except (OSError, ValueError, KeyError, TypeError):
@@ -228,6 +240,9 @@ def _manifest(stage: Path) -> dict:
             "rule": "every file listed here comes from one run; a results folder without this file is incomplete"}
 
 
+_HELD: set[Path] = set()  # the run locks this process holds
+
+
 @contextmanager
 def run_lock(out: str | os.PathLike) -> Iterator[None]:
     """One run at a time writes a results folder: another count or recount into the same ``out`` is
@@ -242,6 +257,9 @@ def run_lock(out: str | os.PathLike) -> Iterator[None]:
         return
     final = Path(os.path.realpath(out))
     path = final.parent / f".{final.name}.geotally-lock"
+    if path in _HELD:  # this process holds it already (the demo writes its scene, then counts it)
+        yield
+        return
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -261,6 +279,7 @@ def run_lock(out: str | os.PathLike) -> Iterator[None]:
         except FileNotFoundError:
             pass
         os.close(fd)  # its holder removed it as we opened it
+    _HELD.add(path)
     try:
         try:  # the pid, for the other run's message; a full disk keeps it out, and says so where it matters
             os.ftruncate(fd, 0)  # a run killed with -9 left its own
@@ -269,6 +288,7 @@ def run_lock(out: str | os.PathLike) -> Iterator[None]:
             pass
         yield
     finally:
+        _HELD.discard(path)
         try:
             os.unlink(path)
         except OSError:
