@@ -196,6 +196,15 @@ def test_two_dates_that_imaged_different_halves_of_a_zone_are_not_comparable(bor
     rows = same[same["zone"].isin(["TR", "IQ", "ALL"])]
     assert (rows["imaged_overlap"].astype(float) == 1).all()
     assert not rows["verdict"].str.startswith("not comparable").any()
+    # without zones a date's area is what it imaged: the two halves compared two areas there too
+    for out, half, date in (("na", "west", "2026-06-01"), ("nb", "east", "2026-06-08")):
+        code, _, err = run(monkeypatch, capsys, "count", halves[half], "-q", "--date", date, "--out", tmp_path / out)
+        assert code == 0, err
+    code, _, err = run(monkeypatch, capsys, "change", tmp_path / "na", tmp_path / "nb", "-o", tmp_path / "nz.csv")
+    assert code == 0, err
+    nz = pd.read_csv(tmp_path / "nz.csv", keep_default_na=False)
+    assert (nz["imaged_overlap"].astype(float) == 0).all()
+    assert nz["verdict"].str.startswith("not comparable: the dates imaged different parts").all(), nz["verdict"].tolist()
 
 
 def test_two_runs_counted_with_different_settings_are_refused(border_scene, tmp_path, monkeypatch, capsys):

@@ -18,6 +18,7 @@ from geotally.errors import GeotallyError
 from geotally.imagery.offline import read_local_vector
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
+from geotally.zones.assign import OUTSIDE
 
 
 def _counts(folder: Path) -> pd.DataFrame:
@@ -179,14 +180,16 @@ def _with_sources(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
 
 
 def _imaged(folder: Path):
-    """A run's zones and what each of its dates imaged (zones.gpkg's layers), or None where it has no such
-    layers (a run without zones, or one written before the imaged layer)."""
+    """A run's zones (None without zones) and what each of its dates imaged (zones.gpkg's layers), or None
+    where the run has no imaged layer (one written before there was one)."""
     import pyogrio
 
     path = folder / "zones.gpkg"
-    if not path.exists() or not {"zones", "imaged"} <= {n for n, _ in pyogrio.list_layers(path)}:
+    layers = {n for n, _ in pyogrio.list_layers(path)} if path.exists() else set()
+    if "imaged" not in layers:
         return None
-    return read_local_vector(path, prefer="zones"), read_local_vector(path, prefer="imaged")
+    return (read_local_vector(path, prefer="zones") if "zones" in layers else None), \
+        read_local_vector(path, prefer="imaged")
 
 
 def _with_overlap(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
@@ -205,9 +208,10 @@ def _with_overlap(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
     if (ia.crs is None) != (ib.crs is None):
         return table  # one run in pixel space: no common ground to compare
     ib = ib.to_crs(ia.crs) if ia.crs is not None and ib.crs != ia.crs else ib
-    zones = zones.to_crs(ia.crs) if ia.crs is not None and zones.crs != ia.crs else zones
-    names = zones["name"].astype(str).tolist() + ["ALL"]
-    polys = np.r_[zones.geometry.to_numpy(), [shapely.union_all(zones.geometry.to_numpy())]]
+    if zones is not None:
+        zones = zones.to_crs(ia.crs) if ia.crs is not None and zones.crs != ia.crs else zones
+        names = zones["name"].astype(str).tolist() + ["ALL"]
+        polys = np.r_[zones.geometry.to_numpy(), [shapely.union_all(zones.geometry.to_numpy())]]
     seen_a = dict(zip(ia["date"].fillna("").astype(str), ia.geometry))
     seen_b = dict(zip(ib["date"].fillna("").astype(str), ib.geometry))
     if len(folders) == 2:  # one date a folder: its one footprint, whatever the row calls the date
@@ -220,11 +224,13 @@ def _with_overlap(table: pd.DataFrame, folders: list[Path]) -> pd.DataFrame:
     share = {}
     for da, db in dict.fromkeys(keys):
         if da in seen_a and db in seen_b:
+            if zones is None:  # the count is of what was imaged: ALL (and "outside" every zone) is that area
+                names, polys = ["ALL", OUTSIDE], np.array([shapely.union(seen_a[da], seen_b[db])] * 2, dtype=object)
             share[(da, db)] = dict(zip(names, imaged_overlap(polys, seen_a[da], seen_b[db])))
     overlap = np.array([share.get(k, {}).get(z, np.nan) for k, z in zip(keys, table["zone"].astype(str))], float)
     out = table.assign(imaged_overlap=np.round(overlap, 4))
     params = CoverageParams()
-    partial = np.zeros(len(out), bool)
+    partial = np.full(len(out), zones is None)  # without zones each date's area is what it imaged: always check
     for col in ("observed_share_a", "observed_share_b"):
         if col in out:
             partial |= pd.to_numeric(out[col], errors="coerce").to_numpy(float) < params.min_share
