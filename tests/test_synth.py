@@ -155,3 +155,34 @@ def test_shadows_fall_away_from_the_sun(tmp_path):
     # the same ground in both scenes: only the shadow differs
     assert (strips[90]["west"] < strips[270]["west"] - 15).all()
     assert (strips[270]["east"] < strips[90]["east"] - 15).all()
+
+
+def test_a_second_demo_into_the_folder_of_a_running_one_is_refused_and_a_later_one_starts_over(tmp_path):
+    """A second demo (another seed) into the folder of one still running rewrote its scene under its
+    count; once the first was done, the second refused to resume another seed's checkpoint and advised
+    --fresh, which demo does not have."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "dd"
+    first = subprocess.Popen([sys.executable, "-m", "geotally.cli", "demo", "--out", str(out), "-q"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and first.poll() is None and not list(tmp_path.glob(".dd.geotally-lock")):
+        time.sleep(0.05)
+    assert first.poll() is None, "the first demo ended before the second could start"
+    second = subprocess.run([sys.executable, "-m", "geotally.cli", "demo", "--out", str(out), "--seed", "5", "-q"],
+                            capture_output=True, text=True)
+    assert second.returncode == 2 and f"another geotally run (process {first.pid}) is writing to" in second.stderr
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    third = subprocess.run([sys.executable, "-m", "geotally.cli", "demo", "--out", str(out), "--seed", "5", "-q"],
+                           capture_output=True, text=True)
+    assert third.returncode == 0, third.stderr
+    import json
+
+    from geotally.imagery.checksum import file_sha256
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenes"][0]["sha256"] == file_sha256(out / "scene.tif")  # the seed-5 scene and its count

@@ -10,7 +10,7 @@ import pandas as pd
 from geotally.config.count import CountConfig
 from geotally.pipeline.result import CountResult
 from geotally.pipeline.run import run_count
-from geotally.store.outputs import check_out_dir
+from geotally.store.outputs import check_out_dir, run_lock, write_csv
 from geotally.config.synth import CLOSURE_DEFAULTS, LayoutParams, SynthParams
 from geotally.synth import write_scene
 
@@ -36,13 +36,16 @@ def run_demo(out: str | Path, *, gsd: float = SynthParams.gsd, seed: int = 0, pr
     params = SynthParams(layout=LayoutParams(seed=seed), gsd=gsd)
     params.validate()
     out = check_out_dir(out)
-    out.mkdir(exist_ok=True)
-    say(f"generating a border crossing at {gsd} m/px (seed {seed})")
-    scene = write_scene(out, params)
-    cfg = CountConfig(zones=scene["sides"], border=scene["border"], sides=("TR", "IQ"))
-    result = run_count([scene["scene"]], out, cfg, progress, say)
-    table = compare(result, scene["counts"])
-    table.to_csv(out / "demo_comparison.csv", index=False)
+    # one demo at a time in a folder: a second one rewrote the scene under the first one's count
+    with run_lock(out):
+        out.mkdir(exist_ok=True)
+        say(f"generating a border crossing at {gsd} m/px (seed {seed})")
+        scene = write_scene(out, params)
+        # the scene is made anew each time: its count starts over too (a resume would refuse another seed's)
+        cfg = CountConfig(zones=scene["sides"], border=scene["border"], sides=("TR", "IQ"), fresh=True)
+        result = run_count([scene["scene"]], out, cfg, progress, say)
+        table = compare(result, scene["counts"])
+        write_csv(out / "demo_comparison.csv", table)
     return result, table, scene
 
 
