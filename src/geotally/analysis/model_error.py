@@ -17,6 +17,7 @@ import numpy as np
 
 from geotally.analysis.calibration import GSD_SLACK, Calibration, ClassCalibration, interval, verdict
 from geotally.config.defaults import HEAVY, SIZE_CLASSES
+from geotally.config.thresholds import same_thresholds, thresholds_text
 SIZE_GROUPS = {**{s: (s,) for s in SIZE_CLASSES}, HEAVY: ("rigid_truck", "articulated")}
 LEVEL_COVERAGE = 0.90  # a default interval is given only where leave-one-group-out coverage reached this
 BETWEEN = "random-effects"  # the model's rates carry the spread between validation groups net of sampling noise
@@ -40,14 +41,11 @@ def at_conf(block: dict | None, validated: dict | None, kept: dict | None) -> di
     """The model's error rates for a run whose detections were kept at ``kept`` score thresholds: as
     they are where those are the ``validated`` ones (the model's default --conf, at which they were
     measured), else marked refused, with why (a run at --conf 0.5 was judged with rates of 0.25)."""
-    if not block or not isinstance(validated, dict) or not isinstance(kept, dict):
+    if not block or not isinstance(validated, dict) or not isinstance(kept, dict) or same_thresholds(validated, kept):
         return block
-    norm = lambda t: {k: round(float(v), 6) for k, v in t.items()}  # noqa: E731
-    if norm(validated) == norm(kept):
-        return block
-    show = lambda t: ", ".join(f"{k} {v:g}" for k, v in t.items() if k != "*")  # noqa: E731
-    return dict(block, refused=f"the model's error rates were measured at its default --conf ({show(validated)}); "
-                               f"this run keeps {show(kept)}: count at the default for a verdict, or {REVIEW}")
+    return dict(block, refused=f"the model's error rates were measured at its default --conf "
+                               f"({thresholds_text(validated)}); this run keeps {thresholds_text(kept)}: count at the "
+                               f"default for a verdict, or {REVIEW}")
 
 
 def pick_gsd(block: dict, scene_gsd: float) -> tuple[str | None, str | None]:

@@ -67,11 +67,11 @@ class ScenePart:
     det_id: np.ndarray  # (n,) str
     date: str | None = None
     types: TrailerTypes | None = None
-    label: str = ""  # the scene's name in the results (imagery.scene.scene_labels); its file name if empty
+    label: str = ""  # the scene's name in the results (imagery.labels.scene_labels); its file name if empty
 
 
 def detection_ids(label: str, n: int) -> np.ndarray:
-    """Ids to cite: the scene's label (imagery.scene.scene_labels) without its suffix, folders joined by
+    """Ids to cite: the scene's label (imagery.labels.scene_labels) without its suffix, folders joined by
     "_", and a running number, kept when rows are filtered out."""
     stem = label_stem(label)
     return np.array([f"{stem}-{i + 1:05d}" for i in range(n)], dtype=object)

@@ -48,9 +48,7 @@ def print_result(result, out_dir: Path, quiet: bool) -> None:
         return
     summary = result.summary
     corrected = summary.counts_corrected
-    from geotally.imagery.labels import scene_labels
-
-    labels = scene_labels([s.path for s in summary.scenes])  # a/scene.tif, b/scene.tif: not "scene.tif, scene.tif"
+    labels = summary.scene_labels  # a/scene.tif, b/scene.tif: not "scene.tif, scene.tif"
     names = ", ".join(labels) if len(labels) <= 3 else f"{len(labels)} scenes ({labels[0]} ... {labels[-1]})"
     print_counts(result.counts, f"{names}: vehicles per zone "
                  + ("(estimate [95% interval] from the calibration; raw count first)" if corrected

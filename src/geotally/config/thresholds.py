@@ -10,6 +10,18 @@ from geotally.errors import GeotallyError
 
 
 
+def same_thresholds(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two per-class threshold tables are the same (as written to JSON and read back)."""
+    norm = lambda t: {k: round(float(v), 6) for k, v in t.items()}  # noqa: E731
+    return norm(a) == norm(b)
+
+
+def thresholds_text(t: dict[str, float]) -> str:
+    """A threshold table as messages give it: "large_vehicle 0.25, small_vehicle 0.25" (the "*" fallback
+    only where it is all there is)."""
+    return ", ".join(f"{k} {v:g}" for k, v in t.items() if k != "*") or ", ".join(f"{v:g}" for v in t.values())
+
+
 def score_floor(thresholds: dict[str, float]) -> float:
     """The score detection keeps: SCORE_FLOOR, or the lowest threshold when that is lower."""
     return min(SCORE_FLOOR, *thresholds.values())

@@ -41,7 +41,7 @@ from geotally.pipeline.inputs import RunInputs, open_run
 from geotally.pipeline.model import RunModel, prepare_model
 from geotally.pipeline.preload import Preload
 from geotally.pipeline.scenes import expand
-from geotally.config.thresholds import check_conf_classes
+from geotally.config.thresholds import check_conf_classes, same_thresholds, thresholds_text
 
 if TYPE_CHECKING:
     from geotally.analysis.vehicles import ScenePart
@@ -220,14 +220,12 @@ def _check_calibration_conf(cal, cfg: CountConfig, thresholds: dict) -> None:
     others the detection and false-positive rates differ (a recount with --conf 0.5 applied rates
     measured at 0.25 without a word). Calibrations made before they recorded them are not checked."""
     kept = (getattr(cal, "meta", None) or {}).get("conf")
-    if not isinstance(kept, dict) or not kept:
+    if not isinstance(kept, dict) or not kept or same_thresholds(kept, thresholds):
         return
-    if {k: round(float(v), 6) for k, v in kept.items()} != {k: round(float(v), 6) for k, v in thresholds.items()}:
-        show = lambda t: ", ".join(f"{k} {v:g}" for k, v in t.items() if k != "*") or ", ".join(f"{v:g}" for v in t.values())  # noqa: E731
-        what = f"the calibration {cfg.calibration}" if isinstance(cfg.calibration, (str, os.PathLike)) else "the calibration"
-        raise GeotallyError(f"{what} measured its rates on detections kept at --conf {show(kept)}; this run keeps "
-                            f"{show(thresholds)}, where they differ: count with that --conf, or evaluate at this one "
-                            "and calibrate again")
+    what = f"the calibration {cfg.calibration}" if isinstance(cfg.calibration, (str, os.PathLike)) else "the calibration"
+    raise GeotallyError(f"{what} measured its rates on detections kept at --conf {thresholds_text(kept)}; this run "
+                        f"keeps {thresholds_text(thresholds)}, where they differ: count with that --conf, or evaluate "
+                        "at this one and calibrate again")
 
 
 def _model(cfg: CountConfig, thresholds: dict, say, models: dict | None) -> RunModel:

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from geotally.errors import GeotallyError
-from geotally.imagery.labels import scene_labels
 from geotally.analysis.coverage import CoverageParams
 from geotally.zones.assign import OUTSIDE
 from geotally.report.charts import bar_chart, key_values, line_chart, table
@@ -118,8 +117,7 @@ def render(result, basemap: str | None = None) -> str:
         large = (det["class"].to_numpy() == "large_vehicle").astype(int)
         order = np.lexsort((-det["score"].to_numpy(float), -large))
         if "scene" in det:  # the map and its crops are of the first scene; others' vehicles get no crop
-            first = scene_labels([s.path for s in result.summary.scenes])[0] if result.summary.scenes else \
-                Path(result.scene.path).name
+            first = (result.summary.scene_labels or [Path(result.scene.path).name])[0]
             order = order[det["scene"].to_numpy()[order] == first]
         data["crops"] = {str(k): v for k, v in crops(result.scene, centres, det["length_m"].to_numpy(float) / result.scene.gsd_m,
                                                        order).items()}

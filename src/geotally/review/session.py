@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +14,6 @@ from geotally.analysis.sampling import SampleParams, SamplePlan, draw_sample, wi
 from geotally.errors import GeotallyError
 from geotally.geo.transform import map_to_pixel, pixel_to_map, scene_footprint
 from geotally.imagery.offline import read_local_vector
-from geotally.imagery.labels import scene_labels
 from geotally.imagery.scene import Scene, open_scene
 from geotally.models.classes import VEHICLE_CLASSES
 from geotally.store.summary import RunSummary, read_summary
@@ -31,7 +30,7 @@ class ReviewScene:
 
     scene: Scene
     sha256: str  # as recorded by the count
-    label: str = ""  # its name in the results (the detections' scene column; imagery.scene.scene_labels)
+    label: str  # its name in the results (the detections' scene column; RunSummary.scene_labels)
 
 
 @dataclass(frozen=True)
@@ -90,16 +89,15 @@ def open_session(folder: str | Path) -> ReviewSession:
         det["det_id"] = [f"{Path(s).stem}-{i + 1:05d}" for s, i in zip(det["scene"], det.groupby("scene").cumcount())]
     det = det[det["class"].isin(VEHICLE_CLASSES)].reset_index(drop=True)
     scenes = []
-    for rec in summary.scenes:
+    for rec, label in zip(summary.scenes, summary.scene_labels):
         path = Path(rec.path)
         if not path.is_file():
             raise GeotallyError(f"scene {path} of {folder} is not there any more; put it back to review it")
         bands = tuple(rec.bands_used or []) or None
         gsd = None if rec.georeferenced else float(rec.gsd_m[0])
-        scenes.append(ReviewScene(open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.sha256))
+        scenes.append(ReviewScene(open_scene(path, bands=bands, gsd=gsd, checksum=False), rec.sha256, label))
     if not scenes:
         raise GeotallyError(f"{folder}/summary.json lists no scene")
-    scenes = [replace(s, label=lab) for s, lab in zip(scenes, scene_labels([r.path for r in summary.scenes]))]
     zones = None
     zfile = (summary.zones or {}).get("file")
     bfile = (summary.border or {}).get("file")

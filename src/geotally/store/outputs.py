@@ -59,15 +59,15 @@ def check_out_dir(out: str | os.PathLike) -> Path:
 def _is_results(folder: Path) -> bool:
     """Whether ``folder`` holds a geotally run's results: its manifest, or (results written before
     there were manifests) a summary.json of geotally's."""
-    def holds(name: str, key: str) -> bool:
+    def keys(name: str) -> set:
         try:
             data = json.loads((folder / name).read_text())
         except (OSError, ValueError, UnicodeDecodeError):
-            return False
-        return isinstance(data, dict) and key in data
+            return set()
+        return set(data) if isinstance(data, dict) else set()
 
     # geotally's manifest lists its files with the rule; another tool's manifest.json is not a run's
-    return (holds(MANIFEST, "files") and holds(MANIFEST, "rule")) or holds("summary.json", "geotally_version")
+    return {"files", "rule"} <= keys(MANIFEST) or "geotally_version" in keys("summary.json")
 
 
 def _check_not_foreign(folder: Path) -> None:

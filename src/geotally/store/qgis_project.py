@@ -22,7 +22,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geotally.imagery.labels import scene_labels
 from geotally.store import styles
 from geotally.store.outputs import write_text, write_vector
 from geotally.store.summary import RunSummary
@@ -120,7 +119,7 @@ def provenance(summary: RunSummary) -> dict:
     """What the project's metadata says about the run."""
     return {"geotally_version": summary.geotally_version, "created_utc": summary.created_utc,
             "model": summary.model.name or summary.model.file, "model_sha256": summary.model.sha256,
-            "scenes": dict(zip(scene_labels([s.path for s in summary.scenes]), (s.sha256 for s in summary.scenes))),
+            "scenes": dict(zip(summary.scene_labels, (s.sha256 for s in summary.scenes))),
             "parameters": summary.parameters}
 
 
@@ -152,7 +151,7 @@ def write_project(stage: Path, summary: RunSummary, *, crs, preview: np.ndarray 
     for name, geometry in VECTOR_LAYERS:
         if (stage / f"{name}.gpkg").exists():
             layers.append(_vector(name, f"{name}.gpkg", name, geometry, styles.STYLES[name](), srs))
-    for i, (s, label) in enumerate(zip(summary.scenes, scene_labels([s.path for s in summary.scenes])), 1):
+    for i, (s, label) in enumerate(zip(summary.scenes, summary.scene_labels), 1):
         if not s.georeferenced:  # its pixels would lie in pixel units beside metres; the preview is placed
             continue
         used = list(s.bands_used) or [1]

@@ -15,6 +15,7 @@ from pathlib import Path
 from geotally.config.count import CountConfig
 from geotally.errors import GeotallyError
 from geotally.imagery.dates import run_dates
+from geotally.imagery.labels import scene_labels
 
 
 @dataclass
@@ -111,6 +112,11 @@ class RunSummary:
     @property
     def georeferenced(self) -> bool:
         return all(s.georeferenced for s in self.scenes)
+
+    @property
+    def scene_labels(self) -> list[str]:
+        """Each scene's name in the results (imagery.labels.scene_labels of their paths)."""
+        return scene_labels([s.path for s in self.scenes])
 
     @property
     def dates(self) -> list[str]:
